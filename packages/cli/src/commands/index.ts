@@ -1,0 +1,61 @@
+import type { ToilCommand } from '../command.js';
+
+/** A sub-command as listed in `toil --help`; its module is only loaded when it runs. */
+export interface CommandEntry {
+  name: string;
+  /** One line for `toil --help` (Toil's docstring where Toil has the command). */
+  summary: string;
+  load(): Promise<ToilCommand<any, any>>;
+}
+
+/**
+ * Every `toil` command. Modules are imported lazily so that `toil status --help` never loads
+ * a cloud SDK: only the chosen command's module (and what it imports) is read.
+ */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'run',
+    summary: 'Run a workflow file (TypeScript or JavaScript) against a job store.',
+    load: async () => (await import('./run.js')).default,
+  },
+  {
+    name: 'clean',
+    summary: 'Delete a job store used by a previous Toil workflow invocation.',
+    load: async () => (await import('./clean.js')).default,
+  },
+  {
+    name: 'kill',
+    summary: 'Kills rogue toil processes.',
+    load: async () => (await import('./kill.js')).default,
+  },
+  {
+    name: 'stats',
+    summary: 'Reports statistical data about a given Toil workflow.',
+    load: async () => (await import('./stats.js')).default,
+  },
+  {
+    name: 'status',
+    summary: 'Tool for reporting on job status.',
+    load: async () => (await import('./status.js')).default,
+  },
+  {
+    name: 'launch-cluster',
+    summary: 'Launches a toil leader instance with the specified provisioner.',
+    load: async () => (await import('./launch-cluster.js')).default,
+  },
+  {
+    name: 'ssh-cluster',
+    summary: 'SSH into the toil appliance container running on the leader of the cluster.',
+    load: async () => (await import('./ssh-cluster.js')).default,
+  },
+  {
+    name: 'rsync-cluster',
+    summary: 'Rsyncs into the toil appliance container running on the leader of the cluster.',
+    load: async () => (await import('./rsync-cluster.js')).default,
+  },
+  {
+    name: 'destroy-cluster',
+    summary: 'Terminates the specified cluster and associated resources.',
+    load: async () => (await import('./destroy-cluster.js')).default,
+  },
+];

@@ -1,0 +1,199 @@
+import yargs, { type Argv } from 'yargs';
+import { ToilError, USAGE_ERROR_CODES, UsageError, toToilError, type LogLevel } from '@toil/core';
+import type { CommandContext, ToilCommand } from './command.js';
+import { COMMANDS, type CommandEntry } from './commands/index.js';
+import { TerminalHost } from './render.js';
+
+declare const __TOIL_CLI_VERSION__: string | undefined;
+
+/** The version of this CLI (from its package.json at build time). */
+export const CLI_VERSION: string = typeof __TOIL_CLI_VERSION__ === 'string' ? __TOIL_CLI_VERSION__ : '0.0.0-dev';
+
+const LOG_LEVELS = ['critical', 'error', 'warning', 'info', 'debug'] as const;
+
+/** Logging options as Toil has them, shared by every command. */
+const globalOptions = {
+  logLevel: {
+    type: 'string',
+    describe: 'Log level: Critical, Error, Warning, Info or Debug (any case).',
+    coerce: (value: string) => {
+      const level = String(value).toLowerCase();
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+        throw new UsageError(`Invalid --logLevel '${value}'.`, { hint: 'Choose one of: Critical, Error, Warning, Info, Debug.' });
+      }
+      return level as LogLevel;
+    },
+  },
+  logCritical: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
+  logError: { type: 'boolean', describe: 'Same as --logLevel Error.' },
+  logWarning: { type: 'boolean', describe: 'Same as --logLevel Warning.' },
+  logInfo: { type: 'boolean', describe: 'Same as --logLevel Info (the default).' },
+  logDebug: { type: 'boolean', describe: 'Same as --logLevel Debug.' },
+  logOff: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
+  logFile: { type: 'string', describe: 'Also write log lines to this file.' },
+  json: { type: 'boolean', default: false, describe: 'Print the report (and any error) as JSON on stdout; events as NDJSON on stderr.' },
+} as const;
+
+/** Resolves the effective log level from Toil's logging flags (the most verbose flag wins). */
+export function resolveLogLevel(args: Record<string, unknown>): LogLevel {
+  if (args.logDebug) return 'debug';
+  if (typeof args.logLevel === 'string') return args.logLevel as LogLevel;
+  if (args.logInfo) return 'info';
+  if (args.logWarning) return 'warning';
+  if (args.logError) return 'error';
+  if (args.logCritical || args.logOff) return 'critical';
+  return 'info';
+}
+
+/** What {@link main} writes to; replaceable for tests. */
+export interface MainIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: MainIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+function topLevelHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: toil COMMAND ...',
+    '       toil --help',
+    '       toil COMMAND --help',
+    '',
+    'Where COMMAND is one of the following:',
+    '',
+    ...lines,
+    '',
+    'Logging options (every command): --logLevel LEVEL, --logDebug, --logInfo, --logWarning,',
+    '  --logError, --logCritical, --logOff, --logFile FILE. Add --json for machine-readable output.',
+    '',
+  ].join('\n');
+}
+
+function firstPositional(argv: string[]): string | undefined {
+  return argv.find((a) => !a.startsWith('-'));
+}
+
+function wantsJson(argv: string[]): boolean {
+  return argv.includes('--json') || argv.includes('--raw');
+}
+
+function wantsDebug(argv: string[]): boolean {
+  const i = argv.findIndex((a) => a === '--logLevel' || a.startsWith('--logLevel='));
+  const value = i < 0 ? '' : argv[i]!.includes('=') ? argv[i]!.split('=')[1]! : (argv[i + 1] ?? '');
+  return argv.includes('--logDebug') || value.toLowerCase() === 'debug';
+}
+
+function closestCommand(name: string): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++)
+        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return d[a.length]![b.length]!;
+  };
+  const best = COMMANDS.map((c) => ({ name: c.name, d: distance(name, c.name) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= 3 ? best.name : undefined;
+}
+
+/**
+ * Renders an error: one line plus a hint on stderr (the stack only at debug level), or
+ * `{"error":{code,message,hint}}` on stdout with `--json`. Returns the exit code: 2 for usage
+ * errors, 1 for everything else.
+ */
+export function renderError(error: unknown, argv: string[], io: MainIo = processIo): number {
+  const toil = toToilError(error);
+  const exitCode = USAGE_ERROR_CODES.has(toil.code) ? 2 : 1;
+  if (wantsJson(argv)) {
+    io.stdout(JSON.stringify({ error: { code: toil.code, message: toil.message, ...(toil.hint ? { hint: toil.hint } : {}) } }) + '\n');
+    return exitCode;
+  }
+  let text = `toil: error: ${toil.message}\n`;
+  if (toil.hint) text += `  hint: ${toil.hint}\n`;
+  if (wantsDebug(argv)) {
+    const cause = toil.cause instanceof Error ? toil.cause : toil;
+    text += `${cause.stack ?? ''}\n`;
+  }
+  io.stderr(text);
+  return exitCode;
+}
+
+function registerCommand(parser: Argv, command: ToilCommand, run: (args: Record<string, unknown>) => Promise<void>): Argv {
+  return parser.command(
+    command.usage,
+    command.describe,
+    (y) => {
+      for (const [name, spec] of Object.entries(command.positionals)) y.positional(name, spec);
+      y.options(command.options);
+      for (const [cmd, description] of command.examples ?? []) y.example(cmd, description);
+      if (command.epilogue) y.epilogue(command.epilogue);
+      if (command.passThrough) y.parserConfiguration({ 'unknown-options-as-args': true }).strict(false);
+      return y;
+    },
+    async (args) => run(args as Record<string, unknown>),
+  );
+}
+
+/**
+ * Runs the `toil` command line and resolves to the exit code. Never calls `process.exit`,
+ * so it can be driven from tests and scripts.
+ */
+export async function main(argv: string[], io: MainIo = processIo): Promise<number> {
+  try {
+    const name = firstPositional(argv);
+    if (name === undefined) {
+      if (argv.includes('--version') || argv.includes('-v')) {
+        io.stdout(`${CLI_VERSION}\n`);
+        return 0;
+      }
+      if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+        io.stdout(topLevelHelp());
+        return 0;
+      }
+      throw new UsageError(`Unknown option ${JSON.stringify(argv[0])}.`, { hint: "Pass --help to display usage information." });
+    }
+    const entry: CommandEntry | undefined = COMMANDS.find((c) => c.name === name);
+    if (!entry) {
+      const guess = closestCommand(name);
+      throw new UsageError(`Unknown command "${name}".`, {
+        hint: guess ? `Did you mean "toil ${guess}"? Run "toil --help" for the list of commands.` : 'Run "toil --help" for the list of commands.',
+      });
+    }
+    const command = await entry.load();
+    let exitCode = 0;
+    let help = '';
+    const parser = yargs()
+      .scriptName('toil')
+      .options(globalOptions)
+      .strict()
+      .help('help')
+      .alias('help', 'h')
+      .version(false)
+      .wrap(Math.min(110, process.stdout.columns ?? 100))
+      .exitProcess(false)
+      .fail((message, error) => {
+        if (error) throw error;
+        throw new UsageError(message.replace(/\n+/g, ' '), { hint: `Run "toil ${entry.name} --help" for usage.` });
+      });
+    registerCommand(parser, command, async (args) => {
+      const level = resolveLogLevel(args);
+      const json = Boolean(args.json);
+      const host = new TerminalHost({ level, json, logFile: args.logFile as string | undefined });
+      const context: CommandContext = { host, out: io.stdout, json, logLevel: level, version: CLI_VERSION };
+      exitCode = await command.run(args as never, context);
+    });
+    await parser.parseAsync(argv, {}, (error, _args, output) => {
+      if (error) throw error;
+      help = output;
+    });
+    if (help) io.stdout(help.endsWith('\n') ? help : help + '\n');
+    return exitCode;
+  } catch (error) {
+    return renderError(error instanceof Error && !ToilError.is(error) && error.name === 'YError' ? new UsageError(error.message) : error, argv, io);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * @toil/core: the pieces every other @toil package shares.
+ *
+ * - {@link ToilError}: the one error class, with stable codes and hints.
+ * - {@link IoHost}: the event sink libraries report through instead of printing.
+ * - {@link parseSize} / {@link parseDuration}: human sizes and durations.
+ *
+ * @packageDocumentation
+ */
+export { ToilError, UsageError, USAGE_ERROR_CODES, toToilError } from './errors.js';
+export type { ToilErrorCode, ToilErrorOptions } from './errors.js';
+export { redact } from './redact.js';
+export { LOG_LEVEL_RANK, RecordingHost, report, silentHost, startSpan } from './host.js';
+export type { ConfirmRequest, IoHost, LogLevel, Span, ToilEvent } from './host.js';
+export { formatSize, parseDuration, parseSize } from './units.js';
+export type { Resources } from './units.js';

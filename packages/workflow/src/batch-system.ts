@@ -1,0 +1,71 @@
+import type { IoHost } from '@toil/core';
+import type { Requirements } from '@toil/jobstore';
+
+/** What the leader hands a batch system for one job attempt. */
+export interface IssuedJob {
+  /** Job id in the job store. */
+  jobId: string;
+  /** The stats/display name, for batch-system job names and messages. */
+  name: string;
+  requirements: Requirements;
+  /**
+   * The command that runs this attempt on any machine that can reach the job store:
+   * `argv[0]` is the Node binary, then the worker entry and its arguments. Batch systems that
+   * keep warm workers (single machine) may instead run the job in-process from `jobId`.
+   */
+  argv: string[];
+  /** Environment additions for the worker. */
+  env: Record<string, string>;
+}
+
+/** How a job attempt ended, as the batch system saw it. */
+export interface FinishedJob {
+  batchId: string;
+  jobId: string;
+  /** 0 for success. Killed by a signal: 128 + signal number. */
+  exitCode: number;
+  /** Why it ended, when the batch system knows (e.g. `TIMEOUT`, `OUT_OF_MEMORY`, `signal SIGKILL`). */
+  reason?: string;
+  /** Wall seconds, when known. */
+  wallTime?: number;
+}
+
+/**
+ * Runs job attempts somewhere. The leader issues jobs, polls for finished ones and kills what
+ * is left on shutdown. Implementations: single machine (in this package), Slurm
+ * (`@toil/batch-slurm`).
+ */
+export interface BatchSystem {
+  /** Name shown in `toil stats` (`single_machine`, `slurm`). */
+  readonly name: string;
+  /** Starts an attempt; resolves to the batch-system id once it is accepted. */
+  issue(job: IssuedJob): Promise<string>;
+  /**
+   * Resolves with attempts that finished since the last call (possibly none), waiting at most
+   * `timeoutMs` for at least one.
+   */
+  poll(timeoutMs: number): Promise<FinishedJob[]>;
+  /** Kills attempts (and their whole process trees); resolves when they are gone. */
+  kill(batchIds: string[]): Promise<void>;
+  /** Ids of attempts issued and not yet reported finished. */
+  running(): string[];
+  /** Kills everything still running and releases resources. */
+  shutdown(): Promise<void>;
+}
+
+/** What a batch system factory receives. */
+export interface BatchSystemContext {
+  host: IoHost;
+  /** Job store locator the workers open. */
+  jobStoreLocator: string;
+  /** Absolute path of the workflow module. */
+  workflowModule: string;
+  /** Upper bounds from `--maxCores` / `--maxMemory` / `--maxDisk` (null: unlimited). */
+  maxCores: number | null;
+  maxMemory: number | null;
+  maxDisk: number | null;
+  /** Base directory for workers' temporary directories. */
+  workDir: string;
+  /** Options the user gave, for batch-system specific ones (e.g. `slurmArgs`). */
+  options: Record<string, unknown>;
+}

@@ -1,0 +1,6 @@
+/**
+ * @toil/workflow: write and run workflows.
+ *
+ * @packageDocumentation
+ */
+export type * from './batch-system.js';
