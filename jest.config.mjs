@@ -14,8 +14,6 @@ export default {
     '^@toil/([^/]+)/(.+)$': '<rootDir>/packages/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  globalSetup: '<rootDir>/tooling/test-env/global-setup.cjs',
-  globalTeardown: '<rootDir>/tooling/test-env/global-teardown.cjs',
   testTimeout: 60000,
   maxWorkers: 2,
 };

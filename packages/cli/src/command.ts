@@ -32,7 +32,10 @@ export type ArgsOf<O extends OptionSpecs, P extends PositionalSpecs> = InferredO
  * validation (`choices`, `coerce`, `demandOption`) and the handler's argument types all come
  * from `options` and `positionals`.
  */
-export interface ToilCommand<O extends OptionSpecs = OptionSpecs, P extends PositionalSpecs = PositionalSpecs> {
+export interface ToilCommand<
+  O extends OptionSpecs = OptionSpecs,
+  P extends PositionalSpecs = PositionalSpecs,
+> {
   /** The yargs command string, e.g. `stats <jobStore>`. */
   usage: string;
   describe: string;

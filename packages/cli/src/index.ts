@@ -7,7 +7,13 @@
 export { CLI_VERSION, main, renderError, resolveLogLevel } from './main.js';
 export type { MainIo } from './main.js';
 export { defineCommand } from './command.js';
-export type { ArgsOf, CommandContext, OptionSpecs, PositionalSpecs, ToilCommand } from './command.js';
+export type {
+  ArgsOf,
+  CommandContext,
+  OptionSpecs,
+  PositionalSpecs,
+  ToilCommand,
+} from './command.js';
 export { COMMANDS } from './commands/index.js';
 export type { CommandEntry } from './commands/index.js';
 export { TerminalHost, useColour } from './render.js';

@@ -1,4 +1,4 @@
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { ToilError, USAGE_ERROR_CODES, UsageError, toToilError, type LogLevel } from '@toil/core';
 import type { CommandContext, ToilCommand } from './command.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
@@ -7,7 +7,8 @@ import { TerminalHost } from './render.js';
 declare const __TOIL_CLI_VERSION__: string | undefined;
 
 /** The version of this CLI (from its package.json at build time). */
-export const CLI_VERSION: string = typeof __TOIL_CLI_VERSION__ === 'string' ? __TOIL_CLI_VERSION__ : '0.0.0-dev';
+export const CLI_VERSION: string =
+  typeof __TOIL_CLI_VERSION__ === 'string' ? __TOIL_CLI_VERSION__ : '0.0.0-dev';
 
 const LOG_LEVELS = ['critical', 'error', 'warning', 'info', 'debug'] as const;
 
@@ -19,7 +20,9 @@ const globalOptions = {
     coerce: (value: string) => {
       const level = String(value).toLowerCase();
       if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-        throw new UsageError(`Invalid --logLevel '${value}'.`, { hint: 'Choose one of: Critical, Error, Warning, Info, Debug.' });
+        throw new UsageError(`Invalid --logLevel '${value}'.`, {
+          hint: 'Choose one of: Critical, Error, Warning, Info, Debug.',
+        });
       }
       return level as LogLevel;
     },
@@ -31,7 +34,11 @@ const globalOptions = {
   logDebug: { type: 'boolean', describe: 'Same as --logLevel Debug.' },
   logOff: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
   logFile: { type: 'string', describe: 'Also write log lines to this file.' },
-  json: { type: 'boolean', default: false, describe: 'Print the report (and any error) as JSON on stdout; events as NDJSON on stderr.' },
+  json: {
+    type: 'boolean',
+    default: false,
+    describe: 'Print the report (and any error) as JSON on stdout; events as NDJSON on stderr.',
+  },
 } as const;
 
 /** Resolves the effective log level from Toil's logging flags (the most verbose flag wins). */
@@ -90,14 +97,23 @@ function wantsDebug(argv: string[]): boolean {
 
 function closestCommand(name: string): string | undefined {
   const distance = (a: string, b: string): number => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [
+      i,
+      ...Array<number>(b.length).fill(0),
+    ]);
     for (let j = 1; j <= b.length; j++) d[0]![j] = j;
     for (let i = 1; i <= a.length; i++)
       for (let j = 1; j <= b.length; j++)
-        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        d[i]![j] = Math.min(
+          d[i - 1]![j]! + 1,
+          d[i]![j - 1]! + 1,
+          d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+        );
     return d[a.length]![b.length]!;
   };
-  const best = COMMANDS.map((c) => ({ name: c.name, d: distance(name, c.name) })).sort((x, y) => x.d - y.d)[0];
+  const best = COMMANDS.map((c) => ({ name: c.name, d: distance(name, c.name) })).sort(
+    (x, y) => x.d - y.d,
+  )[0];
   return best && best.d <= 3 ? best.name : undefined;
 }
 
@@ -110,7 +126,15 @@ export function renderError(error: unknown, argv: string[], io: MainIo = process
   const toil = toToilError(error);
   const exitCode = USAGE_ERROR_CODES.has(toil.code) ? 2 : 1;
   if (wantsJson(argv)) {
-    io.stdout(JSON.stringify({ error: { code: toil.code, message: toil.message, ...(toil.hint ? { hint: toil.hint } : {}) } }) + '\n');
+    io.stdout(
+      JSON.stringify({
+        error: {
+          code: toil.code,
+          message: toil.message,
+          ...(toil.hint ? { hint: toil.hint } : {}),
+        },
+      }) + '\n',
+    );
     return exitCode;
   }
   let text = `toil: error: ${toil.message}\n`;
@@ -123,7 +147,11 @@ export function renderError(error: unknown, argv: string[], io: MainIo = process
   return exitCode;
 }
 
-function registerCommand(parser: Argv, command: ToilCommand, run: (args: Record<string, unknown>) => Promise<void>): Argv {
+function registerCommand(
+  parser: Argv,
+  command: ToilCommand,
+  run: (args: Record<string, unknown>) => Promise<void>,
+): Argv {
   return parser.command(
     command.usage,
     command.describe,
@@ -132,7 +160,8 @@ function registerCommand(parser: Argv, command: ToilCommand, run: (args: Record<
       y.options(command.options);
       for (const [cmd, description] of command.examples ?? []) y.example(cmd, description);
       if (command.epilogue) y.epilogue(command.epilogue);
-      if (command.passThrough) y.parserConfiguration({ 'unknown-options-as-args': true }).strict(false);
+      if (command.passThrough)
+        y.parserConfiguration({ 'unknown-options-as-args': true }).strict(false);
       return y;
     },
     async (args) => run(args as Record<string, unknown>),
@@ -155,16 +184,21 @@ export async function main(argv: string[], io: MainIo = processIo): Promise<numb
         io.stdout(topLevelHelp());
         return 0;
       }
-      throw new UsageError(`Unknown option ${JSON.stringify(argv[0])}.`, { hint: "Pass --help to display usage information." });
+      throw new UsageError(`Unknown option ${JSON.stringify(argv[0])}.`, {
+        hint: 'Pass --help to display usage information.',
+      });
     }
     const entry: CommandEntry | undefined = COMMANDS.find((c) => c.name === name);
     if (!entry) {
       const guess = closestCommand(name);
       throw new UsageError(`Unknown command "${name}".`, {
-        hint: guess ? `Did you mean "toil ${guess}"? Run "toil --help" for the list of commands.` : 'Run "toil --help" for the list of commands.',
+        hint: guess
+          ? `Did you mean "toil ${guess}"? Run "toil --help" for the list of commands.`
+          : 'Run "toil --help" for the list of commands.',
       });
     }
-    const command = await entry.load();
+    // yargs is loaded only once a command is chosen: `toil --help` does not need it.
+    const [command, { default: yargs }] = await Promise.all([entry.load(), import('yargs')]);
     let exitCode = 0;
     let help = '';
     const parser = yargs()
@@ -178,13 +212,21 @@ export async function main(argv: string[], io: MainIo = processIo): Promise<numb
       .exitProcess(false)
       .fail((message, error) => {
         if (error) throw error;
-        throw new UsageError(message.replace(/\n+/g, ' '), { hint: `Run "toil ${entry.name} --help" for usage.` });
+        throw new UsageError(message.replace(/\n+/g, ' '), {
+          hint: `Run "toil ${entry.name} --help" for usage.`,
+        });
       });
     registerCommand(parser, command, async (args) => {
       const level = resolveLogLevel(args);
       const json = Boolean(args.json);
       const host = new TerminalHost({ level, json, logFile: args.logFile as string | undefined });
-      const context: CommandContext = { host, out: io.stdout, json, logLevel: level, version: CLI_VERSION };
+      const context: CommandContext = {
+        host,
+        out: io.stdout,
+        json,
+        logLevel: level,
+        version: CLI_VERSION,
+      };
       exitCode = await command.run(args as never, context);
     });
     await parser.parseAsync(argv, {}, (error, _args, output) => {
@@ -194,6 +236,12 @@ export async function main(argv: string[], io: MainIo = processIo): Promise<numb
     if (help) io.stdout(help.endsWith('\n') ? help : help + '\n');
     return exitCode;
   } catch (error) {
-    return renderError(error instanceof Error && !ToilError.is(error) && error.name === 'YError' ? new UsageError(error.message) : error, argv, io);
+    return renderError(
+      error instanceof Error && !ToilError.is(error) && error.name === 'YError'
+        ? new UsageError(error.message)
+        : error,
+      argv,
+      io,
+    );
   }
 }

@@ -1,6 +1,13 @@
 import { appendFileSync } from 'node:fs';
 import { createColors } from 'picocolors';
-import { LOG_LEVEL_RANK, redact, type ConfirmRequest, type IoHost, type LogLevel, type ToilEvent } from '@toil/core';
+import {
+  LOG_LEVEL_RANK,
+  redact,
+  type ConfirmRequest,
+  type IoHost,
+  type LogLevel,
+  type ToilEvent,
+} from '@toil/core';
 
 /** How the terminal host shows events. */
 export interface TerminalHostOptions {
@@ -22,7 +29,13 @@ export function useColour(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && process.env.TERM !== 'dumb';
 }
 
-const LEVEL_LETTER: Record<LogLevel, string> = { critical: 'C', error: 'E', warning: 'W', info: 'I', debug: 'D' };
+const LEVEL_LETTER: Record<LogLevel, string> = {
+  critical: 'C',
+  error: 'E',
+  warning: 'W',
+  info: 'I',
+  debug: 'D',
+};
 
 function timestamp(time: number): string {
   // Toil's format: %Y-%m-%dT%H:%M:%S%z, in UTC here so logs compare across machines.
@@ -71,7 +84,9 @@ export class TerminalHost implements IoHost {
     const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: process.stdin, output: this.stream });
     try {
-      const answer = await rl.question(`${redact(request.message)} [${request.defaultAnswer ? 'Y/n' : 'y/N'}] `);
+      const answer = await rl.question(
+        `${redact(request.message)} [${request.defaultAnswer ? 'Y/n' : 'y/N'}] `,
+      );
       if (answer.trim() === '') return request.defaultAnswer;
       return /^y(es)?$/i.test(answer.trim());
     } finally {
@@ -97,7 +112,9 @@ export class TerminalHost implements IoHost {
   private drawProgress(event: ToilEvent, message: string): void {
     if (!this.stream.isTTY || LOG_LEVEL_RANK[this.options.level] < LOG_LEVEL_RANK.info) return;
     const { done = 0, total } = event.span ?? {};
-    const counter = total ? `${done}/${total} (${Math.floor((100 * done) / Math.max(total, 1))}%)` : `${done}`;
+    const counter = total
+      ? `${done}/${total} (${Math.floor((100 * done) / Math.max(total, 1))}%)`
+      : `${done}`;
     const line = `${message} ${counter}`.slice(0, (this.stream.columns ?? 80) - 1);
     this.stream.write(`\r\u001b[2K${line}`);
     this.progressShown = true;

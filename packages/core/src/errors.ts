@@ -87,7 +87,12 @@ export class ToilError extends Error {
   }
 
   /** A plain JSON form: `{code, message, hint}` (and `data` when present). */
-  toJSON(): { code: ToilErrorCode; message: string; hint?: string; data?: Record<string, unknown> } {
+  toJSON(): {
+    code: ToilErrorCode;
+    message: string;
+    hint?: string;
+    data?: Record<string, unknown>;
+  } {
     return {
       code: this.code,
       message: this.message,

@@ -27,7 +27,13 @@ export interface ToilEvent<TData = Record<string, unknown>> {
   /** Which library or component reported it (e.g. `toil.jobstore`). */
   source?: string;
   /** Set on the start, progress and end events of a long piece of work. */
-  span?: { id: string; phase: 'start' | 'progress' | 'end'; total?: number; done?: number; ok?: boolean };
+  span?: {
+    id: string;
+    phase: 'start' | 'progress' | 'end';
+    total?: number;
+    done?: number;
+    ok?: boolean;
+  };
 }
 
 /** A question a library asks before doing something destructive. */
@@ -65,7 +71,10 @@ export interface Span {
   /** Report progress: `done` of `total` units. */
   progress(done: number, message?: string, data?: Record<string, unknown>): void;
   /** Close the span; `ok` false marks it failed. */
-  end(message: string, options?: { ok?: boolean; data?: Record<string, unknown>; level?: LogLevel }): void;
+  end(
+    message: string,
+    options?: { ok?: boolean; data?: Record<string, unknown>; level?: LogLevel },
+  ): void;
 }
 
 /**
@@ -76,13 +85,25 @@ export function startSpan(
   host: IoHost,
   code: string,
   message: string,
-  options: { total?: number; source?: string; level?: LogLevel; data?: Record<string, unknown> } = {},
+  options: {
+    total?: number;
+    source?: string;
+    level?: LogLevel;
+    data?: Record<string, unknown>;
+  } = {},
 ): Span {
   const id = `${code}:${process.pid}:${++spanCounter}`;
   const level = options.level ?? 'info';
   const total = options.total;
   const base = { code, source: options.source };
-  host.emit({ ...base, level, message, data: options.data, time: Date.now(), span: { id, phase: 'start', total } });
+  host.emit({
+    ...base,
+    level,
+    message,
+    data: options.data,
+    time: Date.now(),
+    span: { id, phase: 'start', total },
+  });
   return {
     id,
     progress(done, progressMessage, data) {
@@ -150,6 +171,8 @@ export class RecordingHost implements IoHost {
 
   /** Messages of every event at or above `level`. */
   messages(level: LogLevel = 'debug'): string[] {
-    return this.events.filter((e) => LOG_LEVEL_RANK[e.level] <= LOG_LEVEL_RANK[level]).map((e) => e.message);
+    return this.events
+      .filter((e) => LOG_LEVEL_RANK[e.level] <= LOG_LEVEL_RANK[level])
+      .map((e) => e.message);
   }
 }

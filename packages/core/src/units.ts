@@ -99,7 +99,9 @@ export function parseDuration(value: string | number, what = 'duration'): number
       // Slurm reads `D-HH:MM` as days, hours and minutes.
       return Number(days) * 86400 + Number(minutes) * 3600 + Number(seconds) * 60;
     }
-    return Number(days ?? 0) * 86400 + Number(hours ?? 0) * 3600 + Number(minutes) * 60 + Number(seconds);
+    return (
+      Number(days ?? 0) * 86400 + Number(hours ?? 0) * 3600 + Number(minutes) * 60 + Number(seconds)
+    );
   }
   const part = /(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h|d|w)/gy;
   let total = 0;

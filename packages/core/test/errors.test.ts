@@ -3,7 +3,10 @@ import { ToilError, UsageError, toToilError, USAGE_ERROR_CODES } from '@toil/cor
 describe('ToilError', () => {
   it('carries a code, a message, a hint and a cause', () => {
     const cause = new Error('ENOENT');
-    const error = new ToilError('JOBSTORE_NOT_FOUND', 'The job store is missing.', { hint: 'Check the path.', cause });
+    const error = new ToilError('JOBSTORE_NOT_FOUND', 'The job store is missing.', {
+      hint: 'Check the path.',
+      cause,
+    });
     expect(error.code).toBe('JOBSTORE_NOT_FOUND');
     expect(error.message).toBe('The job store is missing.');
     expect(error.hint).toBe('Check the path.');
@@ -35,7 +38,9 @@ describe('ToilError', () => {
   });
 
   it('serialises to {code, message, hint} for --json', () => {
-    const json = JSON.parse(JSON.stringify(new UsageError('Bad value.', { hint: 'Use one of a, b.' })));
+    const json = JSON.parse(
+      JSON.stringify(new UsageError('Bad value.', { hint: 'Use one of a, b.' })),
+    );
     expect(json).toEqual({ code: 'USAGE', message: 'Bad value.', hint: 'Use one of a, b.' });
     expect(USAGE_ERROR_CODES.has('USAGE')).toBe(true);
   });

@@ -16,18 +16,21 @@ describe('parseSize', () => {
     expect(parseSize(text)).toBe(bytes);
   });
 
-  it.each(['', 'two', '-1G', '5X', '1e3', 'G'])('rejects %p with INVALID_SIZE naming the option', (text) => {
-    let caught: unknown;
-    try {
-      parseSize(text, '--maxMemory');
-    } catch (e) {
-      caught = e;
-    }
-    expect(ToilError.is(caught)).toBe(true);
-    expect((caught as ToilError).code).toBe('INVALID_SIZE');
-    expect((caught as ToilError).message).toContain('--maxMemory');
-    expect((caught as ToilError).hint).toMatch(/Mi/);
-  });
+  it.each(['', 'two', '-1G', '5X', '1e3', 'G'])(
+    'rejects %p with INVALID_SIZE naming the option',
+    (text) => {
+      let caught: unknown;
+      try {
+        parseSize(text, '--maxMemory');
+      } catch (e) {
+        caught = e;
+      }
+      expect(ToilError.is(caught)).toBe(true);
+      expect((caught as ToilError).code).toBe('INVALID_SIZE');
+      expect((caught as ToilError).message).toContain('--maxMemory');
+      expect((caught as ToilError).hint).toMatch(/Mi/);
+    },
+  );
 
   it('accepts non-negative numbers as bytes', () => {
     expect(parseSize(12.7)).toBe(12);

@@ -4,7 +4,11 @@ export default unavailableCommand({
   usage: 'run <workflow> <jobStore>',
   describe: 'Run a workflow file (TypeScript or JavaScript) against a job store.',
   positionals: {
-    workflow: { type: 'string', demandOption: true, describe: 'The workflow file (.ts, .mts, .js, .mjs).' },
+    workflow: {
+      type: 'string',
+      demandOption: true,
+      describe: 'The workflow file (.ts, .mts, .js, .mjs).',
+    },
     jobStore: { type: 'string', demandOption: true, describe: 'The job store locator.' },
   },
   options: {},

@@ -1,5 +1,10 @@
 import { ToilError } from '@toil/core';
-import { defineCommand, type OptionSpecs, type PositionalSpecs, type ToilCommand } from '../command.js';
+import {
+  defineCommand,
+  type OptionSpecs,
+  type PositionalSpecs,
+  type ToilCommand,
+} from '../command.js';
 
 /**
  * A command whose implementing package is not part of this release. It parses its real
@@ -18,9 +23,13 @@ export function unavailableCommand<O extends OptionSpecs, P extends PositionalSp
     epilogue: `Not available yet: this command needs ${spec.packageName}, which this release of toil-ts does not include.`,
     async run() {
       const name = spec.usage.split(' ')[0];
-      throw new ToilError('NOT_IMPLEMENTED', `toil ${name} is not available in this release: ${spec.packageName} is not built yet.`, {
-        hint: 'See the project README for the commands that work today.',
-      });
+      throw new ToilError(
+        'NOT_IMPLEMENTED',
+        `toil ${name} is not available in this release: ${spec.packageName} is not built yet.`,
+        {
+          hint: 'See the project README for the commands that work today.',
+        },
+      );
     },
   });
 }

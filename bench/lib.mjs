@@ -1,0 +1,36 @@
+// Helpers shared by the benchmarks.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The built CLI, run by path (never `toil` from PATH). */
+export const CLI = join(ROOT, 'packages/cli/dist/bin.js');
+
+/** Median of numbers. */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Runs a command to completion and resolves to `{ seconds, code, maxRssBytes, stdout, stderr }`.
+ * Peak RSS of the child (and its waited-for children) comes from GNU time when present.
+ */
+export function timeCommand(argv, options = {}) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      resolve({ seconds, code, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,102 @@
+import { runToil } from '../../../tooling/test-env/cli.js';
+
+describe('the toil command line', () => {
+  it('lists every command of the seed page plus run in --help, and exits 0', async () => {
+    const result = await runToil(['--help']);
+    expect(result.code).toBe(0);
+    for (const name of [
+      'run',
+      'status',
+      'stats',
+      'clean',
+      'kill',
+      'launch-cluster',
+      'ssh-cluster',
+      'rsync-cluster',
+      'destroy-cluster',
+    ]) {
+      expect(result.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+    }
+    expect(result.stderr).toBe('');
+  });
+
+  it('prints usage with no arguments', async () => {
+    const result = await runToil([]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: toil COMMAND');
+  });
+
+  it('prints its version', async () => {
+    const result = await runToil(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('rejects an unknown command with one line, a hint and exit code 2', async () => {
+    const result = await runToil(['stat', 'file:x']);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe('toil: error: Unknown command "stat".');
+    expect(lines[1]).toContain('Did you mean "toil stats"?');
+    expect(lines).toHaveLength(2);
+    expect(result.stdout).toBe('');
+  });
+
+  it('rejects an unknown option of a command with exit code 2', async () => {
+    const result = await runToil(['launch-cluster', 'c1', '--bogus']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Unknown argument: bogus');
+    expect(result.stderr).toContain('hint: Run "toil launch-cluster --help"');
+  });
+
+  it('rejects an unknown top-level option with exit code 2', async () => {
+    const result = await runToil(['--frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Unknown option "--frobnicate".');
+  });
+
+  it('rejects a bad choice with the list of choices', async () => {
+    const result = await runToil(['destroy-cluster', 'c1', '--provisioner', 'azure']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/Choices: "aws", "gce"/);
+  });
+
+  it('says clearly that a command from a package not in this release is unavailable, and exits 1', async () => {
+    const result = await runToil(['launch-cluster', 'mycluster']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('toil launch-cluster is not available in this release');
+    expect(result.stderr.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('prints errors as JSON with --json', async () => {
+    const result = await runToil(['ssh-cluster', 'mycluster', '--json']);
+    expect(result.code).toBe(1);
+    const parsed = JSON.parse(result.stdout) as {
+      error: { code: string; message: string; hint?: string };
+    };
+    expect(parsed.error.code).toBe('NOT_IMPLEMENTED');
+    expect(parsed.error.message).toContain('ssh-cluster');
+    expect(parsed.error.hint).toBeDefined();
+  });
+
+  it('shows the stack only at debug level', async () => {
+    const quiet = await runToil(['launch-cluster', 'c1']);
+    expect(quiet.stderr).not.toMatch(/\n\s+at /);
+    const debug = await runToil(['launch-cluster', 'c1', '--logLevel', 'DEBUG']);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('validates --logLevel case-insensitively', async () => {
+    const bad = await runToil(['launch-cluster', 'c1', '--logLevel', 'loud']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("Invalid --logLevel 'loud'");
+  });
+
+  it("shows a command's help with its options", async () => {
+    const result = await runToil(['destroy-cluster', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('toil destroy-cluster <clusterName>');
+    expect(result.stdout).toContain('--provisioner');
+    expect(result.stdout).toContain('--logLevel');
+  });
+});
