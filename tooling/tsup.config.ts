@@ -5,7 +5,10 @@ import { defineConfig, type Options } from 'tsup';
  * targeting the Node version in `engines`. A package's own tsup.config.ts calls this with its
  * entry points.
  */
-export function definePackageBuild(entry: Options['entry'] = ['src/index.ts'], extra: Options = {}) {
+export function definePackageBuild(
+  entry: Options['entry'] = ['src/index.ts'],
+  extra: Options = {},
+) {
   return defineConfig({
     entry,
     format: ['esm', 'cjs'],
