@@ -11,8 +11,17 @@ import type {
 
 /** A parsed job store locator. */
 export type JobStoreLocator =
-  | { kind: 'file'; /** absolute directory */ path: string; /** normalised `file:/abs/path` */ locator: string }
-  | { kind: 'aws'; region: string; name: string; /** normalised `aws:region:name` */ locator: string };
+  | {
+      kind: 'file';
+      /** absolute directory */ path: string;
+      /** normalised `file:/abs/path` */ locator: string;
+    }
+  | {
+      kind: 'aws';
+      region: string;
+      name: string;
+      /** normalised `aws:region:name` */ locator: string;
+    };
 
 /** Id of a file in a job store (opaque to callers; safe in file paths and S3 keys). */
 export type FileId = string;
@@ -97,7 +106,10 @@ export interface JobStore {
 
   // --- files -----------------------------------------------------------------------------
   writeFile(localPath: string, options?: WriteFileOptions): Promise<FileId>;
-  writeFileFromStream(source: Readable | AsyncIterable<Uint8Array>, options?: WriteFileOptions): Promise<FileId>;
+  writeFileFromStream(
+    source: Readable | AsyncIterable<Uint8Array>,
+    options?: WriteFileOptions,
+  ): Promise<FileId>;
   /** Replaces a file's content atomically. */
   updateFile(id: FileId, source: string | Readable | AsyncIterable<Uint8Array>): Promise<void>;
   readFile(id: FileId, localPath: string): Promise<void>;
