@@ -14,3 +14,4 @@ export { LOG_LEVEL_RANK, RecordingHost, report, silentHost, startSpan } from './
 export type { ConfirmRequest, IoHost, LogLevel, Span, ToilEvent } from './host.js';
 export { formatSize, parseDuration, parseSize } from './units.js';
 export type { Resources } from './units.js';
+export { isProcessAlive, localNodeId, processStartTime } from './process.js';

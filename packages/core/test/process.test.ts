@@ -1,0 +1,28 @@
+import { spawnSync, spawn } from 'node:child_process';
+import { isProcessAlive, localNodeId, processStartTime } from '@toil/core';
+
+describe('process helpers', () => {
+  it('gives the same non-empty node id on every call', () => {
+    expect(localNodeId()).toMatch(/\S/);
+    expect(localNodeId()).toBe(localNodeId());
+  });
+
+  it('sees this process as alive and a finished child as gone', () => {
+    expect(isProcessAlive(process.pid)).toBe(true);
+    const child = spawnSync(process.execPath, ['-e', '0']);
+    expect(isProcessAlive(child.pid!)).toBe(false);
+    expect(isProcessAlive(0)).toBe(false);
+    expect(isProcessAlive(-5)).toBe(false);
+  });
+
+  it('reads a live process start time close to when it was spawned', async () => {
+    const before = Date.now();
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)']);
+    await new Promise((resolve) => child.once('spawn', resolve));
+    const started = processStartTime(child.pid!);
+    child.kill('SIGKILL');
+    expect(started).toBeDefined();
+    expect(Math.abs(started! - before)).toBeLessThan(2000);
+    expect(processStartTime(2 ** 22 + 12345)).toBeUndefined();
+  });
+});
