@@ -177,6 +177,8 @@ export const LeaderInfoSchema = z.object({
   hostname: z.string(),
   startedAt: z.number(),
   attempt: z.number().int().nonnegative(),
+  /** Pids of the leader's local worker processes (single machine), rewritten as the pool changes. */
+  workerPids: z.array(z.number().int().positive()).optional(),
 });
 /** See {@link LeaderInfoSchema}. */
 export type LeaderInfo = z.infer<typeof LeaderInfoSchema>;
@@ -187,6 +189,8 @@ export const OutcomeSchema = z.object({
   attempt: z.number().int().nonnegative(),
   time: z.number(),
   failedJobs: z.array(z.object({ id: z.string(), name: z.string() })).default([]),
+  /** Batch-system ids the leader killed while stopping (e.g. Slurm job ids on `toil kill`). */
+  killedBatchIds: z.array(z.string()).optional(),
 });
 /** See {@link OutcomeSchema}. */
 export type Outcome = z.infer<typeof OutcomeSchema>;
