@@ -1,0 +1,160 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A real single-node Slurm for tests, started and stopped by `tooling/test-env/slurm.sh`.
+ *
+ * Several jest workers may need it at once, so each process takes a lease (a file named by its
+ * pid under the state directory) and the last one to release it stops the daemons. Start and
+ * stop run under a directory lock so two workers never start the daemons twice.
+ */
+
+/** The state directory of the test cluster (slurm.conf, state, logs, job output). */
+export const SLURM_DIR = process.env.TOIL_TEST_SLURM_DIR ?? '/tmp/toil-ts-slurm';
+/** The cluster's configuration file; clients find the cluster through `SLURM_CONF`. */
+export const SLURM_CONF = join(SLURM_DIR, 'slurm.conf');
+/** A directory on the (only) node where tests may let jobs write their output. */
+export const SLURM_OUTPUT_DIR = join(SLURM_DIR, 'output');
+
+const SCRIPT = join(__dirname, 'slurm.sh');
+const LEASES = join(SLURM_DIR, 'leases');
+const LOCK = join(SLURM_DIR, 'lock');
+
+/**
+ * Why the Slurm tests cannot run here, or `undefined` when they can. Slurm needs root (slurmd
+ * runs as root) and the Debian packages from `install-system-deps.sh`.
+ */
+export function slurmUnavailableReason(): string | undefined {
+  if (process.platform !== 'linux') return 'Slurm tests need Linux';
+  if (process.getuid?.() !== 0) return 'Slurm tests need root (slurmd runs as root)';
+  for (const bin of ['/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/sbin/munged']) {
+    if (!existsSync(bin))
+      return `${bin} is missing: run "bash tooling/test-env/install-system-deps.sh" as root`;
+  }
+  const sbatch = spawnSync('sbatch', ['--version'], { stdio: 'ignore' });
+  if (sbatch.error || sbatch.status !== 0) return 'sbatch is not on PATH (apt: slurm-client)';
+  return undefined;
+}
+
+/**
+ * `describe` when Slurm can run here; otherwise prints a loud warning and skips the block, or,
+ * under `CI=true`, fails it: CI must run the Slurm tests.
+ */
+export function describeWithSlurm(name: string, body: () => void): void {
+  const reason = slurmUnavailableReason();
+  if (reason === undefined) {
+    describe(name, body);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('needs a real Slurm', () => {
+        throw new Error(`CI must run the Slurm tests, but: ${reason}`);
+      });
+    });
+    return;
+  }
+  console.warn(
+    `\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n` +
+      `!! WARNING: SKIPPING "${name}": ${reason}.\n` +
+      `!! These tests run against a real Slurm; in CI (CI=true) they fail instead.\n` +
+      `!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n`,
+  );
+  describe.skip(name, body);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Runs `fn` holding the start/stop lock (a directory; a lock of a dead process is taken over). */
+function withLock<T>(fn: () => T): T {
+  mkdirSync(SLURM_DIR, { recursive: true });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
+      } catch {
+        // The holder has made the directory but not yet written its pid.
+      }
+      if (Number.isInteger(holder) && !isAlive(holder))
+        rmSync(LOCK, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK}`);
+      else sleepSync(100);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+function runScript(args: string[]): string {
+  const result = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8', timeout: 120_000 });
+  if (result.error) throw result.error;
+  if (result.status !== 0)
+    throw new Error(`slurm.sh ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
+
+/**
+ * Starts the test cluster if it is not running (idempotent), takes a lease for this process
+ * and sets `process.env.SLURM_CONF` so that the Slurm commands this process and its children
+ * run reach it.
+ */
+export function acquireSlurm(): void {
+  withLock(() => {
+    runScript(['start']);
+    mkdirSync(LEASES, { recursive: true });
+    writeFileSync(join(LEASES, String(process.pid)), '');
+  });
+  process.env.SLURM_CONF = SLURM_CONF;
+}
+
+/**
+ * Gives this process's lease back; the last holder (leases of dead processes do not count)
+ * cancels every job and stops the daemons.
+ */
+export function releaseSlurm(): void {
+  withLock(() => {
+    rmSync(join(LEASES, String(process.pid)), { force: true });
+    const others = existsSync(LEASES)
+      ? readdirSync(LEASES).filter((name) => isAlive(Number(name)))
+      : [];
+    if (others.length === 0) runScript(['stop']);
+  });
+}
+
+/** Runs a Slurm client command against the test cluster and returns its stdout. */
+export function slurmCommand(argv: string[]): string {
+  return execFileSync(argv[0]!, argv.slice(1), {
+    encoding: 'utf8',
+    env: { ...process.env, SLURM_CONF },
+  });
+}
+
+/** Ids of the jobs in the test cluster's queue (pending, running or completing). */
+export function queuedSlurmJobs(): string[] {
+  return slurmCommand(['squeue', '-h', '-o', '%A'])
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
