@@ -1,0 +1,744 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import {
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  type FileHandle,
+} from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ToilError, silentHost, startSpan, type IoHost } from '@toil/core';
+import type {
+  DestroyReport,
+  FileId,
+  JobStore,
+  JobStoreLocator,
+  JobWrite,
+  SharedFileName,
+  WriteFileOptions,
+} from './contract.js';
+import {
+  corruptError,
+  existsError,
+  fileNotFoundError,
+  jobNotFoundError,
+  notFoundError,
+  wrapIo,
+} from './errors.js';
+import {
+  checkFileId,
+  checkJobId,
+  checkSharedName,
+  cleanupPrefix,
+  newFileId,
+  newJobId,
+} from './ids.js';
+import { AppendLog } from './internal/append-log.js';
+import {
+  DIR_MODE,
+  FILE_MODE,
+  atomicWriteFile,
+  fsyncDir,
+  isErrno,
+  tempPathFor,
+} from './internal/fs.js';
+import { readLogLines } from './internal/lines.js';
+import { nextSeq, observeSeq } from './internal/seq.js';
+import { SharedFiles } from './shared.js';
+import {
+  JOBSTORE_FORMAT_VERSION,
+  JobRecordSchema,
+  StatsRecordSchema,
+  WorkflowConfigSchema,
+  type JobRecord,
+  type StatsRecord,
+  type WorkflowConfig,
+} from './records.js';
+import { parseRecord, validateRecord } from './validate.js';
+import { parseLocator } from './locator.js';
+
+/** Name of the marker file a complete file store has at its root. */
+export const FILE_STORE_MARKER = 'jobstore.json';
+const TOP_LEVEL = new Set([FILE_STORE_MARKER, 'shared', 'jobs', 'stats', 'files']);
+const READ_CURSOR = 'read-cursor.json';
+const CURSOR_SAVE_EVERY = 1000;
+
+interface IndexEntry {
+  seq: number;
+  file: string;
+  pos: number;
+  end: number;
+  deleted: boolean;
+}
+
+interface LogLineEntry {
+  s: number;
+  id: string;
+  r?: unknown;
+  d?: true;
+}
+
+function newer(a: IndexEntry, b: IndexEntry): boolean {
+  if (a.seq !== b.seq) return a.seq > b.seq;
+  if (a.file !== b.file) return a.file > b.file;
+  return a.pos > b.pos;
+}
+
+async function* fromStream(
+  source: Readable | AsyncIterable<Uint8Array>,
+): AsyncIterable<Uint8Array> {
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>)
+    yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+}
+
+/**
+ * The `file:` job store: a directory on a local or shared file system. See the package README
+ * for the on-disk layout and the durability guarantees.
+ *
+ * Job records and stats records live in append-only logs, one per writing store instance
+ * (`jobs/<writer>.log`, `stats/<writer>.log`), written with group commit: concurrent commits
+ * share one fdatasync. A reader replays every log, keeping per job the entry with the highest
+ * sequence number (a hybrid logical clock), so it never sees a torn record and never writes.
+ */
+export class FileJobStore implements JobStore {
+  readonly kind = 'file' as const;
+  readonly locator: string;
+  /** Absolute path of the store directory. */
+  readonly path: string;
+  private readonly writerId = `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private jobLog: AppendLog | undefined;
+  private statsLog: AppendLog | undefined;
+  private readonly index = new Map<string, IndexEntry>();
+  private readonly logOffsets = new Map<string, { offset: number; lines: number }>();
+  private readonly shared: SharedFiles;
+
+  constructor(locator: string | JobStoreLocator) {
+    const parsed = typeof locator === 'string' ? parseLocator(locator) : locator;
+    if (parsed.kind !== 'file')
+      throw new ToilError('INVALID_ARGUMENT', `FileJobStore cannot open '${parsed.locator}'.`, {
+        hint: 'Use openJobStore() to pick the backend from the locator.',
+      });
+    this.path = parsed.path;
+    this.locator = parsed.locator;
+    this.shared = new SharedFiles({
+      read: (name) => this.readShared(name),
+      write: (name, data) => this.writeSharedFile(name, data),
+      remove: (name) => this.deleteSharedFile(name),
+      where: (name) => join(this.path, 'shared', name),
+    });
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------
+
+  async create(config: WorkflowConfig): Promise<void> {
+    const checked = validateConfigInput(config);
+    try {
+      await mkdir(dirname(this.path), { recursive: true, mode: DIR_MODE });
+      try {
+        await mkdir(this.path, { mode: DIR_MODE });
+      } catch (error) {
+        if (isErrno(error, 'EEXIST')) throw existsError(this.locator);
+        throw error;
+      }
+      for (const dir of ['shared', 'jobs', 'stats', 'files'])
+        await mkdir(join(this.path, dir), { mode: DIR_MODE });
+      await atomicWriteFile(join(this.path, 'shared', 'config'), JSON.stringify(checked));
+      // The marker goes last: a store without it is half-created (resume refuses it).
+      await atomicWriteFile(
+        join(this.path, FILE_STORE_MARKER),
+        JSON.stringify({ format: JOBSTORE_FORMAT_VERSION, kind: 'file', createdAt: Date.now() }),
+      );
+      await fsyncDir(this.path);
+      await fsyncDir(dirname(this.path));
+    } catch (error) {
+      throw wrapIo(`creating ${this.locator}`, error);
+    }
+  }
+
+  async resume(): Promise<WorkflowConfig> {
+    await this.checkComplete();
+    const config = await this.readShared('config');
+    if (config === undefined)
+      throw corruptError(join(this.path, 'shared', 'config'), 'the file is missing');
+    return parseRecord(
+      WorkflowConfigSchema,
+      config.toString('utf8'),
+      join(this.path, 'shared', 'config'),
+    );
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await stat(this.path);
+      return true;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) return false;
+      throw wrapIo(`checking ${this.locator}`, error);
+    }
+  }
+
+  async writeConfig(config: WorkflowConfig): Promise<void> {
+    const checked = validateConfigInput(config);
+    await this.checkComplete();
+    await this.writeSharedFile('config', JSON.stringify(checked));
+  }
+
+  async destroy(host: IoHost = silentHost): Promise<DestroyReport> {
+    const target = `directory ${this.path}`;
+    let entries: string[];
+    try {
+      entries = await readdir(this.path);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return { existed: false, deleted: 0, target };
+      if (isErrno(error, 'ENOTDIR'))
+        throw new ToilError('INVALID_ARGUMENT', `${this.path} is a file, not a job store.`, {
+          hint: 'Check the locator; toil only deletes job store directories.',
+        });
+      throw wrapIo(`reading ${this.path}`, error);
+    }
+    const foreign = entries.filter(
+      (e) => !TOP_LEVEL.has(e) && !e.startsWith(`.${FILE_STORE_MARKER}.`),
+    );
+    if (foreign.length > 0)
+      throw new ToilError(
+        'INVALID_ARGUMENT',
+        `${this.path} does not look like a job store (it holds ${foreign.slice(0, 3).join(', ')}); not deleting it.`,
+        { hint: 'Check the locator; toil only deletes directories it created as job stores.' },
+      );
+    const span = startSpan(host, 'JOBSTORE_DESTROY', `Deleting job store ${this.locator}`, {
+      source: 'toil.jobstore',
+    });
+    let deleted: number;
+    try {
+      const files = (await readdir(this.path, { recursive: true, withFileTypes: true })).filter(
+        (d) => !d.isDirectory(),
+      );
+      span.progress(0, `Deleting ${files.length} files`, { total: files.length });
+      await rm(this.path, { recursive: true, force: true, maxRetries: 3 });
+      deleted = files.length;
+      await fsyncDir(dirname(this.path)).catch(() => undefined);
+    } catch (error) {
+      span.end(`Failed to delete ${this.locator}`, { ok: false });
+      throw wrapIo(`deleting ${this.locator}`, error);
+    }
+    span.end(`Deleted job store ${this.locator} (${deleted} files)`, { data: { deleted } });
+    return { existed: true, deleted, target };
+  }
+
+  private async checkComplete(): Promise<void> {
+    let marker: string;
+    try {
+      marker = await readFile(join(this.path, FILE_STORE_MARKER), 'utf8');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) {
+        if (!(await this.exists())) throw notFoundError(this.locator);
+        throw corruptError(
+          join(this.path, FILE_STORE_MARKER),
+          'the marker is missing (creation was interrupted, or this is not a job store)',
+        );
+      }
+      throw wrapIo(`opening ${this.locator}`, error);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(marker);
+    } catch (error) {
+      throw corruptError(join(this.path, FILE_STORE_MARKER), 'it is truncated or not JSON', error);
+    }
+    const format = (value as { format?: unknown } | null)?.format;
+    if (format !== JOBSTORE_FORMAT_VERSION) {
+      if (typeof format === 'number')
+        throw new ToilError(
+          'JOBSTORE_INCOMPATIBLE',
+          `The job store ${this.locator} has format ${format}, this toil reads format ${JOBSTORE_FORMAT_VERSION}.`,
+          {
+            hint: 'Use the toil version that wrote this job store, or remove it with `toil clean`.',
+          },
+        );
+      throw corruptError(join(this.path, FILE_STORE_MARKER), 'it has no format version');
+    }
+  }
+
+  // --- jobs --------------------------------------------------------------------------------
+
+  newJobId(jobName: string): string {
+    return newJobId(jobName);
+  }
+
+  async commit(writes: JobWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const lines: { id: string; seq: number; text: string; deleted: boolean }[] = [];
+    for (const write of writes) {
+      if (write.op === 'put') {
+        const record = validateRecord(JobRecordSchema, write.record, `job ${write.record?.id}`);
+        checkJobId(record.id);
+        const seq = nextSeq();
+        lines.push({
+          id: record.id,
+          seq,
+          deleted: false,
+          text: `${JSON.stringify({ s: seq, id: record.id, r: record })}\n`,
+        });
+      } else if (write.op === 'delete') {
+        checkJobId(write.id);
+        const seq = nextSeq();
+        lines.push({
+          id: write.id,
+          seq,
+          deleted: true,
+          text: `${JSON.stringify({ s: seq, id: write.id, d: true })}\n`,
+        });
+      } else {
+        throw new ToilError('INVALID_ARGUMENT', `Unknown job write ${JSON.stringify(write)}.`, {
+          hint: "A JobWrite is {op:'put', record} or {op:'delete', id}.",
+        });
+      }
+    }
+    if (!this.jobLog) this.jobLog = new AppendLog(join(this.path, 'jobs', `${this.writerId}.log`));
+    const file = basename(this.jobLog.path);
+    let range: { pos: number; end: number };
+    try {
+      range = await this.jobLog.append(lines.map((l) => l.text).join(''));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) throw notFoundError(this.locator);
+      throw wrapIo(`writing jobs to ${this.locator}`, error);
+    }
+    let pos = range.pos;
+    for (const line of lines) {
+      const end = pos + Buffer.byteLength(line.text, 'utf8');
+      const entry: IndexEntry = { seq: line.seq, file, pos, end, deleted: line.deleted };
+      const current = this.index.get(line.id);
+      if (!current || newer(entry, current)) this.index.set(line.id, entry);
+      pos = end;
+    }
+    const deletedIds = lines.filter((l) => l.deleted).map((l) => l.id);
+    if (deletedIds.length > 0) await this.removeCleanupFiles(deletedIds);
+  }
+
+  private async removeCleanupFiles(jobIds: string[]): Promise<void> {
+    let owners: Set<string>;
+    try {
+      owners = new Set(await readdir(join(this.path, 'files', 'for-job')));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw wrapIo('listing job files', error);
+    }
+    for (const id of jobIds) {
+      if (!owners.has(id)) continue;
+      try {
+        await rm(join(this.path, cleanupPrefix(id)), { recursive: true, force: true });
+      } catch (error) {
+        throw wrapIo(`deleting the files of job ${id}`, error);
+      }
+    }
+  }
+
+  /** Reads the parts of every job log written since the last refresh into the index. */
+  private async refresh(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.path, 'jobs'));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) throw notFoundError(this.locator);
+      throw wrapIo(`listing jobs of ${this.locator}`, error);
+    }
+    const own = this.jobLog ? basename(this.jobLog.path) : undefined;
+    for (const name of names) {
+      if (!name.endsWith('.log') || name === own) continue;
+      const state = this.logOffsets.get(name) ?? { offset: 0, lines: 0 };
+      const path = join(this.path, 'jobs', name);
+      try {
+        for await (const chunk of readLogLines(path, state.offset)) {
+          for (const line of chunk) {
+            state.lines += 1;
+            const parsed = parseLogLine(line.text, `${path}:${state.lines}`);
+            observeSeq(parsed.s);
+            const entry: IndexEntry = {
+              seq: parsed.s,
+              file: name,
+              pos: line.pos,
+              end: line.end,
+              deleted: parsed.d === true,
+            };
+            const current = this.index.get(parsed.id);
+            if (!current || newer(entry, current)) this.index.set(parsed.id, entry);
+            state.offset = line.end;
+          }
+        }
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) continue;
+        throw wrapIo(`reading ${path}`, error);
+      } finally {
+        this.logOffsets.set(name, state);
+      }
+    }
+  }
+
+  private async readEntry(id: string, entry: IndexEntry): Promise<JobRecord> {
+    const path = join(this.path, 'jobs', entry.file);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(path, 'r');
+      const buffer = Buffer.allocUnsafe(entry.end - entry.pos);
+      await handle.read(buffer, 0, buffer.length, entry.pos);
+      return recordOfLine(
+        buffer.toString('utf8', 0, buffer.length - 1),
+        `${path}@${entry.pos}`,
+        id,
+      );
+    } catch (error) {
+      throw wrapIo(`reading job ${id}`, error);
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  async loadJob(id: string): Promise<JobRecord> {
+    const job = await this.tryLoadJob(id);
+    if (!job) throw jobNotFoundError(id);
+    return job;
+  }
+
+  async tryLoadJob(id: string): Promise<JobRecord | undefined> {
+    checkJobId(id);
+    await this.refresh();
+    const entry = this.index.get(id);
+    if (!entry || entry.deleted) return undefined;
+    return this.readEntry(id, entry);
+  }
+
+  async jobExists(id: string): Promise<boolean> {
+    checkJobId(id);
+    await this.refresh();
+    const entry = this.index.get(id);
+    return entry !== undefined && !entry.deleted;
+  }
+
+  async *listJobs(): AsyncIterable<JobRecord> {
+    await this.refresh();
+    const byFile = new Map<string, Map<number, string>>();
+    for (const [id, entry] of this.index) {
+      if (entry.deleted) continue;
+      let positions = byFile.get(entry.file);
+      if (!positions) byFile.set(entry.file, (positions = new Map()));
+      positions.set(entry.pos, id);
+    }
+    for (const [file, positions] of byFile) {
+      const path = join(this.path, 'jobs', file);
+      let remaining = positions.size;
+      for await (const chunk of readLogLines(path, Math.min(...positions.keys()))) {
+        for (const line of chunk) {
+          const id = positions.get(line.pos);
+          if (id === undefined) continue;
+          yield recordOfLine(line.text, `${path}@${line.pos}`, id);
+          remaining -= 1;
+        }
+        if (remaining === 0) break;
+      }
+    }
+  }
+
+  // --- files -------------------------------------------------------------------------------
+
+  private filePath(id: FileId): string {
+    checkFileId(id);
+    return join(this.path, ...id.split('/'));
+  }
+
+  async writeFile(localPath: string, options: WriteFileOptions = {}): Promise<FileId> {
+    const id = newFileId(options, basename(localPath));
+    let source;
+    try {
+      source = createReadStream(localPath);
+      await new Promise<void>((resolve, reject) => {
+        source!.once('open', () => resolve());
+        source!.once('error', reject);
+      });
+    } catch (error) {
+      if (isErrno(error, 'ENOENT'))
+        throw new ToilError('FILE_NOT_FOUND', `Local file '${localPath}' does not exist.`, {
+          hint: 'Check the path of the file to store.',
+        });
+      throw wrapIo(`reading ${localPath}`, error);
+    }
+    await this.storeStream(id, source, true);
+    return id;
+  }
+
+  async writeFileFromStream(
+    source: Readable | AsyncIterable<Uint8Array>,
+    options: WriteFileOptions = {},
+  ): Promise<FileId> {
+    const id = newFileId(options);
+    await this.storeStream(id, source, true);
+    return id;
+  }
+
+  private async storeStream(
+    id: FileId,
+    source: Readable | AsyncIterable<Uint8Array>,
+    isNew: boolean,
+  ): Promise<void> {
+    const target = this.filePath(id);
+    const dir = dirname(target);
+    const temp = tempPathFor(target);
+    let handle: FileHandle | undefined;
+    try {
+      if (isNew) {
+        await this.checkComplete();
+        await mkdir(dir, { recursive: true, mode: DIR_MODE });
+      }
+      await pipeline(fromStream(source), createWriteStream(temp, { flags: 'wx', mode: FILE_MODE }));
+      // fsync works on the inode, so a second descriptor makes the stream's writes durable.
+      handle = await open(temp, 'r');
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      await rename(temp, target);
+      await fsyncDir(dir);
+      if (isNew) await fsyncDir(dirname(dir));
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await rm(temp, { force: true }).catch(() => undefined);
+      if (!isNew && isErrno(error, 'ENOENT')) throw fileNotFoundError(id);
+      throw wrapIo(`writing file ${id}`, error);
+    }
+  }
+
+  async updateFile(
+    id: FileId,
+    source: string | Readable | AsyncIterable<Uint8Array>,
+  ): Promise<void> {
+    if (!(await this.fileExists(id))) throw fileNotFoundError(id);
+    const stream = typeof source === 'string' ? createReadStream(source) : source;
+    await this.storeStream(id, stream, false);
+  }
+
+  async readFile(id: FileId, localPath: string): Promise<void> {
+    const path = this.filePath(id);
+    try {
+      await copyFile(path, localPath);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT') && !(await this.fileExists(id))) throw fileNotFoundError(id);
+      throw wrapIo(`copying file ${id} to ${localPath}`, error);
+    }
+  }
+
+  async readFileStream(id: FileId): Promise<Readable> {
+    const path = this.filePath(id);
+    try {
+      const handle = await open(path, 'r');
+      return handle.createReadStream();
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) throw fileNotFoundError(id);
+      throw wrapIo(`reading file ${id}`, error);
+    }
+  }
+
+  async deleteFile(id: FileId): Promise<void> {
+    const path = this.filePath(id);
+    try {
+      await rm(dirname(path), { recursive: true, force: true });
+    } catch (error) {
+      throw wrapIo(`deleting file ${id}`, error);
+    }
+  }
+
+  async fileExists(id: FileId): Promise<boolean> {
+    try {
+      return (await stat(this.filePath(id))).isFile();
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) return false;
+      throw wrapIo(`checking file ${id}`, error);
+    }
+  }
+
+  async fileSize(id: FileId): Promise<number> {
+    try {
+      return (await stat(this.filePath(id))).size;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) throw fileNotFoundError(id);
+      throw wrapIo(`checking file ${id}`, error);
+    }
+  }
+
+  // --- shared files ------------------------------------------------------------------------
+
+  async writeSharedFile(name: SharedFileName, data: string | Uint8Array): Promise<void> {
+    checkSharedName(name);
+    try {
+      await atomicWriteFile(join(this.path, 'shared', name), data);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) throw notFoundError(this.locator);
+      throw wrapIo(`writing shared file ${name}`, error);
+    }
+  }
+
+  async readSharedFile(name: SharedFileName): Promise<Buffer | undefined> {
+    checkSharedName(name);
+    return this.readShared(name);
+  }
+
+  private async readShared(name: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(join(this.path, 'shared', name));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) {
+        if (!(await this.exists())) throw notFoundError(this.locator);
+        return undefined;
+      }
+      throw wrapIo(`reading shared file ${name}`, error);
+    }
+  }
+
+  async deleteSharedFile(name: SharedFileName): Promise<void> {
+    checkSharedName(name);
+    try {
+      await rm(join(this.path, 'shared', name), { force: true });
+      await fsyncDir(join(this.path, 'shared'));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw wrapIo(`deleting shared file ${name}`, error);
+    }
+  }
+
+  setRootJobId = (id: string) => this.shared.setRootJobId(id);
+  getRootJobId = () => this.shared.getRootJobId();
+  setRootReturnValue = (value: unknown) => this.shared.setRootReturnValue(value);
+  getRootReturnValue = () => this.shared.getRootReturnValue();
+  setLeader: JobStore['setLeader'] = (info) => this.shared.setLeader(info);
+  getLeader: JobStore['getLeader'] = () => this.shared.getLeader();
+  setKillFlag = (kill: boolean) => this.shared.setKillFlag(kill);
+  getKillFlag = () => this.shared.getKillFlag();
+  setOutcome: JobStore['setOutcome'] = (outcome) => this.shared.setOutcome(outcome);
+  getOutcome: JobStore['getOutcome'] = () => this.shared.getOutcome();
+  writeSummary: JobStore['writeSummary'] = (summary) => this.shared.writeSummary(summary);
+  readSummary: JobStore['readSummary'] = () => this.shared.readSummary();
+
+  // --- stats -------------------------------------------------------------------------------
+
+  async appendStats(record: StatsRecord): Promise<void> {
+    const checked = validateRecord(StatsRecordSchema, record, 'stats record');
+    if (!this.statsLog)
+      this.statsLog = new AppendLog(join(this.path, 'stats', `${this.writerId}.log`));
+    try {
+      await this.statsLog.append(`${JSON.stringify(checked)}\n`);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) throw notFoundError(this.locator);
+      throw wrapIo(`appending stats to ${this.locator}`, error);
+    }
+  }
+
+  async *readStats(options: { unreadOnly?: boolean } = {}): AsyncIterable<StatsRecord> {
+    const dir = join(this.path, 'stats');
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => n.endsWith('.log')).sort();
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) throw notFoundError(this.locator);
+      throw wrapIo(`listing stats of ${this.locator}`, error);
+    }
+    const cursorPath = join(dir, READ_CURSOR);
+    const cursor: Record<string, number> = options.unreadOnly ? await readCursor(cursorPath) : {};
+    let unsaved = 0;
+    try {
+      for (const name of names) {
+        const path = join(dir, name);
+        let lineNo = 0;
+        const start = cursor[name] ?? 0;
+        for await (const chunk of readLogLines(path, start)) {
+          for (const line of chunk) {
+            lineNo += 1;
+            const where = start === 0 ? `${path}:${lineNo}` : `${path}@${line.pos}`;
+            yield parseRecord(StatsRecordSchema, line.text, where);
+            if (options.unreadOnly) {
+              cursor[name] = line.end;
+              if (++unsaved >= CURSOR_SAVE_EVERY) {
+                await atomicWriteFile(cursorPath, JSON.stringify({ v: 1, files: cursor }));
+                unsaved = 0;
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      if (options.unreadOnly && unsaved > 0)
+        await atomicWriteFile(cursorPath, JSON.stringify({ v: 1, files: cursor }));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.jobLog?.close();
+    await this.statsLog?.close();
+  }
+}
+
+async function readCursor(path: string): Promise<Record<string, number>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return {};
+    throw wrapIo(`reading ${path}`, error);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw corruptError(path, 'it is truncated or not JSON', error);
+  }
+  const files = (value as { files?: unknown } | null)?.files;
+  if (
+    typeof files !== 'object' ||
+    files === null ||
+    Object.values(files).some((n) => typeof n !== 'number')
+  )
+    throw corruptError(path, 'it is not a read cursor');
+  return files as Record<string, number>;
+}
+
+function parseLogLine(text: string, where: string): LogLineEntry {
+  let value: LogLineEntry;
+  try {
+    value = JSON.parse(text) as LogLineEntry;
+  } catch (error) {
+    throw corruptError(where, 'the line is not JSON', error);
+  }
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof value.s !== 'number' ||
+    typeof value.id !== 'string' ||
+    (value.d !== true && value.r === undefined)
+  )
+    throw corruptError(where, 'the line is not a job log entry');
+  return value;
+}
+
+function recordOfLine(text: string, where: string, id: string): JobRecord {
+  const entry = parseLogLine(text, where);
+  if (entry.id !== id || entry.r === undefined) throw corruptError(where, `expected job ${id}`);
+  return validateRecord(JobRecordSchema, entry.r, `${where} (job ${id})`);
+}
+
+function validateConfigInput(config: WorkflowConfig): WorkflowConfig {
+  const result = WorkflowConfigSchema.safeParse(config);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `Invalid workflow config: ${issue?.message ?? 'invalid'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}.`,
+      { hint: 'Build the config with the workflow package, which fills every field.' },
+    );
+  }
+  return result.data;
+}
+
+export { validateConfigInput };

@@ -1,0 +1,54 @@
+import { open } from 'node:fs/promises';
+
+/** One complete (newline-terminated) line of a log file. */
+export interface LogLine {
+  /** Byte offset of the line's first byte. */
+  pos: number;
+  /** Byte offset just past the newline. */
+  end: number;
+  text: string;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Reads the complete lines of a log file from byte `start` (a line start) to the end of the
+ * file as it is now, in chunks. A last line without its newline is a write in progress (or
+ * one a crash interrupted before it was acknowledged) and is not returned.
+ */
+export async function* readLogLines(path: string, start = 0): AsyncGenerator<LogLine[]> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    let position = start;
+    let carry: Buffer = Buffer.alloc(0);
+    while (position < size) {
+      const want = Math.min(CHUNK, size - position);
+      const chunk = Buffer.allocUnsafe(want);
+      const { bytesRead } = await handle.read(chunk, 0, want, position);
+      if (bytesRead === 0) break;
+      const buffer =
+        carry.length > 0
+          ? Buffer.concat([carry, chunk.subarray(0, bytesRead)])
+          : chunk.subarray(0, bytesRead);
+      const bufferStart = position - carry.length;
+      position += bytesRead;
+      const lines: LogLine[] = [];
+      let lineStart = 0;
+      for (;;) {
+        const newline = buffer.indexOf(10, lineStart);
+        if (newline < 0) break;
+        lines.push({
+          pos: bufferStart + lineStart,
+          end: bufferStart + newline + 1,
+          text: buffer.toString('utf8', lineStart, newline),
+        });
+        lineStart = newline + 1;
+      }
+      carry = Buffer.from(buffer.subarray(lineStart));
+      if (lines.length > 0) yield lines;
+    }
+  } finally {
+    await handle.close();
+  }
+}
