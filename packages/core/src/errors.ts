@@ -38,6 +38,7 @@ export type ToilErrorCode =
   // leaders and processes
   | 'LEADER_ALIVE'
   | 'SIGNAL_FAILED'
+  | 'KILL_INCOMPLETE'
   // anything else
   | 'CANCELLED'
   | 'INTERNAL';
