@@ -1,0 +1,728 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type * as S3 from '@aws-sdk/client-s3';
+import { ToilError, silentHost, startSpan, type IoHost } from '@toil/core';
+import type {
+  DestroyReport,
+  FileId,
+  JobStore,
+  JobStoreLocator,
+  JobWrite,
+  SharedFileName,
+  WriteFileOptions,
+} from './contract.js';
+import {
+  corruptError,
+  existsError,
+  fileNotFoundError,
+  jobNotFoundError,
+  notFoundError,
+} from './errors.js';
+import {
+  checkFileId,
+  checkJobId,
+  checkSharedName,
+  cleanupPrefix,
+  newFileId,
+  newJobId,
+} from './ids.js';
+import { forEachLimit, mapLimit } from './internal/pool.js';
+import { nextSeq } from './internal/seq.js';
+import { parseLocator } from './locator.js';
+import {
+  JOBSTORE_FORMAT_VERSION,
+  JobRecordSchema,
+  StatsRecordSchema,
+  WorkflowConfigSchema,
+  type JobRecord,
+  type StatsRecord,
+  type WorkflowConfig,
+} from './records.js';
+import { SharedFiles } from './shared.js';
+import { parseRecord, validateRecord } from './validate.js';
+import { validateConfigInput } from './file-store.js';
+
+/** Options of {@link AwsJobStore}. */
+export interface AwsJobStoreOptions {
+  /** Where retries and destroy progress are reported. */
+  host?: IoHost;
+  /** Objects per ListObjectsV2 page (1–1000, default 1000). Tests lower it to exercise paging. */
+  listPageSize?: number;
+  /** Requests in flight for batch work (commit, listing reads, destroy). Default 16. */
+  concurrency?: number;
+  /** Use this S3 client instead of one built from the standard AWS SDK configuration chain. */
+  client?: S3.S3Client;
+}
+
+/** The marker object a complete `aws:` store holds. */
+const MARKER_KEY = 'jobstore.json';
+const PART_SIZE = 8 * 1024 * 1024;
+
+type Marker = { format: number; kind: 'aws'; state: 'creating' | 'ready'; createdAt: number };
+
+function errorName(error: unknown): string {
+  return (error as { name?: string } | null)?.name ?? '';
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+}
+
+function isMissingKey(error: unknown): boolean {
+  return ['NoSuchKey', 'NotFound'].includes(errorName(error)) || httpStatus(error) === 404;
+}
+
+function isMissingBucket(error: unknown): boolean {
+  return errorName(error) === 'NoSuchBucket';
+}
+
+/**
+ * The `aws:REGION:NAME` job store: one S3 bucket (`NAME--toil`) per store, keys by prefix (see
+ * the package README). Credentials, region override and endpoint come from the standard AWS
+ * SDK chain (env vars, profiles, `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`); throttling and
+ * 5xx answers are retried with backoff by the SDK's standard retry strategy. The SDK is loaded
+ * on first use.
+ */
+export class AwsJobStore implements JobStore {
+  readonly kind = 'aws' as const;
+  readonly locator: string;
+  /** AWS region from the locator. */
+  readonly region: string;
+  /** The bucket that holds the store. */
+  readonly bucket: string;
+  private readonly host: IoHost;
+  private readonly pageSize: number;
+  private readonly concurrency: number;
+  private clientPromise: Promise<{ client: S3.S3Client; sdk: typeof S3 }> | undefined;
+  private readonly injectedClient: S3.S3Client | undefined;
+  private readonly shared: SharedFiles;
+
+  constructor(locator: string | JobStoreLocator, options: AwsJobStoreOptions = {}) {
+    const parsed = typeof locator === 'string' ? parseLocator(locator) : locator;
+    if (parsed.kind !== 'aws')
+      throw new ToilError('INVALID_ARGUMENT', `AwsJobStore cannot open '${parsed.locator}'.`, {
+        hint: 'Use openJobStore() to pick the backend from the locator.',
+      });
+    this.locator = parsed.locator;
+    this.region = parsed.region;
+    this.bucket = `${parsed.name}--toil`;
+    this.host = options.host ?? silentHost;
+    this.pageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
+    this.concurrency = Math.max(1, options.concurrency ?? 16);
+    this.injectedClient = options.client;
+    this.shared = new SharedFiles({
+      read: (name) => this.readSharedFile(name),
+      write: (name, data) => this.writeSharedFile(name, data),
+      remove: (name) => this.deleteSharedFile(name),
+      where: (name) => this.where(`shared/${name}`),
+    });
+  }
+
+  private where(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  private async s3(): Promise<{ client: S3.S3Client; sdk: typeof S3 }> {
+    this.clientPromise ??= (async () => {
+      const sdk = await import('@aws-sdk/client-s3');
+      const client =
+        this.injectedClient ??
+        new sdk.S3Client({
+          region: this.region,
+          maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS) || 8,
+          retryMode: process.env.AWS_RETRY_MODE === 'adaptive' ? 'adaptive' : 'standard',
+        });
+      return { client, sdk };
+    })();
+    return this.clientPromise;
+  }
+
+  /** Turns an SDK failure into a ToilError (not found / missing bucket / I/O). */
+  private fail(action: string, error: unknown): ToilError {
+    if (ToilError.is(error)) return error;
+    if (isMissingBucket(error)) return notFoundError(this.locator);
+    const name = errorName(error);
+    const detail = error instanceof Error ? error.message : String(error);
+    const credentials = /credential|signature|AccessDenied|InvalidAccessKeyId|ExpiredToken/i.test(
+      `${name} ${detail}`,
+    );
+    return new ToilError(
+      'JOBSTORE_IO',
+      `S3 request failed while ${action} (${this.locator}): ${name ? `${name}: ` : ''}${detail}`,
+      {
+        hint: credentials
+          ? 'Check your AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID...) and their permissions on the bucket.'
+          : 'Check the network and AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, then retry.',
+        cause: error,
+        data: { bucket: this.bucket },
+      },
+    );
+  }
+
+  private async getText(key: string, action: string): Promise<string | undefined> {
+    const { client, sdk } = await this.s3();
+    try {
+      const answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return (await answer.Body?.transformToString('utf8')) ?? '';
+    } catch (error) {
+      if (isMissingKey(error) && !isMissingBucket(error)) return undefined;
+      throw this.fail(action, error);
+    }
+  }
+
+  private async putText(key: string, body: string | Uint8Array, action: string): Promise<void> {
+    const { client, sdk } = await this.s3();
+    try {
+      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
+    } catch (error) {
+      throw this.fail(action, error);
+    }
+  }
+
+  private async deleteKey(key: string, action: string): Promise<void> {
+    const { client, sdk } = await this.s3();
+    try {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw this.fail(action, error);
+    }
+  }
+
+  /** Every key under `prefix`, one page at a time. */
+  private async *listPages(prefix: string): AsyncGenerator<string[]> {
+    const { client, sdk } = await this.s3();
+    let token: string | undefined;
+    do {
+      let page: S3.ListObjectsV2CommandOutput;
+      try {
+        page = await client.send(
+          new sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            MaxKeys: this.pageSize,
+            ContinuationToken: token,
+          }),
+        );
+      } catch (error) {
+        throw this.fail(`listing ${prefix}`, error);
+      }
+      const keys = (page.Contents ?? []).map((o) => o.Key).filter((k): k is string => !!k);
+      if (keys.length > 0) yield keys;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  private async deleteKeys(keys: string[], action: string): Promise<void> {
+    const { client, sdk } = await this.s3();
+    const batches: string[][] = [];
+    for (let i = 0; i < keys.length; i += 1000) batches.push(keys.slice(i, i + 1000));
+    await forEachLimit(batches, 4, async (batch) => {
+      let pending = batch.map((Key) => ({ Key }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        let answer: S3.DeleteObjectsCommandOutput;
+        try {
+          answer = await client.send(
+            new sdk.DeleteObjectsCommand({
+              Bucket: this.bucket,
+              Delete: { Objects: pending, Quiet: true },
+            }),
+          );
+        } catch (error) {
+          throw this.fail(action, error);
+        }
+        const failed = new Set((answer.Errors ?? []).map((e) => e.Key));
+        pending = pending.filter((o) => failed.has(o.Key));
+        if (pending.length > 0 && attempt >= 4)
+          throw this.fail(action, new Error(`${pending.length} objects could not be deleted`));
+      }
+    });
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------
+
+  async create(config: WorkflowConfig): Promise<void> {
+    const checked = validateConfigInput(config);
+    const { client, sdk } = await this.s3();
+    try {
+      await client.send(
+        new sdk.CreateBucketCommand({
+          Bucket: this.bucket,
+          ...(this.region === 'us-east-1'
+            ? {}
+            : {
+                CreateBucketConfiguration: {
+                  LocationConstraint: this.region as S3.BucketLocationConstraint,
+                },
+              }),
+        }),
+      );
+    } catch (error) {
+      if (errorName(error) === 'BucketAlreadyExists')
+        throw new ToilError(
+          'JOBSTORE_IO',
+          `The bucket ${this.bucket} of ${this.locator} belongs to another AWS account.`,
+          { hint: 'Bucket names are global; pick another job store name.' },
+        );
+      // BucketAlreadyOwnedByYou: a concurrent creator, or an empty bucket left behind; the
+      // conditional put of the marker below decides who wins.
+      if (errorName(error) !== 'BucketAlreadyOwnedByYou')
+        throw this.fail('creating the bucket', error);
+    }
+    const marker: Marker = {
+      format: JOBSTORE_FORMAT_VERSION,
+      kind: 'aws',
+      state: 'creating',
+      createdAt: Date.now(),
+    };
+    try {
+      await client.send(
+        new sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: MARKER_KEY,
+          Body: JSON.stringify(marker),
+          IfNoneMatch: '*',
+        }),
+      );
+    } catch (error) {
+      if (errorName(error) === 'PreconditionFailed' || httpStatus(error) === 412)
+        throw existsError(this.locator);
+      throw this.fail('creating the store marker', error);
+    }
+    await this.putText('shared/config', JSON.stringify(checked), 'writing the config');
+    await this.putText(
+      MARKER_KEY,
+      JSON.stringify({ ...marker, state: 'ready' } satisfies Marker),
+      'completing creation',
+    );
+  }
+
+  private async checkComplete(): Promise<void> {
+    const text = await this.getText(MARKER_KEY, 'opening the store');
+    if (text === undefined) throw notFoundError(this.locator);
+    let marker: Partial<Marker>;
+    try {
+      marker = JSON.parse(text) as Partial<Marker>;
+    } catch (error) {
+      throw corruptError(this.where(MARKER_KEY), 'it is truncated or not JSON', error);
+    }
+    if (typeof marker.format === 'number' && marker.format !== JOBSTORE_FORMAT_VERSION)
+      throw new ToilError(
+        'JOBSTORE_INCOMPATIBLE',
+        `The job store ${this.locator} has format ${marker.format}, this toil reads format ${JOBSTORE_FORMAT_VERSION}.`,
+        { hint: 'Use the toil version that wrote this job store, or remove it with `toil clean`.' },
+      );
+    if (marker.format !== JOBSTORE_FORMAT_VERSION)
+      throw corruptError(this.where(MARKER_KEY), 'it has no format version');
+    if (marker.state !== 'ready')
+      throw corruptError(
+        this.where(MARKER_KEY),
+        'the store is half-created (creation was interrupted or is still running)',
+      );
+  }
+
+  async resume(): Promise<WorkflowConfig> {
+    await this.checkComplete();
+    const text = await this.getText('shared/config', 'reading the config');
+    if (text === undefined)
+      throw corruptError(this.where('shared/config'), 'the object is missing');
+    return parseRecord(WorkflowConfigSchema, text, this.where('shared/config'));
+  }
+
+  async exists(): Promise<boolean> {
+    const { client, sdk } = await this.s3();
+    try {
+      await client.send(new sdk.HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (error) {
+      if (isMissingKey(error) || isMissingBucket(error)) return false;
+      throw this.fail('checking the bucket', error);
+    }
+  }
+
+  async writeConfig(config: WorkflowConfig): Promise<void> {
+    const checked = validateConfigInput(config);
+    await this.checkComplete();
+    await this.putText('shared/config', JSON.stringify(checked), 'writing the config');
+  }
+
+  async destroy(host: IoHost = this.host): Promise<DestroyReport> {
+    const target = `bucket ${this.bucket}`;
+    if (!(await this.exists())) return { existed: false, deleted: 0, target };
+    const { client, sdk } = await this.s3();
+    const span = startSpan(host, 'JOBSTORE_DESTROY', `Deleting job store ${this.locator}`, {
+      source: 'toil.jobstore',
+    });
+    let deleted = 0;
+    try {
+      // Incomplete multipart uploads first: they hold storage and block nothing else.
+      let keyMarker: string | undefined;
+      let uploadMarker: string | undefined;
+      do {
+        const page = await client.send(
+          new sdk.ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadMarker,
+          }),
+        );
+        await forEachLimit(page.Uploads ?? [], this.concurrency, async (upload) => {
+          await client.send(
+            new sdk.AbortMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: upload.Key,
+              UploadId: upload.UploadId,
+            }),
+          );
+        });
+        keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+      } while (keyMarker);
+      // Every version and delete marker, listed page by page and deleted in batches of 1000.
+      let versionKey: string | undefined;
+      let versionId: string | undefined;
+      const inFlight = new Set<Promise<void>>();
+      let failure: unknown;
+      do {
+        const page = await client.send(
+          new sdk.ListObjectVersionsCommand({
+            Bucket: this.bucket,
+            KeyMarker: versionKey,
+            VersionIdMarker: versionId,
+            MaxKeys: 1000,
+          }),
+        );
+        const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
+          .filter((v) => v.Key)
+          .map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+        if (objects.length > 0) {
+          const task = this.deleteVersions(client, sdk, objects)
+            .then(() => {
+              deleted += objects.length;
+              span.progress(deleted, `Deleted ${deleted} objects`);
+            })
+            .catch((error: unknown) => {
+              failure ??= error;
+            })
+            .finally(() => inFlight.delete(task));
+          inFlight.add(task);
+          if (inFlight.size >= 4) await Promise.race(inFlight);
+        }
+        if (failure) throw failure;
+        versionKey = page.IsTruncated ? page.NextKeyMarker : undefined;
+        versionId = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+      } while (versionKey);
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+      await client.send(new sdk.DeleteBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      if (isMissingBucket(error)) {
+        span.end(`Job store ${this.locator} was deleted concurrently`, { data: { deleted } });
+        return { existed: true, deleted, target };
+      }
+      span.end(`Failed to delete ${this.locator}`, { ok: false });
+      throw this.fail('deleting the store', error);
+    }
+    span.end(`Deleted job store ${this.locator} (${deleted} objects)`, { data: { deleted } });
+    return { existed: true, deleted, target };
+  }
+
+  private async deleteVersions(
+    client: S3.S3Client,
+    sdk: typeof S3,
+    objects: { Key: string; VersionId?: string }[],
+  ): Promise<void> {
+    let pending = objects;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const answer = await client.send(
+        new sdk.DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: pending, Quiet: true },
+        }),
+      );
+      const failed = new Set((answer.Errors ?? []).map((e) => `${e.Key}\0${e.VersionId ?? ''}`));
+      pending = pending.filter((o) => failed.has(`${o.Key}\0${o.VersionId ?? ''}`));
+      if (pending.length > 0 && attempt >= 4)
+        throw new Error(
+          `${pending.length} objects could not be deleted: ${answer.Errors?.[0]?.Code ?? 'unknown'}`,
+        );
+    }
+  }
+
+  // --- jobs --------------------------------------------------------------------------------
+
+  newJobId(jobName: string): string {
+    return newJobId(jobName);
+  }
+
+  private jobKey(id: string): string {
+    checkJobId(id);
+    return `jobs/${id}.json`;
+  }
+
+  async commit(writes: JobWrite[]): Promise<void> {
+    // The last write of a job wins, as it would applied in order.
+    const last = new Map<string, JobWrite>();
+    for (const write of writes) {
+      if (write.op === 'put') {
+        const record = validateRecord(JobRecordSchema, write.record, `job ${write.record?.id}`);
+        checkJobId(record.id);
+        last.set(record.id, { op: 'put', record });
+      } else if (write.op === 'delete') {
+        checkJobId(write.id);
+        last.set(write.id, write);
+      } else {
+        throw new ToilError('INVALID_ARGUMENT', `Unknown job write ${JSON.stringify(write)}.`, {
+          hint: "A JobWrite is {op:'put', record} or {op:'delete', id}.",
+        });
+      }
+    }
+    const deleted: string[] = [];
+    await forEachLimit(last.entries(), this.concurrency, async ([id, write]) => {
+      if (write.op === 'put')
+        await this.putText(this.jobKey(id), JSON.stringify(write.record), `writing job ${id}`);
+      else {
+        await this.deleteKey(this.jobKey(id), `deleting job ${id}`);
+        deleted.push(id);
+      }
+    });
+    for (const id of deleted) {
+      const keys: string[] = [];
+      for await (const page of this.listPages(cleanupPrefix(id))) keys.push(...page);
+      if (keys.length > 0) await this.deleteKeys(keys, `deleting the files of job ${id}`);
+    }
+  }
+
+  async loadJob(id: string): Promise<JobRecord> {
+    const job = await this.tryLoadJob(id);
+    if (!job) throw jobNotFoundError(id);
+    return job;
+  }
+
+  async tryLoadJob(id: string): Promise<JobRecord | undefined> {
+    const key = this.jobKey(id);
+    const text = await this.getText(key, `reading job ${id}`);
+    if (text === undefined) return undefined;
+    return parseRecord(JobRecordSchema, text, this.where(key));
+  }
+
+  async jobExists(id: string): Promise<boolean> {
+    const key = this.jobKey(id);
+    const { client, sdk } = await this.s3();
+    try {
+      await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (isMissingKey(error) && !isMissingBucket(error)) {
+        // HEAD answers have no body, so a missing bucket also looks like a plain 404.
+        if (!(await this.exists())) throw notFoundError(this.locator);
+        return false;
+      }
+      throw this.fail(`checking job ${id}`, error);
+    }
+  }
+
+  async *listJobs(): AsyncIterable<JobRecord> {
+    for await (const keys of this.listPages('jobs/')) {
+      const records = await mapLimit(keys, this.concurrency, async (key) => {
+        const text = await this.getText(key, `reading ${key}`);
+        // Deleted between the listing and the read: the job finished meanwhile.
+        return text === undefined ? undefined : parseRecord(JobRecordSchema, text, this.where(key));
+      });
+      for (const record of records) if (record) yield record;
+    }
+  }
+
+  // --- files -------------------------------------------------------------------------------
+
+  private async upload(key: string, body: Readable | AsyncIterable<Uint8Array>): Promise<void> {
+    const { client } = await this.s3();
+    const { Upload } = await import('@aws-sdk/lib-storage');
+    const stream = body instanceof Readable ? body : Readable.from(body);
+    const upload = new Upload({
+      client,
+      params: { Bucket: this.bucket, Key: key, Body: stream },
+      partSize: PART_SIZE,
+      queueSize: 4,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      throw this.fail(`uploading ${key}`, error);
+    }
+  }
+
+  async writeFile(localPath: string, options: WriteFileOptions = {}): Promise<FileId> {
+    const id = newFileId(options, localPath.split('/').pop());
+    const source = createReadStream(localPath);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        source.once('open', () => resolve());
+        source.once('error', reject);
+      });
+    } catch (error) {
+      throw new ToilError('FILE_NOT_FOUND', `Local file '${localPath}' cannot be read.`, {
+        hint: 'Check the path of the file to store.',
+        cause: error,
+      });
+    }
+    await this.upload(id, source);
+    return id;
+  }
+
+  async writeFileFromStream(
+    source: Readable | AsyncIterable<Uint8Array>,
+    options: WriteFileOptions = {},
+  ): Promise<FileId> {
+    const id = newFileId(options);
+    await this.upload(id, source);
+    return id;
+  }
+
+  async updateFile(
+    id: FileId,
+    source: string | Readable | AsyncIterable<Uint8Array>,
+  ): Promise<void> {
+    if (!(await this.fileExists(id))) throw fileNotFoundError(id);
+    await this.upload(id, typeof source === 'string' ? createReadStream(source) : source);
+  }
+
+  async readFile(id: FileId, localPath: string): Promise<void> {
+    const stream = await this.readFileStream(id);
+    try {
+      await pipeline(stream, createWriteStream(localPath));
+    } catch (error) {
+      throw this.fail(`downloading ${id} to ${localPath}`, error);
+    }
+  }
+
+  async readFileStream(id: FileId): Promise<Readable> {
+    checkFileId(id);
+    const { client, sdk } = await this.s3();
+    try {
+      const answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: id }));
+      return answer.Body as Readable;
+    } catch (error) {
+      if (isMissingKey(error) && !isMissingBucket(error)) throw fileNotFoundError(id);
+      throw this.fail(`reading ${id}`, error);
+    }
+  }
+
+  async deleteFile(id: FileId): Promise<void> {
+    checkFileId(id);
+    await this.deleteKey(id, `deleting ${id}`);
+  }
+
+  private async head(id: FileId): Promise<number | undefined> {
+    checkFileId(id);
+    const { client, sdk } = await this.s3();
+    try {
+      const answer = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: id }));
+      return answer.ContentLength ?? 0;
+    } catch (error) {
+      if (isMissingKey(error)) return undefined;
+      throw this.fail(`checking ${id}`, error);
+    }
+  }
+
+  async fileExists(id: FileId): Promise<boolean> {
+    return (await this.head(id)) !== undefined;
+  }
+
+  async fileSize(id: FileId): Promise<number> {
+    const size = await this.head(id);
+    if (size === undefined) throw fileNotFoundError(id);
+    return size;
+  }
+
+  // --- shared files ------------------------------------------------------------------------
+
+  async writeSharedFile(name: SharedFileName, data: string | Uint8Array): Promise<void> {
+    checkSharedName(name);
+    await this.putText(`shared/${name}`, data, `writing shared file ${name}`);
+  }
+
+  async readSharedFile(name: SharedFileName): Promise<Buffer | undefined> {
+    checkSharedName(name);
+    const { client, sdk } = await this.s3();
+    try {
+      const answer = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.bucket, Key: `shared/${name}` }),
+      );
+      return Buffer.from((await answer.Body?.transformToByteArray()) ?? new Uint8Array());
+    } catch (error) {
+      if (isMissingKey(error) && !isMissingBucket(error)) return undefined;
+      throw this.fail(`reading shared file ${name}`, error);
+    }
+  }
+
+  async deleteSharedFile(name: SharedFileName): Promise<void> {
+    checkSharedName(name);
+    await this.deleteKey(`shared/${name}`, `deleting shared file ${name}`);
+  }
+
+  setRootJobId = (id: string) => this.shared.setRootJobId(id);
+  getRootJobId = () => this.shared.getRootJobId();
+  setRootReturnValue = (value: unknown) => this.shared.setRootReturnValue(value);
+  getRootReturnValue = () => this.shared.getRootReturnValue();
+  setLeader: JobStore['setLeader'] = (info) => this.shared.setLeader(info);
+  getLeader: JobStore['getLeader'] = () => this.shared.getLeader();
+  setKillFlag = (kill: boolean) => this.shared.setKillFlag(kill);
+  getKillFlag = () => this.shared.getKillFlag();
+  setOutcome: JobStore['setOutcome'] = (outcome) => this.shared.setOutcome(outcome);
+  getOutcome: JobStore['getOutcome'] = () => this.shared.getOutcome();
+  writeSummary: JobStore['writeSummary'] = (summary) => this.shared.writeSummary(summary);
+  readSummary: JobStore['readSummary'] = () => this.shared.readSummary();
+
+  // --- stats -------------------------------------------------------------------------------
+
+  async appendStats(record: StatsRecord): Promise<void> {
+    const checked = validateRecord(StatsRecordSchema, record, 'stats record');
+    const name = `${String(nextSeq()).padStart(17, '0')}-${randomBytes(4).toString('hex')}.json`;
+    await this.putText(`stats/unread/${name}`, JSON.stringify(checked), 'appending stats');
+  }
+
+  async *readStats(options: { unreadOnly?: boolean } = {}): AsyncIterable<StatsRecord> {
+    const { client, sdk } = await this.s3();
+    const prefixes = options.unreadOnly ? ['stats/unread/'] : ['stats/read/', 'stats/unread/'];
+    // A record copied to read/ whose unread/ twin a crash left behind is the same record.
+    const seen = new Set<string>();
+    for (const prefix of prefixes) {
+      for await (const keys of this.listPages(prefix)) {
+        const fresh = keys.filter((k) => !seen.has(k.slice(prefix.length)));
+        const texts = await mapLimit(fresh, this.concurrency, (key) =>
+          this.getText(key, `reading ${key}`),
+        );
+        for (let i = 0; i < fresh.length; i++) {
+          const key = fresh[i]!;
+          const text = texts[i];
+          if (text === undefined) continue;
+          const name = key.slice(prefix.length);
+          seen.add(name);
+          yield parseRecord(StatsRecordSchema, text, this.where(key));
+          if (options.unreadOnly) {
+            try {
+              await client.send(
+                new sdk.CopyObjectCommand({
+                  Bucket: this.bucket,
+                  Key: `stats/read/${name}`,
+                  CopySource: `${this.bucket}/${key}`,
+                }),
+              );
+            } catch (error) {
+              throw this.fail(`marking ${key} read`, error);
+            }
+            await this.deleteKey(key, `marking ${key} read`);
+          }
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.clientPromise) (await this.clientPromise).client.destroy();
+    this.clientPromise = undefined;
+  }
+}
