@@ -96,7 +96,8 @@ function withLock<T>(fn: () => T): T {
       }
       if (Number.isInteger(holder) && !isAlive(holder))
         rmSync(LOCK, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK}`);
+      else if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${LOCK}`, { cause: error });
       else sleepSync(100);
     }
   }

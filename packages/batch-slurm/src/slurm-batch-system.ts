@@ -1,0 +1,559 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { report, ToilError, type IoHost } from '@toil/core';
+import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from '@toil/workflow';
+import {
+  CommandNotFoundError,
+  isControllerUnreachable,
+  runCommand,
+  slurmMessage,
+  type CommandOutput,
+} from './run-command.js';
+import {
+  outcomeOf,
+  parseSacct,
+  parseScontrolJobs,
+  parseSqueue,
+  SACCT_FORMAT,
+  TERMINAL_STATES,
+  type SlurmJobState,
+} from './states.js';
+import {
+  batchScript,
+  readSlurmSettings,
+  sbatchArgs,
+  slurmJobName,
+  type SlurmSettings,
+} from './submit.js';
+
+/**
+ * Where final job states come from:
+ * - `auto` (default): `sacct`; when accounting is disabled (or sacct does not know a job yet),
+ *   `scontrol show job`.
+ * - `sacct`: only `sacct` (slurmdbd accounting).
+ * - `sacct-completion`: `sacct -c`, which reads the job-completion log (`JobCompType=jobcomp/filetxt`).
+ * - `scontrol`: only `scontrol show job` (jobs stay there for `MinJobAge` seconds).
+ */
+export type SlurmStateSource = 'auto' | 'sacct' | 'sacct-completion' | 'scontrol';
+
+const STATE_SOURCES: readonly SlurmStateSource[] = [
+  'auto',
+  'sacct',
+  'sacct-completion',
+  'scontrol',
+];
+
+/** Options of {@link SlurmBatchSystem} beyond those in the workflow's options. */
+export interface SlurmBatchSystemOptions {
+  /** Seconds between two looks at the queue (one `squeue` for all jobs). Default 1. */
+  pollInterval?: number;
+  /** Where final states come from. Default `auto`. */
+  stateSource?: SlurmStateSource;
+  /** Directory for the jobs' Slurm output and error files; must be visible on compute nodes. */
+  logDir?: string;
+  /** How many `sbatch` commands may run at once. Default 8. */
+  submitConcurrency?: number;
+  /** Seconds a job may be unknown to Slurm (gone from the queue, no final state) before it counts as lost. Default 60. */
+  lostAfter?: number;
+}
+
+interface TrackedJob {
+  batchId: string;
+  job: IssuedJob;
+  outputFile: string;
+  errorFile: string;
+  /** When we first looked for its final state and found none. */
+  missingSince?: number;
+}
+
+const SOURCE = 'toil.batch.slurm';
+
+/** Seconds of controller outage `poll` rides out (warning each time) before giving up. */
+const CONTROLLER_PATIENCE = 120;
+
+/**
+ * Runs each job attempt as one Slurm batch job: `sbatch` to submit (the attempt's argv in a
+ * generated batch script on stdin), one `squeue` per poll interval for all running jobs,
+ * `sacct` (or `scontrol show job` when accounting is off) for final states and exit codes,
+ * `scancel` to kill.
+ */
+export class SlurmBatchSystem implements BatchSystem {
+  /** Shown in `toil stats`. */
+  readonly name = 'slurm';
+  private readonly host: IoHost;
+  private readonly settings: SlurmSettings;
+  private readonly workflowTag: string;
+  private readonly logDir: string;
+  private readonly pollIntervalMs: number;
+  private readonly lostAfterMs: number;
+  private stateSource: SlurmStateSource;
+  private readonly jobs = new Map<string, TrackedJob>();
+  private readonly finished: FinishedJob[] = [];
+  private lastCheck = 0;
+  private controllerDownSince: number | undefined;
+  private submitSlots: number;
+  private readonly submitWaiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(context: BatchSystemContext, options: SlurmBatchSystemOptions = {}) {
+    this.host = context.host;
+    this.settings = readSlurmSettings(context.options);
+    const workflowId = context.options.workflowId;
+    this.workflowTag =
+      typeof workflowId === 'string' && workflowId
+        ? workflowId.slice(0, 16)
+        : createHash('sha256').update(context.jobStoreLocator).digest('hex').slice(0, 8);
+    const logDir =
+      options.logDir ??
+      optionString(context.options, 'slurmLogDir') ??
+      optionString(context.options, 'batchLogsDir') ??
+      join(context.workDir, 'slurm-logs');
+    this.logDir = resolve(logDir);
+    this.pollIntervalMs =
+      1000 *
+      (options.pollInterval ??
+        numberOption(context.options, 'slurmPollInterval', 'TOIL_SLURM_POLL_INTERVAL') ??
+        1);
+    this.lostAfterMs = 1000 * (options.lostAfter ?? 60);
+    const source =
+      options.stateSource ??
+      optionString(context.options, 'slurmStateSource') ??
+      process.env.TOIL_SLURM_STATE_SOURCE ??
+      'auto';
+    if (!STATE_SOURCES.includes(source as SlurmStateSource))
+      throw new ToilError('INVALID_ARGUMENT', `Unknown Slurm state source '${source}'.`, {
+        hint: `Use one of: ${STATE_SOURCES.join(', ')}.`,
+      });
+    this.stateSource = source as SlurmStateSource;
+    this.submitSlots = options.submitConcurrency ?? 8;
+  }
+
+  /**
+   * Checks that the Slurm commands exist and the controller answers (`sinfo`), that the
+   * partition (if any) exists, and creates the log directory.
+   *
+   * @throws ToilError `BATCH_SYSTEM_UNAVAILABLE` or `INVALID_ARGUMENT` (unknown partition).
+   */
+  async start(): Promise<void> {
+    const output = await this.slurm(['sinfo', '-h', '-o', '%R'], 'Checking the Slurm cluster');
+    if (output.code !== 0)
+      throw new ToilError(
+        'BATCH_SYSTEM_UNAVAILABLE',
+        `Slurm is not reachable: ${slurmMessage(output)}`,
+        {
+          hint: 'Check that slurmctld is running and that SLURM_CONF (or /etc/slurm/slurm.conf) points at it.',
+        },
+      );
+    const partitions = output.stdout
+      .split('\n')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const partition = this.settings.partition;
+    if (partition !== undefined && !partitions.includes(partition))
+      throw new ToilError('INVALID_ARGUMENT', `Slurm has no partition '${partition}'.`, {
+        hint: `Use one of: ${partitions.join(', ') || '(none)'}.`,
+      });
+    mkdirSync(this.logDir, { recursive: true });
+    report(
+      this.host,
+      'debug',
+      'SLURM_READY',
+      `Slurm reachable; partitions: ${partitions.join(', ')}`,
+      {
+        partitions,
+        logDir: this.logDir,
+        stateSource: this.stateSource,
+      },
+      SOURCE,
+    );
+  }
+
+  /**
+   * Submits one job attempt with `sbatch` and resolves to the Slurm job id.
+   *
+   * @throws ToilError `BATCH_SYSTEM_UNAVAILABLE` (no sbatch, controller unreachable) or
+   * `BATCH_SUBMIT_FAILED` (Slurm rejected the job), naming the job and quoting Slurm.
+   */
+  async issue(job: IssuedJob): Promise<string> {
+    if (this.closed) throw new ToilError('INTERNAL', 'The Slurm batch system has been shut down.');
+    const script = batchScript(job);
+    const jobName = slurmJobName(this.workflowTag, job);
+    const base = join(this.logDir, jobName.slice(0, 120));
+    const outputFile = `${base}_%j.out`;
+    const errorFile = `${base}_%j.err`;
+    const args = sbatchArgs(job, this.settings, { jobName, outputFile, errorFile });
+    await this.takeSubmitSlot();
+    let output: CommandOutput;
+    try {
+      output = await this.slurm(
+        ['sbatch', ...args],
+        `Submitting job ${job.name} (${job.jobId})`,
+        script,
+      );
+    } finally {
+      this.releaseSubmitSlot();
+    }
+    const batchId = /^(\d+)/.exec(output.stdout.trim())?.[1];
+    if (output.code !== 0 || batchId === undefined) {
+      const message = `Slurm did not accept job ${job.name} (${job.jobId}): ${slurmMessage(output)}`;
+      if (isControllerUnreachable(output))
+        throw new ToilError('BATCH_SYSTEM_UNAVAILABLE', message, {
+          hint: 'Check that slurmctld is running and reachable (scontrol ping).',
+          data: { jobId: job.jobId, sbatch: args },
+        });
+      throw new ToilError('BATCH_SUBMIT_FAILED', message, {
+        hint: "Check the job's requirements (cores, memory, runtime) against the cluster (sinfo), and --slurmArgs / TOIL_SLURM_ARGS.",
+        data: { jobId: job.jobId, sbatch: args },
+      });
+    }
+    this.jobs.set(batchId, {
+      batchId,
+      job,
+      outputFile: outputFile.replace('%j', batchId),
+      errorFile: errorFile.replace('%j', batchId),
+    });
+    report(
+      this.host,
+      'debug',
+      'SLURM_SUBMITTED',
+      `Submitted ${job.name} (${job.jobId}) as Slurm job ${batchId}`,
+      {
+        jobId: job.jobId,
+        batchId,
+      },
+      SOURCE,
+    );
+    return batchId;
+  }
+
+  /**
+   * Resolves with attempts that finished since the last call, waiting up to `timeoutMs` for
+   * one. Looks at the queue at most once per poll interval, whatever the number of jobs.
+   */
+  async poll(timeoutMs: number): Promise<FinishedJob[]> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    for (;;) {
+      if (this.finished.length > 0) return this.finished.splice(0);
+      const now = Date.now();
+      if (this.jobs.size > 0 && now - this.lastCheck >= this.pollIntervalMs) {
+        this.lastCheck = now;
+        await this.check();
+        continue;
+      }
+      if (now >= deadline) return [];
+      const nextCheck = (this.jobs.size > 0 ? this.lastCheck : now) + this.pollIntervalMs;
+      await sleep(Math.max(1, Math.min(deadline, nextCheck) - now));
+    }
+  }
+
+  /**
+   * Cancels attempts with one `scancel` and resolves once Slurm no longer lists them as
+   * pending, running or completing. Killed attempts are not reported by {@link poll}.
+   */
+  async kill(batchIds: string[]): Promise<void> {
+    const ids = [...new Set(batchIds)];
+    if (ids.length === 0) return;
+    for (const id of ids) this.jobs.delete(id);
+    const output = await this.slurm(['scancel', ...ids], `Cancelling Slurm jobs ${ids.join(',')}`);
+    if (output.code !== 0 && !/Invalid job id|already completing or completed/i.test(output.stderr))
+      throw new ToilError(
+        'BATCH_SYSTEM_UNAVAILABLE',
+        `scancel ${ids.join(' ')} failed: ${slurmMessage(output)}`,
+        {
+          hint: 'Cancel them by hand with scancel once the controller is reachable.',
+          data: { batchIds: ids },
+        },
+      );
+    const wanted = new Set(ids);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const queue = await this.squeue();
+      const left = queue === undefined ? ids : ids.filter((id) => queue.has(id));
+      if (left.length === 0) break;
+      if (Date.now() > deadline) {
+        report(
+          this.host,
+          'warning',
+          'SLURM_KILL_SLOW',
+          `Slurm jobs still listed a minute after scancel: ${left.join(',')}`,
+          {
+            batchIds: left,
+          },
+          SOURCE,
+        );
+        break;
+      }
+      await sleep(200);
+    }
+    report(
+      this.host,
+      'info',
+      'SLURM_KILLED',
+      `Cancelled Slurm jobs ${[...wanted].join(',')}`,
+      { batchIds: ids },
+      SOURCE,
+    );
+  }
+
+  /** Slurm ids of attempts issued and not yet reported finished (or killed). */
+  running(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /** Cancels every attempt still running; the batch system accepts no more jobs. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.kill(this.running());
+  }
+
+  /** One look at the queue: jobs no longer pending/running get their final state. */
+  private async check(): Promise<void> {
+    const queue = await this.squeue();
+    if (queue === undefined) return;
+    const gone = [...this.jobs.keys()].filter((id) => !queue.has(id));
+    if (gone.length === 0) return;
+    const states = await this.finalStates(gone);
+    const now = Date.now();
+    for (const id of gone) {
+      const tracked = this.jobs.get(id);
+      if (tracked === undefined) continue;
+      const state = states.get(id);
+      if (state !== undefined && TERMINAL_STATES.has(state.state)) {
+        this.jobs.delete(id);
+        this.finished.push(await this.finish(tracked, state));
+        continue;
+      }
+      tracked.missingSince ??= now;
+      if (now - tracked.missingSince >= this.lostAfterMs) {
+        this.jobs.delete(id);
+        this.finished.push({
+          batchId: id,
+          jobId: tracked.job.jobId,
+          exitCode: 1,
+          reason: `LOST: Slurm job ${id} left the queue and neither sacct nor scontrol knows how it ended`,
+        });
+      }
+    }
+  }
+
+  private async finish(tracked: TrackedJob, state: SlurmJobState): Promise<FinishedJob> {
+    const { job, batchId } = tracked;
+    let errorTail = '';
+    if (state.state !== 'COMPLETED' || state.exitStatus !== 0) {
+      errorTail = await readTail(tracked.errorFile, 20);
+      // Without cgroups Slurm kills an over-limit job itself and calls it FAILED.
+      if (state.state === 'FAILED' && /exceeded (job )?memory limit/i.test(errorTail))
+        state = { ...state, state: 'OUT_OF_MEMORY' };
+    }
+    const outcome = outcomeOf(state);
+    if (outcome.exitCode === 0) {
+      await Promise.all([
+        rm(tracked.outputFile, { force: true }),
+        rm(tracked.errorFile, { force: true }),
+      ]);
+    }
+    const reason =
+      outcome.reason === undefined
+        ? undefined
+        : `${outcome.reason}. Slurm output: ${tracked.outputFile}, ${tracked.errorFile}` +
+          (errorTail ? `\n${errorTail}` : '');
+    report(
+      this.host,
+      outcome.exitCode === 0 ? 'debug' : 'warning',
+      'SLURM_JOB_FINISHED',
+      `Slurm job ${batchId} (${job.name}) ended ${state.state}, exit code ${outcome.exitCode}`,
+      { batchId, jobId: job.jobId, state: state.state, exitCode: outcome.exitCode },
+      SOURCE,
+    );
+    return {
+      batchId,
+      jobId: job.jobId,
+      exitCode: outcome.exitCode,
+      ...(reason === undefined ? {} : { reason }),
+      ...(state.wallTime === undefined ? {} : { wallTime: state.wallTime }),
+    };
+  }
+
+  /**
+   * Ids of our jobs still pending, running or completing (one `squeue` for all), or undefined
+   * when the controller did not answer (tolerated for a while, with a warning).
+   */
+  private async squeue(): Promise<Map<string, string> | undefined> {
+    const output = await this.slurm(
+      ['squeue', '-h', '--me', '-o', '%A|%T'],
+      'Polling the Slurm queue',
+    );
+    if (output.code === 0) {
+      this.controllerDownSince = undefined;
+      return parseSqueue(output.stdout);
+    }
+    const now = Date.now();
+    this.controllerDownSince ??= now;
+    if (now - this.controllerDownSince > CONTROLLER_PATIENCE * 1000)
+      throw new ToilError(
+        'BATCH_SYSTEM_UNAVAILABLE',
+        `Slurm has not answered for ${CONTROLLER_PATIENCE} s: ${slurmMessage(output)}`,
+        {
+          hint: 'Check slurmctld; restart the workflow with --restart once it is back.',
+        },
+      );
+    report(
+      this.host,
+      'warning',
+      'SLURM_POLL_FAILED',
+      `squeue failed (will retry): ${slurmMessage(output)}`,
+      undefined,
+      SOURCE,
+    );
+    return undefined;
+  }
+
+  /** Final states of jobs that left the queue: sacct first, scontrol for what it lacks. */
+  private async finalStates(ids: string[]): Promise<Map<string, SlurmJobState>> {
+    const states = new Map<string, SlurmJobState>();
+    if (this.stateSource !== 'scontrol') {
+      const completion = this.stateSource === 'sacct-completion';
+      const output = await this.slurm(
+        [
+          'sacct',
+          ...(completion ? ['-c'] : []),
+          '-n',
+          '-P',
+          '-j',
+          ids.join(','),
+          '--format',
+          SACCT_FORMAT,
+          '-S',
+          '1970-01-01',
+        ],
+        'Reading final job states (sacct)',
+      );
+      if (output.code === 0) {
+        for (const [id, state] of parseSacct(output.stdout)) states.set(id, state);
+      } else if (this.stateSource === 'auto') {
+        // Accounting disabled (accounting_storage/none): stop asking sacct.
+        this.stateSource = 'scontrol';
+        report(
+          this.host,
+          'debug',
+          'SLURM_SACCT_UNAVAILABLE',
+          `sacct failed, using scontrol show job: ${slurmMessage(output)}`,
+          undefined,
+          SOURCE,
+        );
+      } else {
+        report(
+          this.host,
+          'warning',
+          'SLURM_SACCT_FAILED',
+          `sacct failed (will retry): ${slurmMessage(output)}`,
+          undefined,
+          SOURCE,
+        );
+      }
+    }
+    const missing = ids.filter((id) => !TERMINAL_STATES.has(states.get(id)?.state ?? ''));
+    if (missing.length > 0 && (this.stateSource === 'auto' || this.stateSource === 'scontrol')) {
+      // One call for all jobs the controller still remembers, rather than one per job.
+      const output = await this.slurm(
+        ['scontrol', '-o', 'show', 'job'],
+        'Reading final job states (scontrol)',
+      );
+      if (output.code === 0) {
+        const known = parseScontrolJobs(output.stdout);
+        for (const id of missing) {
+          const state = known.get(id);
+          if (state !== undefined) states.set(id, state);
+        }
+      } else {
+        report(
+          this.host,
+          'warning',
+          'SLURM_SCONTROL_FAILED',
+          `scontrol show job failed (will retry): ${slurmMessage(output)}`,
+          undefined,
+          SOURCE,
+        );
+      }
+    }
+    return states;
+  }
+
+  /** Runs a Slurm command; a missing program is BATCH_SYSTEM_UNAVAILABLE. */
+  private async slurm(argv: string[], what: string, input?: string): Promise<CommandOutput> {
+    try {
+      return await runCommand(argv, input === undefined ? {} : { input });
+    } catch (error) {
+      if (error instanceof CommandNotFoundError)
+        throw new ToilError(
+          'BATCH_SYSTEM_UNAVAILABLE',
+          `${what} failed: ${argv[0]} is not installed or not on PATH.`,
+          {
+            hint: 'Run the workflow on a machine with the Slurm client commands (sbatch, squeue, sacct, scontrol, scancel), or choose another --batchSystem.',
+            cause: error,
+          },
+        );
+      throw error;
+    }
+  }
+
+  private async takeSubmitSlot(): Promise<void> {
+    if (this.submitSlots > 0) {
+      this.submitSlots--;
+      return;
+    }
+    await new Promise<void>((resolveSlot) => this.submitWaiters.push(resolveSlot));
+  }
+
+  private releaseSubmitSlot(): void {
+    const next = this.submitWaiters.shift();
+    if (next) next();
+    else this.submitSlots++;
+  }
+}
+
+function optionString(options: Record<string, unknown>, key: string): string | undefined {
+  const value = options[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function numberOption(
+  options: Record<string, unknown>,
+  key: string,
+  envName: string,
+): number | undefined {
+  const raw = options[key] ?? process.env[envName];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `${key} must be a positive number of seconds, not '${String(raw)}'.`,
+    );
+  return value;
+}
+
+async function readTail(path: string, lines: number): Promise<string> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Creates the Slurm batch system for a workflow leader (`--batchSystem slurm`): reads the Slurm
+ * options from `context.options` and the environment and checks that the cluster answers.
+ *
+ * @throws ToilError `BATCH_SYSTEM_UNAVAILABLE` when Slurm cannot be reached,
+ * `INVALID_ARGUMENT`/`INVALID_DURATION` for bad Slurm options.
+ */
+export async function createBatchSystem(context: BatchSystemContext): Promise<SlurmBatchSystem> {
+  const batchSystem = new SlurmBatchSystem(context);
+  await batchSystem.start();
+  return batchSystem;
+}
