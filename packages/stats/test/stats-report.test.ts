@@ -8,7 +8,7 @@ import {
   parseSortField,
   renderStatsText,
 } from '@toil/stats';
-import { jobStats, leaderRecord, seedConfig, seedRecords, workerRecord } from './fixtures';
+import { jobStats, leaderRecord, seedConfig, seedRecords, workerRecord } from './fixtures.js';
 
 const STORE = 'file:/tmp/my-jobstore';
 

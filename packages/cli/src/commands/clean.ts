@@ -1,8 +1,9 @@
-import { unavailableCommand } from './unavailable.js';
+import { defineCommand } from '../command.js';
 
-export default unavailableCommand({
+export default defineCommand({
   usage: 'clean <jobStore>',
-  describe: 'Delete a job store used by a previous Toil workflow invocation.',
+  describe:
+    'Delete a job store used by a previous Toil workflow invocation, with everything in it. A missing store is not an error.',
   positionals: {
     jobStore: {
       type: 'string',
@@ -10,6 +11,17 @@ export default unavailableCommand({
       describe: 'The job store locator (file:PATH, PATH or aws:REGION:NAME).',
     },
   },
-  options: {},
-  packageName: '@toil/stats (job-store utilities)',
+  options: {
+    force: {
+      type: 'boolean',
+      default: false,
+      describe: "Delete even while the store's leader runs on this machine.",
+    },
+  },
+  async run(args, context) {
+    const { cleanJobStore } = await import('@toil/stats');
+    const result = await cleanJobStore(args.jobStore, { host: context.host, force: args.force });
+    context.out(context.json ? JSON.stringify(result, null, 2) + '\n' : result.message + '\n');
+    return 0;
+  },
 });

@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localNodeId } from '@toil/core';
+import {
+  openJobStore,
+  type JobRecord,
+  type JobStore,
+  type JobStoreSummary,
+  type LeaderInfo,
+  type Outcome,
+  type StatsRecord,
+  type WorkflowConfig,
+} from '@toil/jobstore';
+import { seedConfig } from './fixtures.js';
+
+/** A temporary directory removed by {@link removeScratch}. */
+export function scratchDir(prefix = 'toil-stats-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Removes a scratch directory. */
+export function removeScratch(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** A job record with the defaults of a fresh job. */
+export function jobRecord(id: string, name: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    v: 1,
+    id,
+    jobName: name,
+    displayName: name,
+    version: 1,
+    state: 'ready',
+    requirements: { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptible: false },
+    checkpoint: false,
+    remainingTryCount: 2,
+    children: [],
+    followOns: [],
+    services: [],
+    isService: false,
+    predecessors: [],
+    body: {},
+    ...overrides,
+  };
+}
+
+/** What a fixture store holds. */
+export interface StoreFixture {
+  config?: Partial<WorkflowConfig>;
+  /** Saved as the root job id (need not exist: an absent root means completed). */
+  rootId?: string;
+  jobs?: JobRecord[];
+  stats?: StatsRecord[];
+  leader?: LeaderInfo;
+  outcome?: Outcome;
+  summary?: JobStoreSummary;
+}
+
+/**
+ * Builds a job store through the JobStore API, as a leader would leave it, and closes it.
+ * Returns its locator.
+ */
+export async function buildStore(locator: string, fixture: StoreFixture = {}): Promise<string> {
+  const store: JobStore = await openJobStore(locator);
+  try {
+    await store.create(seedConfig(fixture.config));
+    if (fixture.jobs && fixture.jobs.length > 0)
+      await store.commit(fixture.jobs.map((record) => ({ op: 'put' as const, record })));
+    if (fixture.rootId !== undefined) await store.setRootJobId(fixture.rootId);
+    for (const record of fixture.stats ?? []) await store.appendStats(record);
+    if (fixture.leader) await store.setLeader(fixture.leader);
+    if (fixture.outcome) await store.setOutcome(fixture.outcome);
+    if (fixture.summary) await store.writeSummary(fixture.summary);
+    return store.locator;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Leader info for a process on this machine, recorded now. */
+export function localLeader(pid: number, overrides: Partial<LeaderInfo> = {}): LeaderInfo {
+  return {
+    pid,
+    nodeId: localNodeId(),
+    hostname: hostname(),
+    startedAt: Date.now(),
+    attempt: 0,
+    ...overrides,
+  };
+}
+
+/** A summary with the given counts (the rest zero). */
+export function summary(counts: Partial<JobStoreSummary> = {}): JobStoreSummary {
+  return {
+    v: 1,
+    updatedAt: Date.now(),
+    attempt: 0,
+    unfinished: 0,
+    withChildren: 0,
+    withServices: 0,
+    services: 0,
+    totallyFailed: 0,
+    running: 0,
+    ready: 0,
+    completed: 0,
+    ...counts,
+  };
+}
+
+/**
+ * A real process standing in for a leader: it starts `workers` child processes, prints
+ * `{"workers":[pids]}` once they run, and on SIGTERM (unless `ignoreTerm`) kills them, records
+ * the outcome `killed` with `killedBatchIds` in `locator` through the built @toil/jobstore, and
+ * exits, as the workflow leader does.
+ */
+export async function startFakeLeader(options: {
+  locator: string;
+  workers?: number;
+  ignoreTerm?: boolean;
+  killedBatchIds?: string[];
+}): Promise<{ child: ChildProcess; workerPids: number[] }> {
+  const jobstoreDist = join(__dirname, '..', '..', 'jobstore', 'dist', 'index.js');
+  const script = `
+    const { spawn } = require('node:child_process');
+    const workers = [];
+    for (let i = 0; i < ${options.workers ?? 0}; i++)
+      workers.push(spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }));
+    Promise.all(workers.map((w) => new Promise((r) => w.once('spawn', r)))).then(() =>
+      process.stdout.write(JSON.stringify({ workers: workers.map((w) => w.pid) }) + '\\n'));
+    setInterval(() => {}, 1000);
+    process.on('SIGTERM', async () => {
+      if (${Boolean(options.ignoreTerm)}) return;
+      for (const w of workers) w.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.exitCode !== null || w.signalCode !== null ? null : new Promise((r) => w.once('exit', r))));
+      const { openJobStore } = await import(${JSON.stringify(jobstoreDist)});
+      const store = await openJobStore(${JSON.stringify(options.locator)});
+      await store.setOutcome({ result: 'killed', attempt: 0, time: Date.now(), failedJobs: [],
+        killedBatchIds: ${JSON.stringify(options.killedBatchIds ?? [])} });
+      await store.close();
+      process.exit(1);
+    });
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\n')) resolve(text.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`fake leader exited early (${code})`)));
+  });
+  return { child, workerPids: (JSON.parse(line) as { workers: number[] }).workers };
+}
+
+/** Resolves when `child` has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
