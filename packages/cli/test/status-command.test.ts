@@ -1,0 +1,211 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openJobStore } from '@toil/jobstore';
+import { runToil } from '../../../tooling/test-env/cli.js';
+import {
+  buildStore,
+  exited,
+  jobRecord,
+  localLeader,
+  removeScratch,
+  scratchDir,
+  startFakeLeader,
+  summary,
+} from '../../stats/test/stores.js';
+
+const COMPLETED = 'The root job of the job store is absent, the workflow completed successfully.';
+
+describe('toil status', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = scratchDir();
+  });
+  afterAll(() => removeScratch(dir));
+
+  /** A pid that certainly belonged to a process that is gone. */
+  function deadPid(): number {
+    return spawnSync(process.execPath, ['-e', '0']).pid!;
+  }
+
+  it('says a finished workflow completed, and exits 0 even with --failIfNotComplete', async () => {
+    const store = await buildStore(`file:${join(dir, 'done')}`, {
+      rootId: 'root-gone',
+      leader: localLeader(deadPid()),
+      outcome: { result: 'succeeded', attempt: 0, time: Date.now(), failedJobs: [] },
+    });
+    const result = await runToil(['status', store, '--failIfNotComplete']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${COMPLETED}\n`);
+  });
+
+  it('prints the summary line from the summary, and tells a failed run apart', async () => {
+    const store = await buildStore(`file:${join(dir, 'failed')}`, {
+      rootId: 'root',
+      jobs: [
+        jobRecord('root', 'sysFiles', { children: ['boom'], state: 'waiting' }),
+        jobRecord('boom', 'boom', { remainingTryCount: 0, state: 'failed', logFileId: undefined }),
+      ],
+      leader: localLeader(deadPid()),
+      outcome: {
+        result: 'failed',
+        attempt: 0,
+        time: Date.now(),
+        failedJobs: [{ id: 'boom', name: 'boom' }],
+      },
+      summary: summary({ unfinished: 2, withChildren: 1, totallyFailed: 1 }),
+    });
+    const plain = await runToil(['status', store]);
+    expect(plain.code).toBe(0);
+    const lines = plain.stdout.trim().split('\n');
+    expect(lines[0]).toBe(
+      `There are 2 unfinished jobs, 1 parent jobs with children, 0 jobs with services, 0 services, and 1 totally failed jobs currently in ${store}.`,
+    );
+    expect(lines[1]).toMatch(
+      /^The workflow failed \(attempt 0, ended .*\): 1 totally failed jobs \(boom\)\./,
+    );
+    expect((await runToil(['status', store, '--failIfNotComplete'])).code).toBe(1);
+
+    const failed = await runToil(['status', store, '--failed']);
+    expect(failed.stdout).toMatch(
+      /^JOB:'boom' boom v1\tSTATE:totally failed\tTRYS_REMAINING:0\tCHILD_NUMBER:0$/m,
+    );
+    expect(failed.stdout).not.toContain("JOB:'sysFiles'");
+  });
+
+  it('tells a store that never started, a dead leader and a killed run apart in words', async () => {
+    const never = await buildStore(`file:${join(dir, 'never')}`);
+    const neverResult = await runToil(['status', never, '--failIfNotComplete']);
+    expect(neverResult.stdout).toContain('has not started');
+    expect(neverResult.code).toBe(1);
+
+    const died = await buildStore(`file:${join(dir, 'died')}`, {
+      rootId: 'root',
+      jobs: [jobRecord('root', 'root')],
+      leader: localLeader(deadPid()),
+      summary: summary({ unfinished: 1, ready: 1 }),
+    });
+    const diedResult = await runToil(['status', died]);
+    expect(diedResult.stdout).toContain('stopped without recording how the run ended');
+    expect(diedResult.stdout).toContain('--restart');
+
+    const killed = await buildStore(`file:${join(dir, 'killed')}`, {
+      rootId: 'root',
+      jobs: [jobRecord('root', 'root')],
+      leader: localLeader(deadPid()),
+      outcome: { result: 'killed', attempt: 0, time: Date.now(), failedJobs: [] },
+    });
+    const killedResult = await runToil(['status', killed]);
+    expect(killedResult.stdout).toContain('The workflow was killed (attempt 0');
+    // No summary was written: the counts come from a walk over the jobs.
+    expect(killedResult.stdout).toContain('There are 1 unfinished jobs');
+  });
+
+  it('names the pid and host of a running leader', async () => {
+    const locator = `file:${join(dir, 'running')}`;
+    const { child } = await startFakeLeader({ locator });
+    try {
+      await buildStore(locator, {
+        rootId: 'root',
+        jobs: [jobRecord('root', 'root', { state: 'running' })],
+        leader: localLeader(child.pid!),
+        summary: summary({ unfinished: 1, running: 1 }),
+      });
+      const result = await runToil(['status', locator, '--json']);
+      expect(result.code).toBe(0);
+      const json = JSON.parse(result.stdout) as Record<string, any>;
+      expect(json.schema).toBe('toil-ts/status');
+      expect(json.version).toBe(1);
+      expect(json.state).toBe('running');
+      expect(json.countsSource).toBe('summary');
+      expect(json.message).toContain(`its leader is process ${child.pid} on `);
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it('says when the leader is on another machine', async () => {
+    const store = await buildStore(`file:${join(dir, 'remote')}`, {
+      rootId: 'root',
+      jobs: [jobRecord('root', 'root')],
+      leader: { ...localLeader(12345), nodeId: 'another-machine', hostname: 'node-7' },
+    });
+    const result = await runToil(['status', store]);
+    expect(result.stdout).toContain(
+      "The workflow's leader is process 12345 on node-7, another machine",
+    );
+  });
+
+  it('prints jobs, children, logs and a dot graph with unique node ids', async () => {
+    const locator = `file:${join(dir, 'graph')}`;
+    await buildStore(locator, {
+      rootId: 'root',
+      jobs: [
+        jobRecord('root', 'discoverFiles', { children: ['a', 'b'], state: 'waiting' }),
+        jobRecord('a', 'discoverFiles', { state: 'running' }),
+        jobRecord('b', 'boom', { remainingTryCount: 0, state: 'failed', version: 3 }),
+      ],
+      leader: localLeader(deadPid()),
+    });
+    const logFile = join(dir, 'boom.log');
+    writeFileSync(logFile, 'boom is about to raise\nError: deliberate failure\n');
+    const store = await openJobStore(locator);
+    const fileId = await store.writeFile(logFile, { jobId: 'b' });
+    await store.commit([
+      {
+        op: 'put',
+        record: jobRecord('b', 'boom', {
+          remainingTryCount: 0,
+          state: 'failed',
+          version: 3,
+          logFileId: fileId,
+        }),
+      },
+    ]);
+    await store.close();
+
+    const jobs = await runToil(['status', locator, '--printJobs']);
+    expect(jobs.code).toBe(0);
+    expect(jobs.stdout).toContain(
+      "JOB:'discoverFiles' a v1\tSTATE:running\tTRYS_REMAINING:2\tCHILD_NUMBER:0",
+    );
+    expect(jobs.stdout).toContain(
+      "JOB:'discoverFiles' root v1\tSTATE:waiting\tTRYS_REMAINING:2\tCHILD_NUMBER:2",
+    );
+    expect(jobs.stdout).toContain(`There are 3 unfinished jobs, 1 parent jobs with children`);
+
+    const children = await runToil(['status', locator, '--printChildren']);
+    expect(children.stdout).toContain(
+      "CHILDREN_OF_JOB:'discoverFiles' root v1 \t(CHILD_JOB:a,PRECEDENCE:0)\t(CHILD_JOB:b,PRECEDENCE:0)",
+    );
+
+    const logs = await runToil(['status', locator, '--printLogs', '--failed']);
+    expect(logs.stdout).toContain(
+      `Log from job "'boom' b v3" follows:\n=========>\n\tboom is about to raise\n\tError: deliberate failure\n<=========\n`,
+    );
+
+    const dot = await runToil(['status', locator, '--printDot']);
+    const nodes = dot.stdout.split('\n').filter((l) => l.includes('[label="discoverFiles'));
+    expect(nodes).toHaveLength(2);
+    expect(dot.stdout).toContain('"b" [label="boom b", color="red"];');
+    expect(dot.stdout).toContain('"a" [label="discoverFiles a", color="blue"];');
+    expect(dot.stdout).toContain('"root" -> "a" [label="0"];');
+    expect(dot.stdout).toMatch(/^digraph toil_graph \{$/m);
+  });
+
+  it('fails with one line on a missing store and on an unknown --jobs id', async () => {
+    const missing = await runToil(['status', `file:${join(dir, 'nothing')}`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('There is no job store at');
+    const store = await buildStore(`file:${join(dir, 'ids')}`, {
+      rootId: 'root',
+      jobs: [jobRecord('root', 'root')],
+    });
+    const unknown = await runToil(['status', store, '--jobs', 'nosuch']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('The job nosuch is not in');
+    const known = await runToil(['status', store, '--jobs', 'root', '--printJobs']);
+    expect(known.stdout).toContain("JOB:'root' root v1");
+  });
+});
