@@ -63,6 +63,7 @@ export {
   currentOutcome,
   epochMillis,
   isRecordedProcessAlive,
+  isRunning,
   isoTime,
   parentPid,
 } from './leader.js';

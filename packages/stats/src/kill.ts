@@ -1,9 +1,10 @@
-import { ToilError, isProcessAlive, report, silentHost } from '@toil/core';
+import { ToilError, report, silentHost } from '@toil/core';
 import type { LeaderInfo, Outcome } from '@toil/jobstore';
 import {
   classifyLeader,
   currentOutcome,
   isRecordedProcessAlive,
+  isRunning,
   isoTime,
   parentPid,
 } from './leader.js';
@@ -43,9 +44,7 @@ const POLL_MS = 100;
 
 function liveWorkers(leader: LeaderInfo): number[] {
   // Only processes whose parent is still the leader: a recycled pid belongs to someone else.
-  return (leader.workerPids ?? []).filter(
-    (pid) => isProcessAlive(pid) && parentPid(pid) === leader.pid,
-  );
+  return (leader.workerPids ?? []).filter((pid) => isRunning(pid) && parentPid(pid) === leader.pid);
 }
 
 function plural(n: number, word: string): string {
@@ -169,7 +168,7 @@ export async function killWorkflow(
     let remaining: number[];
     for (;;) {
       const leaderAlive = isRecordedProcessAlive(recorded.pid, recorded.startedAt);
-      remaining = workers.filter((pid) => isProcessAlive(pid));
+      remaining = workers.filter((pid) => isRunning(pid));
       if (!leaderAlive && remaining.length === 0) break;
       if (Date.now() >= deadline) {
         const still = [

@@ -24,11 +24,25 @@ export function epochMillis(time: number): number {
 }
 
 /**
+ * True when `pid` is a running process: alive and not a zombie (an exited process whose parent
+ * has not reaped it yet, e.g. a worker orphaned to an init that does not reap).
+ */
+export function isRunning(pid: number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/**
  * True when `pid` is alive and is the process that recorded itself at `recordedAt`: a process
  * that started after that moment has reused the pid and is someone else.
  */
 export function isRecordedProcessAlive(pid: number, recordedAt: number): boolean {
-  if (!isProcessAlive(pid)) return false;
+  if (!isRunning(pid)) return false;
   const started = processStartTime(pid);
   return started === undefined || started <= epochMillis(recordedAt) + START_TIME_TOLERANCE_MS;
 }

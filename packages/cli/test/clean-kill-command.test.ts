@@ -1,0 +1,219 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openJobStore } from '@toil/jobstore';
+import { isRunning } from '@toil/stats';
+import { runToil } from '../../../tooling/test-env/cli.js';
+import { jobStats, seedRecords, workerRecord } from '../../stats/test/fixtures.js';
+import {
+  buildStore,
+  exited,
+  jobRecord,
+  localLeader,
+  removeScratch,
+  scratchDir,
+  startFakeLeader,
+} from '../../stats/test/stores.js';
+
+describe('toil clean', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = scratchDir();
+  });
+  afterAll(() => removeScratch(dir));
+
+  it('deletes the store and all it holds, says what it deleted, and is idempotent', async () => {
+    const path = join(dir, 'seed');
+    const store = await buildStore(`file:${path}`, {
+      rootId: 'root',
+      jobs: [jobRecord('root', 'root'), jobRecord('child', 'child')],
+      stats: seedRecords(),
+    });
+    const first = await runToil(['clean', store]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(
+      new RegExp(
+        `^Deleted the job store ${store}: \\d+ files and records \\(directory ${path}\\)\\.\\n$`,
+      ),
+    );
+    expect(existsSync(path)).toBe(false);
+    const second = await runToil(['clean', store]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe(`Nothing to delete: there is no job store at ${store}.\n`);
+  });
+
+  it('deletes a half-created store and one with a damaged leader record', async () => {
+    const half = join(dir, 'half');
+    mkdirSync(join(half, 'shared'), { recursive: true });
+    const halfResult = await runToil(['clean', `file:${half}`]);
+    expect(halfResult.code).toBe(0);
+    expect(existsSync(half)).toBe(false);
+
+    const damagedPath = join(dir, 'damaged');
+    const damaged = await buildStore(`file:${damagedPath}`, { rootId: 'root' });
+    writeFileSync(join(damagedPath, 'shared', 'leader'), '{"pid": "not a pid"');
+    const damagedResult = await runToil(['clean', damaged]);
+    expect(damagedResult.code).toBe(0);
+    expect(damagedResult.stderr).toContain('Could not read the leader record');
+    expect(existsSync(damagedPath)).toBe(false);
+  });
+
+  it('refuses while the leader is alive on this machine, unless --force', async () => {
+    const path = join(dir, 'alive');
+    const locator = `file:${path}`;
+    const { child } = await startFakeLeader({ locator });
+    try {
+      await buildStore(locator, {
+        rootId: 'root',
+        jobs: [jobRecord('root', 'root')],
+        leader: localLeader(child.pid!),
+      });
+      const refused = await runToil(['clean', locator]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`its leader is process ${child.pid} on this machine`);
+      expect(refused.stderr).toContain(`hint: Stop it first with "toil kill ${locator}"`);
+      expect(existsSync(path)).toBe(true);
+      const forced = await runToil(['clean', locator, '--force', '--json']);
+      expect(forced.code).toBe(0);
+      expect(JSON.parse(forced.stdout)).toMatchObject({ existed: true, jobStore: locator });
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+});
+
+describe('toil kill', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = scratchDir();
+  });
+  afterAll(() => removeScratch(dir));
+
+  it('stops a local leader and its workers, waits until they are gone, and reports the killed batch jobs', async () => {
+    const locator = `file:${join(dir, 'running')}`;
+    const { child, workerPids } = await startFakeLeader({
+      locator,
+      workers: 2,
+      killedBatchIds: ['7', '8'],
+    });
+    try {
+      await buildStore(locator, {
+        rootId: 'root',
+        jobs: [jobRecord('root', 'root', { state: 'running' })],
+        stats: [workerRecord('w', [jobStats('root', 1, 1)], { time: 1, clock: 1 })],
+        leader: localLeader(child.pid!, { workerPids }),
+      });
+      const result = await runToil(['kill', locator]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(
+        `the leader (process ${child.pid}, SIGTERM) and 2 workers (${workerPids.join(', ')}) exited within`,
+      );
+      expect(result.stdout).toContain('The leader killed 2 batch jobs: 7, 8.');
+      // Everything is gone (exited; at most a zombie awaiting its reaper) when toil kill returns.
+      expect(isRunning(child.pid!)).toBe(false);
+      for (const pid of workerPids) expect(isRunning(pid)).toBe(false);
+      const status = await runToil(['status', locator]);
+      expect(status.stdout).toContain('The workflow was killed');
+      // A second kill finds nothing to do.
+      const again = await runToil(['kill', locator]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('already ended (killed, attempt 0');
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it('with --force SIGKILLs the leader and the workers it would orphan, and records the kill', async () => {
+    const locator = `file:${join(dir, 'forced')}`;
+    const { child, workerPids } = await startFakeLeader({ locator, workers: 1, ignoreTerm: true });
+    try {
+      await buildStore(locator, {
+        rootId: 'root',
+        jobs: [jobRecord('root', 'root')],
+        leader: localLeader(child.pid!, { workerPids }),
+      });
+      const result = await runToil(['kill', locator, '--force', '--json']);
+      expect(result.code).toBe(0);
+      const json = JSON.parse(result.stdout) as Record<string, any>;
+      expect(json).toMatchObject({
+        action: 'stopped',
+        signal: 'SIGKILL',
+        stoppedWorkerPids: workerPids,
+      });
+      for (const pid of workerPids) expect(isRunning(pid)).toBe(false);
+      const store = await openJobStore(locator);
+      expect((await store.getOutcome())?.result).toBe('killed');
+      await store.close();
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it('fails with a hint to use --force when the leader ignores SIGTERM past the timeout', async () => {
+    const locator = `file:${join(dir, 'stubborn')}`;
+    const { child } = await startFakeLeader({ locator, ignoreTerm: true });
+    try {
+      await buildStore(locator, {
+        rootId: 'root',
+        jobs: [jobRecord('root', 'root')],
+        leader: localLeader(child.pid!),
+      });
+      const result = await runToil(['kill', locator, '--timeout', '1']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`the leader (process ${child.pid}) still run`);
+      expect(result.stderr).toContain(`toil kill --force ${locator}`);
+      expect(isRunning(child.pid!)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it('sets the kill flag for a leader on another machine and says so', async () => {
+    const locator = await buildStore(`file:${join(dir, 'remote')}`, {
+      rootId: 'root',
+      jobs: [jobRecord('root', 'root')],
+      leader: { ...localLeader(4321), nodeId: 'another-machine', hostname: 'node-7' },
+    });
+    const result = await runToil(['kill', locator]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      'The leader is process 4321 on node-7, another machine. Set the kill flag',
+    );
+    const store = await openJobStore(locator);
+    expect(await store.getKillFlag()).toBe(true);
+    await store.close();
+  });
+
+  it('says there is nothing to kill for a finished workflow or a dead leader, and fails on a missing store', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const finished = await buildStore(`file:${join(dir, 'finished')}`, {
+      rootId: 'root',
+      leader: localLeader(dead),
+      outcome: { result: 'succeeded', attempt: 0, time: Date.now(), failedJobs: [] },
+    });
+    const finishedResult = await runToil(['kill', finished]);
+    expect(finishedResult.code).toBe(0);
+    expect(finishedResult.stdout).toContain('already ended (succeeded, attempt 0');
+
+    const died = await buildStore(`file:${join(dir, 'died')}`, {
+      rootId: 'root',
+      jobs: [jobRecord('root', 'root')],
+      leader: localLeader(dead),
+    });
+    const diedResult = await runToil(['kill', died]);
+    expect(diedResult.code).toBe(0);
+    expect(diedResult.stdout).toContain('is no longer running');
+    const store = await openJobStore(died);
+    expect(await store.getKillFlag()).toBe(false);
+    await store.close();
+
+    const missing = await runToil(['kill', `file:${join(dir, 'nothing')}`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('There is no job store at');
+  });
+});
