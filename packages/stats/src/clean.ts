@@ -109,7 +109,7 @@ export async function cleanJobStore(
       deleted: destroyed.deleted,
       target: destroyed.target,
       message: destroyed.existed
-        ? `Deleted the job store ${store.locator}: ${destroyed.deleted} files and records (${destroyed.target}).`
+        ? `Deleted the job store ${store.locator} and everything in it (${destroyed.target}: ${destroyed.deleted} files or objects).`
         : `Nothing to delete: there is no job store at ${store.locator}.`,
     };
   } finally {

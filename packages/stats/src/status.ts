@@ -284,12 +284,17 @@ export async function getStatus(
     ]);
     const liveness = classifyLeader(leader);
     const outcome = currentOutcome(storedOutcome, leader);
-    const rootExists = rootId !== undefined && (await store.jobExists(rootId));
+    // The summary (kept current by the leader) says whether jobs remain without loading the
+    // job index: a store of 145,000 jobs answers from one small file.
+    const storedSummary = await store.readSummary();
+    const rootExists = async (): Promise<boolean> =>
+      rootId !== undefined &&
+      (storedSummary ? storedSummary.unfinished > 0 : await store.jobExists(rootId));
 
     let state: WorkflowState;
     if (rootId === undefined) state = liveness.kind === 'local-alive' ? 'running' : 'not-started';
-    else if (!rootExists) state = 'completed';
     else if (liveness.kind === 'local-alive') state = 'running';
+    else if (outcome?.result === 'succeeded' || !(await rootExists())) state = 'completed';
     else if (liveness.kind === 'remote' && !outcome) state = 'running-elsewhere';
     else if (outcome?.result === 'failed') state = 'failed';
     else if (outcome?.result === 'killed') state = 'killed';
@@ -323,7 +328,7 @@ export async function getStatus(
       }
     }
     if (state !== 'completed' || wantJobs) {
-      const summary = records || wantJobs ? undefined : await store.readSummary();
+      const summary = records || wantJobs ? undefined : storedSummary;
       if (summary) {
         report.counts = {
           unfinished: summary.unfinished,

@@ -1,0 +1,240 @@
+// The job-store utilities on big stores: `toil stats` and `toil status` on a store of 1,000 jobs
+// and on one of 100,000 finished jobs (their --stats records) plus 145,000 unfinished jobs (the
+// size at which Toil users report 83 minutes for `toil status`), and `toil clean` of the big
+// store. Stores are written through the built @toil/jobstore API the way the leader and its
+// workers write them (one stats record per worker batch, a leader record per attempt, job
+// records committed in batches, the root job id, the leader and the summary).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CLI, ROOT, median, timeCommand } from './lib.mjs';
+
+const { openJobStore } = await import(
+  pathToFileURL(join(ROOT, 'packages/jobstore/dist/index.js')).href
+);
+
+// Toil 5.9 on this machine (../shared/reference/toil-baseline.md, sections 0 and 3.3).
+const TOIL = {
+  stats1000: 'Toil 5.9: 1.50 s (1000-job chain store)',
+  status1000: 'Toil 5.9: 1.58 s (999 pending jobs)',
+  status145k: 'Toil users report 83 min for 145,000 jobs; Toil 5.9 walks ~0.6 ms/job',
+  clean: 'Toil 5.9: 2.34 s for 999 pending jobs',
+};
+
+const NAMES = ['Leaf', 'Merge', 'Split', 'sysFiles', 'userFiles'];
+
+function jobRecord(id, i) {
+  return {
+    v: 1,
+    id,
+    jobName: NAMES[i % NAMES.length],
+    displayName: NAMES[i % NAMES.length],
+    version: 1,
+    state: i % 50 === 0 ? 'running' : 'ready',
+    requirements: { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptible: false },
+    checkpoint: false,
+    remainingTryCount: i % 1000 === 7 ? 0 : 2,
+    children: i % 10 === 0 ? [`job-${i + 1}`] : [],
+    followOns: [],
+    services: [],
+    isService: false,
+    predecessors: [],
+    body: { module: 'bench', args: [i] },
+  };
+}
+
+function workerRecord(batch, jobsPerBatch, firstJob) {
+  const jobs = [];
+  for (let k = 0; k < jobsPerBatch; k++) {
+    const i = firstJob + k;
+    const time = 0.01 + (i % 97) / 1000;
+    jobs.push({
+      jobId: `done-${i}`,
+      name: NAMES[i % NAMES.length],
+      time,
+      clock: time * 0.8,
+      memory: 90e6 + (i % 13) * 1e6,
+      requestedCores: 1,
+      start: 1.7e9 + i,
+      succeeded: true,
+    });
+  }
+  return {
+    v: 1,
+    kind: 'worker',
+    time: Date.now(),
+    worker: {
+      id: `worker-${batch % 2}`,
+      host: 'vm',
+      pid: 1000 + (batch % 2),
+      time: jobs.reduce((s, j) => s + j.time, 0),
+      clock: jobs.reduce((s, j) => s + j.clock, 0),
+      memory: 120e6,
+      requestedCores: 1,
+      jobsRun: jobs.length,
+    },
+    jobs,
+    messages: [],
+  };
+}
+
+async function buildStore(path, { finished, unfinished }) {
+  const store = await openJobStore(`file:${path}`);
+  await store.create({
+    format: 1,
+    workflowId: 'bench',
+    attempt: 0,
+    createdAt: Date.now(),
+    toilVersion: 'bench',
+    batchSystem: 'single_machine',
+    defaultCores: 1,
+    defaultMemory: 2 ** 31,
+    defaultDisk: 2 ** 31,
+    maxCores: null,
+    maxMemory: null,
+    maxDisk: null,
+    retryCount: 1,
+    stats: true,
+    clean: 'never',
+    cleanWorkDir: 'always',
+  });
+  // One stats record per finished job, as a worker that runs one job per batch writes them.
+  const pending = [];
+  for (let i = 0; i < finished; i++) {
+    pending.push(store.appendStats(workerRecord(i, 1, i)));
+    if (pending.length >= 5000) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  await store.appendStats({
+    v: 1,
+    kind: 'leader',
+    time: Date.now(),
+    attempt: 0,
+    totalTime: 4200,
+    totalClock: 900,
+  });
+  for (let start = 0; start < unfinished; start += 1000) {
+    const writes = [];
+    for (let i = start; i < Math.min(unfinished, start + 1000); i++)
+      writes.push({ op: 'put', record: jobRecord(`job-${i}`, i) });
+    await store.commit(writes);
+  }
+  await store.setRootJobId('job-0');
+  await store.setLeader({
+    pid: 999_999,
+    nodeId: 'bench-node',
+    hostname: hostname(),
+    startedAt: Date.now(),
+    attempt: 0,
+  });
+  await store.writeSummary({
+    v: 1,
+    updatedAt: Date.now(),
+    attempt: 0,
+    unfinished,
+    withChildren: Math.ceil(unfinished / 10),
+    withServices: 0,
+    services: 0,
+    totallyFailed: Math.floor(unfinished / 1000),
+    running: Math.ceil(unfinished / 50),
+    ready: unfinished - Math.ceil(unfinished / 50),
+    completed: finished,
+  });
+  await store.close();
+}
+
+async function timeToil(args, runs, log) {
+  const times = [];
+  let last;
+  for (let i = 0; i < runs; i++) {
+    last = await timeCommand([process.execPath, CLI, ...args]);
+    if (last.code !== 0)
+      throw new Error(`toil ${args.join(' ')} exited ${last.code}: ${last.stderr}`);
+    times.push(last.seconds);
+  }
+  log(`toil ${args.join(' ')}: ${times.map((t) => t.toFixed(3)).join(' ')}`);
+  return { seconds: median(times), result: last };
+}
+
+export default async function run({ log }) {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-bench-utilities-'));
+  const rows = [];
+  try {
+    const small = join(dir, 'jobs-1000');
+    const big = join(dir, 'jobs-100000');
+    let started = Date.now();
+    await buildStore(small, { finished: 1000, unfinished: 1000 });
+    await buildStore(big, { finished: 100_000, unfinished: 145_000 });
+    log(`stores built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const cases = [
+      ['toil stats [1,000 jobs]', ['stats', `file:${small}`], 5, 0.5, TOIL.stats1000],
+      [
+        'toil stats --raw [1,000 jobs]',
+        ['stats', `file:${small}`, '--raw'],
+        5,
+        0.5,
+        TOIL.stats1000,
+      ],
+      ['toil status [1,000 jobs]', ['status', `file:${small}`], 5, 0.5, TOIL.status1000],
+      [
+        'toil stats [100,000 jobs]',
+        ['stats', `file:${big}`],
+        3,
+        3,
+        'Toil: not measured (1.5 s at 1,000)',
+      ],
+      ['toil stats --raw [100,000 jobs]', ['stats', `file:${big}`, '--raw'], 3, 3, ''],
+      ['toil status [145,000 unfinished jobs]', ['status', `file:${big}`], 5, 0.5, TOIL.status145k],
+      [
+        'toil status --printJobs [145,000 unfinished jobs]',
+        ['status', `file:${big}`, '--printJobs'],
+        3,
+        undefined,
+        'walks every job record (no target)',
+      ],
+    ];
+    for (const [name, args, runs, target, note] of cases) {
+      let measured;
+      try {
+        measured = await timeToil(args, runs, log);
+      } catch (error) {
+        if (target !== undefined) throw error;
+        // An informative row without a target reports its failure instead of hiding the others.
+        log(String(error.message).split('\n').slice(0, 3).join(' | '));
+        rows.push({
+          name,
+          value: 'failed',
+          unit: '',
+          note: String(error.message)
+            .split('\n')
+            .find((l) => l.startsWith('toil: error')),
+        });
+        continue;
+      }
+      const { seconds, result } = measured;
+      if (name.startsWith('toil stats [100,000')) {
+        const count = /^ {2,}(\d+) \|/m.exec(result.stdout.split('\nJob\n')[1] ?? '')?.[1];
+        log(`  job table count: ${count}`);
+      }
+      rows.push({ name: `${name} (median of ${runs})`, value: seconds, unit: 's', target, note });
+    }
+
+    started = process.hrtime.bigint();
+    const clean = await timeCommand([process.execPath, CLI, 'clean', `file:${big}`]);
+    const cleanSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (clean.code !== 0) throw new Error(`toil clean exited ${clean.code}: ${clean.stderr}`);
+    log(`toil clean: ${clean.stdout.trim()}`);
+    rows.push({
+      name: 'toil clean [100,000 + 145,000 jobs] (one run)',
+      value: cleanSeconds,
+      unit: 's',
+      target: 10,
+      note: TOIL.clean,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
