@@ -143,7 +143,11 @@ export async function startFakeLeader(options: {
       process.exit(1);
     });
   `;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Jest gives tests their own process.env; pass it on so the leader sees e.g. moto's endpoint.
+  const child = spawn(process.execPath, ['-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: process.env,
+  });
   const line = await new Promise<string>((resolve, reject) => {
     let text = '';
     child.stdout!.on('data', (d: Buffer) => {
