@@ -1,3 +1,3 @@
 import { definePackageBuild } from '../../tooling/tsup.config.js';
 
-export default definePackageBuild();
+export default definePackageBuild(['src/index.ts', 'src/worker.ts']);

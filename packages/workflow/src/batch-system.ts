@@ -1,5 +1,6 @@
 import type { IoHost } from '@toil/core';
-import type { Requirements } from '@toil/jobstore';
+import type { JobRecord, Requirements } from '@toil/jobstore';
+import type { AttemptResult } from './worker-runtime.js';
 
 /** What the leader hands a batch system for one job attempt. */
 export interface IssuedJob {
@@ -16,6 +17,11 @@ export interface IssuedJob {
   argv: string[];
   /** Environment additions for the worker. */
   env: Record<string, string>;
+  /**
+   * The job's record as the leader knows it, for batch systems that hand it to a warm worker
+   * directly (saves the worker a read). Others ignore it: the worker reads the store.
+   */
+  record?: JobRecord;
 }
 
 /** How a job attempt ended, as the batch system saw it. */
@@ -28,6 +34,11 @@ export interface FinishedJob {
   reason?: string;
   /** Wall seconds, when known. */
   wallTime?: number;
+  /**
+   * What a successful attempt stored, when the batch system got it from the worker directly
+   * (single machine). Without it the leader reads the job's record from the store.
+   */
+  result?: AttemptResult;
 }
 
 /**
@@ -51,7 +62,14 @@ export interface BatchSystem {
   running(): string[];
   /** Kills everything still running and releases resources. */
   shutdown(): Promise<void>;
+  /** Pids of local worker processes (recorded in the leader info for `toil kill`). */
+  localPids?(): number[];
+  /** Makes a pending {@link BatchSystem.poll} return at once (signals, kill flag). */
+  interrupt?(): void;
 }
+
+/** Makes a batch system for a run; see {@link registerBatchSystem}. */
+export type BatchSystemFactory = (context: BatchSystemContext) => Promise<BatchSystem>;
 
 /** What a batch system factory receives. */
 export interface BatchSystemContext {

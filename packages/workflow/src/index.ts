@@ -1,6 +1,33 @@
 /**
- * @toil/workflow: write and run workflows.
+ * @toil/workflow: write and run workflows — the Job API, the Toil context and options, the
+ * leader, the worker entry and the single-machine batch system.
  *
  * @packageDocumentation
  */
 export type * from './batch-system.js';
+export { Job, FunctionJob, PromisedValue, isJob } from './job.js';
+export type { JobOptions, JobFunction, Promised, PromisedArgs, PromisePathElement } from './job.js';
+export type { FileStore } from './file-store.js';
+export { Toil, WORKFLOW_VERSION } from './toil.js';
+export type { ToilContextOptions } from './toil.js';
+export { Runner, isMainModule, renderProgramError } from './runner.js';
+export {
+  CLEAN_POLICIES,
+  DEFAULTS,
+  TOIL_OPTION_SPECS,
+  defaultToilOptions,
+  optionsHelp,
+  parseToilOptions,
+} from './options.js';
+export type { ToilOptions } from './options.js';
+export { ConsoleHost } from './console-host.js';
+export type { ConsoleHostOptions } from './console-host.js';
+export { registerBatchSystem, batchSystemNames } from './batch-registry.js';
+export { SingleMachineBatchSystem } from './single-machine.js';
+export type { SingleMachineOptions } from './single-machine.js';
+export { buildWorkerArgv, workerEntryPath } from './worker-command.js';
+export type { WorkerCommandOptions } from './worker-command.js';
+export type { AttemptResult } from './worker-runtime.js';
+export type { FailedJob } from './leader.js';
+export { runWorkflowFile } from './run-workflow.js';
+export type { RunWorkflowFileOptions } from './run-workflow.js';

@@ -1,16 +1,43 @@
-import { unavailableCommand } from './unavailable.js';
+import { defineCommand } from '../command.js';
 
-export default unavailableCommand({
+/**
+ * `toil run WORKFLOW JOBSTORE [options]`: runs a workflow file as its own program (TypeScript
+ * through tsx, JavaScript as is). The workflow's options (`--stats`, `--restart`, ...) pass
+ * through to it; the logging options are forwarded too.
+ */
+export default defineCommand({
   usage: 'run <workflow> <jobStore>',
   describe: 'Run a workflow file (TypeScript or JavaScript) against a job store.',
   positionals: {
     workflow: {
       type: 'string',
       demandOption: true,
-      describe: 'The workflow file (.ts, .mts, .js, .mjs).',
+      describe: 'The workflow file (.ts, .mts, .js, .mjs) that calls Job.Runner.main.',
     },
-    jobStore: { type: 'string', demandOption: true, describe: 'The job store locator.' },
+    jobStore: {
+      type: 'string',
+      demandOption: true,
+      describe: 'The job store locator (file:PATH, PATH or aws:REGION:NAME).',
+    },
   },
   options: {},
-  packageName: '@toil/workflow',
+  passThrough: true,
+  examples: [
+    ['toil run examples/discoverfiles.ts file:my-jobstore --stats', 'Run the example, keep stats'],
+    ['toil run wf.ts file:my-jobstore --restart', 'Resume a workflow after a failure or kill'],
+  ],
+  epilogue:
+    'Workflow options (Toil names and defaults): --stats, --clean {always,onError,never,onSuccess}, --cleanWorkDir, --restart, --retryCount N, --maxCores, --maxMemory, --maxDisk, --defaultCores, --defaultMemory, --defaultDisk, --workDir, --batchSystem {single_machine,slurm}, --workerIsolation {pool,process}, --maxLocalJobs, --slurmArgs, --slurmPartition, --slurmTime, --slurmNoMem. Unknown options are an error.',
+  async run(args, context) {
+    const { runWorkflowFile } = await import('@toil/workflow');
+    // yargs keeps unknown options (the workflow's own) in `_`, after the command name.
+    const rest = args._.slice(1).map(String);
+    const logging: string[] = [];
+    if (context.logLevel !== 'info') logging.push('--logLevel', context.logLevel);
+    if (typeof args.logFile === 'string') logging.push('--logFile', args.logFile);
+    return runWorkflowFile({
+      workflow: args.workflow,
+      args: [args.jobStore, ...rest, ...logging],
+    });
+  },
 });

@@ -1,0 +1,682 @@
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { ToilError, localNodeId, report, type IoHost } from '@toil/core';
+import type { JobRecord, JobStore, Requirements, WorkflowConfig } from '@toil/jobstore';
+import type { BatchSystem, FinishedJob } from './batch-system.js';
+import { totalCpuSeconds } from './resources.js';
+import type { JobBody } from './serialize.js';
+import type { AttemptResult } from './worker-runtime.js';
+
+const SOURCE = 'toil.leader';
+
+/** Resource limits the leader schedules within (Infinity: unlimited). */
+export interface LeaderLimits {
+  cores: number;
+  memory: number;
+  disk: number;
+}
+
+/** What the leader needs for one run attempt. */
+export interface LeaderSettings {
+  store: JobStore;
+  config: WorkflowConfig;
+  batchSystem: BatchSystem;
+  host: IoHost;
+  limits: LeaderLimits;
+  rootId: string;
+  /** Builds `IssuedJob.argv` for a job. */
+  workerArgv: (jobId: string) => string[];
+  /** Jobs completed in earlier attempts (from the stored summary). */
+  completedBefore: number;
+}
+
+interface LeaderJob {
+  id: string;
+  name: string;
+  requirements: Requirements;
+  parent: string | undefined;
+  relation: 'child' | 'followOn' | undefined;
+  ran: boolean;
+  children: string[];
+  followOns: string[];
+  pendingChildren: number;
+  pendingFollowOns: number;
+  /** The record to hand to a warm worker (dropped once issued). */
+  record: JobRecord | undefined;
+  failed: boolean;
+}
+
+/** A job that failed for good, for the report. */
+export interface FailedJob {
+  id: string;
+  name: string;
+  /** Tail of its last log, when one was stored. */
+  logTail?: string;
+  reason?: string;
+}
+
+function toLeaderJob(record: JobRecord): LeaderJob {
+  const body = record.body as JobBody;
+  return {
+    id: record.id,
+    name: record.displayName,
+    requirements: record.requirements,
+    parent: body.parent,
+    relation: body.relation,
+    ran: body.ran,
+    children: record.children,
+    followOns: record.followOns,
+    pendingChildren: 0,
+    pendingFollowOns: 0,
+    record,
+    failed: false,
+  };
+}
+
+function formatBytes(bytes: number): string {
+  const gi = bytes / 1024 ** 3;
+  return gi >= 1 ? `${gi.toFixed(1)} Gi` : `${(bytes / 1024 ** 2).toFixed(1)} Mi`;
+}
+
+/**
+ * The leader of one run attempt: issues ready jobs within the resource limits, records each
+ * job's completion durably before issuing its successors, retries failed jobs, and keeps the
+ * store's leader info, summary, outcome and leader stats current. Stops (killing every running
+ * job) on SIGINT/SIGTERM or the store's kill flag.
+ */
+export class Leader {
+  private readonly nodes = new Map<string, LeaderJob>();
+  private ready: string[] = [];
+  private readyHead = 0;
+  private readonly issued = new Map<string, string>();
+  private readonly used = { cores: 0, memory: 0, disk: 0 };
+  private completed = 0;
+  private readonly failed: LeaderJob[] = [];
+  private pendingDeletes: string[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+  private inflightError: unknown;
+  private stopReason: string | undefined;
+  private killedByFlag = false;
+  private readonly started = performance.now();
+  private readonly cpuAtStart = totalCpuSeconds();
+  private lastPids = '';
+  private summaryDirty = true;
+  private readonly s: LeaderSettings;
+
+  constructor(settings: LeaderSettings) {
+    this.s = settings;
+  }
+
+  /** Adds freshly stored jobs (a new workflow's graph) and queues the root. */
+  seed(records: JobRecord[]): void {
+    for (const record of records) this.nodes.set(record.id, toLeaderJob(record));
+    this.enqueue(this.s.rootId);
+  }
+
+  /**
+   * Rebuilds the leader's view from the store after a crash or kill: deletes jobs no longer
+   * reachable from the root, resets try counts, and queues every job whose predecessor's
+   * completion is recorded. Jobs whose completion was recorded are not run again.
+   */
+  async loadForRestart(): Promise<void> {
+    const { store, config, host } = this.s;
+    const records = new Map<string, JobRecord>();
+    for await (const record of store.listJobs()) records.set(record.id, record);
+    const reachable = new Set<string>();
+    const stack = [this.s.rootId];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      const record = records.get(id);
+      if (!record || reachable.has(id)) continue;
+      reachable.add(id);
+      stack.push(...record.children, ...record.followOns);
+    }
+    const writes: Parameters<JobStore['commit']>[0] = [];
+    for (const [id, record] of records) {
+      if (!reachable.has(id)) {
+        writes.push({ op: 'delete', id });
+        continue;
+      }
+      const tries = config.retryCount + 1;
+      const ran = (record.body as JobBody).ran;
+      const state = ran ? 'completed' : 'waiting';
+      let current = record;
+      if (record.remainingTryCount !== tries || record.state !== state) {
+        report(
+          host,
+          'debug',
+          'WORKFLOW_JOB_REPAIRED',
+          `Repairing job: ${id}`,
+          { jobId: id },
+          SOURCE,
+        );
+        current = { ...record, remainingTryCount: tries, state, version: record.version + 1 };
+        writes.push({ op: 'put', record: current });
+      }
+      this.nodes.set(id, toLeaderJob(current));
+    }
+    if (writes.length > 0) await store.commit(writes);
+    const activate = [this.s.rootId];
+    while (activate.length > 0) {
+      const node = this.nodes.get(activate.pop()!);
+      if (!node) continue;
+      if (!node.ran) {
+        this.enqueue(node.id);
+        continue;
+      }
+      const children = node.children.filter((id) => this.nodes.has(id));
+      node.children = children;
+      node.pendingChildren = children.length;
+      if (children.length > 0) {
+        activate.push(...children);
+        continue;
+      }
+      const followOns = node.followOns.filter((id) => this.nodes.has(id));
+      node.followOns = followOns;
+      node.pendingFollowOns = followOns.length;
+      if (followOns.length > 0) activate.push(...followOns);
+      else this.pendingDeletes.push(node.id);
+    }
+  }
+
+  /**
+   * Runs until every job completed (resolves), some jobs failed for good (throws
+   * `WORKFLOW_FAILED` after recording the outcome) or the run is stopped (throws
+   * `WORKFLOW_KILLED`).
+   */
+  async run(): Promise<void> {
+    const { store, batchSystem } = this.s;
+    this.completed = this.s.completedBefore;
+    const onSignal = (signal: NodeJS.Signals) => {
+      this.stopReason ??= `received ${signal}`;
+      batchSystem.interrupt?.();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    await this.writeLeaderInfo(true);
+    let lastKillCheck = 0;
+    let lastSummary = 0;
+    let lastMessages = performance.now();
+    try {
+      for (;;) {
+        if (this.inflightError) throw this.inflightError;
+        const now = performance.now();
+        if (now - lastKillCheck >= 1000) {
+          lastKillCheck = now;
+          if (await store.getKillFlag()) {
+            this.killedByFlag = true;
+            this.stopReason ??= 'the job store kill flag is set (toil kill)';
+          }
+        }
+        if (this.stopReason) return await this.stop(this.stopReason);
+        await this.issueReady();
+        await this.writeLeaderInfo(false);
+        if (this.summaryDirty && now - lastSummary >= 1000) {
+          lastSummary = now;
+          await this.writeSummary();
+        }
+        if (now - lastMessages >= 2000) {
+          lastMessages = now;
+          await this.relayMessages();
+        }
+        this.flushDeletes();
+        if (this.issued.size === 0) {
+          if (this.inflight.size > 0) {
+            await Promise.race(this.inflight);
+            continue;
+          }
+          if (this.readyHead >= this.ready.length && this.pendingDeletes.length === 0) break;
+          continue;
+        }
+        const finished = await batchSystem.poll(1000);
+        for (const job of finished) await this.handleFinished(job);
+      }
+      await this.finish();
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+
+  private enqueue(id: string): void {
+    this.ready.push(id);
+    this.summaryDirty = true;
+  }
+
+  private async issueReady(): Promise<void> {
+    const { batchSystem, limits } = this.s;
+    while (this.readyHead < this.ready.length) {
+      const id = this.ready[this.readyHead]!;
+      const node = this.nodes.get(id);
+      if (!node) {
+        this.readyHead++;
+        continue;
+      }
+      const r = node.requirements;
+      if (r.cores > limits.cores || r.memory > limits.memory || r.disk > limits.disk) {
+        const over = [
+          r.cores > limits.cores ? `${r.cores} cores (max ${limits.cores})` : '',
+          r.memory > limits.memory
+            ? `${formatBytes(r.memory)} of memory (max ${formatBytes(limits.memory)})`
+            : '',
+          r.disk > limits.disk
+            ? `${formatBytes(r.disk)} of disk (max ${formatBytes(limits.disk)})`
+            : '',
+        ].filter(Boolean);
+        throw new ToilError(
+          'JOB_TOO_LARGE',
+          `Job '${node.name}' (${node.id}) asks for ${over.join(', ')}, more than this workflow may use.`,
+          {
+            hint: 'Give the job smaller requirements, or raise --maxCores / --maxMemory / --maxDisk (the store is kept: rerun with --restart).',
+            data: { jobId: node.id, job: node.name },
+          },
+        );
+      }
+      if (
+        this.used.cores + r.cores > limits.cores + 1e-9 ||
+        this.used.memory + r.memory > limits.memory ||
+        this.used.disk + r.disk > limits.disk
+      ) {
+        break;
+      }
+      this.readyHead++;
+      this.used.cores += r.cores;
+      this.used.memory += r.memory;
+      this.used.disk += r.disk;
+      const record = node.record;
+      node.record = undefined;
+      const batchId = await batchSystem.issue({
+        jobId: id,
+        name: node.name,
+        requirements: r,
+        argv: this.s.workerArgv(id),
+        env: {},
+        record,
+      });
+      this.issued.set(batchId, id);
+      report(
+        this.s.host,
+        'debug',
+        'WORKFLOW_JOB_ISSUED',
+        `Issued job '${node.name}' ${id} with job batch system ID: ${batchId} and cores: ${r.cores}, disk: ${formatBytes(r.disk)}, memory: ${formatBytes(r.memory)}`,
+        { jobId: id, batchId },
+        SOURCE,
+      );
+      this.summaryDirty = true;
+    }
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+  }
+
+  private release(id: string): void {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    this.used.cores = Math.max(0, this.used.cores - node.requirements.cores);
+    this.used.memory = Math.max(0, this.used.memory - node.requirements.memory);
+    this.used.disk = Math.max(0, this.used.disk - node.requirements.disk);
+  }
+
+  private async handleFinished(finished: FinishedJob): Promise<void> {
+    const id = this.issued.get(finished.batchId) ?? finished.jobId;
+    this.issued.delete(finished.batchId);
+    this.release(id);
+    this.summaryDirty = true;
+    const node = this.nodes.get(id);
+    if (!node) return;
+    if (finished.exitCode !== 0) return this.handleFailure(node, finished);
+    let result: AttemptResult | undefined = finished.result;
+    if (!result) {
+      const record = await this.s.store.tryLoadJob(id);
+      if (record && !(record.body as JobBody).ran) {
+        return this.handleFailure(node, {
+          ...finished,
+          exitCode: 1,
+          reason: 'the worker exited 0 without recording the job as done',
+        });
+      }
+      result = { record: record ?? null, created: [], deferredDelete: false };
+    }
+    if (result.record === null) {
+      if (result.deferredDelete) this.pendingDeletes.push(id);
+      else this.complete(id);
+      return;
+    }
+    for (const created of result.created) this.nodes.set(created.id, toLeaderJob(created));
+    const record = result.record;
+    const unknown = [...record.children, ...record.followOns].filter((c) => !this.nodes.has(c));
+    for (const childId of unknown) {
+      const child = await this.s.store.tryLoadJob(childId);
+      if (child) this.nodes.set(child.id, toLeaderJob(child));
+    }
+    node.ran = true;
+    node.children = record.children.filter((c) => this.nodes.has(c));
+    node.followOns = record.followOns.filter((c) => this.nodes.has(c));
+    node.pendingChildren = node.children.length;
+    for (const child of node.children) this.enqueue(child);
+    if (node.pendingChildren === 0) this.startFollowOns(node);
+  }
+
+  private startFollowOns(node: LeaderJob): void {
+    node.pendingFollowOns = node.followOns.length;
+    if (node.followOns.length === 0) {
+      this.pendingDeletes.push(node.id);
+      return;
+    }
+    for (const followOn of node.followOns) this.enqueue(followOn);
+  }
+
+  /** A job and all its successors are done and its record is gone. */
+  private complete(id: string): void {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    this.nodes.delete(id);
+    this.completed++;
+    this.summaryDirty = true;
+    const parent = node.parent === undefined ? undefined : this.nodes.get(node.parent);
+    if (!parent) return;
+    if (node.relation === 'followOn') {
+      parent.pendingFollowOns--;
+      if (parent.pendingFollowOns === 0) this.pendingDeletes.push(parent.id);
+    } else {
+      parent.pendingChildren--;
+      if (parent.pendingChildren === 0 && parent.ran) this.startFollowOns(parent);
+    }
+  }
+
+  /** Deletes completed jobs' records in one commit, in the background; completes them after. */
+  private flushDeletes(): void {
+    if (this.pendingDeletes.length === 0) return;
+    const ids = this.pendingDeletes;
+    this.pendingDeletes = [];
+    const task = this.s.store
+      .commit(ids.map((id) => ({ op: 'delete' as const, id })))
+      .then(
+        () => {
+          for (const id of ids) this.complete(id);
+          this.flushDeletes();
+        },
+        (error: unknown) => {
+          this.inflightError ??= error;
+        },
+      )
+      .finally(() => {
+        this.inflight.delete(task);
+        this.s.batchSystem.interrupt?.();
+      });
+    this.inflight.add(task);
+  }
+
+  private async handleFailure(node: LeaderJob, finished: FinishedJob): Promise<void> {
+    const { store, host } = this.s;
+    const record = await store.tryLoadJob(node.id);
+    if (!record) return;
+    const reason = finished.reason ?? `exit code ${finished.exitCode}`;
+    report(
+      host,
+      'warning',
+      'WORKFLOW_JOB_FAILED',
+      `Job '${node.name}' ${node.id} failed: ${reason}`,
+      { jobId: node.id, exitCode: finished.exitCode },
+      SOURCE,
+    );
+    const tries = Math.max(0, record.remainingTryCount - 1);
+    const lastFailure = record.lastFailure ?? reason;
+    if (tries > 0) {
+      report(
+        host,
+        'warning',
+        'WORKFLOW_JOB_RETRY',
+        `Due to failure we are reducing the remaining try count of job '${node.name}' with ID ${node.id} to ${tries}`,
+        { jobId: node.id, remainingTryCount: tries },
+        SOURCE,
+      );
+      const updated: JobRecord = {
+        ...record,
+        remainingTryCount: tries,
+        state: 'ready',
+        lastFailure,
+        version: record.version + 1,
+      };
+      await store.commit([{ op: 'put', record: updated }]);
+      node.record = updated;
+      this.enqueue(node.id);
+      return;
+    }
+    const updated: JobRecord = {
+      ...record,
+      remainingTryCount: 0,
+      state: 'failed',
+      lastFailure,
+      version: record.version + 1,
+    };
+    await store.commit([{ op: 'put', record: updated }]);
+    report(
+      host,
+      'warning',
+      'WORKFLOW_JOB_TOTALLY_FAILED',
+      `Job '${node.name}' ${node.id} is completely failed`,
+      { jobId: node.id },
+      SOURCE,
+    );
+    node.failed = true;
+    this.failed.push(node);
+  }
+
+  private async writeLeaderInfo(force: boolean): Promise<void> {
+    const pids = this.s.batchSystem.localPids?.() ?? [];
+    const key = pids.join(',');
+    if (!force && key === this.lastPids) return;
+    this.lastPids = key;
+    await this.s.store.setLeader({
+      pid: process.pid,
+      nodeId: localNodeId(),
+      hostname: hostname(),
+      startedAt: Date.now() / 1000 - (performance.now() - this.started) / 1000,
+      attempt: this.s.config.attempt,
+      workerPids: pids.filter((p) => p > 0),
+    });
+  }
+
+  private async writeSummary(): Promise<void> {
+    this.summaryDirty = false;
+    let withChildren = 0;
+    for (const node of this.nodes.values()) {
+      if (node.ran && (node.pendingChildren > 0 || node.pendingFollowOns > 0)) withChildren++;
+    }
+    let failedCount = 0;
+    for (const node of this.nodes.values()) if (node.failed) failedCount++;
+    await this.s.store.writeSummary({
+      v: 1,
+      updatedAt: Date.now() / 1000,
+      attempt: this.s.config.attempt,
+      unfinished: this.nodes.size,
+      withChildren,
+      withServices: 0,
+      services: 0,
+      totallyFailed: failedCount,
+      running: this.issued.size,
+      ready: Math.max(0, this.ready.length - this.readyHead),
+      completed: this.completed,
+    });
+  }
+
+  /** Logs what jobs sent with `logToLeader` (Toil's "Got message from job"). */
+  private async relayMessages(): Promise<void> {
+    for await (const record of this.s.store.readStats({ unreadOnly: true })) {
+      if (record.kind !== 'worker') continue;
+      for (const message of record.messages) {
+        report(
+          this.s.host,
+          message.level,
+          'WORKFLOW_JOB_MESSAGE',
+          `Got message from job at time ${new Date(record.time * 1000).toISOString()}: ${message.text}`,
+          { jobId: message.jobId },
+          SOURCE,
+        );
+      }
+    }
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  private async appendLeaderStats(): Promise<void> {
+    if (!this.s.config.stats) return;
+    await this.s.store.appendStats({
+      v: 1,
+      kind: 'leader',
+      time: Date.now() / 1000,
+      attempt: this.s.config.attempt,
+      totalTime: (performance.now() - this.started) / 1000,
+      totalClock: Math.max(0, totalCpuSeconds() - this.cpuAtStart),
+    });
+  }
+
+  private async stop(reason: string): Promise<never> {
+    const { store, batchSystem, host, config } = this.s;
+    report(
+      host,
+      'warning',
+      'WORKFLOW_STOPPING',
+      `Stopping the workflow: ${reason}; killing running jobs.`,
+      undefined,
+      SOURCE,
+    );
+    const killedBatchIds = batchSystem.running();
+    await batchSystem.shutdown();
+    await this.settle();
+    this.issued.clear();
+    await this.appendLeaderStats();
+    await this.relayMessages().catch(() => undefined);
+    await store.setOutcome({
+      result: 'killed',
+      attempt: config.attempt,
+      time: Date.now() / 1000,
+      failedJobs: [],
+      killedBatchIds,
+    });
+    await this.writeSummary();
+    throw new ToilError(
+      'WORKFLOW_KILLED',
+      `The workflow was stopped (${reason}); ${killedBatchIds.length} running job(s) were killed.`,
+      {
+        hint: `The job store ${store.locator} is kept: resume with --restart, or delete it with toil clean.`,
+        data: { exitCode: this.killedByFlag ? 130 : reason.includes('SIGINT') ? 130 : 143 },
+      },
+    );
+  }
+
+  private async readLogTail(logFileId: string | undefined): Promise<string | undefined> {
+    if (!logFileId) return undefined;
+    try {
+      const stream = await this.s.store.readFileStream(logFileId);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+      const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+      return lines.slice(-30).join('\n');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async finish(): Promise<void> {
+    const { store, batchSystem, host, config } = this.s;
+    await batchSystem.shutdown();
+    await this.settle();
+    if (this.inflightError) throw this.inflightError;
+    await this.relayMessages();
+    const failedJobs: FailedJob[] = [];
+    if (this.failed.length > 0) {
+      // Predecessors of failed jobs can never finish: they fail too (as in Toil).
+      const blocked = new Set<LeaderJob>();
+      for (const node of this.failed) {
+        let parent = node.parent === undefined ? undefined : this.nodes.get(node.parent);
+        while (parent && !parent.failed && !blocked.has(parent)) {
+          blocked.add(parent);
+          parent = parent.parent === undefined ? undefined : this.nodes.get(parent.parent);
+        }
+      }
+      const writes: Parameters<JobStore['commit']>[0] = [];
+      for (const node of blocked) {
+        const record = await store.tryLoadJob(node.id);
+        if (record) {
+          writes.push({
+            op: 'put',
+            record: {
+              ...record,
+              state: 'failed',
+              lastFailure: 'a successor failed',
+              version: record.version + 1,
+            },
+          });
+        }
+        node.failed = true;
+      }
+      if (writes.length > 0) await store.commit(writes);
+      for (const node of [...this.failed, ...blocked]) {
+        const record = await store.tryLoadJob(node.id);
+        failedJobs.push({
+          id: node.id,
+          name: node.name,
+          reason: record?.lastFailure,
+          logTail: await this.readLogTail(record?.logFileId),
+        });
+      }
+    }
+    await this.appendLeaderStats();
+    const result = failedJobs.length > 0 ? 'failed' : 'succeeded';
+    await store.setOutcome({
+      result,
+      attempt: config.attempt,
+      time: Date.now() / 1000,
+      failedJobs: failedJobs.map(({ id, name }) => ({ id, name })),
+    });
+    await this.writeSummary();
+    if (result === 'succeeded') {
+      report(
+        host,
+        'info',
+        'WORKFLOW_SUCCEEDED',
+        'Finished toil run successfully.',
+        undefined,
+        SOURCE,
+      );
+      return;
+    }
+    for (const job of failedJobs) {
+      if (!job.logTail) continue;
+      report(
+        host,
+        'error',
+        'WORKFLOW_JOB_LOG',
+        `Log from job "${job.name}" (${job.id}) follows:\n=========>\n${job.logTail.replace(/^/gm, '\t')}\n<=========`,
+        { jobId: job.id },
+        SOURCE,
+      );
+    }
+    report(
+      host,
+      'info',
+      'WORKFLOW_FAILED',
+      `Finished toil run with ${failedJobs.length} failed jobs.`,
+      undefined,
+      SOURCE,
+    );
+    throw new ToilError(
+      'WORKFLOW_FAILED',
+      `The job store '${store.locator}' contains ${failedJobs.length} failed job${failedJobs.length === 1 ? '' : 's'}: ${failedJobs
+        .map(
+          (j) =>
+            `'${j.name}' ${j.id}${j.reason && j.reason !== 'a successor failed' ? ` (${j.reason})` : ''}`,
+        )
+        .join(', ')}`,
+      {
+        hint: 'See the job logs above (toil status --printLogs shows them again); fix the cause and rerun with --restart.',
+        data: { failedJobs },
+      },
+    );
+  }
+}

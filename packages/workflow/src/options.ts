@@ -1,0 +1,272 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import yargs from 'yargs';
+import { ToilError, UsageError, parseDuration, parseSize, type LogLevel } from '@toil/core';
+import type { CleanPolicy } from '@toil/jobstore';
+
+/** `--clean` / `--cleanWorkDir` values. */
+export const CLEAN_POLICIES = ['always', 'onError', 'never', 'onSuccess'] as const;
+
+/** Toil's defaults (5.9): 2 GiB of memory and disk, one core, one retry. */
+export const DEFAULTS = {
+  defaultCores: 1,
+  defaultMemory: 2 * 1024 ** 3,
+  defaultDisk: 2 * 1024 ** 3,
+  retryCount: 1,
+  clean: 'onSuccess' as CleanPolicy,
+  cleanWorkDir: 'always' as CleanPolicy,
+  batchSystem: 'single_machine',
+};
+
+/** The options of a workflow run (Toil's `Config`). Sizes are bytes; `null` max = unlimited. */
+export interface ToilOptions {
+  /** The job store locator as given (`file:PATH`, `PATH`, `aws:REGION:NAME`). */
+  jobStore: string;
+  /** Absolute path of the workflow module that defines the job classes. */
+  workflowModule?: string;
+  stats: boolean;
+  clean: CleanPolicy;
+  cleanWorkDir: CleanPolicy;
+  restart: boolean;
+  retryCount: number;
+  maxCores: number | null;
+  maxMemory: number | null;
+  maxDisk: number | null;
+  defaultCores: number;
+  defaultMemory: number;
+  defaultDisk: number;
+  /** Base directory of workers' temporary directories (default: the system temp dir). */
+  workDir?: string;
+  /** `single_machine` (default) or `slurm` (or a name given to {@link registerBatchSystem}). */
+  batchSystem: string;
+  /** `pool`: warm workers run many jobs each; `process`: a fresh process per job. */
+  workerIsolation: 'pool' | 'process';
+  /** Most jobs run at once by the single-machine batch system (default: the core count). */
+  maxLocalJobs?: number;
+  logLevel: LogLevel;
+  logFile?: string;
+  /** Batch-system options (`slurmArgs`, `slurmPartition`, `slurmTime` seconds, `slurmNoMem`). */
+  batchSystemOptions: Record<string, unknown>;
+  /** Names of the options given explicitly (they override stored ones on restart). */
+  given: string[];
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['critical', 'error', 'warning', 'info', 'debug'];
+
+/** Toil's options as yargs option specs (one definition: parser, help and validation). */
+export const TOIL_OPTION_SPECS = {
+  stats: {
+    type: 'boolean',
+    describe: 'Record statistics (keeps the job store: implies --clean never).',
+  },
+  clean: {
+    type: 'string',
+    choices: CLEAN_POLICIES,
+    describe: 'When to delete the job store at the end (default onSuccess).',
+  },
+  cleanWorkDir: {
+    type: 'string',
+    choices: CLEAN_POLICIES,
+    describe: "When to delete a job's temporary directory after it ran (default always).",
+  },
+  restart: { type: 'boolean', describe: 'Resume the workflow in an existing job store.' },
+  retryCount: { type: 'number', describe: 'How many times a failed job is retried (default 1).' },
+  maxCores: {
+    type: 'number',
+    describe: 'Most cores used at once (default: unlimited; single machine: its cores).',
+  },
+  maxMemory: {
+    type: 'string',
+    describe: 'Most memory used at once, e.g. 8G (default: unlimited; single machine: its memory).',
+  },
+  maxDisk: { type: 'string', describe: 'Most disk used at once (default: unlimited).' },
+  defaultCores: { type: 'number', describe: 'Cores of a job that does not say (default 1).' },
+  defaultMemory: { type: 'string', describe: 'Memory of a job that does not say (default 2Gi).' },
+  defaultDisk: { type: 'string', describe: 'Disk of a job that does not say (default 2Gi).' },
+  workDir: {
+    type: 'string',
+    describe: "Where workers' temporary directories go (default: system temp dir).",
+  },
+  batchSystem: { type: 'string', describe: 'single_machine (default) or slurm.' },
+  workerIsolation: {
+    type: 'string',
+    choices: ['pool', 'process'],
+    describe: 'pool (default): warm workers run many jobs; process: a fresh process per job.',
+  },
+  maxLocalJobs: {
+    type: 'number',
+    describe: 'Most jobs run at once on this machine (default: cores).',
+  },
+  slurmArgs: { type: 'string', describe: 'Extra sbatch arguments (also $TOIL_SLURM_ARGS).' },
+  slurmPartition: { type: 'string', describe: 'Slurm partition to submit to.' },
+  slurmTime: { type: 'string', describe: 'Slurm time limit per job, e.g. 1h or 1-00:00:00.' },
+  slurmNoMem: { type: 'boolean', describe: 'Do not ask Slurm for memory (--mem).' },
+  logLevel: { type: 'string', describe: 'Critical, Error, Warning, Info (default) or Debug.' },
+  logCritical: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
+  logError: { type: 'boolean', describe: 'Same as --logLevel Error.' },
+  logWarning: { type: 'boolean', describe: 'Same as --logLevel Warning.' },
+  logInfo: { type: 'boolean', describe: 'Same as --logLevel Info.' },
+  logDebug: { type: 'boolean', describe: 'Same as --logLevel Debug.' },
+  logOff: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
+  logFile: { type: 'string', describe: 'Also write log lines to this file.' },
+} as const;
+
+/** Usage text for a workflow program's `--help`. */
+export function optionsHelp(program = 'workflow'): string {
+  const lines = Object.entries(TOIL_OPTION_SPECS).map(([name, spec]) => {
+    const choices = 'choices' in spec ? ` {${spec.choices.join(',')}}` : '';
+    const value = spec.type === 'boolean' ? '' : ` ${name === 'logLevel' ? 'LEVEL' : 'VALUE'}`;
+    return `  --${name}${value}${choices}\n      ${spec.describe}`;
+  });
+  return `Usage: ${program} JOBSTORE [options]\n\nJOBSTORE: file:PATH, PATH or aws:REGION:NAME\n\nOptions:\n${lines.join('\n')}\n  --help\n      Show this help.\n`;
+}
+
+function resolveLevel(args: Record<string, unknown>): LogLevel {
+  if (args.logDebug) return 'debug';
+  if (typeof args.logLevel === 'string') {
+    const level = args.logLevel.toLowerCase() as LogLevel;
+    if (!LOG_LEVELS.includes(level)) {
+      throw new UsageError(`Invalid --logLevel '${args.logLevel}'.`, {
+        hint: 'Choose one of: Critical, Error, Warning, Info, Debug.',
+      });
+    }
+    return level;
+  }
+  if (args.logInfo) return 'info';
+  if (args.logWarning) return 'warning';
+  if (args.logError) return 'error';
+  if (args.logCritical || args.logOff) return 'critical';
+  return 'info';
+}
+
+function positiveNumber(value: unknown, name: string, integer = false): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`Invalid --${name} '${String(value)}'.`, {
+      hint: integer ? `Give a whole number >= 0.` : `Give a number >= 0.`,
+    });
+  }
+  return n;
+}
+
+/** The main script of this process, when there is one. */
+function mainModule(): string | undefined {
+  const script = process.argv[1];
+  if (!script) return undefined;
+  try {
+    return realpathSync(resolve(script));
+  } catch {
+    return resolve(script);
+  }
+}
+
+/**
+ * Parses a workflow program's command line into {@link ToilOptions} (Toil's
+ * `Job.Runner.getDefaultOptions()` + `parse_args()`): `JOBSTORE [options]`. Unknown options and
+ * bad values are a `UsageError`; `--help` throws a `UsageError` whose `data.help` holds the
+ * usage text.
+ */
+export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOptions {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    throw new UsageError('Help requested.', { data: { help: optionsHelp() } });
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = yargs(argv)
+      .options(TOIL_OPTION_SPECS)
+      .strictOptions()
+      .help(false)
+      .version(false)
+      .exitProcess(false)
+      .parserConfiguration({ 'camel-case-expansion': false, 'strip-dashed': true })
+      .fail((message, error) => {
+        if (error) throw error;
+        throw new UsageError(message.replace(/\n+/g, ' '), {
+          hint: 'Pass --help for the options of a workflow.',
+        });
+      })
+      .parseSync() as Record<string, unknown>;
+  } catch (error) {
+    if (ToilError.is(error)) throw error;
+    throw new UsageError((error as Error).message, {
+      hint: 'Pass --help for the options of a workflow.',
+    });
+  }
+  const positionals = (parsed._ as Array<string | number>).map(String);
+  if (positionals.length === 0) {
+    throw new UsageError('Missing the job store argument.', {
+      hint: 'Give a job store locator first, e.g. file:my-jobstore.',
+    });
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(`Unexpected argument '${positionals[1]}'.`, {
+      hint: 'A workflow takes one job store locator and --options.',
+    });
+  }
+  const given = Object.keys(TOIL_OPTION_SPECS).filter((name) => parsed[name] !== undefined);
+  const size = (name: string): number | undefined =>
+    parsed[name] === undefined ? undefined : parseSize(String(parsed[name]), `--${name}`);
+  const batchSystemOptions: Record<string, unknown> = {};
+  if (parsed.slurmArgs !== undefined) batchSystemOptions.slurmArgs = String(parsed.slurmArgs);
+  if (parsed.slurmPartition !== undefined)
+    batchSystemOptions.slurmPartition = String(parsed.slurmPartition);
+  if (parsed.slurmTime !== undefined)
+    batchSystemOptions.slurmTime = parseDuration(String(parsed.slurmTime), '--slurmTime');
+  if (parsed.slurmNoMem !== undefined) batchSystemOptions.slurmNoMem = Boolean(parsed.slurmNoMem);
+  const maxCores =
+    parsed.maxCores === undefined ? null : positiveNumber(parsed.maxCores, 'maxCores');
+  const defaultCores =
+    parsed.defaultCores === undefined
+      ? DEFAULTS.defaultCores
+      : positiveNumber(parsed.defaultCores, 'defaultCores');
+  if (maxCores === 0 || defaultCores === 0) {
+    throw new UsageError('Cores must be more than 0.', {
+      hint: 'Give --maxCores / --defaultCores > 0.',
+    });
+  }
+  return {
+    jobStore: positionals[0]!,
+    workflowModule: mainModule(),
+    stats: Boolean(parsed.stats),
+    clean: (parsed.clean as CleanPolicy | undefined) ?? DEFAULTS.clean,
+    cleanWorkDir: (parsed.cleanWorkDir as CleanPolicy | undefined) ?? DEFAULTS.cleanWorkDir,
+    restart: Boolean(parsed.restart),
+    retryCount:
+      parsed.retryCount === undefined
+        ? DEFAULTS.retryCount
+        : positiveNumber(parsed.retryCount, 'retryCount', true),
+    maxCores,
+    maxMemory: size('maxMemory') ?? null,
+    maxDisk: size('maxDisk') ?? null,
+    defaultCores,
+    defaultMemory: size('defaultMemory') ?? DEFAULTS.defaultMemory,
+    defaultDisk: size('defaultDisk') ?? DEFAULTS.defaultDisk,
+    workDir: parsed.workDir === undefined ? undefined : resolve(String(parsed.workDir)),
+    batchSystem:
+      parsed.batchSystem === undefined ? DEFAULTS.batchSystem : String(parsed.batchSystem),
+    workerIsolation: (parsed.workerIsolation as 'pool' | 'process' | undefined) ?? 'pool',
+    maxLocalJobs:
+      parsed.maxLocalJobs === undefined
+        ? undefined
+        : Math.max(1, positiveNumber(parsed.maxLocalJobs, 'maxLocalJobs', true)),
+    logLevel: resolveLevel(parsed),
+    logFile: parsed.logFile === undefined ? undefined : String(parsed.logFile),
+    batchSystemOptions,
+    given,
+  };
+}
+
+/**
+ * Options for a workflow started from code rather than a command line: Toil's defaults, the
+ * given job store, and any overrides.
+ */
+export function defaultToilOptions(
+  jobStore: string,
+  overrides: Partial<ToilOptions> = {},
+): ToilOptions {
+  return {
+    ...parseToilOptions([jobStore]),
+    ...overrides,
+    given: [...Object.keys(overrides)],
+  };
+}

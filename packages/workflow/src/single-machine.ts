@@ -1,0 +1,191 @@
+import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { report } from '@toil/core';
+import type { CleanPolicy, JobStore } from '@toil/jobstore';
+import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from './batch-system.js';
+import { poolWorkerArgv } from './worker-command.js';
+import { WorkerProcess } from './worker-process.js';
+
+/** Settings of the single-machine batch system beyond the common context. */
+export interface SingleMachineOptions {
+  /** The open job store (failures are recorded on job records). */
+  store: JobStore;
+  /** Most workers at once. */
+  poolSize: number;
+  /** `pool`: reuse warm workers; `process`: a fresh worker per job. */
+  isolation: 'pool' | 'process';
+  /** Directory of this run's worker directories. */
+  runDir: string;
+  cleanWorkDir: CleanPolicy;
+}
+
+interface Running {
+  issued: IssuedJob;
+  batchId: string;
+  worker: WorkerProcess;
+  done: Promise<void>;
+}
+
+/**
+ * Runs jobs on this machine in a pool of warm worker processes that load the workflow module
+ * once and run many jobs each (or, with isolation `process`, a fresh process per job). Each
+ * worker is its own process group: killing a job kills everything it started; a job that
+ * crashes its worker (exit, signal, out-of-memory kill) fails only itself.
+ */
+export class SingleMachineBatchSystem implements BatchSystem {
+  readonly name = 'single_machine';
+  private readonly idle: WorkerProcess[] = [];
+  private readonly workers = new Set<WorkerProcess>();
+  private readonly queue: Array<{ issued: IssuedJob; batchId: string }> = [];
+  private readonly runningJobs = new Map<string, Running>();
+  private finished: FinishedJob[] = [];
+  private wake: (() => void) | undefined;
+  private nextId = 0;
+  private workerCounter = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly context: BatchSystemContext,
+    private readonly options: SingleMachineOptions,
+  ) {
+    mkdirSync(options.runDir, { recursive: true });
+  }
+
+  async issue(job: IssuedJob): Promise<string> {
+    const batchId = String(++this.nextId);
+    this.queue.push({ issued: job, batchId });
+    this.pump();
+    return batchId;
+  }
+
+  async poll(timeoutMs: number): Promise<FinishedJob[]> {
+    if (this.finished.length === 0 && timeoutMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+    const out = this.finished;
+    this.finished = [];
+    return out;
+  }
+
+  /** Stops waiting in {@link SingleMachineBatchSystem.poll} now (e.g. on a signal). */
+  interrupt(): void {
+    this.wake?.();
+  }
+
+  async kill(batchIds: string[]): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const id of batchIds) {
+      const queued = this.queue.findIndex((q) => q.batchId === id);
+      if (queued >= 0) {
+        const [item] = this.queue.splice(queued, 1);
+        this.finished.push({
+          batchId: id,
+          jobId: item!.issued.jobId,
+          exitCode: 137,
+          reason: 'killed before it started',
+        });
+        continue;
+      }
+      const running = this.runningJobs.get(id);
+      if (running) {
+        running.worker.kill();
+        waits.push(running.done);
+      }
+    }
+    await Promise.all(waits);
+  }
+
+  running(): string[] {
+    return [...this.queue.map((q) => q.batchId), ...this.runningJobs.keys()];
+  }
+
+  /** Pids of the live worker processes. */
+  localPids(): number[] {
+    return [...this.workers].filter((w) => w.alive).map((w) => w.pid);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    this.queue.length = 0;
+    const busy = [...this.runningJobs.values()];
+    for (const r of busy) r.worker.kill();
+    await Promise.all(busy.map((r) => r.done));
+    await Promise.all([...this.workers].map((w) => w.stop()));
+    this.workers.clear();
+    this.idle.length = 0;
+    if (this.options.cleanWorkDir !== 'never') {
+      rmSync(this.options.runDir, { recursive: true, force: true });
+      try {
+        rmdirSync(dirname(this.options.runDir));
+      } catch {
+        // other attempts' or workers' directories are still there
+      }
+    }
+  }
+
+  private spawnWorker(): WorkerProcess {
+    const workerDir = join(this.options.runDir, `worker-${process.pid}-${++this.workerCounter}`);
+    const worker = new WorkerProcess(
+      poolWorkerArgv({
+        jobStoreLocator: this.options.store.locator,
+        workflowModule: this.context.workflowModule,
+        workerDir,
+      }),
+      workerDir,
+      this.options.store,
+      process.env,
+    );
+    this.workers.add(worker);
+    void worker.exited$().then(() => {
+      this.workers.delete(worker);
+      const i = this.idle.indexOf(worker);
+      if (i >= 0) this.idle.splice(i, 1);
+    });
+    return worker;
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.queue.length > 0) {
+      let worker = this.idle.pop();
+      while (worker && !worker.alive) worker = this.idle.pop();
+      if (!worker) {
+        if (this.workers.size >= this.options.poolSize) return;
+        worker = this.spawnWorker();
+      }
+      const { issued, batchId } = this.queue.shift()!;
+      this.start(worker, issued, batchId);
+    }
+  }
+
+  private start(worker: WorkerProcess, issued: IssuedJob, batchId: string): void {
+    const done = worker.run(batchId, issued.jobId, issued.record, true).then(async (outcome) => {
+      this.runningJobs.delete(batchId);
+      if (outcome.recordError) {
+        report(this.context.host, 'warning', 'WORKFLOW_LOG_NOT_STORED', outcome.recordError);
+      }
+      this.finished.push({
+        batchId,
+        jobId: issued.jobId,
+        exitCode: outcome.exitCode,
+        reason: outcome.reason,
+        wallTime: outcome.wallTime,
+        result: outcome.result,
+      });
+      if (this.options.isolation === 'process' || !worker.alive || this.stopping) {
+        if (!this.stopping) await worker.stop();
+      } else {
+        this.idle.push(worker);
+      }
+      this.pump();
+      this.wake?.();
+    });
+    this.runningJobs.set(batchId, { issued, batchId, worker, done });
+  }
+}

@@ -1,0 +1,510 @@
+import { randomUUID } from 'node:crypto';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ToilError, isProcessAlive, localNodeId, report, type IoHost } from '@toil/core';
+import { openJobStore, type FileId, type JobStore, type WorkflowConfig } from '@toil/jobstore';
+import { SINGLE_MACHINE_NAMES, createNamedBatchSystem } from './batch-registry.js';
+import type { BatchSystem, BatchSystemContext } from './batch-system.js';
+import { ConsoleHost } from './console-host.js';
+import { internalOf, type Job } from './job.js';
+import { Leader, type LeaderLimits } from './leader.js';
+import type { ToilOptions } from './options.js';
+import { materializePlan, planJobs, typeNamesFrom } from './serialize.js';
+import { SingleMachineBatchSystem } from './single-machine.js';
+import { buildWorkerArgv } from './worker-command.js';
+
+const SOURCE = 'toil';
+
+declare const __TOIL_WORKFLOW_VERSION__: string | undefined;
+
+/** This package's version, recorded in the job store's config. */
+export const WORKFLOW_VERSION: string =
+  typeof __TOIL_WORKFLOW_VERSION__ === 'string' ? __TOIL_WORKFLOW_VERSION__ : '0.1.0';
+
+/** Options of the {@link Toil} constructor besides the workflow options. */
+export interface ToilContextOptions {
+  /** Where events go. Default: a {@link ConsoleHost} at `options.logLevel` (stderr). */
+  host?: IoHost;
+}
+
+function toUrlPath(urlOrPath: string): string {
+  if (urlOrPath.startsWith('file:')) return fileURLToPath(urlOrPath);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(urlOrPath)) {
+    throw new ToilError('INVALID_ARGUMENT', `Unsupported URL '${urlOrPath}'.`, {
+      hint: 'toil-ts imports and exports file:// URLs and local paths.',
+    });
+  }
+  return urlOrPath;
+}
+
+/**
+ * A workflow run (Toil's `Toil` context manager). Create it with options from
+ * `Job.Runner.getDefaultOptions()`, then `start(rootJob)` (or `restart()` with `--restart`),
+ * and dispose of it (`await using toil = new Toil(options)`, or `await toil.close()`) to
+ * apply the `--clean` policy.
+ */
+export class Toil implements AsyncDisposable {
+  /** The run's options (after `--stats` forced `--clean never`). */
+  readonly options: ToilOptions;
+  private readonly host: IoHost;
+  private store: JobStore | undefined;
+  private config: WorkflowConfig | undefined;
+  private failure: ToilError | undefined;
+  private started = false;
+  private restarted = false;
+  private closed = false;
+
+  constructor(options: ToilOptions, context: ToilContextOptions = {}) {
+    this.host =
+      context.host ?? new ConsoleHost({ level: options.logLevel, logFile: options.logFile });
+    this.options = { ...options };
+    if (this.options.stats && this.options.clean !== 'never') {
+      report(
+        this.host,
+        'warning',
+        'WORKFLOW_CLEAN_OVERRIDDEN',
+        `Contradicting options passed: Clean flag is set to ${this.options.clean} despite the stats flag requiring the jobStore to be intact at the end of the run. Setting clean to 'never'.`,
+        undefined,
+        SOURCE,
+      );
+      this.options.clean = 'never';
+    }
+  }
+
+  /** The job store's normalised locator, once opened. */
+  get jobStoreLocator(): string | undefined {
+    return this.store?.locator;
+  }
+
+  private workflowModule(): string {
+    const module = this.options.workflowModule;
+    if (!module) {
+      throw new ToilError('WORKFLOW_INVALID', 'Cannot tell which module defines the workflow.', {
+        hint: 'Run the workflow file as a program (node wf.js ... / toil run wf.ts ...) or set options.workflowModule.',
+      });
+    }
+    return module;
+  }
+
+  private newConfig(): WorkflowConfig {
+    const o = this.options;
+    return {
+      format: 1,
+      workflowId: randomUUID(),
+      attempt: 0,
+      createdAt: Date.now() / 1000,
+      toilVersion: WORKFLOW_VERSION,
+      workflowModule: this.workflowModule(),
+      batchSystem: SINGLE_MACHINE_NAMES.includes(o.batchSystem) ? 'single_machine' : o.batchSystem,
+      defaultCores: o.defaultCores,
+      defaultMemory: o.defaultMemory,
+      defaultDisk: o.defaultDisk,
+      maxCores: o.maxCores,
+      maxMemory: o.maxMemory,
+      maxDisk: o.maxDisk,
+      retryCount: o.retryCount,
+      stats: o.stats,
+      clean: o.clean,
+      cleanWorkDir: o.cleanWorkDir,
+      ...(o.workDir ? { workDir: o.workDir } : {}),
+      workerIsolation: o.workerIsolation,
+      ...(o.maxLocalJobs ? { maxLocalJobs: o.maxLocalJobs } : {}),
+      batchSystemOptions: o.batchSystemOptions,
+    };
+  }
+
+  /** Creates the store for a new workflow (once). */
+  private async openNew(): Promise<JobStore> {
+    if (this.store) return this.store;
+    if (this.options.restart) {
+      throw new ToilError(
+        'WORKFLOW_INVALID',
+        'A Toil workflow can only be started once. Use Toil.restart() to resume it.',
+        {
+          hint: 'With --restart, call toil.restart() instead of toil.start().',
+        },
+      );
+    }
+    const store = await openJobStore(this.options.jobStore, { host: this.host });
+    const config = this.newConfig();
+    try {
+      await store.create(config);
+    } catch (error) {
+      if (ToilError.is(error) && error.code === 'JOBSTORE_EXISTS') {
+        throw new ToilError('JOBSTORE_EXISTS', `The job store ${store.locator} already exists.`, {
+          hint: `Resume the workflow with --restart, or delete the store with "toil clean ${store.locator}".`,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    this.store = store;
+    this.config = config;
+    return store;
+  }
+
+  /**
+   * Runs a new workflow from `root` and resolves to the root job's return value. Checks the
+   * whole graph first: a job class or function workers could not find
+   * (`JOB_CLASS_NOT_FOUND`) or a field JSON cannot hold (`JOB_NOT_SERIALIZABLE`) is an error
+   * naming the job before anything is stored.
+   */
+  async start(root: Job): Promise<unknown> {
+    return this.track(async () => {
+      if (this.started) {
+        throw new ToilError('WORKFLOW_INVALID', 'This Toil context was already started.', {
+          hint: 'Make a new Toil for another workflow.',
+        });
+      }
+      this.started = true;
+      if (this.options.restart) {
+        throw new ToilError(
+          'WORKFLOW_INVALID',
+          'A Toil workflow can only be started once. Use Toil.restart() to resume it.',
+          {
+            hint: 'With --restart, call toil.restart() instead of toil.start().',
+          },
+        );
+      }
+      const module = this.workflowModule();
+      const namespace = (await import(pathToFileURL(module).href)) as Record<string, unknown>;
+      const names = typeNamesFrom(namespace, module);
+      const plan = planJobs([root], names);
+      const store = await this.openNew();
+      const config = this.config!;
+      const records = await materializePlan(
+        plan,
+        store,
+        {
+          cores: config.defaultCores,
+          memory: config.defaultMemory,
+          disk: config.defaultDisk,
+          retryCount: config.retryCount,
+        },
+        { rootJob: root },
+      );
+      report(
+        this.host,
+        'info',
+        'WORKFLOW_GRAPH_SAVED',
+        `Saving graph of ${records.length} jobs, ${records.length} new`,
+        undefined,
+        'toil.job',
+      );
+      await store.commit(records.map((record) => ({ op: 'put' as const, record })));
+      const rootId = internalOf(root).id!;
+      await store.setRootJobId(rootId);
+      const leader = await this.makeLeader(store, config, rootId, 0);
+      leader.leader.seed(records);
+      await this.runLeader(leader);
+      return store.getRootReturnValue();
+    });
+  }
+
+  /**
+   * Resumes the workflow in the store (`--restart`): options given again override the stored
+   * ones; jobs whose completion was recorded do not run again. Resolves to the root job's
+   * return value (at once when the workflow had already completed).
+   */
+  async restart(): Promise<unknown> {
+    return this.track(async () => {
+      if (!this.options.restart) {
+        throw new ToilError(
+          'WORKFLOW_INVALID',
+          'A Toil workflow must be initiated with Toil.start(), not restart().',
+          {
+            hint: 'Pass --restart to resume a workflow.',
+          },
+        );
+      }
+      this.restarted = true;
+      const store = await openJobStore(this.options.jobStore, { host: this.host });
+      let stored: WorkflowConfig;
+      try {
+        stored = await store.resume();
+      } catch (error) {
+        if (ToilError.is(error) && error.code === 'JOBSTORE_NOT_FOUND') {
+          throw new ToilError(
+            'JOBSTORE_NOT_FOUND',
+            `The job store ${store.locator} does not exist, so there is nothing to restart.`,
+            {
+              hint: 'Start the workflow without --restart.',
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      }
+      this.store = store;
+      const leaderInfo = await store.getLeader();
+      const outcome = await store.getOutcome();
+      if (
+        leaderInfo &&
+        !outcome &&
+        leaderInfo.pid !== process.pid &&
+        leaderInfo.nodeId === localNodeId() &&
+        isProcessAlive(leaderInfo.pid)
+      ) {
+        throw new ToilError(
+          'WORKFLOW_ALREADY_RUNNING',
+          `The workflow in ${store.locator} is still running (leader pid ${leaderInfo.pid}).`,
+          {
+            hint: `Wait for it, or stop it with "toil kill ${store.locator}".`,
+          },
+        );
+      }
+      const config = this.overrideConfig(stored);
+      await store.writeConfig(config);
+      this.config = config;
+      this.options.clean = config.clean;
+      await store.setKillFlag(false);
+      await store.setOutcome(undefined);
+      const rootId = await store.getRootJobId();
+      if (!rootId || !(await store.jobExists(rootId))) {
+        report(
+          this.host,
+          'warning',
+          'WORKFLOW_ALREADY_COMPLETE',
+          'Requested restart but the workflow has already been completed; allowing exports to rerun.',
+          undefined,
+          SOURCE,
+        );
+        await store.setOutcome({
+          result: 'succeeded',
+          attempt: config.attempt,
+          time: Date.now() / 1000,
+          failedJobs: [],
+        });
+        return store.getRootReturnValue();
+      }
+      const summary = await store.readSummary().catch(() => undefined);
+      const leader = await this.makeLeader(store, config, rootId, summary?.completed ?? 0);
+      await leader.leader.loadForRestart();
+      await this.runLeader(leader);
+      return store.getRootReturnValue();
+    });
+  }
+
+  private overrideConfig(stored: WorkflowConfig): WorkflowConfig {
+    const o = this.options;
+    const given = new Set(o.given);
+    const config: WorkflowConfig = { ...stored, attempt: stored.attempt + 1 };
+    const overridable = [
+      'retryCount',
+      'maxCores',
+      'maxMemory',
+      'maxDisk',
+      'defaultCores',
+      'defaultMemory',
+      'defaultDisk',
+      'clean',
+      'cleanWorkDir',
+      'workDir',
+      'workerIsolation',
+      'maxLocalJobs',
+    ] as const;
+    const record = config as Record<string, unknown>;
+    for (const key of overridable) if (given.has(key)) record[key] = o[key];
+    if (given.has('batchSystem')) {
+      config.batchSystem = SINGLE_MACHINE_NAMES.includes(o.batchSystem)
+        ? 'single_machine'
+        : o.batchSystem;
+    }
+    if (o.given.some((g) => g.startsWith('slurm'))) {
+      record.batchSystemOptions = {
+        ...(stored.batchSystemOptions as object | undefined),
+        ...o.batchSystemOptions,
+      };
+    }
+    if (given.has('stats') && o.stats) config.stats = true;
+    if (config.stats && config.clean !== 'never') config.clean = 'never';
+    if (o.workflowModule) config.workflowModule = o.workflowModule;
+    return config;
+  }
+
+  private async makeLeader(
+    store: JobStore,
+    config: WorkflowConfig,
+    rootId: string,
+    completedBefore: number,
+  ): Promise<{ leader: Leader; batchSystem: BatchSystem }> {
+    const workflowModule = config.workflowModule ?? this.workflowModule();
+    const workDir = config.workDir ?? tmpdir();
+    const machineCores = availableParallelism();
+    const single = config.batchSystem === 'single_machine';
+    const limits: LeaderLimits = {
+      cores: config.maxCores ?? (single ? machineCores : Infinity),
+      memory: config.maxMemory ?? (single ? totalmem() : Infinity),
+      disk: config.maxDisk ?? Infinity,
+    };
+    const context: BatchSystemContext = {
+      host: this.host,
+      jobStoreLocator: store.locator,
+      workflowModule,
+      maxCores: config.maxCores,
+      maxMemory: config.maxMemory,
+      maxDisk: config.maxDisk,
+      workDir,
+      options: (config.batchSystemOptions as Record<string, unknown> | undefined) ?? {},
+    };
+    let batchSystem: BatchSystem;
+    if (single) {
+      const maxLocalJobs = (config.maxLocalJobs as number | undefined) ?? machineCores;
+      batchSystem = new SingleMachineBatchSystem(context, {
+        store,
+        poolSize: Math.max(
+          1,
+          Math.min(
+            maxLocalJobs,
+            Math.ceil(limits.cores === Infinity ? machineCores : limits.cores),
+          ),
+        ),
+        isolation: (config.workerIsolation as 'pool' | 'process' | undefined) ?? 'pool',
+        runDir: join(
+          workDir,
+          `toil-${config.workflowId}`,
+          `leader-${process.pid}-${config.attempt}`,
+        ),
+        cleanWorkDir: config.cleanWorkDir,
+      });
+    } else {
+      batchSystem = await createNamedBatchSystem(config.batchSystem, context);
+    }
+    // The argv differs only in the job id: build the rest once.
+    const prefix = buildWorkerArgv({
+      jobStoreLocator: store.locator,
+      workflowModule,
+      jobId: 'x',
+    }).slice(0, -1);
+    report(
+      this.host,
+      'info',
+      'WORKFLOW_RUNNING',
+      `Running toil-ts ${WORKFLOW_VERSION} (attempt ${config.attempt}) with the ${batchSystem.name} batch system on ${store.locator}`,
+      { attempt: config.attempt },
+      SOURCE,
+    );
+    const leader = new Leader({
+      store,
+      config,
+      batchSystem,
+      host: this.host,
+      limits,
+      rootId,
+      workerArgv: (jobId) => [...prefix, jobId],
+      completedBefore,
+    });
+    return { leader, batchSystem };
+  }
+
+  private async runLeader({
+    leader,
+    batchSystem,
+  }: {
+    leader: Leader;
+    batchSystem: BatchSystem;
+  }): Promise<void> {
+    try {
+      await leader.run();
+    } catch (error) {
+      // A leader error other than a recorded failure or kill: stop the workers first.
+      await batchSystem.shutdown().catch(() => undefined);
+      if (
+        ToilError.is(error) &&
+        error.code !== 'WORKFLOW_FAILED' &&
+        error.code !== 'WORKFLOW_KILLED' &&
+        this.store &&
+        this.config
+      ) {
+        await this.store
+          .setOutcome({
+            result: 'failed',
+            attempt: this.config.attempt,
+            time: Date.now() / 1000,
+            failedJobs: [],
+          })
+          .catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  private async track<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      this.failure = ToilError.is(error)
+        ? error
+        : new ToilError('INTERNAL', error instanceof Error ? error.message : String(error), {
+            cause: error,
+          });
+      throw error;
+    }
+  }
+
+  /**
+   * Copies a local file or `file://` URL into the job store (Toil's `importFile`); returns its
+   * id. Creates the store if `start()` has not yet.
+   */
+  async importFile(url: string): Promise<FileId> {
+    const store =
+      this.store ?? (this.options.restart ? await this.openExisting() : await this.openNew());
+    return store.writeFile(toUrlPath(url));
+  }
+
+  /** Copies a job store file to a local path or `file://` URL (Toil's `exportFile`). */
+  async exportFile(fileId: FileId, url: string): Promise<void> {
+    const store = this.store ?? (await this.openExisting());
+    await store.readFile(fileId, toUrlPath(url));
+  }
+
+  private async openExisting(): Promise<JobStore> {
+    const store = await openJobStore(this.options.jobStore, { host: this.host });
+    this.config = await store.resume();
+    this.store = store;
+    return store;
+  }
+
+  /**
+   * Applies the clean policy and releases the store: deletes the job store when `--clean` is
+   * `always`, `onSuccess` after success or `onError` after a failure. A stopped (killed) run
+   * and a `--restart` context whose `restart()` was never called keep their store.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const store = this.store;
+    if (!store) return;
+    const failed = this.failure !== undefined;
+    const killed = this.failure?.code === 'WORKFLOW_KILLED';
+    const policy = this.config?.clean ?? this.options.clean;
+    const skipForRestart = this.options.restart && !this.restarted;
+    const destroy =
+      !killed &&
+      !skipForRestart &&
+      (policy === 'always' ||
+        (policy === 'onSuccess' && !failed) ||
+        (policy === 'onError' && failed));
+    try {
+      if (destroy) {
+        await store.destroy(this.host);
+        report(
+          this.host,
+          'info',
+          'WORKFLOW_STORE_DELETED',
+          `Successfully deleted the job store: ${store.locator}`,
+          undefined,
+          SOURCE,
+        );
+      }
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** `await using toil = new Toil(options)` calls {@link Toil.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

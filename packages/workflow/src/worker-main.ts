@@ -1,0 +1,205 @@
+import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ToilError, report, toToilError, type IoHost } from '@toil/core';
+import { openJobStore, type JobStore } from '@toil/jobstore';
+import { poolWorkerArgv } from './worker-command.js';
+import { WorkerProcess, type FromWorker, type ToWorker } from './worker-process.js';
+import {
+  loadWorkflowModule,
+  runAttempt,
+  StatsBuffer,
+  type WorkerRuntime,
+} from './worker-runtime.js';
+
+/** A worker has no terminal: warnings go to its log (stderr). */
+const logHost: IoHost = {
+  emit(event) {
+    if (event.level === 'debug' || event.level === 'info') return;
+    process.stderr.write(
+      `[${new Date(event.time).toISOString()}] [${event.level}] ${event.message}\n`,
+    );
+  },
+  async confirm(request) {
+    return request.defaultAnswer;
+  },
+};
+
+function flags(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg.startsWith('--')) out[arg.slice(2)] = argv[++i] ?? '';
+  }
+  return out;
+}
+
+function describeError(error: unknown): string {
+  const toil = ToilError.is(error) ? error : undefined;
+  if (toil) return `${toil.code}: ${toil.message}${toil.hint ? `\n  hint: ${toil.hint}` : ''}`;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** Kills this worker and everything in its process group (its jobs' processes). */
+function killOwnGroup(): never {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    // not a group leader
+  }
+  process.kill(process.pid, 'SIGKILL');
+  process.exit(1);
+}
+
+/**
+ * A thread that kills the worker when its parent is gone, even while the main thread is
+ * blocked in a job's synchronous code (the IPC 'disconnect' event needs a free event loop).
+ */
+function startParentWatchdog(): void {
+  const code = `
+    const start = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== start) {
+        try { process.kill(-process.pid, 'SIGKILL'); } catch {}
+        process.kill(process.pid, 'SIGKILL');
+      }
+    }, 200);
+  `;
+  new Worker(code, { eval: true }).unref();
+}
+
+async function openRuntime(
+  args: Record<string, string>,
+  workerDir: string,
+): Promise<WorkerRuntime> {
+  const store = await openJobStore(args.jobStore!, { host: logHost });
+  const config = await store.resume();
+  const names = await loadWorkflowModule(args.module!);
+  const workerId = `${process.pid}@${workerDir}`;
+  return { store, config, names, workerDir, stats: new StatsBuffer(store, config.stats, workerId) };
+}
+
+/** A warm worker: loads the workflow module once, then runs jobs sent by the leader over IPC. */
+async function poolMain(args: Record<string, string>): Promise<void> {
+  startParentWatchdog();
+  process.on('disconnect', () => killOwnGroup());
+  const inbox: ToWorker[] = [];
+  let wake: (() => void) | undefined;
+  process.on('message', (message: ToWorker) => {
+    inbox.push(message);
+    wake?.();
+  });
+  const send = (message: FromWorker) =>
+    new Promise<void>((resolve) => process.send!(message, undefined, {}, () => resolve()));
+  let runtime: WorkerRuntime | undefined;
+  let fatal: string | undefined;
+  try {
+    runtime = await openRuntime(args, args.workerDir!);
+  } catch (error) {
+    fatal = `The worker could not load the workflow: ${describeError(error)}`;
+  }
+  await send({ type: 'ready' });
+  for (;;) {
+    if (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+    const message = inbox.shift();
+    if (!message) continue;
+    if (message.type === 'shutdown') {
+      await runtime?.stats.flush().catch(() => undefined);
+      await runtime?.store.close().catch(() => undefined);
+      process.exit(0);
+    }
+    if (fatal || !runtime) {
+      process.stderr.write(`${fatal}\n`);
+      await send({
+        type: 'done',
+        batchId: message.batchId,
+        ok: false,
+        error: fatal ?? 'no runtime',
+      });
+      continue;
+    }
+    try {
+      const record = message.record ?? (await runtime.store.loadJob(message.jobId));
+      const result = await runAttempt(runtime, record, message.deferLeafDelete);
+      await send({ type: 'done', batchId: message.batchId, ok: true, result });
+    } catch (error) {
+      const text = describeError(error);
+      process.stderr.write(`Job ${message.jobId} failed:\n${text}\n`);
+      const summary = ToilError.is(error)
+        ? error.message
+        : error instanceof Error
+          ? `${error.name}: ${error.message}`
+          : String(error);
+      await send({ type: 'done', batchId: message.batchId, ok: false, error: summary });
+    }
+  }
+}
+
+/**
+ * One attempt of one job, as a batch system such as Slurm runs it: starts a worker with its
+ * output captured, runs the job, and exits 0 on success, 1 on failure (the log is stored on
+ * the job and copied to this process's stderr).
+ */
+async function oneShotMain(args: Record<string, string>): Promise<number> {
+  let store: JobStore | undefined;
+  try {
+    store = await openJobStore(args.jobStore!, { host: logHost });
+    const config = await store.resume();
+    const base = join(args.workDir || config.workDir || tmpdir(), `toil-${config.workflowId}`);
+    mkdirSync(base, { recursive: true });
+    const workerDir = mkdtempSync(join(base, 'worker-'));
+    const worker = new WorkerProcess(
+      poolWorkerArgv({ jobStoreLocator: store.locator, workflowModule: args.module!, workerDir }),
+      workerDir,
+      store,
+    );
+    const stop = () => {
+      worker.kill();
+      process.exit(143);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    const outcome = await worker.run('1', args.jobId!, undefined, false);
+    await worker.stop();
+    if (!outcome.ok) {
+      await new Promise<void>((resolve) => {
+        const stream = createReadStream(worker.logPath);
+        stream.on('end', resolve).on('error', () => resolve());
+        stream.pipe(process.stderr, { end: false });
+      });
+      process.stderr.write(`toil worker: job ${args.jobId} ${outcome.reason ?? 'failed'}\n`);
+    }
+    const clean = config.cleanWorkDir;
+    if (
+      clean === 'always' ||
+      (clean === 'onSuccess' && outcome.ok) ||
+      (clean === 'onError' && !outcome.ok)
+    ) {
+      rmSync(workerDir, { recursive: true, force: true });
+    }
+    return outcome.ok ? 0 : 1;
+  } catch (error) {
+    report(logHost, 'error', 'WORKER_FAILED', describeError(toToilError(error)));
+    return 1;
+  } finally {
+    await store?.close().catch(() => undefined);
+  }
+}
+
+/** The worker entry: `worker.js pool ...` (warm worker) or `worker.js run ...` (one attempt). */
+export async function workerMain(argv: string[]): Promise<void> {
+  const [mode, ...rest] = argv;
+  const args = flags(rest);
+  if (mode === 'pool' && process.send) {
+    await poolMain(args);
+  } else if (mode === 'run' && args.jobStore && args.module && args.jobId) {
+    process.exitCode = await oneShotMain(args);
+  } else {
+    process.stderr.write(
+      'Usage: worker.js run --jobStore LOCATOR --module WORKFLOW_MODULE --jobId JOB_ID [--workDir DIR]\n',
+    );
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, createReadStream, mkdirSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants } from 'node:os';
+import type { JobRecord, JobStore } from '@toil/jobstore';
+import { recordFailedAttempt, type AttemptResult } from './worker-runtime.js';
+
+/** Leader → worker messages. @internal */
+export type ToWorker =
+  | { type: 'run'; batchId: string; jobId: string; record?: JobRecord; deferLeafDelete: boolean }
+  | { type: 'shutdown' };
+
+/** Worker → leader messages. @internal */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'done'; batchId: string; ok: true; result: AttemptResult }
+  | { type: 'done'; batchId: string; ok: false; error: string };
+
+/** How one attempt in a worker process ended. */
+export interface WorkerOutcome {
+  ok: boolean;
+  exitCode: number;
+  reason?: string;
+  result?: AttemptResult;
+  wallTime: number;
+  /** Set when the failure could not be recorded in the store. */
+  recordError?: string;
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return (constants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+/**
+ * One worker process (a warm worker of the pool, or the single-job worker of a one-shot
+ * attempt). Its stdout and stderr go to `worker_log.txt` in its directory; the part written
+ * during a failed attempt is stored as the job's log. It runs in its own process group, so
+ * killing it kills everything its jobs started.
+ */
+export class WorkerProcess {
+  readonly logPath: string;
+  private readonly child: ChildProcess;
+  private exited = false;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly exitPromise: Promise<void>;
+  private current:
+    { batchId: string; resolve: (message: FromWorker & { type: 'done' }) => void } | undefined;
+  private onExitDuringJob: (() => void) | undefined;
+
+  constructor(
+    argv: string[],
+    readonly workerDir: string,
+    private readonly store: JobStore,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    mkdirSync(workerDir, { recursive: true });
+    this.logPath = join(workerDir, 'worker_log.txt');
+    const logFd = openSync(this.logPath, 'a');
+    try {
+      this.child = spawn(argv[0]!, argv.slice(1), {
+        stdio: ['ignore', logFd, logFd, 'ipc'],
+        detached: true,
+        env,
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    this.child.on('message', (message: FromWorker) => {
+      if (message.type === 'done' && this.current?.batchId === message.batchId) {
+        const { resolve } = this.current;
+        this.current = undefined;
+        resolve(message);
+      }
+    });
+    this.child.on('error', () => undefined);
+    this.exitPromise = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exited = true;
+        this.exitInfo = { code, signal };
+        this.onExitDuringJob?.();
+        resolve();
+      });
+    });
+  }
+
+  /** The worker's pid. */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  /** True while the process runs. */
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /**
+   * Runs one attempt. On failure (thrown, crashed, killed) the log of the attempt is stored
+   * and recorded on the job before this resolves.
+   */
+  async run(
+    batchId: string,
+    jobId: string,
+    record: JobRecord | undefined,
+    deferLeafDelete: boolean,
+  ): Promise<WorkerOutcome> {
+    const started = Date.now();
+    const logStart = statSync(this.logPath).size;
+    const message = await new Promise<(FromWorker & { type: 'done' }) | undefined>((resolve) => {
+      if (this.exited) return resolve(undefined);
+      this.current = { batchId, resolve };
+      this.onExitDuringJob = () => resolve(undefined);
+      const request: ToWorker = { type: 'run', batchId, jobId, record, deferLeafDelete };
+      this.child.send(request, (error) => {
+        if (error) resolve(undefined);
+      });
+    });
+    this.onExitDuringJob = undefined;
+    this.current = undefined;
+    const wallTime = (Date.now() - started) / 1000;
+    if (message?.ok) return { ok: true, exitCode: 0, result: message.result, wallTime };
+    let exitCode = 1;
+    let reason: string;
+    if (message) {
+      reason = `failed: ${message.error}`;
+    } else {
+      // The worker died during the attempt: make sure its whole group is gone.
+      this.kill();
+      await this.exitPromise;
+      const { code, signal } = this.exitInfo ?? { code: null, signal: null };
+      exitCode = signal ? 128 + signalNumber(signal) : (code ?? 1) || 1;
+      reason = signal
+        ? `killed by signal ${signal}${signal === 'SIGKILL' ? ' (e.g. the out-of-memory killer)' : ''}`
+        : `worker exited with code ${code}`;
+    }
+    const logEnd = statSync(this.logPath).size;
+    const log =
+      logEnd > logStart
+        ? createReadStream(this.logPath, { start: logStart, end: logEnd - 1 })
+        : `(no output)\n${reason}\n`;
+    const recordError = await recordFailedAttempt(this.store, jobId, log, reason);
+    return { ok: false, exitCode, reason, wallTime, recordError };
+  }
+
+  /**
+   * Kills the worker's whole process group at once; also after the worker itself exited, so
+   * that processes its jobs started go too.
+   */
+  kill(): void {
+    if (!this.child.pid) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      if (!this.exited) this.child.kill('SIGKILL');
+    }
+  }
+
+  /** Asks an idle worker to flush its stats and exit; kills it if it does not within `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.exited) return;
+    try {
+      this.child.send({ type: 'shutdown' } satisfies ToWorker);
+    } catch {
+      this.kill();
+    }
+    const timer = setTimeout(() => this.kill(), graceMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+    // Anything the worker's jobs left running in its group goes with it.
+    this.kill();
+  }
+
+  /** Resolves when the process has exited. */
+  exited$(): Promise<void> {
+    return this.exitPromise;
+  }
+}

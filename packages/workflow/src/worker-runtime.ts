@@ -1,0 +1,271 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { toToilError } from '@toil/core';
+import type {
+  CleanPolicy,
+  JobRecord,
+  JobStats,
+  JobStore,
+  LeaderMessage,
+  WorkflowConfig,
+} from '@toil/jobstore';
+import { JobFileStore } from './file-store.js';
+import { internalOf } from './job.js';
+import {
+  peakRssBytes,
+  reapedChildrenCpuSeconds,
+  resetPeakRss,
+  selfCpuSeconds,
+} from './resources.js';
+import {
+  encodeReturnValue,
+  materializePlan,
+  planJobs,
+  rebuildJob,
+  runLimited,
+  typeNamesFrom,
+  type JobBody,
+  type TypeNames,
+} from './serialize.js';
+
+/** What a worker reports about a successful attempt. */
+export interface AttemptResult {
+  /** The updated record (null: the job had no successors and is complete). */
+  record: JobRecord | null;
+  /** Jobs the attempt created (already stored). */
+  created: JobRecord[];
+  /** True when the completed job's record is still stored and the leader deletes it. */
+  deferredDelete: boolean;
+}
+
+/** Imports the workflow module (once per worker) and indexes its job types. */
+export async function loadWorkflowModule(modulePath: string): Promise<TypeNames> {
+  const namespace = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+  return typeNamesFrom(namespace, modulePath);
+}
+
+/** Collects per-job stats and leader messages and appends them as worker stats records. */
+export class StatsBuffer {
+  private jobs: JobStats[] = [];
+  private messages: LeaderMessage[] = [];
+  private time = 0;
+  private clock = 0;
+  private memory = 0;
+  private cores = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly enabled: boolean,
+    private readonly workerId: string,
+  ) {}
+
+  /** Adds one attempt; flushes within a second. */
+  add(stats: JobStats, messages: LeaderMessage[]): void {
+    if (this.enabled) {
+      this.jobs.push(stats);
+      this.time += stats.time;
+      this.clock += stats.clock;
+      this.memory = Math.max(this.memory, stats.memory);
+      this.cores = Math.max(this.cores, stats.requestedCores);
+    }
+    this.messages.push(...messages);
+    if (this.jobs.length + this.messages.length === 0) return;
+    if (this.jobs.length >= 1000) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), 1000);
+  }
+
+  /** Appends what is buffered (one record). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.jobs.length === 0 && this.messages.length === 0) return this.flushing;
+    const jobs = this.jobs;
+    const messages = this.messages;
+    const worker = {
+      id: this.workerId,
+      host: hostname(),
+      pid: process.pid,
+      time: this.time,
+      clock: this.clock,
+      memory: this.memory,
+      requestedCores: this.cores,
+      jobsRun: jobs.length,
+    };
+    this.jobs = [];
+    this.messages = [];
+    this.time = this.clock = this.memory = this.cores = 0;
+    this.flushing = this.flushing.then(() =>
+      this.store.appendStats({
+        v: 1,
+        kind: 'worker',
+        time: Date.now() / 1000,
+        worker,
+        jobs,
+        messages,
+      }),
+    );
+    return this.flushing;
+  }
+}
+
+/** Everything a worker needs to run attempts. */
+export interface WorkerRuntime {
+  store: JobStore;
+  config: WorkflowConfig;
+  names: TypeNames;
+  /** This worker's directory (job temp dirs go inside). */
+  workerDir: string;
+  stats: StatsBuffer;
+}
+
+function shouldClean(policy: CleanPolicy, succeeded: boolean): boolean {
+  return (
+    policy === 'always' ||
+    (policy === 'onSuccess' && succeeded) ||
+    (policy === 'onError' && !succeeded)
+  );
+}
+
+async function* textChunks(text: string): AsyncGenerator<Uint8Array> {
+  yield Buffer.from(text, 'utf8');
+}
+
+/**
+ * Runs one attempt of a job: rebuilds it, runs it, stores its new successors, delivers its
+ * return value to the jobs that promised it, and records its completion (the updated record,
+ * or its deletion when it has no successors; with `deferLeafDelete` the leader deletes it).
+ * Throws what the job threw (the caller records the failure).
+ */
+export async function runAttempt(
+  rt: WorkerRuntime,
+  record: JobRecord,
+  deferLeafDelete: boolean,
+): Promise<AttemptResult> {
+  const { store, config } = rt;
+  const body = record.body as JobBody;
+  const started = Date.now() / 1000;
+  const wall0 = performance.now();
+  const cpu0 = selfCpuSeconds();
+  const children0 = reapedChildrenCpuSeconds();
+  resetPeakRss();
+  mkdirSync(rt.workerDir, { recursive: true });
+  const tempDir = mkdtempSync(join(rt.workerDir, 'job-'));
+  const fileStore = new JobFileStore(store, record.id, tempDir);
+  let succeeded = false;
+  const measure = (): JobStats => ({
+    jobId: record.id,
+    name: record.displayName,
+    time: (performance.now() - wall0) / 1000,
+    clock: Math.max(0, selfCpuSeconds() - cpu0 + reapedChildrenCpuSeconds() - children0),
+    memory: peakRssBytes(),
+    requestedCores: record.requirements.cores,
+    start: started,
+    succeeded,
+  });
+  try {
+    const job = await rebuildJob(record, rt.names, store);
+    const internal = internalOf(job);
+    internal.fileStore = fileStore;
+    const value = await job.run(fileStore);
+    internal.fileStore = undefined;
+    const jobStats = measure();
+
+    const newRoots = [...internal.children, ...internal.followOns];
+    const promiseFiles = [...body.promiseFiles];
+    const plan = planJobs(newRoots, rt.names, job);
+    const created = await materializePlan(
+      plan,
+      store,
+      {
+        cores: config.defaultCores,
+        memory: config.defaultMemory,
+        disk: config.defaultDisk,
+        retryCount: config.retryCount,
+      },
+      { parentId: record.id, current: job, currentPromiseFiles: promiseFiles },
+    );
+    if (promiseFiles.length > 0 || body.root) {
+      const encoded = encodeReturnValue(job, value);
+      const text = JSON.stringify({ value: encoded ?? null });
+      await runLimited(
+        promiseFiles.map((file) => () => store.updateFile(file, textChunks(text))),
+        16,
+      );
+      if (body.root) await store.setRootReturnValue(encoded ?? null);
+    }
+    const children = [...record.children, ...internal.children.map((c) => internalOf(c).id!)];
+    const followOns = [...record.followOns, ...internal.followOns.map((c) => internalOf(c).id!)];
+    let result: AttemptResult;
+    if (children.length === 0 && followOns.length === 0) {
+      if (!deferLeafDelete) await store.commit([{ op: 'delete', id: record.id }]);
+      result = { record: null, created: [], deferredDelete: deferLeafDelete };
+    } else {
+      if (created.length > 0)
+        await store.commit(created.map((r) => ({ op: 'put' as const, record: r })));
+      const updated: JobRecord = {
+        ...record,
+        version: record.version + 1,
+        state: 'completed',
+        children,
+        followOns,
+        batchId: undefined,
+        body: { ...body, promiseFiles, ran: true } satisfies JobBody,
+      };
+      await store.commit([{ op: 'put', record: updated }]);
+      result = { record: updated, created, deferredDelete: false };
+    }
+    await runLimited(
+      fileStore.deferredDeletes.map((id) => async () => {
+        await store.deleteFile(id).catch(() => undefined);
+      }),
+      8,
+    );
+    succeeded = true;
+    jobStats.succeeded = true;
+    rt.stats.add(jobStats, fileStore.messages);
+    return result;
+  } catch (error) {
+    rt.stats.add(measure(), fileStore.messages);
+    throw error;
+  } finally {
+    if (shouldClean(config.cleanWorkDir, succeeded))
+      rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Records a failed attempt on the job's record: stores `log` (the worker's output during the
+ * attempt) as a file of the job and sets `logFileId` and `lastFailure`. Best effort: a job
+ * store error here must not hide the job's own failure, so it resolves to its message instead.
+ */
+export async function recordFailedAttempt(
+  store: JobStore,
+  jobId: string,
+  log: Readable | string,
+  reason: string,
+): Promise<string | undefined> {
+  try {
+    const logFileId = await store.writeFileFromStream(
+      typeof log === 'string' ? Readable.from(textChunks(log)) : log,
+      { jobId, cleanup: true, basename: 'worker_log.txt' },
+    );
+    const record = await store.tryLoadJob(jobId);
+    if (!record) return undefined;
+    if (record.logFileId) await store.deleteFile(record.logFileId).catch(() => undefined);
+    await store.commit([
+      {
+        op: 'put',
+        record: { ...record, version: record.version + 1, logFileId, lastFailure: reason },
+      },
+    ]);
+    return undefined;
+  } catch (error) {
+    return `could not record the failure of ${jobId}: ${toToilError(error).message}`;
+  }
+}
