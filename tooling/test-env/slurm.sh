@@ -34,7 +34,8 @@ alive() { # alive PIDFILE: the pid in the file is a running process
   [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
-gone() { ! kill -0 "$1" 2>/dev/null; }
+# A daemon's parent here is not always an init that reaps, so a zombie counts as gone.
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s until it succeeds
   local deadline=$((SECONDS + $1)) what=$2
@@ -175,8 +176,9 @@ start() {
 }
 
 stop_daemons() {
-  stop_pidfile "$SLURMD_PID" slurmd
-  stop_pidfile "$CTLD_PID" slurmctld
+  stop_pidfile "$SLURMD_PID" slurmd &
+  stop_pidfile "$CTLD_PID" slurmctld &
+  wait
   stop_pidfile "$MUNGE_PID" munged
 }
 

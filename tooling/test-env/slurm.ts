@@ -32,8 +32,10 @@ export function slurmUnavailableReason(): string | undefined {
     if (!existsSync(bin))
       return `${bin} is missing: run "bash tooling/test-env/install-system-deps.sh" as root`;
   }
-  const sbatch = spawnSync('sbatch', ['--version'], { stdio: 'ignore' });
-  if (sbatch.error || sbatch.status !== 0) return 'sbatch is not on PATH (apt: slurm-client)';
+  const onPath = (process.env.PATH ?? '')
+    .split(':')
+    .some((dir) => dir && existsSync(join(dir, 'sbatch')));
+  if (!onPath) return 'sbatch is not on PATH (apt: slurm-client)';
   return undefined;
 }
 

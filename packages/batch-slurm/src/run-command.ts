@@ -28,16 +28,23 @@ export function runCommand(
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 120_000,
+      // Explicit, so that the environment this module sees is the one the command gets.
+      env: process.env,
     });
+    // Not spawn's own `timeout`: its timer outlives a child that failed to start (ENOENT).
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       reject(error.code === 'ENOENT' ? new CommandNotFoundError(argv[0]!) : error);
     });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     // A command that exits before reading stdin must not crash us with EPIPE.
     child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');

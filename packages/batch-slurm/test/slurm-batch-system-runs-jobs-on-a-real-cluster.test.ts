@@ -1,0 +1,250 @@
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ToilError } from '@toil/core';
+import { createBatchSystem, SlurmBatchSystem } from '@toil/batch-slurm';
+import {
+  acquireSlurm,
+  describeWithSlurm,
+  queuedSlurmJobs,
+  releaseSlurm,
+  slurmCommand,
+  SLURM_CONF,
+  SLURM_OUTPUT_DIR,
+} from '../../../tooling/test-env/slurm';
+import { commandJob, nodeJob, slurmContext, waitForAll } from './slurm-context';
+
+async function thrown(promise: Promise<unknown>): Promise<ToilError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (ToilError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ToilError');
+}
+
+function withEnv<T>(changes: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(changes).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, changes);
+  return fn().finally(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+}
+
+describeWithSlurm('the Slurm batch system on a real single-node cluster', () => {
+  beforeAll(() => acquireSlurm(), 120_000);
+  afterAll(() => releaseSlurm(), 120_000);
+
+  it('runs attempts with their exact argv and environment and reports exit codes (scontrol fallback)', async () => {
+    const context = slurmContext({ slurmPollInterval: 0.25 });
+    const batch = await createBatchSystem(context);
+    const capture = join(context.workDir, 'capture.json');
+    const argv = ["it's", '$HOME', '`id`', 'a b', '', 'new\nline', '; exit 7'];
+    const ok = await batch.issue(
+      nodeJob(
+        'require("fs").writeFileSync(process.argv[1], JSON.stringify({ argv: process.argv.slice(2), env: process.env.TOIL_TEST_VALUE }))',
+        [capture, ...argv],
+        { env: { TOIL_TEST_VALUE: "v'al $x" } },
+      ),
+    );
+    const failing = await batch.issue(nodeJob('process.exit(3)', [], { name: 'FailingJob' }));
+    const signalled = await batch.issue(commandJob(['sh', '-c', 'kill -9 $$']));
+    expect(batch.running().sort()).toEqual([ok, failing, signalled].sort());
+
+    const done = await waitForAll(batch, [ok, failing, signalled]);
+    expect(done.get(ok)).toMatchObject({ exitCode: 0, jobId: expect.any(String) });
+    expect(done.get(ok)?.reason).toBeUndefined();
+    expect(JSON.parse(readFileSync(capture, 'utf8'))).toEqual({ argv, env: "v'al $x" });
+    expect(done.get(failing)).toMatchObject({
+      exitCode: 3,
+      reason: expect.stringMatching(/^FAILED: Slurm job \d+ exited with status 3/),
+    });
+    expect(done.get(signalled)).toMatchObject({
+      exitCode: 137,
+      reason: expect.stringContaining('SIGKILL'),
+    });
+    expect(batch.running()).toEqual([]);
+    // accounting_storage/none: plain sacct fails and the batch system switched to scontrol.
+    expect(context.host.events.some((e) => e.code === 'SLURM_SACCT_UNAVAILABLE')).toBe(true);
+    await batch.shutdown();
+  });
+
+  it('reads final states through sacct when accounting answers (sacct -c on the job-completion log)', async () => {
+    const context = slurmContext({ slurmPollInterval: 0.25, slurmStateSource: 'sacct-completion' });
+    const batch = await createBatchSystem(context);
+    const ok = await batch.issue(commandJob(['true']));
+    const failing = await batch.issue(commandJob(['sh', '-c', 'exit 5']));
+    const signalled = await batch.issue(commandJob(['sh', '-c', 'kill -9 $$']));
+    const done = await waitForAll(batch, [ok, failing, signalled]);
+    expect([
+      done.get(ok)?.exitCode,
+      done.get(failing)?.exitCode,
+      done.get(signalled)?.exitCode,
+    ]).toEqual([0, 5, 137]);
+    expect(context.host.events.filter((e) => /SACCT|SCONTROL/.test(e.code))).toEqual([]);
+    await batch.shutdown();
+  });
+
+  it('passes cores, memory, partition, time and extra arguments to sbatch, and kill leaves nothing in squeue', async () => {
+    const context = slurmContext({ slurmPartition: 'other', slurmArgs: "--comment 'two words'" });
+    const batch = await createBatchSystem(context);
+    const id = await batch.issue(
+      commandJob(['sleep', '300'], {
+        name: 'Sleeper',
+        requirements: {
+          cores: 2,
+          memory: 300 * 2 ** 20,
+          disk: 0,
+          preemptible: false,
+          runtime: 600,
+        },
+      }),
+    );
+    const info = slurmCommand(['scontrol', '-o', 'show', 'job', id]);
+    expect(info).toMatch(/ NumCPUs=2 /);
+    expect(info).toMatch(/ MinMemoryNode=300M /);
+    expect(info).toMatch(/ Partition=other /);
+    expect(info).toMatch(/ TimeLimit=00:10:00 /);
+    expect(info).toMatch(/ Comment=two words /);
+    expect(info).toMatch(/ JobName=toil_[0-9a-f]{8}_job-\d+_Sleeper /);
+    await batch.kill([id]);
+    expect(queuedSlurmJobs()).not.toContain(id);
+    expect(batch.running()).toEqual([]);
+    expect(await batch.poll(0)).toEqual([]);
+  });
+
+  it('cancels every job it still runs on shutdown', async () => {
+    const batch = await createBatchSystem(slurmContext());
+    const ids = await Promise.all(
+      [1, 2, 3, 4].map(() => batch.issue(commandJob(['sleep', '300']))),
+    );
+    await batch.shutdown();
+    const queued = queuedSlurmJobs();
+    expect(ids.filter((id) => queued.includes(id))).toEqual([]);
+    await expect(batch.issue(commandJob(['true']))).rejects.toThrow(/shut down/);
+  });
+
+  it('reports a job killed for memory as OUT_OF_MEMORY with its Slurm output', async () => {
+    const batch = await createBatchSystem(slurmContext({ slurmPollInterval: 0.25 }));
+    const id = await batch.issue(
+      nodeJob('const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));', [], {
+        requirements: { cores: 1, memory: 150 * 2 ** 20, disk: 0, preemptible: false },
+      }),
+    );
+    const done = await waitForAll(batch, [id]);
+    expect(done.get(id)).toMatchObject({
+      exitCode: 137,
+      reason: expect.stringMatching(
+        /^OUT_OF_MEMORY: Slurm job \d+ ran out of memory[\s\S]*Slurm output: .*\.err/,
+      ),
+    });
+    await batch.shutdown();
+  });
+
+  it('names the job and quotes Slurm when it rejects a submission', async () => {
+    const batch = await createBatchSystem(slurmContext());
+    const error = await thrown(
+      batch.issue(
+        commandJob(['true'], {
+          name: 'Greedy',
+          jobId: 'greedy-1',
+          requirements: { cores: 1, memory: 2 ** 50, disk: 0, preemptible: false },
+        }),
+      ),
+    );
+    expect(error.code).toBe('BATCH_SUBMIT_FAILED');
+    expect(error.message).toMatch(/Greedy \(greedy-1\).*Memory specification can not be satisfied/);
+    expect(error.hint).toBeTruthy();
+    await batch.shutdown();
+  });
+
+  it('rejects a partition the cluster does not have', async () => {
+    const error = await thrown(createBatchSystem(slurmContext({ slurmPartition: 'nope' })));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.hint).toMatch(/debug/);
+  });
+
+  it('says BATCH_SYSTEM_UNAVAILABLE when sbatch is missing', async () => {
+    const batch = await createBatchSystem(slurmContext());
+    const empty = mkdtempSync(join(SLURM_OUTPUT_DIR, 'empty-path-'));
+    const [atStart, atIssue] = await withEnv({ PATH: empty }, () =>
+      Promise.all([
+        thrown(createBatchSystem(slurmContext())),
+        thrown(batch.issue(commandJob(['true'], { name: 'Lonely', jobId: 'lonely-1' }))),
+      ]),
+    );
+    expect(atStart.code).toBe('BATCH_SYSTEM_UNAVAILABLE');
+    expect(atStart.message).toMatch(/sinfo is not installed/);
+    expect(atIssue.code).toBe('BATCH_SYSTEM_UNAVAILABLE');
+    expect(atIssue.message).toMatch(/Lonely \(lonely-1\).*sbatch is not installed/);
+    await batch.shutdown();
+  });
+
+  it("says BATCH_SYSTEM_UNAVAILABLE with Slurm's message when the controller is unreachable", async () => {
+    const dir = mkdtempSync(join(SLURM_OUTPUT_DIR, 'unreachable-'));
+    const conf = join(dir, 'slurm.conf');
+    writeFileSync(
+      conf,
+      readFileSync(SLURM_CONF, 'utf8').replace(/^ClusterName=.*$/m, '$&\nSlurmctldPort=6999'),
+    );
+    writeFileSync(
+      join(dir, 'cgroup.conf'),
+      readFileSync(join(SLURM_CONF, '..', 'cgroup.conf'), 'utf8'),
+    );
+    const unstarted = new SlurmBatchSystem(slurmContext());
+    const [atStart, atIssue] = await withEnv({ SLURM_CONF: conf }, () =>
+      Promise.all([
+        thrown(createBatchSystem(slurmContext())),
+        thrown(unstarted.issue(commandJob(['true'], { name: 'Stranded', jobId: 'stranded-1' }))),
+      ]),
+    );
+    expect(atStart.code).toBe('BATCH_SYSTEM_UNAVAILABLE');
+    expect(atStart.message).toMatch(/Unable to contact slurm controller/);
+    expect(atIssue.code).toBe('BATCH_SYSTEM_UNAVAILABLE');
+    expect(atIssue.message).toMatch(/Stranded \(stranded-1\).*Unable to contact slurm controller/);
+  });
+
+  it('looks at the queue once per poll interval for all jobs, not once per job', async () => {
+    // Wrappers that log each call and run the real command.
+    const bin = mkdtempSync(join(SLURM_OUTPUT_DIR, 'bin-'));
+    const log = join(bin, 'calls.log');
+    writeFileSync(log, '');
+    for (const command of ['squeue', 'sacct', 'scontrol']) {
+      const real = slurmCommand(['sh', '-c', `command -v ${command}`]).trim();
+      writeFileSync(
+        join(bin, command),
+        `#!/bin/sh\necho ${command} >> '${log}'\nexec '${real}' "$@"\n`,
+      );
+      chmodSync(join(bin, command), 0o755);
+    }
+    const calls = (): string[] => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    await withEnv({ PATH: `${bin}:${process.env.PATH}` }, async () => {
+      // However often the leader polls, the queue is read once per interval.
+      const slow = await createBatchSystem(slurmContext({ slurmPollInterval: 3600 }));
+      await Promise.all(Array.from({ length: 5 }, () => slow.issue(commandJob(['sleep', '300']))));
+      for (let i = 0; i < 50; i++) await slow.poll(0);
+      expect(calls()).toEqual(['squeue']);
+      await slow.shutdown();
+
+      // Ten jobs that ended since the last look cost one squeue, one sacct and one scontrol.
+      const batch = await createBatchSystem(slurmContext({ slurmPollInterval: 0.001 }));
+      const ids = await Promise.all(
+        Array.from({ length: 10 }, () => batch.issue(commandJob(['true']))),
+      );
+      const deadline = Date.now() + 60_000;
+      while (queuedSlurmJobs().some((id) => ids.includes(id))) {
+        if (Date.now() > deadline) throw new Error('jobs did not leave the queue');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      writeFileSync(log, '');
+      const finished = await batch.poll(0);
+      expect(finished.map((f) => f.batchId).sort()).toEqual([...ids].sort());
+      expect(finished.every((f) => f.exitCode === 0)).toBe(true);
+      expect(calls().sort()).toEqual(['sacct', 'scontrol', 'squeue']);
+      await batch.shutdown();
+    });
+  });
+});

@@ -1,0 +1,63 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { RecordingHost } from '@toil/core';
+import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from '@toil/workflow';
+import { SLURM_OUTPUT_DIR } from '../../../tooling/test-env/slurm';
+
+/** A batch-system context for tests: a recording host and a work directory on the node. */
+export function slurmContext(
+  options: Record<string, unknown> = {},
+): BatchSystemContext & { host: RecordingHost } {
+  return {
+    host: new RecordingHost(),
+    jobStoreLocator: 'file:/nonexistent/test-store',
+    workflowModule: '/nonexistent/workflow.js',
+    maxCores: null,
+    maxMemory: null,
+    maxDisk: null,
+    workDir: mkdtempSync(join(SLURM_OUTPUT_DIR, 'work-')),
+    options,
+  };
+}
+
+let counter = 0;
+
+/** A job attempt that runs `argv` with modest requirements. */
+export function commandJob(argv: string[], overrides: Partial<IssuedJob> = {}): IssuedJob {
+  counter++;
+  return {
+    jobId: `job-${counter}`,
+    name: `TestJob${counter}`,
+    requirements: { cores: 1, memory: 128 * 2 ** 20, disk: 0, preemptible: false },
+    argv,
+    env: {},
+    ...overrides,
+  };
+}
+
+/** Node running a snippet: `node -e CODE ...args`. */
+export function nodeJob(
+  code: string,
+  args: string[] = [],
+  overrides: Partial<IssuedJob> = {},
+): IssuedJob {
+  return commandJob([process.execPath, '-e', code, ...args], overrides);
+}
+
+/** Polls until every id has been reported finished (each `poll` waits up to a second). */
+export async function waitForAll(
+  batch: BatchSystem,
+  ids: string[],
+  limitMs = 120_000,
+): Promise<Map<string, FinishedJob>> {
+  const done = new Map<string, FinishedJob>();
+  const deadline = Date.now() + limitMs;
+  while (ids.some((id) => !done.has(id))) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `jobs ${ids.filter((id) => !done.has(id)).join(',')} did not finish; running: ${batch.running().join(',')}`,
+      );
+    for (const finished of await batch.poll(1000)) done.set(finished.batchId, finished);
+  }
+  return done;
+}
