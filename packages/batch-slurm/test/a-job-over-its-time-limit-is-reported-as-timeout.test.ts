@@ -1,6 +1,6 @@
 import { createBatchSystem } from '@toil/batch-slurm';
-import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm';
-import { commandJob, slurmContext, waitForAll } from './slurm-context';
+import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
+import { commandJob, slurmContext, waitForAll } from './slurm-context.js';
 
 // Slurm's smallest time limit is one minute and slurmctld checks limits every 30 s, so this
 // test takes 60-90 s; it has a file of its own so that it runs alongside the others.

@@ -10,8 +10,8 @@ import {
   slurmCommand,
   SLURM_CONF,
   SLURM_OUTPUT_DIR,
-} from '../../../tooling/test-env/slurm';
-import { commandJob, nodeJob, slurmContext, waitForAll } from './slurm-context';
+} from '../../../tooling/test-env/slurm.js';
+import { commandJob, nodeJob, slurmContext, waitForAll } from './slurm-context.js';
 
 async function thrown(promise: Promise<unknown>): Promise<ToilError> {
   try {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordingHost } from '@toil/core';
 import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from '@toil/workflow';
-import { SLURM_OUTPUT_DIR } from '../../../tooling/test-env/slurm';
+import { SLURM_OUTPUT_DIR } from '../../../tooling/test-env/slurm.js';
 
 /** A batch-system context for tests: a recording host and a work directory on the node. */
 export function slurmContext(
