@@ -175,7 +175,14 @@ export class AwsJobStore implements JobStore {
   private async putText(key: string, body: string | Uint8Array, action: string): Promise<void> {
     const { client, sdk } = await this.s3();
     try {
-      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
+      await client.send(
+        new sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+        }),
+      );
     } catch (error) {
       throw this.fail(action, error);
     }
@@ -300,7 +307,13 @@ export class AwsJobStore implements JobStore {
 
   private async checkComplete(): Promise<void> {
     const text = await this.getText(MARKER_KEY, 'opening the store');
-    if (text === undefined) throw notFoundError(this.locator);
+    if (text === undefined) {
+      if (!(await this.exists())) throw notFoundError(this.locator);
+      throw corruptError(
+        this.where(MARKER_KEY),
+        'the marker is missing (creation was interrupted, or the bucket is not a job store)',
+      );
+    }
     let marker: Partial<Marker>;
     try {
       marker = JSON.parse(text) as Partial<Marker>;
@@ -379,42 +392,17 @@ export class AwsJobStore implements JobStore {
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
       } while (keyMarker);
-      // Every version and delete marker, listed page by page and deleted in batches of 1000.
-      let versionKey: string | undefined;
-      let versionId: string | undefined;
-      const inFlight = new Set<Promise<void>>();
-      let failure: unknown;
-      do {
-        const page = await client.send(
-          new sdk.ListObjectVersionsCommand({
-            Bucket: this.bucket,
-            KeyMarker: versionKey,
-            VersionIdMarker: versionId,
-            MaxKeys: 1000,
-          }),
-        );
-        const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
-          .filter((v) => v.Key)
-          .map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
-        if (objects.length > 0) {
-          const task = this.deleteVersions(client, sdk, objects)
-            .then(() => {
-              deleted += objects.length;
-              span.progress(deleted, `Deleted ${deleted} objects`);
-            })
-            .catch((error: unknown) => {
-              failure ??= error;
-            })
-            .finally(() => inFlight.delete(task));
-          inFlight.add(task);
-          if (inFlight.size >= 4) await Promise.race(inFlight);
-        }
-        if (failure) throw failure;
-        versionKey = page.IsTruncated ? page.NextKeyMarker : undefined;
-        versionId = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-      } while (versionKey);
-      await Promise.all(inFlight);
-      if (failure) throw failure;
+      // Every version and delete marker, listed page by page and deleted in batches of 1000
+      // (up to 4 batches in flight). Passes repeat until a listing comes back empty, so that
+      // objects a listing missed (or a concurrent writer added) are caught too.
+      for (let pass = 0; ; pass++) {
+        const found = await this.deleteAllVersionsOnce(client, sdk, (n) => {
+          deleted += n;
+          span.progress(deleted, `Deleted ${deleted} objects`);
+        });
+        if (found === 0) break;
+        if (pass >= 20) throw new Error('objects keep appearing in the bucket while deleting it');
+      }
       await client.send(new sdk.DeleteBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
       if (isMissingBucket(error)) {
@@ -426,6 +414,50 @@ export class AwsJobStore implements JobStore {
     }
     span.end(`Deleted job store ${this.locator} (${deleted} objects)`, { data: { deleted } });
     return { existed: true, deleted, target };
+  }
+
+  /** One listing pass over all versions, deleting what it finds; resolves to how many. */
+  private async deleteAllVersionsOnce(
+    client: S3.S3Client,
+    sdk: typeof S3,
+    onDeleted: (count: number) => void,
+  ): Promise<number> {
+    let found = 0;
+    let versionKey: string | undefined;
+    let versionId: string | undefined;
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    do {
+      const page = await client.send(
+        new sdk.ListObjectVersionsCommand({
+          Bucket: this.bucket,
+          KeyMarker: versionKey,
+          VersionIdMarker: versionId,
+          MaxKeys: 1000,
+        }),
+      );
+      const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
+        .filter((v) => v.Key)
+        .map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+      found += objects.length;
+      for (let i = 0; i < objects.length; i += 1000) {
+        const batch = objects.slice(i, i + 1000);
+        const task: Promise<void> = this.deleteVersions(client, sdk, batch)
+          .then(() => onDeleted(batch.length))
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => inFlight.delete(task));
+        inFlight.add(task);
+        if (inFlight.size >= 4) await Promise.race(inFlight);
+      }
+      if (failure) break;
+      versionKey = page.IsTruncated ? page.NextKeyMarker : undefined;
+      versionId = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    } while (versionKey);
+    await Promise.all(inFlight);
+    if (failure) throw failure.error;
+    return found;
   }
 
   private async deleteVersions(
@@ -521,6 +553,11 @@ export class AwsJobStore implements JobStore {
       }
       throw this.fail(`checking job ${id}`, error);
     }
+  }
+
+  async *listJobIds(): AsyncIterable<string> {
+    for await (const keys of this.listPages('jobs/'))
+      for (const key of keys) if (key.endsWith('.json')) yield key.slice(5, -5);
   }
 
   async *listJobs(): AsyncIterable<JobRecord> {

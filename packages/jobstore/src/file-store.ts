@@ -421,6 +421,11 @@ export class FileJobStore implements JobStore {
     return entry !== undefined && !entry.deleted;
   }
 
+  async *listJobIds(): AsyncIterable<string> {
+    await this.refresh();
+    for (const [id, entry] of this.index) if (!entry.deleted) yield id;
+  }
+
   async *listJobs(): AsyncIterable<JobRecord> {
     await this.refresh();
     const byFile = new Map<string, Map<number, string>>();

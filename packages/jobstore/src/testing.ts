@@ -421,7 +421,7 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         await Promise.all([a, reader, again, newer].map((s) => s.close()));
       });
 
-      it(`lists ${backend.listingJobs ?? 10_050} jobs across pages`, async () => {
+      it(`lists ${backend.listingJobs ?? 10_050} job ids across pages`, async () => {
         const count = backend.listingJobs ?? 10_050;
         const target = backend.newLocator();
         const a = await backend.open(target);
@@ -432,13 +432,32 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
             ids.slice(i, i + 1000).map((id) => ({ op: 'put' as const, record: sampleJob(id) })),
           );
         const reader = await backend.open(target);
-        const listed = (await collect(reader.listJobs())).map((j) => j.id);
+        const listed = await collect(reader.listJobIds());
         expect(listed).toHaveLength(count);
         expect(new Set(listed)).toEqual(new Set(ids));
         await a.destroy();
         await a.close();
         await reader.close();
-      });
+      }, 300_000);
+
+      it('lists 1,100 full job records across pages, skipping deleted ones', async () => {
+        const target = backend.newLocator();
+        const a = await backend.open(target);
+        await a.create(sampleConfig());
+        const ids = Array.from({ length: 1_100 }, (_, i) => `record-${i}`);
+        await a.commit(
+          ids.map((id, i) => ({ op: 'put' as const, record: sampleJob(id, { version: i }) })),
+        );
+        await a.commit(ids.slice(0, 50).map((id) => ({ op: 'delete' as const, id })));
+        const reader = await backend.open(target);
+        const listed = await collect(reader.listJobs());
+        expect(listed).toHaveLength(1_050);
+        for (const job of listed) expect(job.version).toBe(Number(job.id.slice(7)));
+        expect(new Set(listed.map((j) => j.id))).toEqual(new Set(ids.slice(50)));
+        await a.destroy();
+        await a.close();
+        await reader.close();
+      }, 180_000);
     });
 
     describe('files', () => {
