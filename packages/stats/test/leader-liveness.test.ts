@@ -1,0 +1,65 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { RecordingHost } from '@toil/core';
+import { classifyLeader, epochMillis, getStatus, isRunning, killWorkflow } from '@toil/stats';
+import { buildStore, exited, jobRecord, localLeader, removeScratch, scratchDir } from './stores.js';
+
+describe('leader liveness', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = scratchDir();
+  });
+  afterAll(() => removeScratch(dir));
+
+  function startSleeper() {
+    return spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  }
+
+  it('sees a recorded live process on this machine as alive, and a finished one as dead', async () => {
+    const child = startSleeper();
+    await new Promise((resolve) => child.once('spawn', resolve));
+    try {
+      expect(classifyLeader(localLeader(child.pid!)).kind).toBe('local-alive');
+      expect(isRunning(child.pid!)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+    expect(classifyLeader(localLeader(child.pid!)).kind).toBe('local-dead');
+    expect(classifyLeader(undefined).kind).toBe('none');
+    expect(classifyLeader({ ...localLeader(1), nodeId: 'elsewhere' }).kind).toBe('remote');
+  });
+
+  it('never signals a process that reused the leader pid', async () => {
+    // The process started after the leader recorded itself, so it is not that leader.
+    const child = startSleeper();
+    await new Promise((resolve) => child.once('spawn', resolve));
+    try {
+      const recordedBefore = localLeader(child.pid!, { startedAt: Date.now() - 60_000 });
+      expect(classifyLeader(recordedBefore).kind).toBe('local-dead');
+      const locator = await buildStore(`file:${join(dir, 'recycled')}`, {
+        rootId: 'root',
+        jobs: [jobRecord('root', 'root')],
+        leader: recordedBefore,
+      });
+      const host = new RecordingHost();
+      const result = await killWorkflow(locator, { host });
+      expect(result.action).toBe('not-running');
+      expect(host.withCode('KILL_SIGNALLED')).toHaveLength(0);
+      expect(isRunning(child.pid!)).toBe(true);
+      expect((await getStatus(locator)).state).toBe('leader-died');
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it('reads leader times stored in seconds or milliseconds', () => {
+    expect(epochMillis(1_700_000_000)).toBe(1_700_000_000_000);
+    expect(epochMillis(1_700_000_000_123)).toBe(1_700_000_000_123);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    expect(classifyLeader(localLeader(dead, { startedAt: Date.now() / 1000 })).kind).toBe(
+      'local-dead',
+    );
+  });
+});
