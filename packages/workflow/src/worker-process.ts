@@ -121,7 +121,7 @@ export class WorkerProcess {
     let exitCode = 1;
     let reason: string;
     if (message) {
-      reason = `failed: ${message.error}`;
+      reason = message.error;
     } else {
       // The worker died during the attempt: make sure its whole group is gone.
       this.kill();
