@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runToil } from '../../../tooling/test-env/cli';
+import { EXAMPLE, FIXTURE, runWorkflow, scratch, snapshot } from './helpers';
+
+function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('toil: error:'));
+}
+
+describe('bad workflows and bad usage', () => {
+  it('rejects an unknown option with a one-line usage error (exit 2)', async () => {
+    const dir = join(scratch(), 'store');
+    const result = await runToil(['run', EXAMPLE, `file:${dir}`, '--statz']);
+    expect(result.code).toBe(2);
+    expect(errorLines(result.stderr)).toEqual(['toil: error: Unknown argument: statz']);
+    expect(result.stderr).toContain('hint:');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('names the job and the field that JSON cannot hold, at start()', async () => {
+    const dir = join(scratch(), 'store');
+    const result = await runWorkflow(FIXTURE, [`file:${dir}`], { TOIL_TEST_CASE: 'badField' });
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([
+      "toil: error: Job 'dated' (WithDate) cannot be stored: field 'when' is an instance of Date (not plain data).",
+    ]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('names a job whose class workers could not find, at start()', async () => {
+    const dir = join(scratch(), 'store');
+    const result = await runWorkflow(FIXTURE, [`file:${dir}`], { TOIL_TEST_CASE: 'notExported' });
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)[0]).toMatch(
+      /^toil: error: Job 'hidden' \(NotExported\): class NotExported is not exported from the workflow module .*workflows\.ts/,
+    );
+    expect(result.stderr).toContain('Job.register(NotExported)');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('refuses a job larger than the maximum when it is issued, naming it; the store stays', async () => {
+    const dir = scratch();
+    const locator = `file:${join(dir, 'store')}`;
+    const result = await runWorkflow(FIXTURE, [locator, '--maxCores', '2'], {
+      TOIL_TEST_CASE: 'tooBig',
+      TOIL_TEST_OUT: join(dir, 'out'),
+    });
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)[0]).toMatch(
+      /^toil: error: Job 'tooBig' \(.+\) asks for 64 cores \(max 2\)/,
+    );
+    const { jobs } = await snapshot(locator);
+    expect(jobs.map((j) => j.displayName)).toContain('tooBig');
+  });
+
+  it('refuses to start on an existing store and to restart a missing one, saying what to do', async () => {
+    const dir = scratch();
+    const locator = `file:${join(dir, 'store')}`;
+    const first = await runWorkflow(EXAMPLE, [locator, '--clean', 'never']);
+    expect(first.code).toBe(0);
+    const again = await runWorkflow(EXAMPLE, [locator]);
+    expect(again.code).toBe(1);
+    expect(errorLines(again.stderr)).toEqual([
+      `toil: error: The job store ${locator} already exists.`,
+    ]);
+    expect(again.stderr).toContain('--restart');
+    const missing = `file:${join(dir, 'missing')}`;
+    const restart = await runWorkflow(EXAMPLE, [missing, '--restart']);
+    expect(restart.code).toBe(1);
+    expect(errorLines(restart.stderr)[0]).toContain('nothing to restart');
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+});

@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import { FIXTURE, lines, runWorkflow, scratch } from './helpers';
+
+const EXPECTED_VALUES = ['add 1 2', 'add 3 4', 'path=8', 'add 7 70', 'final=77'];
+
+function checkOrder(out: string[]): void {
+  // rv() across levels: 1+2=3, 3+4=7, pair(7).list[1]=8, follow-on 7+70=77.
+  expect(out.filter((l) => EXPECTED_VALUES.includes(l))).toEqual(EXPECTED_VALUES);
+  const at = (line: string) => out.indexOf(line);
+  expect(at('root ran')).toBe(0);
+  // Follow-ons run after the job and all its descendants.
+  for (const descendant of ['add 1 2', 'add 3 4', 'path=8', 'child-of-root']) {
+    expect(at(descendant)).toBeLessThan(at('followOn-of-root'));
+    expect(at(descendant)).toBeLessThan(at('add 7 70'));
+  }
+}
+
+describe('return values and ordering', () => {
+  it('passes rv() values over several levels and runs follow-ons last (warm workers)', async () => {
+    const dir = scratch();
+    const result = await runWorkflow(FIXTURE, [`file:${join(dir, 'store')}`], {
+      TOIL_TEST_CASE: 'rv',
+      TOIL_TEST_OUT: join(dir, 'out'),
+    });
+    expect(result.stderr).toContain('Finished toil run successfully.');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('ROOT RETURNED 100');
+    checkOrder(lines(join(dir, 'out')));
+  });
+
+  it('does the same with a fresh process per job (--workerIsolation process)', async () => {
+    const dir = scratch();
+    const result = await runWorkflow(
+      FIXTURE,
+      [`file:${join(dir, 'store')}`, '--workerIsolation', 'process', '--maxCores', '1'],
+      { TOIL_TEST_CASE: 'rv', TOIL_TEST_OUT: join(dir, 'out') },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('ROOT RETURNED 100');
+    checkOrder(lines(join(dir, 'out')));
+  });
+});
