@@ -10,7 +10,7 @@ import {
   startWorkflow,
   waitFor,
   withStore,
-} from './helpers';
+} from './helpers.js';
 
 async function leaderWithWorkers(locator: string): Promise<LeaderInfo> {
   return waitFor('the leader to record its workers', () =>

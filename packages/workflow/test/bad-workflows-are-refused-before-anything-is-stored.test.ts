@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runToil } from '../../../tooling/test-env/cli';
-import { EXAMPLE, FIXTURE, runWorkflow, scratch, snapshot } from './helpers';
+import { runToil } from '../../../tooling/test-env/cli.js';
+import { EXAMPLE, FIXTURE, runWorkflow, scratch, snapshot } from './helpers.js';
 
 function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('toil: error:'));

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FIXTURE, lines, runWorkflow, scratch, snapshot, withStore } from './helpers';
+import { FIXTURE, lines, runWorkflow, scratch, snapshot, withStore } from './helpers.js';
 
 describe('retries and totally failed jobs', () => {
   it('retries a failed job and succeeds when a retry works', async () => {

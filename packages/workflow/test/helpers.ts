@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { openJobStore, type JobRecord, type JobStore, type StatsRecord } from '@toil/jobstore';
-import { REPO_ROOT, runCommand, type CommandResult } from '../../../tooling/test-env/cli';
+import { REPO_ROOT, runCommand, type CommandResult } from '../../../tooling/test-env/cli.js';
 
 /** The test workflows (one file, the case chosen by TOIL_TEST_CASE). */
 export const FIXTURE = join(REPO_ROOT, 'packages', 'workflow', 'test', 'fixtures', 'workflows.ts');

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FIXTURE, lines, runWorkflow, scratch } from './helpers';
+import { FIXTURE, lines, runWorkflow, scratch } from './helpers.js';
 
 const EXPECTED_VALUES = ['add 1 2', 'add 3 4', 'path=8', 'add 7 70', 'final=77'];
 

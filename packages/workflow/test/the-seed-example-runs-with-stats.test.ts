@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { runToil } from '../../../tooling/test-env/cli';
-import { EXAMPLE, FIXTURE, runWorkflow, scratch, snapshot, withStore } from './helpers';
+import { runToil } from '../../../tooling/test-env/cli.js';
+import { EXAMPLE, FIXTURE, runWorkflow, scratch, snapshot, withStore } from './helpers.js';
 
 async function expectSeedStats(locator: string): Promise<void> {
   const { jobs, stats } = await snapshot(locator);

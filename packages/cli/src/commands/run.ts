@@ -34,7 +34,8 @@ export default defineCommand({
     const rest = args._.slice(1).map(String);
     const logging: string[] = [];
     if (context.logLevel !== 'info') logging.push('--logLevel', context.logLevel);
-    if (typeof args.logFile === 'string') logging.push('--logFile', args.logFile);
+    const logFile = (args as Record<string, unknown>).logFile;
+    if (typeof logFile === 'string') logging.push('--logFile', logFile);
     return runWorkflowFile({
       workflow: args.workflow,
       args: [args.jobStore, ...rest, ...logging],
