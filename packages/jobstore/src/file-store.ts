@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import {
   copyFile,
@@ -14,7 +14,15 @@ import {
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ToilError, silentHost, startSpan, type IoHost } from '@toil/core';
+import {
+  ToilError,
+  isProcessAlive,
+  localNodeId,
+  report,
+  silentHost,
+  startSpan,
+  type IoHost,
+} from '@toil/core';
 import type {
   DestroyReport,
   FileId,
@@ -64,6 +72,44 @@ import {
 import { parseRecord, validateRecord } from './validate.js';
 import { parseLocator } from './locator.js';
 
+/** Options of {@link FileJobStore}. */
+export interface FileJobStoreOptions {
+  /** Where warnings (a failed log compaction) and destroy progress go. */
+  host?: IoHost;
+  /**
+   * Compact the job logs once this many finished logs (of closed store instances, e.g.
+   * worker processes) have accumulated. Default 32.
+   */
+  compactAfter?: number;
+}
+
+/** A short tag of this machine in log names, so a dead writer's log can be recognised. */
+const NODE_TAG = createHash('sha256').update(localNodeId()).digest('hex').slice(0, 8);
+
+/** True when a log's writer (`<time>-<node>-<pid>-<rand>`) ran on this machine and is gone. */
+function writerIsDead(writerId: string): boolean {
+  const [, node, pid] = writerId.split('-');
+  return node === NODE_TAG && pid !== undefined && !isProcessAlive(Number(pid));
+}
+
+/** Takes an exclusive lock file; takes over one whose holder died on this machine. */
+async function takeLock(path: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx', FILE_MODE);
+      await handle.writeFile(`${NODE_TAG}-${process.pid}`);
+      await handle.close();
+      return true;
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw error;
+      const holder = await readFile(path, 'utf8').catch(() => '');
+      if (!writerIsDead(`x-${holder}`)) return false;
+      await rm(path, { force: true });
+    }
+  }
+  return false;
+}
+
 /** Name of the marker file a complete file store has at its root. */
 export const FILE_STORE_MARKER = 'jobstore.json';
 const TOP_LEVEL = new Set([FILE_STORE_MARKER, 'shared', 'jobs', 'stats', 'files']);
@@ -112,14 +158,25 @@ export class FileJobStore implements JobStore {
   readonly locator: string;
   /** Absolute path of the store directory. */
   readonly path: string;
-  private readonly writerId = `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly writerId = `${Date.now().toString(36)}-${NODE_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`;
   private jobLog: AppendLog | undefined;
   private statsLog: AppendLog | undefined;
   private readonly index = new Map<string, IndexEntry>();
-  private readonly logOffsets = new Map<string, { offset: number; lines: number }>();
+  private readonly logOffsets = new Map<
+    string,
+    { offset: number; lines: number; complete: boolean; firstSeq: number }
+  >();
+  /** Finished logs seen by the last refresh: compaction candidates. */
+  private closedLogs: string[] = [];
   private readonly shared: SharedFiles;
+  private readonly host: IoHost;
+  private readonly compactAfter: number;
+  /** Bumped by close(): an instance used again after close() writes new logs. */
+  private generation = 0;
 
-  constructor(locator: string | JobStoreLocator) {
+  constructor(locator: string | JobStoreLocator, options: FileJobStoreOptions = {}) {
+    this.host = options.host ?? silentHost;
+    this.compactAfter = Math.max(1, options.compactAfter ?? 32);
     const parsed = typeof locator === 'string' ? parseLocator(locator) : locator;
     if (parsed.kind !== 'file')
       throw new ToilError('INVALID_ARGUMENT', `FileJobStore cannot open '${parsed.locator}'.`, {
@@ -139,6 +196,7 @@ export class FileJobStore implements JobStore {
 
   async create(config: WorkflowConfig): Promise<void> {
     const checked = validateConfigInput(config);
+    await this.forgetState();
     try {
       await mkdir(dirname(this.path), { recursive: true, mode: DIR_MODE });
       try {
@@ -190,7 +248,7 @@ export class FileJobStore implements JobStore {
     await this.writeSharedFile('config', JSON.stringify(checked));
   }
 
-  async destroy(host: IoHost = silentHost): Promise<DestroyReport> {
+  async destroy(host: IoHost = this.host): Promise<DestroyReport> {
     const target = `directory ${this.path}`;
     let entries: string[];
     try {
@@ -212,6 +270,7 @@ export class FileJobStore implements JobStore {
         `${this.path} does not look like a job store (it holds ${foreign.slice(0, 3).join(', ')}); not deleting it.`,
         { hint: 'Check the locator; toil only deletes directories it created as job stores.' },
       );
+    await this.forgetState();
     const span = startSpan(host, 'JOBSTORE_DESTROY', `Deleting job store ${this.locator}`, {
       source: 'toil.jobstore',
     });
@@ -230,6 +289,16 @@ export class FileJobStore implements JobStore {
     }
     span.end(`Deleted job store ${this.locator} (${deleted} files)`, { data: { deleted } });
     return { existed: true, deleted, target };
+  }
+
+  /** Closes this instance's logs and drops its index (the store is being deleted or remade). */
+  private async forgetState(): Promise<void> {
+    await this.jobLog?.close();
+    await this.statsLog?.close();
+    this.jobLog = undefined;
+    this.statsLog = undefined;
+    this.index.clear();
+    this.logOffsets.clear();
   }
 
   private async checkComplete(): Promise<void> {
@@ -301,7 +370,10 @@ export class FileJobStore implements JobStore {
         });
       }
     }
-    if (!this.jobLog) this.jobLog = new AppendLog(join(this.path, 'jobs', `${this.writerId}.log`));
+    if (!this.jobLog)
+      this.jobLog = new AppendLog(
+        join(this.path, 'jobs', `${this.writerId}.${this.generation}.log`),
+      );
     const file = basename(this.jobLog.path);
     let range: { pos: number; end: number };
     try {
@@ -320,6 +392,20 @@ export class FileJobStore implements JobStore {
     }
     const deletedIds = lines.filter((l) => l.deleted).map((l) => l.id);
     if (deletedIds.length > 0) await this.removeCleanupFiles(deletedIds);
+    if (this.closedLogs.length >= this.compactAfter) {
+      this.closedLogs = [];
+      // The commit is already durable; a failed compaction only costs read speed.
+      await this.compact().catch((error: unknown) =>
+        report(
+          this.host,
+          'warning',
+          'JOBSTORE_COMPACT_FAILED',
+          `Could not compact the job logs of ${this.locator}: ${error instanceof Error ? error.message : String(error)}`,
+          undefined,
+          'toil.jobstore',
+        ),
+      );
+    }
   }
 
   private async removeCleanupFiles(jobIds: string[]): Promise<void> {
@@ -340,26 +426,50 @@ export class FileJobStore implements JobStore {
     }
   }
 
-  /** Reads the parts of every job log written since the last refresh into the index. */
-  private async refresh(): Promise<void> {
+  /**
+   * Brings the index up to date: reads what each job log and snapshot gained since the last
+   * refresh. A file that vanished was merged by a compaction: the index is then rebuilt from
+   * scratch (the snapshot holds what the file held). Never writes.
+   */
+  private async refresh(full = false): Promise<void> {
+    const jobsDir = join(this.path, 'jobs');
     let names: string[];
     try {
-      names = await readdir(join(this.path, 'jobs'));
+      names = await readdir(jobsDir);
     } catch (error) {
       if (isErrno(error, 'ENOENT', 'ENOTDIR')) throw notFoundError(this.locator);
       throw wrapIo(`listing jobs of ${this.locator}`, error);
     }
+    const present = new Set(names);
+    if (!full && [...this.logOffsets.keys()].some((name) => !present.has(name))) full = true;
+    if (full) {
+      this.index.clear();
+      this.logOffsets.clear();
+    }
     const own = this.jobLog ? basename(this.jobLog.path) : undefined;
+    const closed: string[] = [];
     for (const name of names) {
-      if (!name.endsWith('.log') || name === own) continue;
-      const state = this.logOffsets.get(name) ?? { offset: 0, lines: 0 };
-      const path = join(this.path, 'jobs', name);
+      const isLog = name.endsWith('.log');
+      if (!isLog && !name.endsWith('.snap')) continue;
+      // Our own log is indexed as we append (except when rebuilding from scratch).
+      if (name === own && !full) continue;
+      const finished = !isLog || present.has(`${name.slice(0, -4)}.done`);
+      if (finished && isLog && name !== own) closed.push(name);
+      const state = this.logOffsets.get(name) ?? {
+        offset: 0,
+        lines: 0,
+        complete: false,
+        firstSeq: 0,
+      };
+      if (state.complete) continue;
+      const path = join(jobsDir, name);
       try {
         for await (const chunk of readLogLines(path, state.offset)) {
           for (const line of chunk) {
             state.lines += 1;
             const parsed = parseLogLine(line.text, `${path}:${state.lines}`);
             observeSeq(parsed.s);
+            if (state.firstSeq === 0) state.firstSeq = parsed.s;
             const entry: IndexEntry = {
               seq: parsed.s,
               file: name,
@@ -372,20 +482,39 @@ export class FileJobStore implements JobStore {
             state.offset = line.end;
           }
         }
+        // A finished log or a snapshot never changes again: skip it from now on.
+        state.complete = finished;
       } catch (error) {
-        if (isErrno(error, 'ENOENT')) continue;
+        if (isErrno(error, 'ENOENT')) {
+          // Merged away while we listed: start over, once, from what is there now.
+          if (!full) return this.refresh(true);
+          continue;
+        }
         throw wrapIo(`reading ${path}`, error);
       } finally {
-        this.logOffsets.set(name, state);
+        if (present.has(name)) this.logOffsets.set(name, state);
+      }
+    }
+    this.closedLogs = closed;
+  }
+
+  /** Runs `read` against the index; if a file it points at was merged away, rebuilds and retries. */
+  private async withIndex<T>(read: () => Promise<T>): Promise<T> {
+    await this.refresh();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        if (!isErrno(error, 'ENOENT') || attempt >= 3) throw error;
+        await this.refresh(true);
       }
     }
   }
 
   private async readEntry(id: string, entry: IndexEntry): Promise<JobRecord> {
     const path = join(this.path, 'jobs', entry.file);
-    let handle: FileHandle | undefined;
+    const handle = await open(path, 'r');
     try {
-      handle = await open(path, 'r');
       const buffer = Buffer.allocUnsafe(entry.end - entry.pos);
       await handle.read(buffer, 0, buffer.length, entry.pos);
       return recordOfLine(
@@ -393,10 +522,85 @@ export class FileJobStore implements JobStore {
         `${path}@${entry.pos}`,
         id,
       );
-    } catch (error) {
-      throw wrapIo(`reading job ${id}`, error);
     } finally {
-      await handle?.close();
+      await handle.close();
+    }
+  }
+
+  /**
+   * Merges finished logs and older snapshots into one new snapshot, then deletes them, so that
+   * readers replay less and the jobs directory stays small. Runs under `jobs/compact.lock`; a
+   * lock left by a dead process on this machine is taken over. Safe against concurrent
+   * readers (they rebuild their index when a file vanishes) and writers (active logs are
+   * never touched).
+   */
+  private async compact(): Promise<void> {
+    const jobsDir = join(this.path, 'jobs');
+    const lockPath = join(jobsDir, 'compact.lock');
+    if (!(await takeLock(lockPath))) return;
+    try {
+      await this.refresh(true);
+      const names = await readdir(jobsDir);
+      const present = new Set(names);
+      const own = this.jobLog ? basename(this.jobLog.path) : undefined;
+      const merged = new Set<string>();
+      let oldestActive = Number.POSITIVE_INFINITY;
+      for (const name of names) {
+        if (name.endsWith('.snap')) merged.add(name);
+        else if (name.endsWith('.log')) {
+          const finished =
+            name !== own &&
+            (present.has(`${name.slice(0, -4)}.done`) || writerIsDead(name.slice(0, -4)));
+          if (finished) merged.add(name);
+          else
+            oldestActive = Math.min(
+              oldestActive,
+              this.logOffsets.get(name)?.firstSeq || Number.POSITIVE_INFINITY,
+            );
+        }
+      }
+      if ([...merged].filter((n) => n.endsWith('.log')).length === 0) return;
+      // Keep, per job, the newest entry when it lives in a merged file. A deletion is kept
+      // only while an active log may still hold an older entry of the same job.
+      const keep = new Map<string, Map<number, string>>();
+      let maxSeq = 0;
+      for (const [id, entry] of this.index) {
+        if (!merged.has(entry.file)) continue;
+        if (entry.deleted && entry.seq < oldestActive) continue;
+        maxSeq = Math.max(maxSeq, entry.seq);
+        let positions = keep.get(entry.file);
+        if (!positions) keep.set(entry.file, (positions = new Map()));
+        positions.set(entry.pos, id);
+      }
+      const target = join(jobsDir, `${String(maxSeq).padStart(17, '0')}-${this.writerId}.snap`);
+      const temp = `${target}.tmp`;
+      const out = createWriteStream(temp, { flags: 'wx', mode: FILE_MODE });
+      await pipeline(
+        (async function* (dir: string) {
+          for (const [file, positions] of keep) {
+            for await (const chunk of readLogLines(join(dir, file), 0)) {
+              const lines = chunk.filter((line) => positions.has(line.pos));
+              if (lines.length > 0) yield lines.map((line) => `${line.text}\n`).join('');
+            }
+          }
+        })(jobsDir),
+        out,
+      );
+      const handle = await open(temp, 'r');
+      await handle.sync();
+      await handle.close();
+      await rename(temp, target);
+      await fsyncDir(jobsDir);
+      for (const name of merged) {
+        if (name === basename(target)) continue;
+        await rm(join(jobsDir, name), { force: true });
+        if (name.endsWith('.log'))
+          await rm(join(jobsDir, `${name.slice(0, -4)}.done`), { force: true });
+      }
+      await fsyncDir(jobsDir);
+    } finally {
+      await rm(lockPath, { force: true });
+      await this.refresh(true);
     }
   }
 
@@ -408,10 +612,15 @@ export class FileJobStore implements JobStore {
 
   async tryLoadJob(id: string): Promise<JobRecord | undefined> {
     checkJobId(id);
-    await this.refresh();
-    const entry = this.index.get(id);
-    if (!entry || entry.deleted) return undefined;
-    return this.readEntry(id, entry);
+    try {
+      return await this.withIndex(async () => {
+        const entry = this.index.get(id);
+        if (!entry || entry.deleted) return undefined;
+        return this.readEntry(id, entry);
+      });
+    } catch (error) {
+      throw wrapIo(`reading job ${id}`, error);
+    }
   }
 
   async jobExists(id: string): Promise<boolean> {
@@ -427,26 +636,43 @@ export class FileJobStore implements JobStore {
   }
 
   async *listJobs(): AsyncIterable<JobRecord> {
-    await this.refresh();
-    const byFile = new Map<string, Map<number, string>>();
-    for (const [id, entry] of this.index) {
-      if (entry.deleted) continue;
-      let positions = byFile.get(entry.file);
-      if (!positions) byFile.set(entry.file, (positions = new Map()));
-      positions.set(entry.pos, id);
-    }
-    for (const [file, positions] of byFile) {
-      const path = join(this.path, 'jobs', file);
-      let remaining = positions.size;
-      for await (const chunk of readLogLines(path, Math.min(...positions.keys()))) {
-        for (const line of chunk) {
-          const id = positions.get(line.pos);
-          if (id === undefined) continue;
-          yield recordOfLine(line.text, `${path}@${line.pos}`, id);
-          remaining -= 1;
-        }
-        if (remaining === 0) break;
+    // Open every file first: an open handle survives a compaction that unlinks the file.
+    const { handles, byFile } = await this.withIndex(async () => {
+      const byFile = new Map<string, Map<number, string>>();
+      for (const [id, entry] of this.index) {
+        if (entry.deleted) continue;
+        let positions = byFile.get(entry.file);
+        if (!positions) byFile.set(entry.file, (positions = new Map()));
+        positions.set(entry.pos, id);
       }
+      const handles = new Map<string, FileHandle>();
+      try {
+        for (const file of byFile.keys())
+          handles.set(file, await open(join(this.path, 'jobs', file), 'r'));
+      } catch (error) {
+        await Promise.all([...handles.values()].map((h) => h.close()));
+        throw error;
+      }
+      return { handles, byFile };
+    });
+    try {
+      for (const [file, positions] of byFile) {
+        let start = Number.POSITIVE_INFINITY;
+        for (const pos of positions.keys()) start = Math.min(start, pos);
+        let remaining = positions.size;
+        const path = join(this.path, 'jobs', file);
+        for await (const chunk of readLogLines(handles.get(file)!, start)) {
+          for (const line of chunk) {
+            const id = positions.get(line.pos);
+            if (id === undefined) continue;
+            yield recordOfLine(line.text, `${path}@${line.pos}`, id);
+            remaining -= 1;
+          }
+          if (remaining === 0) break;
+        }
+      }
+    } finally {
+      await Promise.all([...handles.values()].map((h) => h.close()));
     }
   }
 
@@ -632,7 +858,9 @@ export class FileJobStore implements JobStore {
   async appendStats(record: StatsRecord): Promise<void> {
     const checked = validateRecord(StatsRecordSchema, record, 'stats record');
     if (!this.statsLog)
-      this.statsLog = new AppendLog(join(this.path, 'stats', `${this.writerId}.log`));
+      this.statsLog = new AppendLog(
+        join(this.path, 'stats', `${this.writerId}.${this.generation}.log`),
+      );
     try {
       await this.statsLog.append(`${JSON.stringify(checked)}\n`);
     } catch (error) {
@@ -680,8 +908,18 @@ export class FileJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    await this.jobLog?.close();
+    if (this.jobLog) {
+      await this.jobLog.close();
+      // Tells readers the log is final (they stop polling it) and compaction may merge it.
+      const done = `${this.jobLog.path.slice(0, -4)}.done`;
+      await atomicWriteFile(done, '').catch((error: unknown) => {
+        if (!isErrno(error, 'ENOENT')) throw wrapIo(`closing ${this.locator}`, error);
+      });
+      this.jobLog = undefined;
+    }
     await this.statsLog?.close();
+    this.statsLog = undefined;
+    this.generation += 1;
   }
 }
 

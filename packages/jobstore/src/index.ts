@@ -10,6 +10,7 @@ export { parseLocator, checkAwsStoreName } from './locator.js';
 export { openJobStore } from './open.js';
 export type { OpenJobStoreOptions } from './open.js';
 export { FileJobStore, FILE_STORE_MARKER } from './file-store.js';
+export type { FileJobStoreOptions } from './file-store.js';
 export { AwsJobStore } from './aws-store.js';
 export type { AwsJobStoreOptions } from './aws-store.js';
 export { newJobId } from './ids.js';

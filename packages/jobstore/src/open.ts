@@ -25,6 +25,6 @@ export async function openJobStore(
   options: OpenJobStoreOptions = {},
 ): Promise<JobStore> {
   const parsed = toLocator(locator);
-  if (parsed.kind === 'file') return new FileJobStore(parsed);
+  if (parsed.kind === 'file') return new FileJobStore(parsed, { host: options.host });
   return new AwsJobStore(parsed, { host: options.host, listPageSize: options.listPageSize });
 }

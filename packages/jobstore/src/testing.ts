@@ -282,6 +282,16 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         const fresh = await backend.open(target);
         expect((await fresh.destroy()).existed).toBe(false);
         await expectToilError(fresh.resume(), 'JOBSTORE_NOT_FOUND');
+        // The same instance can make the store again after destroying it.
+        await a.create(sampleConfig());
+        await a.commit([{ op: 'put', record: sampleJob('second-life') }]);
+        await a.appendStats(sampleStats(7));
+        const other = await backend.open(target);
+        expect((await other.loadJob('second-life')).id).toBe('second-life');
+        expect(await collect(other.readStats())).toHaveLength(1);
+        expect(await other.jobExists('destroy-me')).toBe(false);
+        await a.destroy();
+        await other.close();
         await a.close();
         await fresh.close();
       });

@@ -86,7 +86,7 @@ it('never changes the store when reading it (what toil stats and status do)', as
 it('ignores a half-written last log line, which a killed writer leaves, but not a damaged one before it', async () => {
   const { store, path } = await populated('torn');
   await store.close();
-  const log = readdirSync(join(path, 'jobs'))[0]!;
+  const log = readdirSync(join(path, 'jobs')).find((n) => n.endsWith('.log'))!;
   writeFileSync(join(path, 'jobs', log), '{"s":99999999999999999,"id":"job-1","r":{"v":1', {
     flag: 'a',
   });
@@ -119,4 +119,50 @@ it('refuses a store written by another format version', async () => {
   writeFileSync(join(path, 'jobstore.json'), JSON.stringify({ format: 2, kind: 'file' }));
   const reader = await openJobStore(`file:${path}`);
   await expect(reader.resume()).rejects.toMatchObject({ code: 'JOBSTORE_INCOMPATIBLE' });
+});
+
+it('compacts the logs of closed writers without losing or resurrecting jobs', async () => {
+  const path = join(root, 'compacted');
+  const locator = `file:${path}`;
+  const creator = await openJobStore(locator);
+  await creator.create(sampleConfig());
+  // A long-lived writer (like a leader) whose log stays active, holding an early version of
+  // a job that a closed writer deletes later: the deletion must survive compaction.
+  const { FileJobStore } = await import('@toil/jobstore');
+  const leader = new FileJobStore(locator, { compactAfter: 8 });
+  await leader.commit([
+    { op: 'put', record: sampleJob('doomed') },
+    { op: 'put', record: sampleJob('shared', { version: 0 }) },
+  ]);
+  const staleReader = await openJobStore(locator);
+  expect(await staleReader.jobExists('doomed')).toBe(true);
+  for (let w = 0; w < 12; w++) {
+    const worker = await openJobStore(locator);
+    await worker.commit([
+      { op: 'put', record: sampleJob(`worker-${w}`, { version: w }) },
+      { op: 'put', record: sampleJob('shared', { version: w + 1 }) },
+      ...(w === 5 ? [{ op: 'delete' as const, id: 'doomed' }] : []),
+      ...(w > 0 ? [{ op: 'delete' as const, id: `worker-${w - 1}` }] : []),
+    ]);
+    await worker.close();
+  }
+  const before = readdirSync(join(path, 'jobs')).filter((n) => n.endsWith('.log')).length;
+  expect(before).toBe(13);
+  expect(await leader.jobExists('shared')).toBe(true); // the leader sees 12 finished logs
+  await leader.commit([{ op: 'put', record: sampleJob('after', { version: 1 }) }]);
+  const files = readdirSync(join(path, 'jobs'));
+  expect(files.filter((n) => n.endsWith('.snap'))).toHaveLength(1);
+  expect(files.filter((n) => n.endsWith('.log'))).toHaveLength(1);
+  expect(files.filter((n) => n.endsWith('.done') || n === 'compact.lock')).toEqual([]);
+  for (const reader of [staleReader, await openJobStore(locator), leader]) {
+    expect(await reader.jobExists('doomed')).toBe(false);
+    expect((await reader.loadJob('shared')).version).toBe(12);
+    expect((await reader.loadJob('worker-11')).version).toBe(11);
+    expect(await reader.jobExists('worker-10')).toBe(false);
+    const ids: string[] = [];
+    for await (const job of reader.listJobs()) ids.push(job.id);
+    expect(ids.sort()).toEqual(['after', 'shared', 'worker-11']);
+  }
+  await leader.close();
+  await staleReader.close();
 });

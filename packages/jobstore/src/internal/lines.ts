@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** One complete (newline-terminated) line of a log file. */
 export interface LogLine {
@@ -16,8 +16,12 @@ const CHUNK = 4 * 1024 * 1024;
  * file as it is now, in chunks. A last line without its newline is a write in progress (or
  * one a crash interrupted before it was acknowledged) and is not returned.
  */
-export async function* readLogLines(path: string, start = 0): AsyncGenerator<LogLine[]> {
-  const handle = await open(path, 'r');
+export async function* readLogLines(
+  file: string | FileHandle,
+  start = 0,
+): AsyncGenerator<LogLine[]> {
+  // A handle opened earlier stays readable even if a compaction has unlinked the file since.
+  const handle = typeof file === 'string' ? await open(file, 'r') : file;
   try {
     const size = (await handle.stat()).size;
     let position = start;
@@ -49,6 +53,6 @@ export async function* readLogLines(path: string, start = 0): AsyncGenerator<Log
       if (lines.length > 0) yield lines;
     }
   } finally {
-    await handle.close();
+    if (typeof file === 'string') await handle.close();
   }
 }
