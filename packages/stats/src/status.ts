@@ -1,6 +1,12 @@
 import { ToilError, silentHost, startSpan, type IoHost } from '@toil/core';
 import type { JobRecord, JobStore, LeaderInfo, Outcome } from '@toil/jobstore';
-import { classifyLeader, currentOutcome, isoTime, type LeaderLiveness } from './leader.js';
+import {
+  classifyLeader,
+  currentOutcome,
+  epochMillis,
+  isoTime,
+  type LeaderLiveness,
+} from './leader.js';
 import { withExistingStore, type UtilityOptions } from './open.js';
 
 /** Version of the `toil status --json` document. */
@@ -340,7 +346,7 @@ export async function getStatus(
           ready: summary.ready,
         };
         report.countsSource = 'summary';
-        report.countsUpdatedAt = summary.updatedAt;
+        report.countsUpdatedAt = epochMillis(summary.updatedAt);
       } else if (rootId !== undefined || wantJobs) {
         const walked = await walkJobs(store, host, wantJobs && !records);
         report.counts = walked.counts;
@@ -349,6 +355,10 @@ export async function getStatus(
       }
       if (report.counts && state !== 'completed') {
         report.summaryLine = summaryLine(report.counts, store.locator);
+      }
+      if (state === 'running-elsewhere' && report.countsUpdatedAt !== undefined) {
+        // Whether a remote leader still works shows in how fresh its counts are.
+        report.message += ` Its job counts were last updated ${isoTime(report.countsUpdatedAt)}.`;
       }
     }
 
