@@ -97,6 +97,7 @@ export class SlurmBatchSystem implements BatchSystem {
   private submitSlots: number;
   private readonly submitWaiters: Array<() => void> = [];
   private closed = false;
+  private wake: (() => void) | undefined;
 
   constructor(context: BatchSystemContext, options: SlurmBatchSystemOptions = {}) {
     this.host = context.host;
@@ -245,8 +246,25 @@ export class SlurmBatchSystem implements BatchSystem {
       }
       if (now >= deadline) return [];
       const nextCheck = (this.jobs.size > 0 ? this.lastCheck : now) + this.pollIntervalMs;
-      await sleep(Math.max(1, Math.min(deadline, nextCheck) - now));
+      const controller = new AbortController();
+      const woken = new Promise<'woken'>((resolveWake) => {
+        this.wake = () => resolveWake('woken');
+      });
+      const result = await Promise.race([
+        sleep(Math.max(1, Math.min(deadline, nextCheck) - now), 'slept', {
+          signal: controller.signal,
+        }),
+        woken,
+      ]);
+      controller.abort();
+      this.wake = undefined;
+      if (result === 'woken') return this.finished.splice(0);
     }
+  }
+
+  /** Makes a pending {@link poll} return at once (the leader calls it on signals and kill flags). */
+  interrupt(): void {
+    this.wake?.();
   }
 
   /**

@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI_BIN, REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
+import {
+  acquireSlurm,
+  describeWithSlurm,
+  releaseSlurm,
+  slurmCommand,
+  SLURM_OUTPUT_DIR,
+} from '../../../tooling/test-env/slurm.js';
+
+const FIXTURE = join(__dirname, 'fixtures', 'slurm-workflow.mjs');
+const EXAMPLE = join(REPO_ROOT, 'examples', 'discoverfiles.ts');
+
+function scratch(): { dir: string; store: string; out: string } {
+  const dir = mkdtempSync(join(SLURM_OUTPUT_DIR, 'e2e-'));
+  return { dir, store: `file:${join(dir, 'store')}`, out: join(dir, 'notes.txt') };
+}
+
+function notes(out: string): string[] {
+  return existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+/** Slurm jobs in the queue whose name ends with `_<jobName>` (one of this file's workflows). */
+function queued(jobName: string): Array<{ id: string; state: string }> {
+  return slurmCommand(['squeue', '-h', '-o', '%A|%T|%j'])
+    .split('\n')
+    .map((line) => line.split('|'))
+    .filter((f) => f.length === 3 && f[2]!.endsWith(`_${jobName}`))
+    .map(([id, state]) => ({ id: id!, state: state! }));
+}
+
+async function waitUntil(what: string, condition: () => boolean, limitMs = 90_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function startLeader(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    output: string;
+  }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, output })));
+  return { child, exited };
+}
+
+const SLURM = ['--batchSystem', 'slurm', '--defaultMemory', '256M'];
+
+describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
+  beforeAll(() => acquireSlurm(), 120_000);
+  afterAll(() => releaseSlurm(), 120_000);
+
+  it('runs the seed example with --stats, and toil stats shows its jobs on the slurm batch system', async () => {
+    const { store } = scratch();
+    const run = await runToil(['run', EXAMPLE, store, '--stats', ...SLURM]);
+    expect(run.stderr).toContain('with the slurm batch system');
+    expect(run.code).toBe(0);
+    const stats = await runToil(['stats', store]);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toContain('Batch System: slurm');
+    for (const name of ['sysFiles', 'userFiles', 'DiscoverFiles'])
+      expect(stats.stdout).toContain(name);
+  });
+
+  it('runs a 100-job fan-out with --stats, and toil stats counts every job', async () => {
+    const { store, out } = scratch();
+    const run = await runToil(['run', FIXTURE, store, '--stats', ...SLURM], {
+      env: { ...process.env, TOIL_TEST_CASE: 'fanout', TOIL_TEST_COUNT: '100', TOIL_TEST_OUT: out },
+    });
+    expect(run.code).toBe(0);
+    expect(new Set(notes(out)).size).toBe(100);
+    const raw = JSON.parse((await runToil(['stats', store, '--raw'])).stdout) as {
+      batchSystem: string;
+      job: { count: number };
+    };
+    expect(raw.batchSystem).toBe('slurm');
+    expect(raw.job.count).toBe(101);
+    expect(queued('leaf')).toEqual([]);
+  });
+
+  it('retries a failing job, then reports it totally failed with its log', async () => {
+    const { store, out } = scratch();
+    const run = await runToil(['run', FIXTURE, store, '--retryCount', '1', ...SLURM], {
+      env: { ...process.env, TOIL_TEST_CASE: 'fail', TOIL_TEST_OUT: out },
+    });
+    expect(run.code).not.toBe(0);
+    expect(notes(out)).toEqual(['alwaysFails attempt', 'alwaysFails attempt']);
+    expect(run.stderr).toMatch(/alwaysFails/);
+    expect(run.stderr).toContain('this job always fails on Slurm');
+    const status = await runToil(['status', store, '--printLogs']);
+    expect(status.stdout).toMatch(/alwaysFails/);
+    expect(status.stdout).toContain('this job always fails on Slurm');
+  });
+
+  it('completes with --restart after its leader was SIGKILLed mid-run', async () => {
+    const { store, out } = scratch();
+    const env = {
+      TOIL_TEST_CASE: 'sleepers',
+      TOIL_TEST_COUNT: '4',
+      TOIL_TEST_SECONDS: '3',
+      TOIL_TEST_OUT: out,
+    };
+    const leader = startLeader(['run', FIXTURE, store, ...SLURM], env);
+    await waitUntil('sleepers run on Slurm', () =>
+      queued('sleeper').some((j) => j.state === 'RUNNING'),
+    );
+    leader.child.kill('SIGKILL');
+    expect((await leader.exited).signal).toBe('SIGKILL');
+    const restart = await runToil(['run', FIXTURE, store, '--restart', ...SLURM], {
+      env: { ...process.env, ...env },
+    });
+    expect(restart.code).toBe(0);
+    expect(new Set(notes(out).filter((n) => n.startsWith('sleeper')))).toEqual(
+      new Set(['sleeper 0', 'sleeper 1', 'sleeper 2', 'sleeper 3']),
+    );
+  });
+
+  it('toil kill stops the leader, which cancels every Slurm job it submitted', async () => {
+    const { store, out } = scratch();
+    const env = {
+      TOIL_TEST_CASE: 'sleepers',
+      TOIL_TEST_COUNT: '4',
+      TOIL_TEST_SECONDS: '600',
+      TOIL_TEST_OUT: out,
+    };
+    const leader = startLeader(['run', FIXTURE, store, ...SLURM], env);
+    await waitUntil('all four sleepers are in the queue', () => queued('sleeper').length === 4);
+    const submitted = queued('sleeper').map((j) => j.id);
+    const kill = await runToil(['kill', store]);
+    expect(kill.code).toBe(0);
+    for (const id of submitted) expect(kill.stdout).toContain(id);
+    await leader.exited;
+    expect(queued('sleeper')).toEqual([]);
+    expect(notes(out)).toEqual([]);
+  });
+});
