@@ -124,6 +124,19 @@ export async function startMoto(): Promise<MotoServer> {
 }
 
 /**
+ * For deciding at module load whether an S3 suite runs: true when moto_server is installed
+ * or `CI=true` (where a missing moto must fail, not skip). Otherwise prints a loud warning
+ * and returns false, so the caller uses `describe.skip`.
+ */
+export function motoAvailableOrWarn(suite: string): boolean {
+  if (findMotoServer() || process.env.CI === 'true') return true;
+  process.stderr.write(
+    `\n${'!'.repeat(78)}\n!! SKIPPING ${suite}: moto_server is not installed (S3 on 127.0.0.1).\n!! Install moto (pip install 'moto[server]') to run it; CI=true makes this a failure.\n${'!'.repeat(78)}\n\n`,
+  );
+  return false;
+}
+
+/**
  * For test files: starts moto, or — when moto_server is absent — prints a loud warning and
  * returns undefined so the suite can skip on a developer machine. Under `CI=true` a missing
  * moto is an error.

@@ -726,35 +726,46 @@ export class AwsJobStore implements JobStore {
     const prefixes = options.unreadOnly ? ['stats/unread/'] : ['stats/read/', 'stats/unread/'];
     // A record copied to read/ whose unread/ twin a crash left behind is the same record.
     const seen = new Set<string>();
-    for (const prefix of prefixes) {
-      for await (const keys of this.listPages(prefix)) {
-        const fresh = keys.filter((k) => !seen.has(k.slice(prefix.length)));
-        const texts = await mapLimit(fresh, this.concurrency, (key) =>
-          this.getText(key, `reading ${key}`),
+    // Delivered counts as read, also when the consumer stops right after it.
+    let delivered: string | undefined;
+    const markRead = async (key: string): Promise<void> => {
+      const name = key.slice('stats/unread/'.length);
+      try {
+        await client.send(
+          new sdk.CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: `stats/read/${name}`,
+            CopySource: `${this.bucket}/${key}`,
+          }),
         );
-        for (let i = 0; i < fresh.length; i++) {
-          const key = fresh[i]!;
-          const text = texts[i];
-          if (text === undefined) continue;
-          const name = key.slice(prefix.length);
-          seen.add(name);
-          yield parseRecord(StatsRecordSchema, text, this.where(key));
-          if (options.unreadOnly) {
-            try {
-              await client.send(
-                new sdk.CopyObjectCommand({
-                  Bucket: this.bucket,
-                  Key: `stats/read/${name}`,
-                  CopySource: `${this.bucket}/${key}`,
-                }),
-              );
-            } catch (error) {
-              throw this.fail(`marking ${key} read`, error);
-            }
-            await this.deleteKey(key, `marking ${key} read`);
+      } catch (error) {
+        throw this.fail(`marking ${key} read`, error);
+      }
+      await this.deleteKey(key, `marking ${key} read`);
+    };
+    try {
+      for (const prefix of prefixes) {
+        for await (const keys of this.listPages(prefix)) {
+          const fresh = keys.filter((k) => !seen.has(k.slice(prefix.length)));
+          const texts = await mapLimit(fresh, this.concurrency, (key) =>
+            this.getText(key, `reading ${key}`),
+          );
+          for (let i = 0; i < fresh.length; i++) {
+            const key = fresh[i]!;
+            const text = texts[i];
+            if (text === undefined) continue;
+            const name = key.slice(prefix.length);
+            seen.add(name);
+            const record = parseRecord(StatsRecordSchema, text, this.where(key));
+            if (options.unreadOnly) delivered = key;
+            yield record;
+            if (delivered) await markRead(delivered);
+            delivered = undefined;
           }
         }
       }
+    } finally {
+      if (delivered) await markRead(delivered);
     }
   }
 

@@ -890,13 +890,17 @@ export class FileJobStore implements JobStore {
           for (const line of chunk) {
             lineNo += 1;
             const where = start === 0 ? `${path}:${lineNo}` : `${path}@${line.pos}`;
-            yield parseRecord(StatsRecordSchema, line.text, where);
+            const record = parseRecord(StatsRecordSchema, line.text, where);
+            // Delivered counts as read (also when the consumer stops after this one); the
+            // position is saved in batches, so a crash re-delivers at most one batch.
             if (options.unreadOnly) {
               cursor[name] = line.end;
-              if (++unsaved >= CURSOR_SAVE_EVERY) {
-                await atomicWriteFile(cursorPath, JSON.stringify({ v: 1, files: cursor }));
-                unsaved = 0;
-              }
+              unsaved += 1;
+            }
+            yield record;
+            if (unsaved >= CURSOR_SAVE_EVERY) {
+              await atomicWriteFile(cursorPath, JSON.stringify({ v: 1, files: cursor }));
+              unsaved = 0;
             }
           }
         }

@@ -655,6 +655,14 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         expect((await collect(b.readStats({ unreadOnly: true }))).map((r) => r.kind)).toEqual([
           'leader',
         ]);
+        // A collector that stops early has read what it was given, and no more.
+        await Promise.all([5, 6, 7].map((n) => a.appendStats(sampleStats(n))));
+        for await (const first of a.readStats({ unreadOnly: true })) {
+          expect(first.kind).toBe('worker');
+          break;
+        }
+        expect(await collect(b.readStats({ unreadOnly: true }))).toHaveLength(2);
+        expect(await collect(b.readStats())).toHaveLength(7);
         await a.destroy();
         await a.close();
         await b.close();

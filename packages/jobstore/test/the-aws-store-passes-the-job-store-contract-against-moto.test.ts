@@ -14,7 +14,7 @@ import { RecordingHost, ToilError } from '@toil/core';
 import { openJobStore } from '@toil/jobstore';
 import { describeJobStoreContract, sampleConfig, sampleJob } from '@toil/jobstore/testing';
 import {
-  findMotoServer,
+  motoAvailableOrWarn,
   startMotoOrSkip,
   type MotoServer,
 } from '../../../tooling/test-env/moto.js';
@@ -26,6 +26,7 @@ let moto: MotoServer | undefined;
 const saved: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
+  if (!available) return;
   moto = await startMotoOrSkip('the aws: job store contract suite');
   if (!moto) return;
   for (const [key, value] of Object.entries(moto.env)) {
@@ -47,7 +48,7 @@ function client(): S3Client {
   return new S3Client({ region: REGION });
 }
 
-const available = findMotoServer() !== undefined || process.env.CI === 'true';
+const available = motoAvailableOrWarn('the aws: job store suites');
 (available ? describe : describe.skip)('aws: store against moto on 127.0.0.1', () => {
   describeJobStoreContract('aws: (moto)', {
     newLocator: () => `aws:${REGION}:ctest-${run}-${++counter}`,
