@@ -380,7 +380,8 @@ export class SlurmBatchSystem implements BatchSystem {
           (errorTail ? `\n${errorTail}` : '');
     report(
       this.host,
-      outcome.exitCode === 0 ? 'debug' : 'warning',
+      // The leader reports failures itself, with the reason.
+      'debug',
       'SLURM_JOB_FINISHED',
       `Slurm job ${batchId} (${job.name}) ended ${state.state}, exit code ${outcome.exitCode}`,
       { batchId, jobId: job.jobId, state: state.state, exitCode: outcome.exitCode },
