@@ -42,9 +42,11 @@ export class ConsoleHost implements IoHost {
 
   emit(event: ToilEvent): void {
     if (event.span?.phase === 'progress') return;
+    const shown = LOG_LEVEL_RANK[event.level] <= LOG_LEVEL_RANK[this.level];
+    if (!shown && this.options.logFile === undefined) return;
     const line = `[${new Date(event.time).toISOString().slice(0, 19)}+0000] [${LEVEL_LETTER[event.level]}] [${event.source ?? 'toil'}] ${redact(event.message)}\n`;
     if (this.options.logFile !== undefined) appendFileSync(this.options.logFile, line);
-    if (LOG_LEVEL_RANK[event.level] <= LOG_LEVEL_RANK[this.level]) this.write(line);
+    if (shown) this.write(line);
   }
 
   async confirm(request: ConfirmRequest): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LogLevel } from '@toil/core';
@@ -41,11 +41,19 @@ export class JobFileStore implements FileStore {
   readonly messages: LeaderMessage[] = [];
   private tempCounter = 0;
 
+  private tempDir: string | undefined;
+
+  /** `tempParent`: where the job's temp dir is made, on first use. */
   constructor(
     private readonly store: JobStore,
     private readonly jobId: string,
-    private readonly tempDir: string,
+    private readonly tempParent: string,
   ) {}
+
+  /** The job's temp dir if it was made. */
+  get madeTempDir(): string | undefined {
+    return this.tempDir;
+  }
 
   writeGlobalFile(localPath: string, options: { cleanup?: boolean } = {}): Promise<FileId> {
     return this.store.writeFile(localPath, {
@@ -65,7 +73,7 @@ export class JobFileStore implements FileStore {
   }
 
   async readGlobalFile(fileId: FileId, localPath?: string): Promise<string> {
-    const target = localPath ?? join(mkdtempSync(join(this.tempDir, 'read-')), 'file');
+    const target = localPath ?? join(mkdtempSync(join(this.getLocalTempDir(), 'read-')), 'file');
     await this.store.readFile(fileId, target);
     return target;
   }
@@ -79,11 +87,15 @@ export class JobFileStore implements FileStore {
   }
 
   getLocalTempDir(): string {
+    if (this.tempDir === undefined) {
+      mkdirSync(this.tempParent, { recursive: true });
+      this.tempDir = mkdtempSync(join(this.tempParent, 'job-'));
+    }
     return this.tempDir;
   }
 
   getLocalTempFile(): string {
-    return join(this.tempDir, `tmp-${process.pid}-${++this.tempCounter}`);
+    return join(this.getLocalTempDir(), `tmp-${process.pid}-${++this.tempCounter}`);
   }
 
   logToLeader(text: string, level: LogLevel = 'info'): void {

@@ -9,6 +9,9 @@ import type { AttemptResult } from './worker-runtime.js';
 
 const SOURCE = 'toil.leader';
 
+/** Most jobs issued to the batch system and not yet finished. */
+const MAX_IN_FLIGHT = 10000;
+
 /** Resource limits the leader schedules within (Infinity: unlimited). */
 export interface LeaderLimits {
   cores: number;
@@ -89,7 +92,6 @@ export class Leader {
   private ready: string[] = [];
   private readyHead = 0;
   private readonly issued = new Map<string, string>();
-  private readonly used = { cores: 0, memory: 0, disk: 0 };
   private completed = 0;
   private readonly failed: LeaderJob[] = [];
   private pendingDeletes: string[] = [];
@@ -272,17 +274,9 @@ export class Leader {
           },
         );
       }
-      if (
-        this.used.cores + r.cores > limits.cores + 1e-9 ||
-        this.used.memory + r.memory > limits.memory ||
-        this.used.disk + r.disk > limits.disk
-      ) {
-        break;
-      }
+      // The batch system runs issued jobs within the limits; the cap bounds its queue.
+      if (this.issued.size >= MAX_IN_FLIGHT) break;
       this.readyHead++;
-      this.used.cores += r.cores;
-      this.used.memory += r.memory;
-      this.used.disk += r.disk;
       const record = node.record;
       node.record = undefined;
       const batchId = await batchSystem.issue({
@@ -310,18 +304,9 @@ export class Leader {
     }
   }
 
-  private release(id: string): void {
-    const node = this.nodes.get(id);
-    if (!node) return;
-    this.used.cores = Math.max(0, this.used.cores - node.requirements.cores);
-    this.used.memory = Math.max(0, this.used.memory - node.requirements.memory);
-    this.used.disk = Math.max(0, this.used.disk - node.requirements.disk);
-  }
-
   private async handleFinished(finished: FinishedJob): Promise<void> {
     const id = this.issued.get(finished.batchId) ?? finished.jobId;
     this.issued.delete(finished.batchId);
-    this.release(id);
     this.summaryDirty = true;
     const node = this.nodes.get(id);
     if (!node) return;
@@ -367,8 +352,13 @@ export class Leader {
     for (const followOn of node.followOns) this.enqueue(followOn);
   }
 
-  /** A job and all its successors are done and its record is gone. */
-  private complete(id: string): void {
+  /**
+   * Marks a job done in memory (it ran and all its successors are done). A predecessor that
+   * thereby becomes done joins `batch` (its record is deleted in the same commit); one whose
+   * follow-ons may now start goes to `afterCommit`: follow-ons are issued only once the
+   * deletions that make them runnable are durable.
+   */
+  private completeInMemory(id: string, batch: string[], afterCommit: LeaderJob[]): void {
     const node = this.nodes.get(id);
     if (!node) return;
     this.nodes.delete(id);
@@ -378,23 +368,38 @@ export class Leader {
     if (!parent) return;
     if (node.relation === 'followOn') {
       parent.pendingFollowOns--;
-      if (parent.pendingFollowOns === 0) this.pendingDeletes.push(parent.id);
+      if (parent.pendingFollowOns === 0) batch.push(parent.id);
     } else {
       parent.pendingChildren--;
-      if (parent.pendingChildren === 0 && parent.ran) this.startFollowOns(parent);
+      if (parent.pendingChildren === 0 && parent.ran) {
+        if (parent.followOns.length === 0) batch.push(parent.id);
+        else afterCommit.push(parent);
+      }
     }
   }
 
-  /** Deletes completed jobs' records in one commit, in the background; completes them after. */
+  /** A job whose record the worker already deleted is done. */
+  private complete(id: string): void {
+    const afterCommit: LeaderJob[] = [];
+    this.completeInMemory(id, this.pendingDeletes, afterCommit);
+    for (const parent of afterCommit) this.startFollowOns(parent);
+  }
+
+  /**
+   * Deletes completed jobs' records in one commit, in the background, together with every
+   * predecessor that their completion completes; starts follow-ons once it is durable.
+   */
   private flushDeletes(): void {
     if (this.pendingDeletes.length === 0) return;
-    const ids = this.pendingDeletes;
+    const batch = this.pendingDeletes;
     this.pendingDeletes = [];
+    const afterCommit: LeaderJob[] = [];
+    for (let i = 0; i < batch.length; i++) this.completeInMemory(batch[i]!, batch, afterCommit);
     const task = this.s.store
-      .commit(ids.map((id) => ({ op: 'delete' as const, id })))
+      .commit(batch.map((id) => ({ op: 'delete' as const, id })))
       .then(
         () => {
-          for (const id of ids) this.complete(id);
+          for (const parent of afterCommit) this.startFollowOns(parent);
           this.flushDeletes();
         },
         (error: unknown) => {

@@ -17,6 +17,8 @@ export interface SingleMachineOptions {
   /** Directory of this run's worker directories. */
   runDir: string;
   cleanWorkDir: CleanPolicy;
+  /** Most cores, memory and disk (bytes) the running jobs may use together. */
+  limits: { cores: number; memory: number; disk: number };
 }
 
 interface Running {
@@ -43,6 +45,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private nextId = 0;
   private workerCounter = 0;
   private stopping = false;
+  private readonly used = { cores: 0, memory: 0, disk: 0 };
 
   constructor(
     private readonly context: BatchSystemContext,
@@ -151,8 +154,28 @@ export class SingleMachineBatchSystem implements BatchSystem {
     return worker;
   }
 
+  private fits(issued: IssuedJob): boolean {
+    const r = issued.requirements;
+    const { limits } = this.options;
+    // An oversized job runs alone rather than never (the leader refuses larger-than-max jobs).
+    if (this.runningJobs.size === 0) return true;
+    return (
+      this.used.cores + r.cores <= limits.cores + 1e-9 &&
+      this.used.memory + r.memory <= limits.memory &&
+      this.used.disk + r.disk <= limits.disk
+    );
+  }
+
+  private account(issued: IssuedJob, sign: 1 | -1): void {
+    const r = issued.requirements;
+    this.used.cores = Math.max(0, this.used.cores + sign * r.cores);
+    this.used.memory = Math.max(0, this.used.memory + sign * r.memory);
+    this.used.disk = Math.max(0, this.used.disk + sign * r.disk);
+  }
+
   private pump(): void {
     while (!this.stopping && this.queue.length > 0) {
+      if (!this.fits(this.queue[0]!.issued)) return;
       let worker = this.idle.pop();
       while (worker && !worker.alive) worker = this.idle.pop();
       if (!worker) {
@@ -165,6 +188,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
   }
 
   private start(worker: WorkerProcess, issued: IssuedJob, batchId: string): void {
+    this.account(issued, 1);
     const done = worker.run(batchId, issued.jobId, issued.record, true).then(async (outcome) => {
       this.runningJobs.delete(batchId);
       if (outcome.recordError) {

@@ -367,6 +367,7 @@ export class Toil implements AsyncDisposable {
           `leader-${process.pid}-${config.attempt}`,
         ),
         cleanWorkDir: config.cleanWorkDir,
+        limits,
       });
     } else {
       batchSystem = await createNamedBatchSystem(config.batchSystem, context);

@@ -1,6 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -152,18 +151,20 @@ export async function runAttempt(
   const started = Date.now() / 1000;
   const wall0 = performance.now();
   const cpu0 = selfCpuSeconds();
-  const children0 = reapedChildrenCpuSeconds();
-  resetPeakRss();
-  mkdirSync(rt.workerDir, { recursive: true });
-  const tempDir = mkdtempSync(join(rt.workerDir, 'job-'));
-  const fileStore = new JobFileStore(store, record.id, tempDir);
+  // Children's CPU and the memory peak cost /proc reads: only measured for --stats.
+  const children0 = config.stats ? reapedChildrenCpuSeconds() : 0;
+  if (config.stats) resetPeakRss();
+  const fileStore = new JobFileStore(store, record.id, rt.workerDir);
   let succeeded = false;
   const measure = (): JobStats => ({
     jobId: record.id,
     name: record.displayName,
     time: (performance.now() - wall0) / 1000,
-    clock: Math.max(0, selfCpuSeconds() - cpu0 + reapedChildrenCpuSeconds() - children0),
-    memory: peakRssBytes(),
+    clock: Math.max(
+      0,
+      selfCpuSeconds() - cpu0 + (config.stats ? reapedChildrenCpuSeconds() - children0 : 0),
+    ),
+    memory: config.stats ? peakRssBytes() : 0,
     requestedCores: record.requirements.cores,
     start: started,
     succeeded,
@@ -234,8 +235,10 @@ export async function runAttempt(
     rt.stats.add(measure(), fileStore.messages);
     throw error;
   } finally {
-    if (shouldClean(config.cleanWorkDir, succeeded))
+    const tempDir = fileStore.madeTempDir;
+    if (tempDir && shouldClean(config.cleanWorkDir, succeeded)) {
       rmSync(tempDir, { recursive: true, force: true });
+    }
   }
 }
 

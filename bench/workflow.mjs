@@ -1,0 +1,77 @@
+// Workflow engine: whole-process wall time and leader peak RSS (median of RUNS runs) of
+// fan-out (a root adds N children that do nothing), fan-out with ~10 ms of CPU per child, and a
+// chain of N jobs, each with and without --stats, on a file: job store with the single-machine
+// batch system. BENCH_WORKFLOW_MAX_N (default 100000) skips larger shapes; BENCH_RUNS sets runs.
+// Toil 5.9 on this machine (toil-baseline.md): ~759 s for a 1,000-job fan-out (extrapolated),
+// 80.6 s for 100 jobs, 14.2 s for a chained 1,000-job chain with --stats.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, median, timeCommand } from './lib.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const MAX_N = Number(process.env.BENCH_WORKFLOW_MAX_N ?? 100000);
+const SHAPES = join(ROOT, 'bench', 'fixtures', 'workflow-shapes.mjs');
+const GNU_TIME = '/usr/bin/time';
+
+const CASES = [
+  { shape: 'fanout', n: 1000, target: 2 },
+  { shape: 'fanout', n: 10000 },
+  { shape: 'fanout', n: 100000, target: 60, rssTarget: 500 },
+  { shape: 'fanoutWork', n: 1000 },
+  { shape: 'chain', n: 1000, target: 3 },
+];
+
+async function runOnce(shape, n, stats) {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-bench-wf-'));
+  const rssFile = join(dir, 'rss');
+  const workflow = [process.execPath, SHAPES, `file:${join(dir, 'store')}`, '--logWarning'];
+  if (stats) workflow.push('--stats');
+  const argv = existsSync(GNU_TIME) ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...workflow] : workflow;
+  try {
+    const result = await timeCommand(argv, {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_SHAPE: shape, BENCH_N: String(n) },
+    });
+    if (result.code !== 0) {
+      throw new Error(`${shape} N=${n} exited ${result.code}: ${result.stderr.slice(-2000)}`);
+    }
+    const rssKb = existsSync(rssFile)
+      ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop())
+      : NaN;
+    return { seconds: result.seconds, rssMb: rssKb / 1024 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export default async function run({ log }) {
+  const rows = [];
+  for (const c of CASES) {
+    if (c.n > MAX_N) continue;
+    for (const stats of [false, true]) {
+      const label = `${c.shape === 'fanoutWork' ? 'fan-out, 10 ms CPU each' : c.shape === 'fanout' ? 'fan-out' : 'chain'} N=${c.n}${stats ? ' --stats' : ''}`;
+      const runs = [];
+      for (let i = 0; i < RUNS; i++) runs.push(await runOnce(c.shape, c.n, stats));
+      const seconds = median(runs.map((r) => r.seconds));
+      const rss = median(runs.map((r) => r.rssMb));
+      log(
+        `${label}: ${runs.map((r) => r.seconds.toFixed(2)).join(' ')} s; leader RSS ${runs.map((r) => r.rssMb.toFixed(0)).join(' ')} MiB`,
+      );
+      rows.push({
+        name: `${label}: wall (median of ${RUNS})`,
+        value: seconds,
+        unit: 's',
+        target: c.target,
+        note: `${((seconds / c.n) * 1000).toFixed(2)} ms/job`,
+      });
+      rows.push({
+        name: `${label}: leader peak RSS`,
+        value: rss,
+        unit: 'MiB',
+        target: c.rssTarget,
+      });
+    }
+  }
+  return rows;
+}
