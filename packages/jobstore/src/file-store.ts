@@ -114,6 +114,8 @@ async function takeLock(path: string): Promise<boolean> {
 export const FILE_STORE_MARKER = 'jobstore.json';
 const TOP_LEVEL = new Set([FILE_STORE_MARKER, 'shared', 'jobs', 'stats', 'files']);
 const READ_CURSOR = 'read-cursor.json';
+/** Read-cursor value of a finished stats log read to its end (never opened again). */
+const FULLY_READ = -1;
 const CURSOR_SAVE_EVERY = 1000;
 
 interface IndexEntry {
@@ -872,8 +874,13 @@ export class FileJobStore implements JobStore {
   async *readStats(options: { unreadOnly?: boolean } = {}): AsyncIterable<StatsRecord> {
     const dir = join(this.path, 'stats');
     let names: string[];
+    let finished: Set<string>;
     try {
-      names = (await readdir(dir)).filter((n) => n.endsWith('.log')).sort();
+      const all = await readdir(dir);
+      finished = new Set(
+        all.filter((n) => n.endsWith('.done')).map((n) => `${n.slice(0, -5)}.log`),
+      );
+      names = all.filter((n) => n.endsWith('.log')).sort();
     } catch (error) {
       if (isErrno(error, 'ENOENT', 'ENOTDIR')) throw notFoundError(this.locator);
       throw wrapIo(`listing stats of ${this.locator}`, error);
@@ -886,6 +893,8 @@ export class FileJobStore implements JobStore {
         const path = join(dir, name);
         let lineNo = 0;
         const start = cursor[name] ?? 0;
+        // A finished log (its writer closed it) that was read to the end: nothing to do.
+        if (start === FULLY_READ) continue;
         for await (const chunk of readLogLines(path, start)) {
           for (const line of chunk) {
             lineNo += 1;
@@ -904,6 +913,10 @@ export class FileJobStore implements JobStore {
             }
           }
         }
+        if (options.unreadOnly && finished.has(name)) {
+          cursor[name] = FULLY_READ;
+          unsaved += 1;
+        }
       }
     } finally {
       if (options.unreadOnly && unsaved > 0)
@@ -921,8 +934,15 @@ export class FileJobStore implements JobStore {
       });
       this.jobLog = undefined;
     }
-    await this.statsLog?.close();
-    this.statsLog = undefined;
+    if (this.statsLog) {
+      await this.statsLog.close();
+      await atomicWriteFile(`${this.statsLog.path.slice(0, -4)}.done`, '').catch(
+        (error: unknown) => {
+          if (!isErrno(error, 'ENOENT')) throw wrapIo(`closing ${this.locator}`, error);
+        },
+      );
+      this.statsLog = undefined;
+    }
     this.generation += 1;
   }
 }

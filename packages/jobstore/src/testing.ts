@@ -663,6 +663,19 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         }
         expect(await collect(b.readStats({ unreadOnly: true }))).toHaveLength(2);
         expect(await collect(b.readStats())).toHaveLength(7);
+        // Writers that closed, and writers that come later, are read once each.
+        for (const n of [8, 9]) {
+          const writer = await backend.open(target);
+          await writer.appendStats(sampleStats(n));
+          await writer.close();
+        }
+        expect(
+          (await collect(a.readStats({ unreadOnly: true }))).map((r) => r.time).sort(),
+        ).toEqual([8, 9]);
+        expect(await collect(a.readStats({ unreadOnly: true }))).toEqual([]);
+        await b.appendStats(sampleStats(10));
+        expect((await collect(a.readStats({ unreadOnly: true }))).map((r) => r.time)).toEqual([10]);
+        expect(await collect(b.readStats())).toHaveLength(10);
         await a.destroy();
         await a.close();
         await b.close();
