@@ -13,9 +13,17 @@ import {
 const FIXTURE = join(__dirname, 'fixtures', 'slurm-workflow.mjs');
 const EXAMPLE = join(REPO_ROOT, 'examples', 'discoverfiles.ts');
 
-function scratch(): { dir: string; store: string; out: string } {
+const SLURM = ['--batchSystem', 'slurm', '--defaultMemory', '256M'];
+
+function scratch(): { dir: string; store: string; out: string; slurm: string[] } {
   const dir = mkdtempSync(join(SLURM_OUTPUT_DIR, 'e2e-'));
-  return { dir, store: `file:${join(dir, 'store')}`, out: join(dir, 'notes.txt') };
+  return {
+    dir,
+    store: `file:${join(dir, 'store')}`,
+    out: join(dir, 'notes.txt'),
+    // Workers' temporary directories and the Slurm output files stay in the test's directory.
+    slurm: [...SLURM, '--workDir', dir],
+  };
 }
 
 function notes(out: string): string[] {
@@ -55,15 +63,13 @@ function startLeader(args: string[], env: Record<string, string>) {
   return { child, exited };
 }
 
-const SLURM = ['--batchSystem', 'slurm', '--defaultMemory', '256M'];
-
 describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   beforeAll(() => acquireSlurm(), 120_000);
   afterAll(() => releaseSlurm(), 120_000);
 
   it('runs the seed example with --stats, and toil stats shows its jobs on the slurm batch system', async () => {
-    const { store } = scratch();
-    const run = await runToil(['run', EXAMPLE, store, '--stats', ...SLURM]);
+    const { store, slurm } = scratch();
+    const run = await runToil(['run', EXAMPLE, store, '--stats', ...slurm]);
     expect(run.stderr).toContain('with the slurm batch system');
     expect(run.code).toBe(0);
     const stats = await runToil(['stats', store]);
@@ -74,8 +80,8 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   });
 
   it('runs a 100-job fan-out with --stats, and toil stats counts every job', async () => {
-    const { store, out } = scratch();
-    const run = await runToil(['run', FIXTURE, store, '--stats', ...SLURM], {
+    const { store, out, slurm } = scratch();
+    const run = await runToil(['run', FIXTURE, store, '--stats', ...slurm], {
       env: { ...process.env, TOIL_TEST_CASE: 'fanout', TOIL_TEST_COUNT: '100', TOIL_TEST_OUT: out },
     });
     expect(run.code).toBe(0);
@@ -92,8 +98,8 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   }, 300_000);
 
   it('retries a failing job, then reports it totally failed with its log', async () => {
-    const { store, out } = scratch();
-    const run = await runToil(['run', FIXTURE, store, '--retryCount', '1', ...SLURM], {
+    const { store, out, slurm } = scratch();
+    const run = await runToil(['run', FIXTURE, store, '--retryCount', '1', ...slurm], {
       env: { ...process.env, TOIL_TEST_CASE: 'fail', TOIL_TEST_OUT: out },
     });
     expect(run.code).not.toBe(0);
@@ -106,14 +112,14 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   });
 
   it('completes with --restart after its leader was SIGKILLed mid-run', async () => {
-    const { store, out } = scratch();
+    const { store, out, slurm } = scratch();
     const env = {
       TOIL_TEST_CASE: 'sleepers',
       TOIL_TEST_COUNT: '4',
       TOIL_TEST_SECONDS: '3',
       TOIL_TEST_OUT: out,
     };
-    const leader = startLeader(['run', FIXTURE, store, ...SLURM], env);
+    const leader = startLeader(['run', FIXTURE, store, ...slurm], env);
     await waitUntil('sleepers run on Slurm', () =>
       queued('sleeper').some((j) => j.state === 'RUNNING'),
     );
@@ -121,7 +127,7 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
     const kill = await runToil(['kill', '--force', store]);
     expect(kill.stdout).toMatch(/SIGKILL/);
     expect((await leader.exited).code).not.toBe(0);
-    const restart = await runToil(['run', FIXTURE, store, '--restart', ...SLURM], {
+    const restart = await runToil(['run', FIXTURE, store, '--restart', ...slurm], {
       env: { ...process.env, ...env },
     });
     expect(restart.stderr).toContain('attempt 1');
@@ -133,14 +139,14 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   }, 180_000);
 
   it('toil kill stops the leader, which cancels every Slurm job it submitted', async () => {
-    const { store, out } = scratch();
+    const { store, out, slurm } = scratch();
     const env = {
       TOIL_TEST_CASE: 'sleepers',
       TOIL_TEST_COUNT: '4',
       TOIL_TEST_SECONDS: '600',
       TOIL_TEST_OUT: out,
     };
-    const leader = startLeader(['run', FIXTURE, store, ...SLURM], env);
+    const leader = startLeader(['run', FIXTURE, store, ...slurm], env);
     await waitUntil('all four sleepers are in the queue', () => queued('sleeper').length === 4);
     const submitted = queued('sleeper').map((j) => j.id);
     const kill = await runToil(['kill', store]);
