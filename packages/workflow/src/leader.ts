@@ -417,7 +417,7 @@ export class Leader {
     const { store, host } = this.s;
     const record = await store.tryLoadJob(node.id);
     if (!record) return;
-    const reason = finished.reason ?? `exit code ${finished.exitCode}`;
+    const reason = finished.reason ?? record.lastFailure ?? `exit code ${finished.exitCode}`;
     report(
       host,
       'warning',
@@ -427,7 +427,7 @@ export class Leader {
       SOURCE,
     );
     const tries = Math.max(0, record.remainingTryCount - 1);
-    const lastFailure = record.lastFailure ?? reason;
+    const lastFailure = reason;
     if (tries > 0) {
       report(
         host,

@@ -116,3 +116,6 @@ export function alive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** The repository root. */
+export const REPO_ROOT_FOR_TESTS = REPO_ROOT;

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { runToil } from '../../../tooling/test-env/cli.js';
+import { FIXTURE, REPO_ROOT_FOR_TESTS, lines, runWorkflow, scratch } from './helpers.js';
+
+describe('the one-shot worker command and JavaScript workflows', () => {
+  it('runs jobs through IssuedJob.argv for a registered batch system (what Slurm runs), failures recorded and retried', async () => {
+    const dir = scratch();
+    const out = join(dir, 'out');
+    const result = await runWorkflow(
+      FIXTURE,
+      [`file:${join(dir, 'store')}`, '--batchSystem', 'oneshot'],
+      {
+        TOIL_TEST_CASE: 'retry',
+        TOIL_TEST_OUT: out,
+        TOIL_TEST_MARKER: join(dir, 'marker'),
+      },
+    );
+    expect(result.stderr).toContain('with the oneshot batch system');
+    expect(result.stderr).toContain('Error: first attempt fails');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('ROOT RETURNED "ok"');
+    const written = lines(out);
+    expect(written).toEqual([
+      expect.stringMatching(/^argv .*--module .*workflows\.ts --jobId failsOnce-\S+$/),
+      'failsOnce first attempt',
+      expect.stringMatching(/^argv /),
+      'failsOnce second attempt',
+    ]);
+  });
+
+  it('runs a JavaScript workflow as is through `toil run`', async () => {
+    const dir = scratch();
+    const result = await runToil(
+      [
+        'run',
+        join(REPO_ROOT_FOR_TESTS, 'bench', 'fixtures', 'workflow-shapes.mjs'),
+        `file:${join(dir, 'store')}`,
+      ],
+      { env: { ...process.env, BENCH_SHAPE: 'chain', BENCH_N: '5' } },
+    );
+    expect(result.stderr).toContain('Finished toil run successfully.');
+    expect(result.code).toBe(0);
+  });
+});
