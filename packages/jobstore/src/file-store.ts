@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readlinkSync } from 'node:fs';
 import {
   copyFile,
   mkdir,
@@ -83,8 +83,22 @@ export interface FileJobStoreOptions {
   compactAfter?: number;
 }
 
-/** A short tag of this machine in log names, so a dead writer's log can be recognised. */
-const NODE_TAG = createHash('sha256').update(localNodeId()).digest('hex').slice(0, 8);
+/**
+ * A short tag of this machine and pid namespace in log names, so that a dead writer's log can
+ * be recognised (a pid is only meaningful within both: containers share a boot id).
+ */
+const NODE_TAG = createHash('sha256')
+  .update(`${localNodeId()} ${pidNamespace()}`)
+  .digest('hex')
+  .slice(0, 8);
+
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** True when a log's writer (`<time>-<node>-<pid>-<rand>`) ran on this machine and is gone. */
 function writerIsDead(writerId: string): boolean {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,8 +147,27 @@ it('compacts the logs of closed writers without losing or resurrecting jobs', as
     ]);
     await worker.close();
   }
+  // A writer that exits without close() leaves no .done marker: its log is merged once its
+  // process is gone.
+  const orphan = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const { openJobStore } = await import(${JSON.stringify(join(__dirname, '..', 'src', 'index.ts'))});
+       const { sampleJob } = await import(${JSON.stringify(join(__dirname, '..', 'src', 'testing.ts'))});
+       const store = await openJobStore(${JSON.stringify(locator)});
+       await store.commit([{ op: 'put', record: sampleJob('orphan') }]);
+       process.exit(0);`,
+    ],
+    { encoding: 'utf8' },
+  );
+  expect(orphan.stderr).toBe('');
+  expect(orphan.status).toBe(0);
   const before = readdirSync(join(path, 'jobs')).filter((n) => n.endsWith('.log')).length;
-  expect(before).toBe(13);
+  expect(before).toBe(14);
   expect(await leader.jobExists('shared')).toBe(true); // the leader sees 12 finished logs
   await leader.commit([{ op: 'put', record: sampleJob('after', { version: 1 }) }]);
   const files = readdirSync(join(path, 'jobs'));
@@ -161,7 +181,7 @@ it('compacts the logs of closed writers without losing or resurrecting jobs', as
     expect(await reader.jobExists('worker-10')).toBe(false);
     const ids: string[] = [];
     for await (const job of reader.listJobs()) ids.push(job.id);
-    expect(ids.sort()).toEqual(['after', 'shared', 'worker-11']);
+    expect(ids.sort()).toEqual(['after', 'orphan', 'shared', 'worker-11']);
   }
   await leader.close();
   await staleReader.close();
