@@ -165,15 +165,16 @@ async function walkJobs(
   store: JobStore,
   host: IoHost,
   keep: boolean,
-): Promise<{ counts: JobCounts; jobs: JobRecord[] }> {
+): Promise<{ counts: JobCounts; jobs: JobLine[] }> {
   const counts = emptyCounts();
-  const jobs: JobRecord[] = [];
+  // Only the lines are kept, not the records with their bodies: 145,000 jobs stay small.
+  const jobs: JobLine[] = [];
   const span = startSpan(host, 'STATUS_WALK', `Reading the jobs of ${store.locator}`, {
     source: 'toil.status',
   });
   for await (const job of store.listJobs()) {
     count(counts, job);
-    if (keep) jobs.push(job);
+    if (keep) jobs.push(toLine(job));
     if (counts.unfinished % 10_000 === 0) span.progress(counts.unfinished, 'Jobs read');
   }
   span.end(`Read ${counts.unfinished} jobs`, { level: 'debug' });
@@ -321,7 +322,7 @@ export async function getStatus(
     const wantJobs = Boolean(
       options.jobs || options.logs || options.dot || options.failedOnly || options.jobIds,
     );
-    let records: JobRecord[] | undefined;
+    let records: JobLine[] | undefined;
     if (options.jobIds && options.jobIds.length > 0) {
       records = [];
       for (const id of options.jobIds) {
@@ -330,7 +331,7 @@ export async function getStatus(
           throw new ToilError('JOB_NOT_FOUND', `The job ${id} is not in ${store.locator}.`, {
             hint: 'It may have finished (finished jobs are deleted); `toil status --printJobs` lists the jobs left.',
           });
-        records.push(job);
+        records.push(toLine(job));
       }
     }
     if (state !== 'completed' || wantJobs) {
@@ -363,7 +364,7 @@ export async function getStatus(
     }
 
     if (records) {
-      let lines = records.map(toLine).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      let lines = records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       if (options.failedOnly) lines = lines.filter((j) => j.totallyFailed);
       report.jobs = lines;
       if (options.logs) {
