@@ -30,7 +30,7 @@ import {
 } from './ids.js';
 import { forEachLimit, mapLimit } from './internal/pool.js';
 import { nextSeq } from './internal/seq.js';
-import { parseLocator } from './locator.js';
+import { toLocator } from './locator.js';
 import {
   JOBSTORE_FORMAT_VERSION,
   JobRecordSchema,
@@ -100,7 +100,7 @@ export class AwsJobStore implements JobStore {
   private readonly shared: SharedFiles;
 
   constructor(locator: string | JobStoreLocator, options: AwsJobStoreOptions = {}) {
-    const parsed = typeof locator === 'string' ? parseLocator(locator) : locator;
+    const parsed = toLocator(locator);
     if (parsed.kind !== 'aws')
       throw new ToilError('INVALID_ARGUMENT', `AwsJobStore cannot open '${parsed.locator}'.`, {
         hint: 'Use openJobStore() to pick the backend from the locator.',

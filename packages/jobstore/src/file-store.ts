@@ -70,7 +70,7 @@ import {
   type WorkflowConfig,
 } from './records.js';
 import { parseRecord, validateRecord } from './validate.js';
-import { parseLocator } from './locator.js';
+import { toLocator } from './locator.js';
 
 /** Options of {@link FileJobStore}. */
 export interface FileJobStoreOptions {
@@ -193,7 +193,7 @@ export class FileJobStore implements JobStore {
   constructor(locator: string | JobStoreLocator, options: FileJobStoreOptions = {}) {
     this.host = options.host ?? silentHost;
     this.compactAfter = Math.max(1, options.compactAfter ?? 32);
-    const parsed = typeof locator === 'string' ? parseLocator(locator) : locator;
+    const parsed = toLocator(locator);
     if (parsed.kind !== 'file')
       throw new ToilError('INVALID_ARGUMENT', `FileJobStore cannot open '${parsed.locator}'.`, {
         hint: 'Use openJobStore() to pick the backend from the locator.',

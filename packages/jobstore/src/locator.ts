@@ -87,5 +87,6 @@ export function parseLocator(text: string): JobStoreLocator {
 
 /** Accepts a locator string or an already parsed locator. */
 export function toLocator(locator: string | JobStoreLocator): JobStoreLocator {
-  return typeof locator === 'string' ? parseLocator(locator) : locator;
+  if (typeof locator === 'object' && locator !== null && 'kind' in locator) return locator;
+  return parseLocator(locator as string);
 }
