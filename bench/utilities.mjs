@@ -186,7 +186,11 @@ async function realRuns(dir, rows, log) {
     });
     if (run.code !== 0) {
       log(
-        `fan-out of ${label} failed (${run.code}): ${run.stderr.split('\n').slice(-4).join(' | ')}`,
+        `fan-out of ${label} failed (${run.code}): ${run.stderr
+          .split('\n')
+          .filter((l) => /error/i.test(l))
+          .slice(0, 3)
+          .join(' | ')}`,
       );
       rows.push({
         name: `real fan-out of ${label} jobs with --stats`,
