@@ -1,5 +1,5 @@
 import type { IoHost } from '@toil/core';
-import type { JobRecord, Requirements } from '@toil/jobstore';
+import type { Requirements } from '@toil/jobstore';
 import type { AttemptResult } from './worker-runtime.js';
 
 /** What the leader hands a batch system for one job attempt. */
@@ -18,10 +18,10 @@ export interface IssuedJob {
   /** Environment additions for the worker. */
   env: Record<string, string>;
   /**
-   * The job's record as the leader knows it, for batch systems that hand it to a warm worker
-   * directly (saves the worker a read). Others ignore it: the worker reads the store.
+   * The job's record as JSON, as the leader knows it, for batch systems that hand it to a warm
+   * worker directly (saves the worker a read). Others ignore it: the worker reads the store.
    */
-  record?: JobRecord;
+  recordJson?: string;
 }
 
 /** How a job attempt ended, as the batch system saw it. */

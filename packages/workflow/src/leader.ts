@@ -44,8 +44,8 @@ interface LeaderJob {
   followOns: string[];
   pendingChildren: number;
   pendingFollowOns: number;
-  /** The record to hand to a warm worker (dropped once issued). */
-  record: JobRecord | undefined;
+  /** The record as JSON, to hand to a warm worker (dropped once issued). */
+  recordJson: string | undefined;
   failed: boolean;
 }
 
@@ -58,20 +58,28 @@ export interface FailedJob {
   reason?: string;
 }
 
-function toLeaderJob(record: JobRecord): LeaderJob {
+const NONE: string[] = [];
+const requirementsSeen = new Map<string, Requirements>();
+
+/** The leader keeps little per job: 100,000 pending jobs must fit in a few hundred MB. */
+function toLeaderJob(record: JobRecord, recordJson?: string): LeaderJob {
   const body = record.body as JobBody;
+  const r = record.requirements;
+  const key = `${r.cores}/${r.memory}/${r.disk}/${r.preemptible}/${r.runtime ?? ''}`;
+  let requirements = requirementsSeen.get(key);
+  if (!requirements) requirementsSeen.set(key, (requirements = r));
   return {
     id: record.id,
     name: record.displayName,
-    requirements: record.requirements,
+    requirements,
     parent: body.parent,
     relation: body.relation,
     ran: body.ran,
-    children: record.children,
-    followOns: record.followOns,
+    children: record.children.length === 0 ? NONE : record.children,
+    followOns: record.followOns.length === 0 ? NONE : record.followOns,
     pendingChildren: 0,
     pendingFollowOns: 0,
-    record,
+    recordJson: recordJson ?? JSON.stringify(record),
     failed: false,
   };
 }
@@ -277,15 +285,15 @@ export class Leader {
       // The batch system runs issued jobs within the limits; the cap bounds its queue.
       if (this.issued.size >= MAX_IN_FLIGHT) break;
       this.readyHead++;
-      const record = node.record;
-      node.record = undefined;
+      const recordJson = node.recordJson;
+      node.recordJson = undefined;
       const batchId = await batchSystem.issue({
         jobId: id,
         name: node.name,
         requirements: r,
         argv: this.s.workerArgv(id),
         env: {},
-        record,
+        recordJson,
       });
       this.issued.set(batchId, id);
       report(
@@ -321,14 +329,17 @@ export class Leader {
           reason: 'the worker exited 0 without recording the job as done',
         });
       }
-      result = { record: record ?? null, created: [], deferredDelete: false };
+      result = { record: record ?? null, createdJson: [], deferredDelete: false };
     }
     if (result.record === null) {
       if (result.deferredDelete) this.pendingDeletes.push(id);
       else this.complete(id);
       return;
     }
-    for (const created of result.created) this.nodes.set(created.id, toLeaderJob(created));
+    for (const json of result.createdJson) {
+      const created = JSON.parse(json) as JobRecord;
+      this.nodes.set(created.id, toLeaderJob(created, json));
+    }
     const record = result.record;
     const unknown = [...record.children, ...record.followOns].filter((c) => !this.nodes.has(c));
     for (const childId of unknown) {
@@ -445,7 +456,7 @@ export class Leader {
         version: record.version + 1,
       };
       await store.commit([{ op: 'put', record: updated }]);
-      node.record = updated;
+      node.recordJson = JSON.stringify(updated);
       this.enqueue(node.id);
       return;
     }

@@ -189,27 +189,29 @@ export class SingleMachineBatchSystem implements BatchSystem {
 
   private start(worker: WorkerProcess, issued: IssuedJob, batchId: string): void {
     this.account(issued, 1);
-    const done = worker.run(batchId, issued.jobId, issued.record, true).then(async (outcome) => {
-      this.runningJobs.delete(batchId);
-      if (outcome.recordError) {
-        report(this.context.host, 'warning', 'WORKFLOW_LOG_NOT_STORED', outcome.recordError);
-      }
-      this.finished.push({
-        batchId,
-        jobId: issued.jobId,
-        exitCode: outcome.exitCode,
-        reason: outcome.reason,
-        wallTime: outcome.wallTime,
-        result: outcome.result,
+    const done = worker
+      .run(batchId, issued.jobId, issued.recordJson, true)
+      .then(async (outcome) => {
+        this.runningJobs.delete(batchId);
+        if (outcome.recordError) {
+          report(this.context.host, 'warning', 'WORKFLOW_LOG_NOT_STORED', outcome.recordError);
+        }
+        this.finished.push({
+          batchId,
+          jobId: issued.jobId,
+          exitCode: outcome.exitCode,
+          reason: outcome.reason,
+          wallTime: outcome.wallTime,
+          result: outcome.result,
+        });
+        if (this.options.isolation === 'process' || !worker.alive || this.stopping) {
+          if (!this.stopping) await worker.stop();
+        } else {
+          this.idle.push(worker);
+        }
+        this.pump();
+        this.wake?.();
       });
-      if (this.options.isolation === 'process' || !worker.alive || this.stopping) {
-        if (!this.stopping) await worker.stop();
-      } else {
-        this.idle.push(worker);
-      }
-      this.pump();
-      this.wake?.();
-    });
     this.runningJobs.set(batchId, { issued, batchId, worker, done });
   }
 }

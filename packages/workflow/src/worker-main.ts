@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ToilError, report, toToilError, type IoHost } from '@toil/core';
-import { openJobStore, type JobStore } from '@toil/jobstore';
+import { openJobStore, type JobRecord, type JobStore } from '@toil/jobstore';
 import { poolWorkerArgv } from './worker-command.js';
 import { WorkerProcess, type FromWorker, type ToWorker } from './worker-process.js';
 import {
@@ -121,7 +121,9 @@ async function poolMain(args: Record<string, string>): Promise<void> {
       continue;
     }
     try {
-      const record = message.record ?? (await runtime.store.loadJob(message.jobId));
+      const record = message.recordJson
+        ? (JSON.parse(message.recordJson) as JobRecord)
+        : await runtime.store.loadJob(message.jobId);
       const result = await runAttempt(runtime, record, message.deferLeafDelete);
       await send({ type: 'done', batchId: message.batchId, ok: true, result });
     } catch (error) {

@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createReadStream, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import type { JobRecord, JobStore } from '@toil/jobstore';
+import type { JobStore } from '@toil/jobstore';
 import { recordFailedAttempt, type AttemptResult } from './worker-runtime.js';
 
 /** Leader → worker messages. @internal */
 export type ToWorker =
-  | { type: 'run'; batchId: string; jobId: string; record?: JobRecord; deferLeafDelete: boolean }
+  | { type: 'run'; batchId: string; jobId: string; recordJson?: string; deferLeafDelete: boolean }
   | { type: 'shutdown' };
 
 /** Worker → leader messages. @internal */
@@ -100,7 +100,7 @@ export class WorkerProcess {
   async run(
     batchId: string,
     jobId: string,
-    record: JobRecord | undefined,
+    recordJson: string | undefined,
     deferLeafDelete: boolean,
   ): Promise<WorkerOutcome> {
     const started = Date.now();
@@ -109,7 +109,7 @@ export class WorkerProcess {
       if (this.exited) return resolve(undefined);
       this.current = { batchId, resolve };
       this.onExitDuringJob = () => resolve(undefined);
-      const request: ToWorker = { type: 'run', batchId, jobId, record, deferLeafDelete };
+      const request: ToWorker = { type: 'run', batchId, jobId, recordJson, deferLeafDelete };
       this.child.send(request, (error) => {
         if (error) resolve(undefined);
       });

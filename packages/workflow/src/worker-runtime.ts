@@ -35,8 +35,8 @@ import {
 export interface AttemptResult {
   /** The updated record (null: the job had no successors and is complete). */
   record: JobRecord | null;
-  /** Jobs the attempt created (already stored). */
-  created: JobRecord[];
+  /** Jobs the attempt created (already stored), as JSON (compact for the leader to keep). */
+  createdJson: string[];
   /** True when the completed job's record is still stored and the leader deletes it. */
   deferredDelete: boolean;
 }
@@ -205,7 +205,7 @@ export async function runAttempt(
     let result: AttemptResult;
     if (children.length === 0 && followOns.length === 0) {
       if (!deferLeafDelete) await store.commit([{ op: 'delete', id: record.id }]);
-      result = { record: null, created: [], deferredDelete: deferLeafDelete };
+      result = { record: null, createdJson: [], deferredDelete: deferLeafDelete };
     } else {
       if (created.length > 0)
         await store.commit(created.map((r) => ({ op: 'put' as const, record: r })));
@@ -219,7 +219,11 @@ export async function runAttempt(
         body: { ...body, promiseFiles, ran: true } satisfies JobBody,
       };
       await store.commit([{ op: 'put', record: updated }]);
-      result = { record: updated, created, deferredDelete: false };
+      result = {
+        record: updated,
+        createdJson: created.map((r) => JSON.stringify(r)),
+        deferredDelete: false,
+      };
     }
     await runLimited(
       fileStore.deferredDeletes.map((id) => async () => {
