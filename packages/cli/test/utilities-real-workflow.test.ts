@@ -154,5 +154,8 @@ describe('the utilities on stores made by real workflow runs', () => {
     expect(stats.stdout).toMatch(/^ {4}Attempt 0: Clock [\d.]+ {2}Runtime [\d.]+$/m);
     expect(stats.stdout).toMatch(/^ {4}Attempt 1: Clock [\d.]+ {2}Runtime [\d.]+$/m);
     expect(stats.stdout).toMatch(/^ Sleeper\n/m);
+    // Toil's kill test ends with `toil clean`, which must work on the killed-then-restarted store.
+    expect((await runToil(['clean', store])).code).toBe(0);
+    expect(existsSync(path)).toBe(false);
   });
 });
