@@ -104,7 +104,7 @@ describe('the utilities on stores made by real workflow runs', () => {
       env: { ...process.env, NO_COLOR: '1', SLEEP_SECONDS: '60', SLEEPERS: '4' },
     });
     try {
-      // Running once two sleepers run on the two worker processes the leader recorded.
+      // Running once at least two sleepers run and the leader has recorded its worker processes.
       const running = await waitFor('two running sleepers', 60, async () => {
         if (!existsSync(path)) return undefined;
         const result = await runToil(['status', store, '--json']);
@@ -112,7 +112,7 @@ describe('the utilities on stores made by real workflow runs', () => {
         const json = JSON.parse(result.stdout) as Record<string, any>;
         return json.state === 'running' &&
           json.counts?.running >= 2 &&
-          json.leader?.workerPids?.length >= 2
+          json.leader?.workerPids?.length >= 1
           ? json
           : undefined;
       });
@@ -129,7 +129,7 @@ describe('the utilities on stores made by real workflow runs', () => {
       expect(kill.stdout).toContain(
         `Stopped the workflow in ${store}: the leader (process ${running.leader.pid}, SIGTERM)`,
       );
-      expect(kill.stdout).toMatch(/The leader killed 2 batch jobs: \S+, \S+\./);
+      expect(kill.stdout).toMatch(/The leader killed \d+ batch jobs: \S+(, \S+)+\./);
       expect(isRunning(running.leader.pid)).toBe(false);
       for (const pid of workerPids) expect(isRunning(pid)).toBe(false);
       await exited(leader);
@@ -157,5 +157,5 @@ describe('the utilities on stores made by real workflow runs', () => {
     // Toil's kill test ends with `toil clean`, which must work on the killed-then-restarted store.
     expect((await runToil(['clean', store])).code).toBe(0);
     expect(existsSync(path)).toBe(false);
-  });
+  }, 180_000);
 });
