@@ -68,6 +68,18 @@ describe('toil stats', () => {
     expect(result.stdout).toContain('Default Memory: 2.0G');
   });
 
+  it('fails in one line when --outputFile cannot be written, and prints nothing', async () => {
+    const result = await runToil([
+      'stats',
+      seedStore,
+      '--outputFile',
+      join(dir, 'no', 'such', 'dir', 'r.txt'),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('toil: error: Cannot write --outputFile');
+    expect(result.stdout).toBe('');
+  });
+
   it('rejects a bad option value in one line that lists the choices (exit 2)', async () => {
     const cases: Array<[string[], string]> = [
       [['--sortCategory', 'size'], 'time, clock, wait, memory, alpha, count'],

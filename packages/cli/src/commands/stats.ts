@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { ToilError } from '@toil/core';
 import { defineCommand } from '../command.js';
 
 export default defineCommand({
@@ -73,7 +74,20 @@ export default defineCommand({
       args.raw || context.json
         ? JSON.stringify(report, null, 2) + '\n'
         : stats.renderStatsText(report, { pretty: args.pretty, categories });
-    if (args.outputFile !== undefined) writeFileSync(args.outputFile, text);
+    if (args.outputFile !== undefined) {
+      try {
+        writeFileSync(args.outputFile, text);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? String(error);
+        throw new ToilError(
+          'INVALID_ARGUMENT',
+          `Cannot write --outputFile ${args.outputFile}: ${code}.`,
+          {
+            hint: 'Give a path in a directory that exists and that you can write to.',
+          },
+        );
+      }
+    }
     context.out(text);
     return 0;
   },
