@@ -25,13 +25,19 @@ const CASES = [
 async function runOnce(shape, n, stats) {
   const dir = mkdtempSync(join(tmpdir(), 'toil-bench-wf-'));
   const rssFile = join(dir, 'rss');
+  const leaderRssFile = join(dir, 'leader-rss');
   const workflow = [process.execPath, SHAPES, `file:${join(dir, 'store')}`, '--logWarning'];
   if (stats) workflow.push('--stats');
   const argv = existsSync(GNU_TIME) ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...workflow] : workflow;
   try {
     const result = await timeCommand(argv, {
       cwd: ROOT,
-      env: { ...process.env, BENCH_SHAPE: shape, BENCH_N: String(n) },
+      env: {
+        ...process.env,
+        BENCH_SHAPE: shape,
+        BENCH_N: String(n),
+        BENCH_RSS_FILE: leaderRssFile,
+      },
     });
     if (result.code !== 0) {
       throw new Error(`${shape} N=${n} exited ${result.code}: ${result.stderr.slice(-2000)}`);
@@ -55,6 +61,7 @@ export default async function run({ log }) {
       for (let i = 0; i < RUNS; i++) runs.push(await runOnce(c.shape, c.n, stats));
       const seconds = median(runs.map((r) => r.seconds));
       const rss = median(runs.map((r) => r.rssMb));
+      const largest = median(runs.map((r) => r.largestMb));
       log(
         `${label}: ${runs.map((r) => r.seconds.toFixed(2)).join(' ')} s; leader RSS ${runs.map((r) => r.rssMb.toFixed(0)).join(' ')} MiB`,
       );
@@ -70,6 +77,11 @@ export default async function run({ log }) {
         value: rss,
         unit: 'MiB',
         target: c.rssTarget,
+      });
+      rows.push({
+        name: `${label}: largest process peak RSS (leader or a worker)`,
+        value: largest,
+        unit: 'MiB',
       });
     }
   }

@@ -125,7 +125,20 @@ async function poolMain(args: Record<string, string>): Promise<void> {
         ? (JSON.parse(message.recordJson) as JobRecord)
         : await runtime.store.loadJob(message.jobId);
       const result = await runAttempt(runtime, record, message.deferLeafDelete);
-      await send({ type: 'done', batchId: message.batchId, ok: true, result });
+      const created = result.createdJson;
+      for (let i = 0; i < created.length; i += 1000) {
+        await send({
+          type: 'created',
+          batchId: message.batchId,
+          createdJson: created.slice(i, i + 1000),
+        });
+      }
+      await send({
+        type: 'done',
+        batchId: message.batchId,
+        ok: true,
+        result: { ...result, createdJson: [] },
+      });
     } catch (error) {
       const text = describeError(error);
       process.stderr.write(`Job ${message.jobId} failed:\n${text}\n`);

@@ -13,6 +13,8 @@ export type ToWorker =
 /** Worker → leader messages. @internal */
 export type FromWorker =
   | { type: 'ready' }
+  /** Records the attempt created, sent in chunks before 'done' (one huge message would not fit). */
+  | { type: 'created'; batchId: string; createdJson: string[] }
   | { type: 'done'; batchId: string; ok: true; result: AttemptResult }
   | { type: 'done'; batchId: string; ok: false; error: string };
 
@@ -44,7 +46,12 @@ export class WorkerProcess {
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exitPromise: Promise<void>;
   private current:
-    { batchId: string; resolve: (message: FromWorker & { type: 'done' }) => void } | undefined;
+    | {
+        batchId: string;
+        created: string[];
+        resolve: (message: FromWorker & { type: 'done' }) => void;
+      }
+    | undefined;
   private onExitDuringJob: (() => void) | undefined;
 
   constructor(
@@ -66,10 +73,14 @@ export class WorkerProcess {
       closeSync(logFd);
     }
     this.child.on('message', (message: FromWorker) => {
-      if (message.type === 'done' && this.current?.batchId === message.batchId) {
-        const { resolve } = this.current;
+      const current = this.current;
+      if (!current || !('batchId' in message) || current.batchId !== message.batchId) return;
+      if (message.type === 'created') {
+        for (const json of message.createdJson) current.created.push(json);
+      } else if (message.type === 'done') {
         this.current = undefined;
-        resolve(message);
+        if (message.ok) message.result.createdJson = current.created;
+        current.resolve(message);
       }
     });
     this.child.on('error', () => undefined);
@@ -107,7 +118,7 @@ export class WorkerProcess {
     const logStart = statSync(this.logPath).size;
     const message = await new Promise<(FromWorker & { type: 'done' }) | undefined>((resolve) => {
       if (this.exited) return resolve(undefined);
-      this.current = { batchId, resolve };
+      this.current = { batchId, created: [], resolve };
       this.onExitDuringJob = () => resolve(undefined);
       const request: ToWorker = { type: 'run', batchId, jobId, recordJson, deferLeafDelete };
       this.child.send(request, (error) => {
