@@ -22,7 +22,7 @@ const TOIL = {
   stats1000: 'Toil 5.9: 1.50 s (1000-job chain store)',
   status1000: 'Toil 5.9: 1.58 s (999 pending jobs)',
   status145k: 'Toil users report 83 min for 145,000 jobs; Toil 5.9 walks ~0.6 ms/job',
-  clean: 'Toil 5.9: 2.34 s for 999 pending jobs',
+  clean: 'Toil 5.9: 1.67 s (1000-job chain store), 2.34 s (999 pending jobs)',
 };
 
 const NAMES = ['Leaf', 'Merge', 'Split', 'sysFiles', 'userFiles'];
