@@ -59,6 +59,8 @@ export interface AwsJobStoreOptions {
 /** The marker object a complete `aws:` store holds. */
 const MARKER_KEY = 'jobstore.json';
 const PART_SIZE = 8 * 1024 * 1024;
+/** Versions collected per destroy pass before deleting them (bounds memory). */
+const DESTROY_CHUNK = 50_000;
 
 type Marker = { format: number; kind: 'aws'; state: 'creating' | 'ready'; createdAt: number };
 
@@ -198,7 +200,7 @@ export class AwsJobStore implements JobStore {
   }
 
   /** Every key under `prefix`, one page at a time. */
-  private async *listPages(prefix: string): AsyncGenerator<string[]> {
+  private async *listPages(prefix: string, pageSize = this.pageSize): AsyncGenerator<string[]> {
     const { client, sdk } = await this.s3();
     let token: string | undefined;
     do {
@@ -208,7 +210,7 @@ export class AwsJobStore implements JobStore {
           new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: prefix,
-            MaxKeys: this.pageSize,
+            MaxKeys: pageSize,
             ContinuationToken: token,
           }),
         );
@@ -392,18 +394,34 @@ export class AwsJobStore implements JobStore {
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
       } while (keyMarker);
-      // Every version and delete marker, listed page by page and deleted in batches of 1000
-      // (up to 4 batches in flight). Passes repeat until a listing comes back empty, so that
-      // objects a listing missed (or a concurrent writer added) are caught too.
-      for (let pass = 0; ; pass++) {
-        const found = await this.deleteAllVersionsOnce(client, sdk, (n) => {
-          deleted += n;
-          span.progress(deleted, `Deleted ${deleted} objects`);
-        });
-        if (found === 0) break;
-        if (pass >= 20) throw new Error('objects keep appearing in the bucket while deleting it');
+      // Every object (and, in a bucket that ever had versioning, every version and delete
+      // marker). Passes repeat until a listing comes back empty, so that what a pass did not
+      // reach (or a concurrent writer added) is deleted too.
+      const versioning = await client.send(
+        new sdk.GetBucketVersioningCommand({ Bucket: this.bucket }),
+      );
+      let versioned = versioning.Status === 'Enabled' || versioning.Status === 'Suspended';
+      const onDeleted = (n: number): void => {
+        deleted += n;
+        span.progress(deleted, `Deleted ${deleted} objects`);
+      };
+      for (let attempt = 0; ; attempt++) {
+        for (let pass = 0; ; pass++) {
+          const found = versioned
+            ? await this.deleteAllVersionsOnce(client, sdk, onDeleted)
+            : await this.deleteAllObjectsOnce(onDeleted);
+          if (found === 0) break;
+          if (pass >= 20) throw new Error('objects keep appearing in the bucket while deleting it');
+        }
+        try {
+          await client.send(new sdk.DeleteBucketCommand({ Bucket: this.bucket }));
+          break;
+        } catch (error) {
+          // Versions left by a versioning change we did not see: delete them too.
+          if (errorName(error) !== 'BucketNotEmpty' || attempt >= 1) throw error;
+          versioned = true;
+        }
       }
-      await client.send(new sdk.DeleteBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
       if (isMissingBucket(error)) {
         span.end(`Job store ${this.locator} was deleted concurrently`, { data: { deleted } });
@@ -416,17 +434,32 @@ export class AwsJobStore implements JobStore {
     return { existed: true, deleted, target };
   }
 
-  /** One listing pass over all versions, deleting what it finds; resolves to how many. */
+  /** One pass over current objects (unversioned bucket): list a chunk, delete it. */
+  private async deleteAllObjectsOnce(onDeleted: (count: number) => void): Promise<number> {
+    const keys: string[] = [];
+    for await (const page of this.listPages('', 1000)) {
+      keys.push(...page);
+      if (keys.length >= DESTROY_CHUNK) break;
+    }
+    if (keys.length > 0) await this.deleteKeys(keys, 'deleting the store');
+    onDeleted(keys.length);
+    return keys.length;
+  }
+
+  /**
+   * One pass: lists versions and delete markers (up to {@link DESTROY_CHUNK} of them, without
+   * deleting while listing, since some S3 implementations lose their place when the marker
+   * key is deleted), then deletes them in batches of 1000 with 4 batches in flight.
+   * Resolves to how many it found; the caller repeats until a pass finds nothing.
+   */
   private async deleteAllVersionsOnce(
     client: S3.S3Client,
     sdk: typeof S3,
     onDeleted: (count: number) => void,
   ): Promise<number> {
-    let found = 0;
+    const objects: { Key: string; VersionId?: string }[] = [];
     let versionKey: string | undefined;
     let versionId: string | undefined;
-    const inFlight = new Set<Promise<void>>();
-    let failure: { error: unknown } | undefined;
     do {
       const page = await client.send(
         new sdk.ListObjectVersionsCommand({
@@ -436,28 +469,18 @@ export class AwsJobStore implements JobStore {
           MaxKeys: 1000,
         }),
       );
-      const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
-        .filter((v) => v.Key)
-        .map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
-      found += objects.length;
-      for (let i = 0; i < objects.length; i += 1000) {
-        const batch = objects.slice(i, i + 1000);
-        const task: Promise<void> = this.deleteVersions(client, sdk, batch)
-          .then(() => onDeleted(batch.length))
-          .catch((error: unknown) => {
-            failure ??= { error };
-          })
-          .finally(() => inFlight.delete(task));
-        inFlight.add(task);
-        if (inFlight.size >= 4) await Promise.race(inFlight);
-      }
-      if (failure) break;
+      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])])
+        if (v.Key) objects.push({ Key: v.Key, VersionId: v.VersionId });
       versionKey = page.IsTruncated ? page.NextKeyMarker : undefined;
       versionId = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (versionKey);
-    await Promise.all(inFlight);
-    if (failure) throw failure.error;
-    return found;
+    } while (versionKey && objects.length < DESTROY_CHUNK);
+    const batches: (typeof objects)[] = [];
+    for (let i = 0; i < objects.length; i += 1000) batches.push(objects.slice(i, i + 1000));
+    await forEachLimit(batches, 4, async (batch) => {
+      await this.deleteVersions(client, sdk, batch);
+      onDeleted(batch.length);
+    });
+    return objects.length;
   }
 
   private async deleteVersions(

@@ -53,7 +53,7 @@ const available = motoAvailableOrWarn('the aws: job store suites');
   describeJobStoreContract('aws: (moto)', {
     newLocator: () => `aws:${REGION}:ctest-${run}-${++counter}`,
     // Small pages, so that listing really walks many pages.
-    open: (locator) => openJobStore(locator, { listPageSize: 250 }),
+    open: (locator) => openJobStore(locator, { listPageSize: 500 }),
     async overwriteJobRecord(locator, jobId, content) {
       const bucket = `${locator.split(':')[2]}--toil`;
       const key = `jobs/${jobId}.json`;
