@@ -193,6 +193,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
       .run(batchId, issued.jobId, issued.recordJson, true)
       .then(async (outcome) => {
         this.runningJobs.delete(batchId);
+        this.account(issued, -1);
         if (outcome.recordError) {
           report(this.context.host, 'warning', 'WORKFLOW_LOG_NOT_STORED', outcome.recordError);
         }
@@ -204,13 +205,12 @@ export class SingleMachineBatchSystem implements BatchSystem {
           wallTime: outcome.wallTime,
           result: outcome.result,
         });
-        if (this.options.isolation === 'process' || !worker.alive || this.stopping) {
-          if (!this.stopping) await worker.stop();
-        } else {
-          this.idle.push(worker);
-        }
+        const reuse = this.options.isolation === 'pool' && worker.alive && !this.stopping;
+        if (reuse) this.idle.push(worker);
+        else this.workers.delete(worker);
         this.pump();
         this.wake?.();
+        if (!reuse && !this.stopping) await worker.stop();
       });
     this.runningJobs.set(batchId, { issued, batchId, worker, done });
   }

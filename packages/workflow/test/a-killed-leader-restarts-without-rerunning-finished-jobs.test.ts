@@ -12,11 +12,11 @@ import {
   withStore,
 } from './helpers.js';
 
-async function leaderWithWorkers(locator: string): Promise<LeaderInfo> {
-  return waitFor('the leader to record its workers', () =>
+async function leaderWithWorkers(locator: string, count = 1): Promise<LeaderInfo> {
+  return waitFor(`the leader to record ${count} workers`, () =>
     withStore(locator, async (store) => {
       const info = await store.getLeader();
-      return info && (info.workerPids?.length ?? 0) > 0 ? info : undefined;
+      return info && (info.workerPids?.length ?? 0) >= count ? info : undefined;
     }).catch(() => undefined),
   );
 }
@@ -74,8 +74,13 @@ describe('kill and restart', () => {
       TOIL_TEST_SECONDS: '60',
       TOIL_TEST_OUT: join(dir, 'out'),
     };
-    const run = startWorkflow(FIXTURE, [locator, '--stats'], env);
-    const info = await leaderWithWorkers(locator);
+    // Four sleepers on two cores: two warm workers run at once.
+    const run = startWorkflow(
+      FIXTURE,
+      [locator, '--stats', '--maxCores', '2', '--maxLocalJobs', '2'],
+      env,
+    );
+    const info = await leaderWithWorkers(locator, 2);
     await withStore(locator, (store) => store.setKillFlag(true));
     const result = await run.done;
     expect(result.code).toBe(130);
