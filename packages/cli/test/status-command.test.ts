@@ -143,7 +143,7 @@ describe('toil status', () => {
       rootId: 'root',
       jobs: [
         jobRecord('root', 'discoverFiles', { children: ['a', 'b'], state: 'waiting' }),
-        jobRecord('a', 'discoverFiles', { state: 'running' }),
+        jobRecord('a', 'discoverFiles', { state: 'running', batchId: '17' }),
         jobRecord('b', 'boom', { remainingTryCount: 0, state: 'failed', version: 3 }),
       ],
       leader: localLeader(deadPid()),
@@ -184,6 +184,12 @@ describe('toil status', () => {
     expect(logs.stdout).toContain(
       `Log from job "'boom' b v3" follows:\n=========>\n\tboom is about to raise\n\tError: deliberate failure\n<=========\n`,
     );
+
+    const running = await runToil(['status', locator, '--printStatus']);
+    expect(running.stdout).toContain(
+      'Job ID a with name discoverFiles is running on single_machine as ID 17.\n',
+    );
+    expect(running.stdout).not.toContain('Job ID b ');
 
     const dot = await runToil(['status', locator, '--printDot']);
     const nodes = dot.stdout.split('\n').filter((l) => l.includes('[label="discoverFiles'));

@@ -57,6 +57,8 @@ export interface JobLine {
   isService: boolean;
   logFileId?: string;
   lastFailure?: string;
+  /** Batch-system id of the running attempt. */
+  batchId?: string;
 }
 
 /** The log of one job (`--printLogs`). */
@@ -71,6 +73,8 @@ export interface StatusReport {
   schema: 'toil-ts/status';
   version: typeof STATUS_REPORT_VERSION;
   jobStore: string;
+  /** The batch system the workflow runs on (from its config). */
+  batchSystem: string;
   state: WorkflowState;
   /** One or two sentences saying where the workflow stands. */
   message: string;
@@ -127,6 +131,7 @@ function toLine(job: JobRecord): JobLine {
     isService: job.isService,
     ...(job.logFileId === undefined ? {} : { logFileId: job.logFileId }),
     ...(job.lastFailure === undefined ? {} : { lastFailure: job.lastFailure }),
+    ...(job.batchId === undefined ? {} : { batchId: job.batchId }),
   };
 }
 
@@ -283,7 +288,7 @@ export async function getStatus(
 ): Promise<StatusReport> {
   const host = options.host ?? silentHost;
   return withExistingStore(locator, host, async (store) => {
-    await store.resume();
+    const config = await store.resume();
     const [rootId, leader, storedOutcome] = await Promise.all([
       store.getRootJobId(),
       store.getLeader(),
@@ -312,6 +317,7 @@ export async function getStatus(
       schema: 'toil-ts/status',
       version: STATUS_REPORT_VERSION,
       jobStore: store.locator,
+      batchSystem: config.batchSystem,
       state,
       message: describe(state, store.locator, leader, storedOutcome),
       countsSource: 'none',
@@ -393,6 +399,8 @@ export interface StatusTextOptions {
   failedOnly?: boolean;
   /** Leave out the summary line (Toil's `--noAggStats`). */
   noAggStats?: boolean;
+  /** Which jobs run where (Toil's `--printStatus`, as Toil 9 prints it). */
+  printStatus?: boolean;
 }
 
 function jobLineText(job: JobLine): string {
@@ -445,6 +453,16 @@ export function renderStatusText(report: StatusReport, options: StatusTextOption
     }
   }
   if (options.printDot && report.dot) out.push(report.dot.replace(/\n$/, ''));
+  if (options.printStatus) {
+    const running = jobs.filter((j) => j.state === 'running');
+    for (const job of running) {
+      const where = job.batchId === undefined ? '' : ` as ID ${job.batchId}`;
+      out.push(
+        `Job ID ${job.id} with name ${job.name} is running on ${report.batchSystem}${where}.`,
+      );
+    }
+    if (running.length === 0) out.push('No job is running.');
+  }
   if (report.summaryLine && !options.noAggStats) out.push(report.summaryLine);
   out.push(report.message);
   return out.join('\n') + '\n';

@@ -52,6 +52,12 @@ export default defineCommand({
       string: true,
       describe: 'Only these job ids.',
     },
+    printStatus: {
+      type: 'boolean',
+      alias: 'status',
+      default: false,
+      describe: 'Print which jobs are running, on which batch system and under which batch id.',
+    },
     noAggStats: {
       type: 'boolean',
       default: false,
@@ -68,7 +74,7 @@ export default defineCommand({
     const jobIds = args.jobs?.map(String);
     const report = await getStatus(args.jobStore, {
       host: context.host,
-      jobs: args.printJobs || args.printChildren,
+      jobs: args.printJobs || args.printChildren || args.printStatus,
       logs: args.printLogs,
       dot: args.printDot,
       failedOnly: args.failed,
@@ -84,6 +90,7 @@ export default defineCommand({
             printDot: args.printDot,
             failedOnly: args.failed,
             noAggStats: args.noAggStats,
+            printStatus: args.printStatus,
           }),
     );
     return args.failIfNotComplete && !isComplete(report) ? 1 : 0;
