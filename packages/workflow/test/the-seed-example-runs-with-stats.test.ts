@@ -53,8 +53,8 @@ describe('the seed example', () => {
     const burner = stats
       .flatMap((r) => (r.kind === 'worker' ? r.jobs : []))
       .find((j) => j.name === 'burner');
-    // The child burns 0.5 s of CPU; the worker itself almost none.
-    expect(burner?.clock).toBeGreaterThan(0.3);
+    // The child burns 0.5 s of CPU; a worker that missed its children would report ~0.
+    expect(burner?.clock).toBeGreaterThanOrEqual(0.45);
   });
 
   it('deletes the job store after success by default (--clean onSuccess)', async () => {
