@@ -196,7 +196,7 @@ export async function killWorkflow(
       finalOutcome = {
         result: 'killed',
         attempt: recorded.attempt,
-        time: Date.now(),
+        time: Date.now() / 1000, // seconds, as the leader records its own outcome
         failedJobs: [],
       };
       await store.setOutcome(finalOutcome);
