@@ -128,6 +128,8 @@ async function takeLock(path: string): Promise<boolean> {
 export const FILE_STORE_MARKER = 'jobstore.json';
 const TOP_LEVEL = new Set([FILE_STORE_MARKER, 'shared', 'jobs', 'stats', 'files']);
 const READ_CURSOR = 'read-cursor.json';
+/** Read handles a store instance keeps open at most. */
+const MAX_CACHED_HANDLES = 128;
 /** Read-cursor value of a finished stats log read to its end (never opened again). */
 const FULLY_READ = -1;
 const CURSOR_SAVE_EVERY = 1000;
@@ -185,6 +187,8 @@ export class FileJobStore implements JobStore {
   /** Finished logs seen by the last refresh: compaction candidates. */
   private closedLogs: string[] = [];
   private readonly shared: SharedFiles;
+  /** Open read handles by job log / snapshot name; see readHandle(). */
+  private readonly handles = new Map<string, Promise<FileHandle>>();
   private readonly host: IoHost;
   private readonly compactAfter: number;
   /** Bumped by close(): an instance used again after close() writes new logs. */
@@ -315,6 +319,7 @@ export class FileJobStore implements JobStore {
     this.statsLog = undefined;
     this.index.clear();
     this.logOffsets.clear();
+    await this.dropHandles();
   }
 
   private async checkComplete(): Promise<void> {
@@ -461,6 +466,7 @@ export class FileJobStore implements JobStore {
     if (full) {
       this.index.clear();
       this.logOffsets.clear();
+      await this.dropHandles();
     }
     const own = this.jobLog ? basename(this.jobLog.path) : undefined;
     const closed: string[] = [];
@@ -480,7 +486,7 @@ export class FileJobStore implements JobStore {
       if (state.complete) continue;
       const path = join(jobsDir, name);
       try {
-        for await (const chunk of readLogLines(path, state.offset)) {
+        for await (const chunk of readLogLines(await this.readHandle(name), state.offset)) {
           for (const line of chunk) {
             state.lines += 1;
             const parsed = parseLogLine(line.text, `${path}:${state.lines}`);
@@ -527,20 +533,35 @@ export class FileJobStore implements JobStore {
     }
   }
 
+  /**
+   * A read handle on a job log or snapshot, kept open for later reads (at most
+   * {@link MAX_CACHED_HANDLES}). Log lines never change once written, so a handle on a file
+   * that a compaction has since unlinked still reads the right bytes.
+   */
+  private readHandle(name: string): Promise<FileHandle> {
+    let handle = this.handles.get(name);
+    if (!handle) {
+      handle = open(join(this.path, 'jobs', name), 'r');
+      if (this.handles.size < MAX_CACHED_HANDLES) {
+        this.handles.set(name, handle);
+        handle.catch(() => this.handles.delete(name));
+      }
+    }
+    return handle;
+  }
+
+  private async dropHandles(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map((h) => h.then((fh) => fh.close()).catch(() => undefined)));
+  }
+
   private async readEntry(id: string, entry: IndexEntry): Promise<JobRecord> {
     const path = join(this.path, 'jobs', entry.file);
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(entry.end - entry.pos);
-      await handle.read(buffer, 0, buffer.length, entry.pos);
-      return recordOfLine(
-        buffer.toString('utf8', 0, buffer.length - 1),
-        `${path}@${entry.pos}`,
-        id,
-      );
-    } finally {
-      await handle.close();
-    }
+    const handle = await this.readHandle(entry.file);
+    const buffer = Buffer.allocUnsafe(entry.end - entry.pos);
+    await handle.read(buffer, 0, buffer.length, entry.pos);
+    return recordOfLine(buffer.toString('utf8', 0, buffer.length - 1), `${path}@${entry.pos}`, id);
   }
 
   /**
@@ -939,6 +960,7 @@ export class FileJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    await this.dropHandles();
     if (this.jobLog) {
       await this.jobLog.close();
       // Tells readers the log is final (they stop polling it) and compaction may merge it.
