@@ -1,4 +1,4 @@
-import { ToilError, parseSize } from '@toil/core';
+import { ToilError, parseDuration, parseSize } from '@toil/core';
 import type { FileStore } from './file-store.js';
 import { Runner } from './runner.js';
 
@@ -16,6 +16,8 @@ export interface JobOptions {
   preemptible?: boolean;
   /** Recorded as Toil's checkpoint flag (see the README for what toil-ts does with it). */
   checkpoint?: boolean;
+  /** Wall-time limit, seconds or a duration (`'2h'`); batch systems such as Slurm use it. */
+  runtime?: number | string;
 }
 
 /** Normalised {@link JobOptions}: sizes in bytes, unset values undefined. */
@@ -26,6 +28,7 @@ export interface ResolvedJobOptions {
   disk?: number;
   preemptible?: boolean;
   checkpoint: boolean;
+  runtime?: number;
 }
 
 /** One element of an `rv()` path: an object key or an array index. */
@@ -113,6 +116,10 @@ export function resolveJobOptions(options: JobOptions, what: string): ResolvedJo
     disk: options.disk === undefined ? undefined : parseSize(options.disk, `disk of ${what}`),
     preemptible: options.preemptible,
     checkpoint: options.checkpoint ?? false,
+    runtime:
+      options.runtime === undefined
+        ? undefined
+        : parseDuration(options.runtime, `runtime of ${what}`),
   };
 }
 

@@ -337,6 +337,7 @@ export async function materializePlan(
         memory: o.memory ?? defaults.memory,
         disk: o.disk ?? defaults.disk,
         preemptible: o.preemptible ?? false,
+        ...(o.runtime ? { runtime: o.runtime } : {}),
       },
       checkpoint: o.checkpoint,
       remainingTryCount: defaults.retryCount + 1,
@@ -441,6 +442,7 @@ export async function rebuildJob(
     disk: record.requirements.disk,
     preemptible: record.requirements.preemptible,
     checkpoint: record.checkpoint,
+    runtime: record.requirements.runtime,
   };
   if (body.kind === 'fn') {
     const args = (await resolvePromises(body.args ?? [], store, record.displayName)) as unknown[];
