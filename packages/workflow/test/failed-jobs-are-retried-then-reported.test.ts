@@ -54,3 +54,27 @@ describe('retries and totally failed jobs', () => {
     });
   });
 });
+
+describe('restarting a failed workflow', () => {
+  it('resets try counts and reruns only the jobs that did not complete', async () => {
+    const dir = scratch();
+    const locator = `file:${join(dir, 'store')}`;
+    const env = { TOIL_TEST_CASE: 'fail', TOIL_TEST_OUT: join(dir, 'out') };
+    const first = await runWorkflow(FIXTURE, [locator, '--retryCount', '0'], env);
+    expect(first.code).toBe(1);
+    const before = lines(join(dir, 'out'));
+    expect(before.filter((l) => l === 'alwaysFails attempt')).toHaveLength(1);
+    const second = await runWorkflow(FIXTURE, [locator, '--restart', '--retryCount', '1'], env);
+    expect(second.code).toBe(1);
+    const after = lines(join(dir, 'out')).slice(before.length);
+    // Two tries each again (--retryCount 1 on restart); completed jobs did not rerun.
+    expect(after.filter((l) => l === 'alwaysFails attempt')).toHaveLength(2);
+    expect(after.filter((l) => l === 'exitsWorker attempt')).toHaveLength(2);
+    expect(after).not.toContain('sibling');
+    expect(after).not.toContain('root');
+    await withStore(locator, async (store) => {
+      expect((await store.resume()).attempt).toBe(1);
+      expect(await store.getOutcome()).toMatchObject({ result: 'failed', attempt: 1 });
+    });
+  });
+});
