@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openJobStore } from '@toil/jobstore';
 import { isRunning } from '@toil/stats';
-import { runToil } from '../../../tooling/test-env/cli.js';
+import { CLI_BIN, runCommand, runToil } from '../../../tooling/test-env/cli.js';
 import { jobStats, seedRecords, workerRecord } from '../../stats/test/fixtures.js';
 import {
   buildStore,
@@ -166,6 +166,50 @@ describe('toil kill', () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`the leader (process ${child.pid}) still run`);
       expect(result.stderr).toContain(`toil kill --force ${locator}`);
+      expect(isRunning(child.pid!)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it('sets the kill flag when the leader cannot be signalled (another user runs toil kill)', async () => {
+    if (process.getuid?.() !== 0) {
+      const message = 'needs root to run toil kill as another user (runuser)';
+      if (process.env.CI === 'true') throw new Error(`${message}; CI must run it.`);
+      process.stderr.write(`\n!! SKIPPING the unsignallable-leader kill test: ${message}.\n\n`);
+      return;
+    }
+    const path = join(dir, 'unsignallable');
+    const locator = `file:${path}`;
+    const { child } = await startFakeLeader({ locator });
+    try {
+      await buildStore(locator, {
+        rootId: 'root',
+        jobs: [jobRecord('root', 'root')],
+        leader: localLeader(child.pid!),
+      });
+      // The store is writable by the other user; the leader process (root's) is not signallable.
+      chmodSync(dir, 0o755);
+      for (const entry of readdirSync(path, { recursive: true, withFileTypes: true }))
+        chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o777 : 0o666);
+      chmodSync(path, 0o777);
+      const result = await runCommand(
+        ['runuser', '-u', 'nobody', '--', process.execPath, CLI_BIN, 'kill', locator],
+        {
+          env: { ...process.env, NO_COLOR: '1' },
+        },
+      );
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain(
+        `Could not send SIGTERM to the leader (process ${child.pid}): EPERM.`,
+      );
+      expect(result.stdout).toContain(
+        `Could not signal the leader (process ${child.pid}: EPERM). Set the kill flag in ${locator}`,
+      );
+      const store = await openJobStore(locator);
+      expect(await store.getKillFlag()).toBe(true);
+      await store.close();
       expect(isRunning(child.pid!)).toBe(true);
     } finally {
       child.kill('SIGKILL');
