@@ -127,12 +127,9 @@ async function workflowFanout(n) {
 export default async function run({ log }) {
   if (process.getuid?.() !== 0)
     throw new Error('the Slurm benchmark needs root (slurmd runs as root)');
-  const wasUp =
-    spawnSync('bash', [SCRIPT, 'status'], {
-      env: { ...process.env, SLURM_CONF: join(SLURM_DIR, 'slurm.conf') },
-    }).status === 0;
-  const start = spawnSync('bash', [SCRIPT, 'start'], { encoding: 'utf8' });
-  if (start.status !== 0) throw new Error(`could not start Slurm: ${start.stderr}`);
+  // A lease, like the tests: Slurm stays up while anyone else uses it.
+  const acquire = spawnSync('bash', [SCRIPT, 'acquire', String(process.pid)], { encoding: 'utf8' });
+  if (acquire.status !== 0) throw new Error(`could not start Slurm: ${acquire.stderr}`);
   process.env.SLURM_CONF = join(SLURM_DIR, 'slurm.conf');
   const { createBatchSystem } = await import('@toil/batch-slurm');
   const { silentHost } = await import('@toil/core');
@@ -189,7 +186,7 @@ export default async function run({ log }) {
       note: 'a Node worker per job',
     });
   } finally {
-    if (!wasUp) spawnSync('bash', [SCRIPT, 'stop'], { stdio: 'ignore' });
+    spawnSync('bash', [SCRIPT, 'release', String(process.pid)], { stdio: 'ignore' });
   }
   return rows;
 }

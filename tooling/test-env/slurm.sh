@@ -6,6 +6,12 @@
 #   bash tooling/test-env/slurm.sh status    # exit 0 when the controller answers
 #   bash tooling/test-env/slurm.sh stop [--purge]   # cancels jobs, stops daemons by pid file
 #   bash tooling/test-env/slurm.sh env       # prints `export SLURM_CONF=...`
+#   bash tooling/test-env/slurm.sh acquire PID   # start if needed and hold a lease for process PID
+#   bash tooling/test-env/slurm.sh release PID   # drop PID's lease; the last holder stops Slurm
+#
+# Leases let several test workers and a benchmark share one cluster: each user acquires with
+# its own pid and releases when done; leases of dead processes do not count. Start, stop and
+# lease changes run under flock on $DIR/lock.
 #
 # Everything (slurm.conf, controller state, spool, logs, pid files, munge socket, jobcomp
 # file) lives under $TOIL_TEST_SLURM_DIR (default /tmp/toil-ts-slurm); nothing in /etc is
@@ -160,16 +166,17 @@ start() {
   touch "$DIR/jobcomp.txt" && chown slurm:slurm "$DIR/jobcomp.txt"
   write_conf
 
-  runuser -u munge -- /usr/sbin/munged --socket="$MUNGE_SOCKET" --pid-file="$MUNGE_PID" \
+  # 9>&-: a daemon must not inherit the lock, or the lock would be held for its lifetime.
+  runuser -u munge -- /usr/sbin/munged --socket="$MUNGE_SOCKET" --pid-file="$MUNGE_PID" 9>&- \
     --log-file="$MUNGE_DIR/munged.log" --seed-file="$MUNGE_DIR/munged.seed" ||
     die "munged did not start: $(tail -5 "$MUNGE_DIR/munged.log" 2>/dev/null)"
   wait_for 10 munged munge_works ||
     die "munge does not answer on $MUNGE_SOCKET"
 
   # -i: tolerate missing state on the first start.
-  /usr/sbin/slurmctld -i -f "$CONF" || die "slurmctld did not start: $(tail -5 "$DIR/log/slurmctld.log")"
+  /usr/sbin/slurmctld -i -f "$CONF" 9>&- || die "slurmctld did not start: $(tail -5 "$DIR/log/slurmctld.log")"
   wait_for 20 slurmctld controller_up || die "slurmctld does not answer: $(tail -5 "$DIR/log/slurmctld.log")"
-  /usr/sbin/slurmd -f "$CONF" || die "slurmd did not start: $(tail -5 "$DIR/log/slurmd.log")"
+  /usr/sbin/slurmd -f "$CONF" 9>&- || die "slurmd did not start: $(tail -5 "$DIR/log/slurmd.log")"
   # ReturnToService=2 brings a node back from DOWN once it registers.
   wait_for 30 "node ready" node_ready || die "node not ready: $(sinfo -N 2>&1); $(tail -5 "$DIR/log/slurmd.log")"
   echo "export SLURM_CONF=$CONF"
@@ -195,13 +202,46 @@ stop() {
   fi
 }
 
+LEASES="$DIR/leases"
+
+acquire() {
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || die "acquire needs a pid"
+  start
+  mkdir -p "$LEASES"
+  touch "$LEASES/$1"
+}
+
+release() {
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || die "release needs a pid"
+  rm -f "$LEASES/$1"
+  local lease
+  for lease in "$LEASES"/*; do
+    [ -e "$lease" ] || continue
+    if ! gone "$(basename "$lease")"; then
+      log "Slurm stays up: process $(basename "$lease") holds a lease"
+      return 0
+    fi
+    rm -f "$lease"
+  done
+  stop
+}
+
+locked() { # locked COMMAND...: runs COMMAND holding the lock
+  mkdir -p "$DIR"
+  exec 9>"$DIR/lock"
+  flock -w 300 9 || die "timed out waiting for $DIR/lock"
+  "$@"
+}
+
 case "${1:-}" in
-start) start ;;
-stop) stop "${2:-}" ;;
+start) locked start ;;
+acquire) locked acquire "${2:-}" ;;
+release) locked release "${2:-}" ;;
+stop) locked stop "${2:-}" ;;
 status) controller_up && node_ready ;;
 env) echo "export SLURM_CONF=$CONF" ;;
 *)
-  echo "usage: $0 start | stop [--purge] | status | env" >&2
+  echo "usage: $0 start | stop [--purge] | acquire PID | release PID | status | env" >&2
   exit 2
   ;;
 esac

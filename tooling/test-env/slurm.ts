@@ -1,13 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
  * A real single-node Slurm for tests, started and stopped by `tooling/test-env/slurm.sh`.
  *
- * Several jest workers may need it at once, so each process takes a lease (a file named by its
- * pid under the state directory) and the last one to release it stops the daemons. Start and
- * stop run under a directory lock so two workers never start the daemons twice.
+ * Several jest workers (and `pnpm bench slurm`) may need it at once, so each process takes a
+ * lease (`slurm.sh acquire PID`) and the last one to release it stops the daemons.
  */
 
 /** The state directory of the test cluster (slurm.conf, state, logs, job output). */
@@ -18,8 +17,6 @@ export const SLURM_CONF = join(SLURM_DIR, 'slurm.conf');
 export const SLURM_OUTPUT_DIR = join(SLURM_DIR, 'output');
 
 const SCRIPT = join(__dirname, 'slurm.sh');
-const LEASES = join(SLURM_DIR, 'leases');
-const LOCK = join(SLURM_DIR, 'lock');
 
 /**
  * Why the Slurm tests cannot run here, or `undefined` when they can. Slurm needs root (slurmd
@@ -66,52 +63,8 @@ export function describeWithSlurm(name: string, body: () => void): void {
   describe.skip(name, body);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Runs `fn` holding the start/stop lock (a directory; a lock of a dead process is taken over). */
-function withLock<T>(fn: () => T): T {
-  mkdirSync(SLURM_DIR, { recursive: true });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let holder = NaN;
-      try {
-        holder = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-      } catch {
-        // The holder has made the directory but not yet written its pid.
-      }
-      if (Number.isInteger(holder) && !isAlive(holder))
-        rmSync(LOCK, { recursive: true, force: true });
-      else if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${LOCK}`, { cause: error });
-      else sleepSync(100);
-    }
-  }
-  try {
-    return fn();
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
-  }
-}
-
 function runScript(args: string[]): string {
-  const result = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8', timeout: 360_000 });
   if (result.error) throw result.error;
   if (result.status !== 0)
     throw new Error(`slurm.sh ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
@@ -124,11 +77,7 @@ function runScript(args: string[]): string {
  * run reach it.
  */
 export function acquireSlurm(): void {
-  withLock(() => {
-    runScript(['start']);
-    mkdirSync(LEASES, { recursive: true });
-    writeFileSync(join(LEASES, String(process.pid)), '');
-  });
+  runScript(['acquire', String(process.pid)]);
   process.env.SLURM_CONF = SLURM_CONF;
 }
 
@@ -137,13 +86,7 @@ export function acquireSlurm(): void {
  * cancels every job and stops the daemons.
  */
 export function releaseSlurm(): void {
-  withLock(() => {
-    rmSync(join(LEASES, String(process.pid)), { force: true });
-    const others = existsSync(LEASES)
-      ? readdirSync(LEASES).filter((name) => isAlive(Number(name)))
-      : [];
-    if (others.length === 0) runScript(['stop']);
-  });
+  runScript(['release', String(process.pid)]);
 }
 
 /** Runs a Slurm client command against the test cluster and returns its stdout. */

@@ -329,9 +329,17 @@ export class SlurmBatchSystem implements BatchSystem {
 
   /** One look at the queue: jobs no longer pending/running get their final state. */
   private async check(): Promise<void> {
+    // Jobs submitted while squeue runs are not in its answer: look only at those known before.
+    const known = [...this.jobs.keys()];
     const queue = await this.squeue();
     if (queue === undefined) return;
-    const gone = [...this.jobs.keys()].filter((id) => !queue.has(id));
+    const gone: string[] = [];
+    for (const id of known) {
+      const tracked = this.jobs.get(id);
+      if (tracked === undefined) continue;
+      if (queue.has(id)) delete tracked.missingSince;
+      else gone.push(id);
+    }
     if (gone.length === 0) return;
     const states = await this.finalStates(gone);
     const now = Date.now();
