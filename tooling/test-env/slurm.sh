@@ -107,8 +107,11 @@ JobAcctGatherParams=OverMemoryKill"
 ClusterName=toilts
 SlurmctldHost=${host}(127.0.0.1)
 NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem} State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-PartitionName=other Nodes=ALL Default=NO MaxTime=INFINITE State=UP
+# OverSubscribe: up to 4 jobs share a core, so a job starts when it is submitted instead of
+# waiting for the next backfill pass (once a second, two jobs per pass on 2 cores). Memory is
+# still accounted per job.
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+PartitionName=other Nodes=ALL Default=NO MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 SlurmUser=slurm
 SlurmdUser=root
 AuthType=auth/munge
