@@ -391,6 +391,11 @@ export class FileJobStore implements JobStore {
         });
       }
     }
+    if (this.jobLog?.broken) {
+      // A write failed and could not be cut off: continue in a new log.
+      this.generation += 1;
+      this.jobLog = undefined;
+    }
     if (!this.jobLog)
       this.jobLog = new AppendLog(
         join(this.path, 'jobs', `${this.writerId}.${this.generation}.log`),
@@ -894,6 +899,10 @@ export class FileJobStore implements JobStore {
 
   async appendStats(record: StatsRecord): Promise<void> {
     const checked = validateRecord(StatsRecordSchema, record, 'stats record');
+    if (this.statsLog?.broken) {
+      this.generation += 1;
+      this.statsLog = undefined;
+    }
     if (!this.statsLog)
       this.statsLog = new AppendLog(
         join(this.path, 'stats', `${this.writerId}.${this.generation}.log`),

@@ -18,12 +18,18 @@ export class AppendLog {
   private size = 0;
   private pending: Pending[] = [];
   private flushing = false;
+  /** True once a failed append could not be cut off: the file may end in a torn line. */
+  broken = false;
 
   constructor(readonly path: string) {}
 
   /** Appends complete lines (`text` ends with `\n`); resolves to their byte range when durable. */
   append(text: string): Promise<{ pos: number; end: number }> {
     return new Promise((resolve, reject) => {
+      if (this.broken) {
+        reject(new Error(`${this.path} is closed after a failed write`));
+        return;
+      }
       this.pending.push({ text, resolve, reject });
       if (!this.flushing) void this.flush();
     });
@@ -59,9 +65,18 @@ export class AppendLog {
           offset += length;
         }
       } catch (error) {
-        // Cut off a partial batch so that later batches never follow a torn line.
-        await this.handle?.truncate(start).catch(() => undefined);
+        // Cut off a partial batch so that later batches never follow a torn line; if that
+        // fails too, refuse further appends (the owner starts a new log).
+        try {
+          await this.handle?.truncate(start);
+        } catch {
+          this.broken = true;
+        }
         for (const p of batch) p.reject(error);
+        if (this.broken) {
+          for (const p of this.pending) p.reject(error);
+          this.pending = [];
+        }
       }
     }
     this.flushing = false;
