@@ -42,10 +42,13 @@ async function runOnce(shape, n, stats) {
     if (result.code !== 0) {
       throw new Error(`${shape} N=${n} exited ${result.code}: ${result.stderr.slice(-2000)}`);
     }
-    const rssKb = existsSync(rssFile)
+    // GNU time's %M covers the leader and the workers it waited for (the largest process);
+    // the leader writes its own peak (getrusage RUSAGE_SELF) to BENCH_RSS_FILE.
+    const treeKb = existsSync(rssFile)
       ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop())
       : NaN;
-    return { seconds: result.seconds, rssMb: rssKb / 1024 };
+    const leaderKb = Number(readFileSync(leaderRssFile, 'utf8'));
+    return { seconds: result.seconds, rssMb: leaderKb / 1024, largestMb: treeKb / 1024 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -63,7 +66,7 @@ export default async function run({ log }) {
       const rss = median(runs.map((r) => r.rssMb));
       const largest = median(runs.map((r) => r.largestMb));
       log(
-        `${label}: ${runs.map((r) => r.seconds.toFixed(2)).join(' ')} s; leader RSS ${runs.map((r) => r.rssMb.toFixed(0)).join(' ')} MiB`,
+        `${label}: ${runs.map((r) => r.seconds.toFixed(2)).join(' ')} s; leader RSS ${runs.map((r) => r.rssMb.toFixed(0)).join(' ')} MiB; largest process ${runs.map((r) => r.largestMb.toFixed(0)).join(' ')} MiB`,
       );
       rows.push({
         name: `${label}: wall (median of ${RUNS})`,
