@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { RecordingHost, ToilError } from '@toil/core';
+import { cleanJobStore, gatherStats, getStatus, killWorkflow } from '@toil/stats';
+import { jobStats, seedRecords, workerRecord } from './fixtures.js';
+import { buildStore, jobRecord, removeScratch, scratchDir } from './stores.js';
+
+describe('the library functions behind the commands', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = scratchDir();
+  });
+  afterAll(() => removeScratch(dir));
+
+  it('report progress as spans while reading many stats records and deleting a store', async () => {
+    const many = Array.from({ length: 25_000 }, (_, i) =>
+      workerRecord(`w${i % 2}`, [jobStats('Leaf', 0.01, 0.01)], { time: 0.01, clock: 0.01 }),
+    );
+    const locator = await buildStore(`file:${join(dir, 'many')}`, {
+      stats: [...seedRecords(), ...many],
+      rootId: 'root',
+      jobs: [jobRecord('root', 'root')],
+    });
+    const host = new RecordingHost();
+    const report = await gatherStats(locator, { host });
+    expect(report.jobs.count).toBe(25_003);
+    const read = host.withCode('STATS_READ');
+    expect(read[0]!.span?.phase).toBe('start');
+    expect(read.filter((e) => e.span?.phase === 'progress').map((e) => e.span?.done)).toEqual([
+      10_000, 20_000,
+    ]);
+    expect(read.at(-1)!.span).toMatchObject({ phase: 'end', ok: true });
+
+    const cleanHost = new RecordingHost();
+    const result = await cleanJobStore(locator, { host: cleanHost });
+    expect(result).toMatchObject({ existed: true, jobStore: locator });
+    const destroy = cleanHost.events.filter((e) => e.span !== undefined);
+    expect(destroy[0]!.span?.phase).toBe('start');
+    expect(destroy.at(-1)!.span?.phase).toBe('end');
+    expect((await cleanJobStore(locator)).existed).toBe(false);
+  });
+
+  it('throw ToilErrors with hints for a missing store, and never print', async () => {
+    const missing = `file:${join(dir, 'absent')}`;
+    const write = jest.spyOn(process.stdout, 'write');
+    for (const call of [
+      () => gatherStats(missing),
+      () => getStatus(missing),
+      () => killWorkflow(missing),
+    ]) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(ToilError.is(error)).toBe(true);
+      expect((error as ToilError).code).toBe('JOBSTORE_NOT_FOUND');
+      expect((error as ToilError).hint).toBeDefined();
+    }
+    expect(write).not.toHaveBeenCalled();
+    write.mockRestore();
+  });
+});
