@@ -111,6 +111,21 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
     expect(status.stdout).toContain('this job always fails on Slurm');
   });
 
+  it("records Slurm's reason as the failure of a job killed for memory", async () => {
+    const { store, out, slurm } = scratch();
+    const run = await runToil(['run', FIXTURE, store, '--retryCount', '0', ...slurm], {
+      env: { ...process.env, TOIL_TEST_CASE: 'hog', TOIL_TEST_OUT: out },
+    });
+    expect(run.code).not.toBe(0);
+    expect(notes(out)).toEqual(['hog attempt']);
+    expect(run.stderr).toMatch(/'hog' .*OUT_OF_MEMORY: Slurm job \d+ ran out of memory/);
+    // The leader records the reason as the job's last failure.
+    const status = await runToil(['status', store, '--failed']);
+    expect(status.stdout).toMatch(
+      /'hog' .*totally failed.*LAST_FAILURE:OUT_OF_MEMORY: Slurm job \d+ ran out of memory/,
+    );
+  });
+
   it('completes with --restart after its leader was SIGKILLed mid-run', async () => {
     const { store, out, slurm } = scratch();
     const env = {
