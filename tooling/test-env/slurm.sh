@@ -165,6 +165,8 @@ start() {
   install -d -m 0755 "$DIR"
   install -d -o munge -g munge -m 0755 "$MUNGE_DIR"
   install -d -o slurm -g slurm -m 0755 "$DIR/state" "$DIR/log" "$RUN_DIR"
+  # Nobody uses the cluster now: what earlier tests left in output/ can go.
+  rm -rf "${DIR:?}/output"
   install -d -m 0755 "$DIR/spool" "$DIR/output"
   touch "$DIR/jobcomp.txt" && chown slurm:slurm "$DIR/jobcomp.txt"
   write_conf
