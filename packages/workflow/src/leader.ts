@@ -427,7 +427,23 @@ export class Leader {
   private async handleFailure(node: LeaderJob, finished: FinishedJob): Promise<void> {
     const { store, host } = this.s;
     const record = await store.tryLoadJob(node.id);
-    if (!record) return;
+    // The worker died after recording the job's completion: it is done, never rerun.
+    if (!record) {
+      this.complete(node.id);
+      return;
+    }
+    if ((record.body as JobBody).ran) {
+      report(
+        host,
+        'warning',
+        'WORKFLOW_REPORT_LOST',
+        `Job '${node.name}' ${node.id} completed, but its worker failed afterwards (${finished.reason ?? `exit code ${finished.exitCode}`}); not running it again.`,
+        { jobId: node.id },
+        SOURCE,
+      );
+      await this.handleFinished({ ...finished, exitCode: 0, reason: undefined, result: undefined });
+      return;
+    }
     const reason = finished.reason ?? record.lastFailure ?? `exit code ${finished.exitCode}`;
     report(
       host,

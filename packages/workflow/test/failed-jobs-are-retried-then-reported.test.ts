@@ -55,6 +55,21 @@ describe('retries and totally failed jobs', () => {
   });
 });
 
+describe('a worker that dies after recording a completion', () => {
+  it('does not make the leader rerun the job: its successors run', async () => {
+    const dir = scratch();
+    const result = await runWorkflow(FIXTURE, [`file:${join(dir, 'store')}`], {
+      TOIL_TEST_CASE: 'lostReport',
+      TOIL_TEST_OUT: join(dir, 'out'),
+    });
+    expect(result.stderr).toContain(
+      'completed, but its worker failed afterwards (worker exited with code 7); not running it again.',
+    );
+    expect(result.code).toBe(0);
+    expect(lines(join(dir, 'out'))).toEqual(['diesBeforeReporting ran', 'child-after-lost-report']);
+  });
+});
+
 describe('restarting a failed workflow', () => {
   it('resets try counts and reruns only the jobs that did not complete', async () => {
     const dir = scratch();
