@@ -39,6 +39,11 @@ export interface FinishedJob {
    * (single machine). Without it the leader reads the job's record from the store.
    */
   result?: AttemptResult;
+  /**
+   * Successors the batch system started itself right after this attempt, on the same worker
+   * (Toil's chaining of a single child), with their batch ids: the leader must not issue them.
+   */
+  chained?: Array<{ jobId: string; batchId: string }>;
 }
 
 /**

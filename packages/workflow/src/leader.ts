@@ -350,7 +350,13 @@ export class Leader {
     node.children = record.children.filter((c) => this.nodes.has(c));
     node.followOns = record.followOns.filter((c) => this.nodes.has(c));
     node.pendingChildren = node.children.length;
-    for (const child of node.children) this.enqueue(child);
+    const chained = new Map((finished.chained ?? []).map((c) => [c.jobId, c.batchId]));
+    for (const child of node.children) {
+      const batchId = chained.get(child);
+      // The batch system already runs it on the same worker: track it as issued.
+      if (batchId !== undefined) this.issued.set(batchId, child);
+      else this.enqueue(child);
+    }
     if (node.pendingChildren === 0) this.startFollowOns(node);
   }
 

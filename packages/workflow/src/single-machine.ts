@@ -1,7 +1,8 @@
 import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { report } from '@toil/core';
-import type { CleanPolicy, JobStore } from '@toil/jobstore';
+import type { CleanPolicy, JobRecord, JobStore } from '@toil/jobstore';
+import type { AttemptResult } from './worker-runtime.js';
 import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from './batch-system.js';
 import { poolWorkerArgv } from './worker-command.js';
 import { WorkerProcess } from './worker-process.js';
@@ -154,6 +155,37 @@ export class SingleMachineBatchSystem implements BatchSystem {
     return worker;
   }
 
+  /**
+   * The job to run next on the same worker without a trip through the leader (Toil's
+   * chaining): the only successor of a finished job, new in this attempt, and no larger than
+   * it. Its predecessor's completion is already stored.
+   */
+  private chainable(previous: IssuedJob, result: AttemptResult | undefined): IssuedJob | undefined {
+    const record = result?.record;
+    if (!record || record.followOns.length > 0 || record.children.length !== 1) return undefined;
+    if (result.createdJson.length !== 1) return undefined;
+    const json = result.createdJson[0]!;
+    const child = JSON.parse(json) as JobRecord;
+    if (
+      child.id !== record.children[0] ||
+      child.children.length > 0 ||
+      child.followOns.length > 0
+    ) {
+      return undefined;
+    }
+    const r = child.requirements;
+    const p = previous.requirements;
+    if (r.cores > p.cores || r.memory > p.memory || r.disk > p.disk) return undefined;
+    return {
+      jobId: child.id,
+      name: child.displayName,
+      requirements: r,
+      argv: [...previous.argv.slice(0, -1), child.id],
+      env: previous.env,
+      recordJson: json,
+    };
+  }
+
   private fits(issued: IssuedJob): boolean {
     const r = issued.requirements;
     const { limits } = this.options;
@@ -197,6 +229,9 @@ export class SingleMachineBatchSystem implements BatchSystem {
         if (outcome.recordError) {
           report(this.context.host, 'warning', 'WORKFLOW_LOG_NOT_STORED', outcome.recordError);
         }
+        const reuse = this.options.isolation === 'pool' && worker.alive && !this.stopping;
+        const next = reuse ? this.chainable(issued, outcome.result) : undefined;
+        const nextBatchId = next ? String(++this.nextId) : undefined;
         this.finished.push({
           batchId,
           jobId: issued.jobId,
@@ -204,9 +239,10 @@ export class SingleMachineBatchSystem implements BatchSystem {
           reason: outcome.reason,
           wallTime: outcome.wallTime,
           result: outcome.result,
+          ...(next ? { chained: [{ jobId: next.jobId, batchId: nextBatchId! }] } : {}),
         });
-        const reuse = this.options.isolation === 'pool' && worker.alive && !this.stopping;
-        if (reuse) this.idle.push(worker);
+        if (next) this.start(worker, next, nextBatchId!);
+        else if (reuse) this.idle.push(worker);
         else this.workers.delete(worker);
         this.pump();
         this.wake?.();
