@@ -40,3 +40,23 @@ describe('return values and ordering', () => {
     checkOrder(lines(join(dir, 'out')));
   });
 });
+
+describe('resource limits', () => {
+  it('never runs more jobs at once than --maxCores allows', async () => {
+    const dir = scratch();
+    const result = await runWorkflow(
+      FIXTURE,
+      [`file:${join(dir, 'store')}`, '--maxCores', '1', '--maxLocalJobs', '2'],
+      { TOIL_TEST_CASE: 'intervals', TOIL_TEST_OUT: join(dir, 'out') },
+    );
+    expect(result.code).toBe(0);
+    const out = lines(join(dir, 'out'));
+    expect(out).toHaveLength(8);
+    // One core: every job ends before the next starts.
+    for (let i = 0; i < out.length; i += 2) {
+      const index = out[i]!.split(' ')[1];
+      expect(out[i]).toBe(`start ${index}`);
+      expect(out[i + 1]).toBe(`end ${index}`);
+    }
+  });
+});
