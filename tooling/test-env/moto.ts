@@ -123,6 +123,14 @@ export async function startMoto(): Promise<MotoServer> {
   };
 }
 
+function warnSkipping(suite: string, reason: string, advice: string): void {
+  process.stderr.write(
+    `\n${'!'.repeat(78)}\n!! SKIPPING ${suite}: ${reason}.\n!! ${advice}\n${'!'.repeat(78)}\n\n`,
+  );
+}
+
+const MISSING = 'moto_server is not installed (S3 on 127.0.0.1)';
+
 /**
  * For deciding at module load whether an S3 suite runs: true when moto_server is installed
  * or `CI=true` (where a missing moto must fail, not skip). Otherwise prints a loud warning
@@ -130,8 +138,10 @@ export async function startMoto(): Promise<MotoServer> {
  */
 export function motoAvailableOrWarn(suite: string): boolean {
   if (findMotoServer() || process.env.CI === 'true') return true;
-  process.stderr.write(
-    `\n${'!'.repeat(78)}\n!! SKIPPING ${suite}: moto_server is not installed (S3 on 127.0.0.1).\n!! Install moto (pip install 'moto[server]') to run it; CI=true makes this a failure.\n${'!'.repeat(78)}\n\n`,
+  warnSkipping(
+    suite,
+    MISSING,
+    "Install moto (pip install 'moto[server]') to run it; CI=true makes this a failure.",
   );
   return false;
 }
@@ -143,12 +153,66 @@ export function motoAvailableOrWarn(suite: string): boolean {
  */
 export async function startMotoOrSkip(suite: string): Promise<MotoServer | undefined> {
   if (!findMotoServer()) {
-    const message = `moto_server is not installed: ${suite} needs it (S3 on 127.0.0.1)`;
-    if (process.env.CI === 'true') throw new Error(`${message}; CI must run it.`);
-    process.stderr.write(
-      `\n${'!'.repeat(78)}\n!! SKIPPING ${suite}: ${message}.\n!! Install moto (pip install 'moto[server]') to run it.\n${'!'.repeat(78)}\n\n`,
-    );
+    if (process.env.CI === 'true')
+      throw new Error(`${MISSING}: ${suite} needs it; CI must run it.`);
+    warnSkipping(suite, MISSING, "Install moto (pip install 'moto[server]') to run it.");
     return undefined;
   }
   return startMoto();
+}
+
+/** What {@link useMotoStoreEnv} gives a test file. */
+export interface MotoStoreEnv {
+  /**
+   * False only on a developer machine without moto_server (a loud warning was printed); under
+   * `CI=true` it is true even then, and the file's `beforeAll` fails.
+   */
+  readonly available: boolean;
+  /** jest's `describe` when {@link available}, else `describe.skip`. */
+  readonly describe: jest.Describe;
+  /** The running server (inside tests only: it starts in `beforeAll`). */
+  server(): MotoServer;
+}
+
+/**
+ * For jest test files of `aws:` stores; call it at module level. Registers a `beforeAll` that
+ * starts moto_server on 127.0.0.1 and points the AWS SDK's standard chain (`process.env`, so
+ * child processes the test starts inherit it) at it, and an `afterAll` that stops the server
+ * and restores the environment. Without moto_server it prints a loud warning and the suites
+ * declared with the returned `describe` skip on a developer machine, but fail under `CI=true`.
+ *
+ * ```ts
+ * const moto = useMotoStoreEnv('the aws: store tests');
+ * moto.describe('aws: store', () => { it('…', async () => { … }); });
+ * ```
+ */
+export function useMotoStoreEnv(suite: string): MotoStoreEnv {
+  const available = motoAvailableOrWarn(suite);
+  let server: MotoServer | undefined;
+  const saved = new Map<string, string | undefined>();
+  if (available) {
+    beforeAll(async () => {
+      if (!findMotoServer()) throw new Error(`${MISSING}: ${suite} needs it; CI must run it.`);
+      server = await startMoto();
+      for (const [key, value] of Object.entries(server.env)) {
+        saved.set(key, process.env[key]);
+        process.env[key] = value;
+      }
+    }, 120_000);
+    afterAll(async () => {
+      await server?.stop();
+      for (const [key, value] of saved) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }, 30_000);
+  }
+  return {
+    available,
+    describe: available ? describe : describe.skip,
+    server() {
+      if (!server) throw new Error(`moto_server is not running (${suite}): use server() in tests`);
+      return server;
+    },
+  };
 }

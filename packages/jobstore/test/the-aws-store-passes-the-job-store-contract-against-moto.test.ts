@@ -13,43 +13,19 @@ import {
 import { RecordingHost, ToilError } from '@toil/core';
 import { openJobStore } from '@toil/jobstore';
 import { describeJobStoreContract, sampleConfig, sampleJob } from '@toil/jobstore/testing';
-import {
-  motoAvailableOrWarn,
-  startMotoOrSkip,
-  type MotoServer,
-} from '../../../tooling/test-env/moto.js';
+import { useMotoStoreEnv } from '../../../tooling/test-env/moto.js';
 
 const REGION = 'us-west-2';
 const run = randomBytes(3).toString('hex');
 let counter = 0;
-let moto: MotoServer | undefined;
-const saved: Record<string, string | undefined> = {};
-
-beforeAll(async () => {
-  if (!available) return;
-  moto = await startMotoOrSkip('the aws: job store contract suite');
-  if (!moto) return;
-  for (const [key, value] of Object.entries(moto.env)) {
-    saved[key] = process.env[key];
-    process.env[key] = value;
-  }
-}, 120_000);
-
-afterAll(async () => {
-  await moto?.stop();
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
+const moto = useMotoStoreEnv('the aws: job store suites');
 
 function client(): S3Client {
-  // The same standard chain as the store: endpoint and credentials come from the env above.
+  // The same standard chain as the store: useMotoStoreEnv put endpoint and credentials in the env.
   return new S3Client({ region: REGION });
 }
 
-const available = motoAvailableOrWarn('the aws: job store suites');
-(available ? describe : describe.skip)('aws: store against moto on 127.0.0.1', () => {
+moto.describe('aws: store against moto on 127.0.0.1', () => {
   describeJobStoreContract('aws: (moto)', {
     newLocator: () => `aws:${REGION}:ctest-${run}-${++counter}`,
     // Small pages, so that listing really walks many pages.
@@ -75,7 +51,7 @@ const available = motoAvailableOrWarn('the aws: job store suites');
   });
 });
 
-(available ? describe : describe.skip)('aws: store specifics', () => {
+moto.describe('aws: store specifics', () => {
   it('destroys versions, delete markers and incomplete multipart uploads, then the bucket', async () => {
     const locator = `aws:${REGION}:specific-${run}-1`;
     const store = await openJobStore(locator);
