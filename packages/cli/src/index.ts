@@ -4,7 +4,9 @@
  *
  * @packageDocumentation
  */
-export { CLI_VERSION, main, renderError, resolveLogLevel } from './main.js';
+export { CLI_VERSION, main, renderError } from './main.js';
+/** Resolves the effective log level from Toil's logging flags (re-exported from @toil/core). */
+export { resolveLogLevel } from '@toil/core';
 export type { MainIo } from './main.js';
 export { defineCommand } from './command.js';
 export type {

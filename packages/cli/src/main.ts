@@ -1,5 +1,12 @@
 import type { Argv } from 'yargs';
-import { ToilError, USAGE_ERROR_CODES, UsageError, toToilError, type LogLevel } from '@toil/core';
+import {
+  ToilError,
+  USAGE_ERROR_CODES,
+  UsageError,
+  parseLogLevel,
+  resolveLogLevel,
+  toToilError,
+} from '@toil/core';
 import type { CommandContext, ToilCommand } from './command.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { TerminalHost } from './render.js';
@@ -10,22 +17,12 @@ declare const __TOIL_CLI_VERSION__: string | undefined;
 export const CLI_VERSION: string =
   typeof __TOIL_CLI_VERSION__ === 'string' ? __TOIL_CLI_VERSION__ : '0.0.0-dev';
 
-const LOG_LEVELS = ['critical', 'error', 'warning', 'info', 'debug'] as const;
-
 /** Logging options as Toil has them, shared by every command. */
 const globalOptions = {
   logLevel: {
     type: 'string',
     describe: 'Log level: Critical, Error, Warning, Info or Debug (any case).',
-    coerce: (value: string) => {
-      const level = String(value).toLowerCase();
-      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-        throw new UsageError(`Invalid --logLevel '${value}'.`, {
-          hint: 'Choose one of: Critical, Error, Warning, Info, Debug.',
-        });
-      }
-      return level as LogLevel;
-    },
+    coerce: parseLogLevel,
   },
   logCritical: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
   logError: { type: 'boolean', describe: 'Same as --logLevel Error.' },
@@ -40,17 +37,6 @@ const globalOptions = {
     describe: 'Print the report (and any error) as JSON on stdout; events as NDJSON on stderr.',
   },
 } as const;
-
-/** Resolves the effective log level from Toil's logging flags (the most verbose flag wins). */
-export function resolveLogLevel(args: Record<string, unknown>): LogLevel {
-  if (args.logDebug) return 'debug';
-  if (typeof args.logLevel === 'string') return args.logLevel as LogLevel;
-  if (args.logInfo) return 'info';
-  if (args.logWarning) return 'warning';
-  if (args.logError) return 'error';
-  if (args.logCritical || args.logOff) return 'critical';
-  return 'info';
-}
 
 /** What {@link main} writes to; replaceable for tests. */
 export interface MainIo {

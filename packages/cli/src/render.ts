@@ -1,7 +1,8 @@
 import { appendFileSync } from 'node:fs';
 import { createColors } from 'picocolors';
 import {
-  LOG_LEVEL_RANK,
+  formatLogLine,
+  isLevelShown,
   redact,
   type ConfirmRequest,
   type IoHost,
@@ -29,19 +30,6 @@ export function useColour(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && process.env.TERM !== 'dumb';
 }
 
-const LEVEL_LETTER: Record<LogLevel, string> = {
-  critical: 'C',
-  error: 'E',
-  warning: 'W',
-  info: 'I',
-  debug: 'D',
-};
-
-function timestamp(time: number): string {
-  // Toil's format: %Y-%m-%dT%H:%M:%S%z, in UTC here so logs compare across machines.
-  return `${new Date(time).toISOString().slice(0, 19)}+0000`;
-}
-
 /**
  * The CLI's IoHost: writes each event at or above the chosen level to stderr as a log line
  * (`[time] [L] [source] message`, levels coloured on a TTY), or as one JSON object per line
@@ -58,23 +46,22 @@ export class TerminalHost implements IoHost {
   }
 
   emit(event: ToilEvent): void {
-    const message = redact(event.message);
     if (this.options.logFile !== undefined) {
-      appendFileSync(this.options.logFile, this.format(event, message, false) + '\n');
+      appendFileSync(this.options.logFile, formatLogLine(event) + '\n');
     }
+    const shown = isLevelShown(event.level, this.options.level);
     if (this.options.json) {
-      if (LOG_LEVEL_RANK[event.level] <= LOG_LEVEL_RANK[this.options.level]) {
-        this.stream.write(JSON.stringify({ ...event, message }) + '\n');
-      }
+      if (shown)
+        this.stream.write(JSON.stringify({ ...event, message: redact(event.message) }) + '\n');
       return;
     }
     if (event.span?.phase === 'progress') {
-      this.drawProgress(event, message);
+      this.drawProgress(event, redact(event.message));
       return;
     }
-    if (LOG_LEVEL_RANK[event.level] > LOG_LEVEL_RANK[this.options.level]) return;
+    if (!shown) return;
     this.clearProgress();
-    this.stream.write(this.format(event, message, true) + '\n');
+    this.stream.write(formatLogLine(event, { styleLevel: this.styleLevel }) + '\n');
   }
 
   async confirm(request: ConfirmRequest): Promise<boolean> {
@@ -94,23 +81,16 @@ export class TerminalHost implements IoHost {
     }
   }
 
-  private format(event: ToilEvent, message: string, colour: boolean): string {
-    const letter = LEVEL_LETTER[event.level];
+  private readonly styleLevel = (letter: string, level: LogLevel): string => {
     const c = this.colours;
-    const level = !colour
-      ? letter
-      : event.level === 'critical' || event.level === 'error'
-        ? c.red(letter)
-        : event.level === 'warning'
-          ? c.yellow(letter)
-          : event.level === 'debug'
-            ? c.dim(letter)
-            : letter;
-    return `[${timestamp(event.time)}] [${level}] [${event.source ?? 'toil'}] ${message}`;
-  }
+    if (level === 'critical' || level === 'error') return c.red(letter);
+    if (level === 'warning') return c.yellow(letter);
+    if (level === 'debug') return c.dim(letter);
+    return letter;
+  };
 
   private drawProgress(event: ToilEvent, message: string): void {
-    if (!this.stream.isTTY || LOG_LEVEL_RANK[this.options.level] < LOG_LEVEL_RANK.info) return;
+    if (!this.stream.isTTY || !isLevelShown('info', this.options.level)) return;
     const { done = 0, total } = event.span ?? {};
     const counter = total
       ? `${done}/${total} (${Math.floor((100 * done) / Math.max(total, 1))}%)`

@@ -3,6 +3,7 @@
  *
  * - {@link ToilError}: the one error class, with stable codes and hints.
  * - {@link IoHost}: the event sink libraries report through instead of printing.
+ * - {@link formatLogLine} / {@link resolveLogLevel}: Toil-style log lines and logging flags.
  * - {@link parseSize} / {@link parseDuration}: human sizes and durations.
  *
  * @packageDocumentation
@@ -12,6 +13,16 @@ export type { ToilErrorCode, ToilErrorOptions } from './errors.js';
 export { redact } from './redact.js';
 export { LOG_LEVEL_RANK, RecordingHost, report, silentHost, startSpan } from './host.js';
 export type { ConfirmRequest, IoHost, LogLevel, Span, ToilEvent } from './host.js';
+export {
+  LOG_LEVEL_LETTER,
+  LOG_LEVELS,
+  formatLogLine,
+  formatLogTime,
+  isLevelShown,
+  parseLogLevel,
+  resolveLogLevel,
+} from './log-format.js';
+export type { LogLineOptions } from './log-format.js';
 export { formatSize, parseDuration, parseSize } from './units.js';
 export type { Resources } from './units.js';
 export { isProcessAlive, localNodeId, processStartTime } from './process.js';

@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import {
-  LOG_LEVEL_RANK,
-  redact,
+  formatLogLine,
+  isLevelShown,
   type ConfirmRequest,
   type IoHost,
   type LogLevel,
@@ -17,14 +17,6 @@ export interface ConsoleHostOptions {
   /** Where lines go (default: `process.stderr`). */
   write?: (text: string) => void;
 }
-
-const LEVEL_LETTER: Record<LogLevel, string> = {
-  critical: 'C',
-  error: 'E',
-  warning: 'W',
-  info: 'I',
-  debug: 'D',
-};
 
 /**
  * The host a workflow program run directly reports through: Toil-style log lines on stderr,
@@ -42,9 +34,9 @@ export class ConsoleHost implements IoHost {
 
   emit(event: ToilEvent): void {
     if (event.span?.phase === 'progress') return;
-    const shown = LOG_LEVEL_RANK[event.level] <= LOG_LEVEL_RANK[this.level];
+    const shown = isLevelShown(event.level, this.level);
     if (!shown && this.options.logFile === undefined) return;
-    const line = `[${new Date(event.time).toISOString().slice(0, 19)}+0000] [${LEVEL_LETTER[event.level]}] [${event.source ?? 'toil'}] ${redact(event.message)}\n`;
+    const line = formatLogLine(event) + '\n';
     if (this.options.logFile !== undefined) appendFileSync(this.options.logFile, line);
     if (shown) this.write(line);
   }
