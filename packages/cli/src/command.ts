@@ -57,3 +57,11 @@ export function defineCommand<O extends OptionSpecs, P extends PositionalSpecs>(
 ): ToilCommand<O, P> {
   return command;
 }
+
+/**
+ * The text a command prints for its report: the report as indented JSON when `json` is set
+ * (`--json`, or a command's own `--raw`), otherwise what `render` returns.
+ */
+export function reportText(json: boolean, report: unknown, render: () => string): string {
+  return json ? JSON.stringify(report, null, 2) + '\n' : render();
+}

@@ -1,16 +1,11 @@
-import { defineCommand } from '../command.js';
+import { defineCommand, reportText } from '../command.js';
+import { jobStorePositional } from './job-store-options.js';
 
 export default defineCommand({
   usage: 'clean <jobStore>',
   describe:
     'Delete a job store used by a previous Toil workflow invocation, with everything in it. A missing store is not an error.',
-  positionals: {
-    jobStore: {
-      type: 'string',
-      demandOption: true,
-      describe: 'The job store locator (file:PATH, PATH or aws:REGION:NAME).',
-    },
-  },
+  positionals: jobStorePositional,
   options: {
     force: {
       type: 'boolean',
@@ -21,7 +16,7 @@ export default defineCommand({
   async run(args, context) {
     const { cleanJobStore } = await import('@toil/stats');
     const result = await cleanJobStore(args.jobStore, { host: context.host, force: args.force });
-    context.out(context.json ? JSON.stringify(result, null, 2) + '\n' : result.message + '\n');
+    context.out(reportText(context.json, result, () => result.message + '\n'));
     return 0;
   },
 });

@@ -1,17 +1,12 @@
 import { UsageError } from '@toil/core';
-import { defineCommand } from '../command.js';
+import { defineCommand, reportText } from '../command.js';
+import { jobStorePositional } from './job-store-options.js';
 
 export default defineCommand({
   usage: 'kill <jobStore>',
   describe:
     'Kills rogue toil processes: stops the workflow whose leader runs on this machine and waits until it and its workers are gone; sets the kill flag for a leader elsewhere.',
-  positionals: {
-    jobStore: {
-      type: 'string',
-      demandOption: true,
-      describe: 'The job store locator (file:PATH, PATH or aws:REGION:NAME).',
-    },
-  },
+  positionals: jobStorePositional,
   options: {
     force: {
       type: 'boolean',
@@ -37,7 +32,7 @@ export default defineCommand({
       force: args.force,
       timeoutMs: args.timeout * 1000,
     });
-    context.out(context.json ? JSON.stringify(result, null, 2) + '\n' : result.message + '\n');
+    context.out(reportText(context.json, result, () => result.message + '\n'));
     return 0;
   },
 });

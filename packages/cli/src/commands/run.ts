@@ -1,4 +1,5 @@
 import { defineCommand } from '../command.js';
+import { jobStorePositional } from './job-store-options.js';
 
 /**
  * `toil run WORKFLOW JOBSTORE [options]`: runs a workflow file as its own program (TypeScript
@@ -14,11 +15,7 @@ export default defineCommand({
       demandOption: true,
       describe: 'The workflow file (.ts, .mts, .js, .mjs) that calls Job.Runner.main.',
     },
-    jobStore: {
-      type: 'string',
-      demandOption: true,
-      describe: 'The job store locator (file:PATH, PATH or aws:REGION:NAME).',
-    },
+    ...jobStorePositional,
   },
   options: {},
   passThrough: true,

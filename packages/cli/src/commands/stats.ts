@@ -1,18 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { ToilError } from '@toil/core';
-import { defineCommand } from '../command.js';
+import { defineCommand, reportText } from '../command.js';
+import { jobStorePositional } from './job-store-options.js';
 
 export default defineCommand({
   usage: 'stats <jobStore>',
   describe:
     'Reports statistical data about a given Toil workflow: time, CPU, wait and memory per worker, for all jobs and per job name (run the workflow with --stats to record them).',
-  positionals: {
-    jobStore: {
-      type: 'string',
-      demandOption: true,
-      describe: 'The job store locator (file:PATH, PATH or aws:REGION:NAME).',
-    },
-  },
+  positionals: jobStorePositional,
   options: {
     raw: {
       type: 'boolean',
@@ -70,10 +65,9 @@ export default defineCommand({
     };
     const categories = stats.parseCategories(args.categories);
     const report = await stats.gatherStats(args.jobStore, { host: context.host, sort });
-    const text =
-      args.raw || context.json
-        ? JSON.stringify(report, null, 2) + '\n'
-        : stats.renderStatsText(report, { pretty: args.pretty, categories });
+    const text = reportText(args.raw || context.json, report, () =>
+      stats.renderStatsText(report, { pretty: args.pretty, categories }),
+    );
     if (args.outputFile !== undefined) {
       try {
         writeFileSync(args.outputFile, text);

@@ -1,16 +1,11 @@
-import { defineCommand } from '../command.js';
+import { defineCommand, reportText } from '../command.js';
+import { jobStorePositional } from './job-store-options.js';
 
 export default defineCommand({
   usage: 'status <jobStore>',
   describe:
     'Tool for reporting on job status: whether the workflow completed, is running (and where), failed, was killed or lost its leader, and how many jobs are left.',
-  positionals: {
-    jobStore: {
-      type: 'string',
-      demandOption: true,
-      describe: 'The job store locator (file:PATH, PATH or aws:REGION:NAME).',
-    },
-  },
+  positionals: jobStorePositional,
   options: {
     failIfNotComplete: {
       type: 'boolean',
@@ -81,17 +76,17 @@ export default defineCommand({
       ...(jobIds && jobIds.length > 0 ? { jobIds } : {}),
     });
     context.out(
-      context.json
-        ? JSON.stringify(report, null, 2) + '\n'
-        : renderStatusText(report, {
-            printJobs: args.printJobs,
-            printLogs: args.printLogs,
-            printChildren: args.printChildren,
-            printDot: args.printDot,
-            failedOnly: args.failed,
-            noAggStats: args.noAggStats,
-            printStatus: args.printStatus,
-          }),
+      reportText(context.json, report, () =>
+        renderStatusText(report, {
+          printJobs: args.printJobs,
+          printLogs: args.printLogs,
+          printChildren: args.printChildren,
+          printDot: args.printDot,
+          failedOnly: args.failed,
+          noAggStats: args.noAggStats,
+          printStatus: args.printStatus,
+        }),
+      ),
     );
     return args.failIfNotComplete && !isComplete(report) ? 1 : 0;
   },
