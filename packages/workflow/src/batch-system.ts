@@ -63,6 +63,16 @@ export interface BatchSystem {
   poll(timeoutMs: number): Promise<FinishedJob[]>;
   /** Kills attempts (and their whole process trees); resolves when they are gone. */
   kill(batchIds: string[]): Promise<void>;
+  /**
+   * Kills attempts issued by an earlier leader of the same workflow (ids this instance never
+   * issued), called on `--restart` before anything is issued, with the `batchId`s of records
+   * that were left `running`. Implement it when attempts can outlive their leader (Slurm:
+   * `scancel` the ids; ids that already ended must not be an error). Without it the ids are
+   * ignored (single machine: workers die with their leader). Called only when the previous
+   * attempt used a batch system of the same name; a rejection is logged as a warning and the
+   * restart goes on.
+   */
+  killStale?(batchIds: string[]): Promise<void>;
   /** Ids of attempts issued and not yet reported finished. */
   running(): string[];
   /** Kills everything still running and releases resources. */

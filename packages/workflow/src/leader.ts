@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ToilError, localNodeId, report, type IoHost } from '@toil/core';
-import type { JobRecord, JobStore, Requirements, WorkflowConfig } from '@toil/jobstore';
+import type { JobRecord, JobStore, JobWrite, Requirements, WorkflowConfig } from '@toil/jobstore';
 import type { BatchSystem, FinishedJob } from './batch-system.js';
 import { totalCpuSeconds } from './resources.js';
+import { toRunning, withBatchId } from './running-record.js';
 import type { JobBody } from './serialize.js';
 import type { AttemptResult } from './worker-runtime.js';
 
@@ -11,6 +12,9 @@ const SOURCE = 'toil.leader';
 
 /** Most jobs issued to the batch system and not yet finished. */
 const MAX_IN_FLIGHT = 10000;
+
+/** Parents with more successors than this have their stored lists pruned at most once a second. */
+const LARGE_PARENT = 1000;
 
 /** Resource limits the leader schedules within (Infinity: unlimited). */
 export interface LeaderLimits {
@@ -31,6 +35,11 @@ export interface LeaderSettings {
   workerArgv: (jobId: string) => string[];
   /** Jobs completed in earlier attempts (from the stored summary). */
   completedBefore: number;
+  /**
+   * The batch system the previous attempt used (restart): stale batch ids in job records are
+   * handed to {@link BatchSystem.killStale} only when it is the same one.
+   */
+  previousBatchSystem?: string;
 }
 
 interface LeaderJob {
@@ -46,6 +55,8 @@ interface LeaderJob {
   pendingFollowOns: number;
   /** The record as JSON, to hand to a warm worker (dropped once issued). */
   recordJson: string | undefined;
+  /** The stored record once the job ran (its successor lists are pruned as they finish). */
+  record: JobRecord | undefined;
   failed: boolean;
 }
 
@@ -80,6 +91,7 @@ function toLeaderJob(record: JobRecord, recordJson?: string): LeaderJob {
     pendingChildren: 0,
     pendingFollowOns: 0,
     recordJson: recordJson ?? JSON.stringify(record),
+    record: body.ran ? record : undefined,
     failed: false,
   };
 }
@@ -103,6 +115,9 @@ export class Leader {
   private completed = 0;
   private readonly failed: LeaderJob[] = [];
   private pendingDeletes: string[] = [];
+  /** Ran jobs some of whose successors finished since their record was last written. */
+  private readonly dirtyParents = new Set<string>();
+  private lastPrune = 0;
   private readonly inflight = new Set<Promise<void>>();
   private inflightError: unknown;
   private stopReason: string | undefined;
@@ -141,7 +156,8 @@ export class Leader {
       reachable.add(id);
       stack.push(...record.children, ...record.followOns);
     }
-    const writes: Parameters<JobStore['commit']>[0] = [];
+    await this.killStaleAttempts(records.values());
+    const writes: JobWrite[] = [];
     for (const [id, record] of records) {
       if (!reachable.has(id)) {
         writes.push({ op: 'delete', id });
@@ -150,8 +166,17 @@ export class Leader {
       const tries = config.retryCount + 1;
       const ran = (record.body as JobBody).ran;
       const state = ran ? 'completed' : 'waiting';
+      // Successors that finished (their records are gone) leave the lists, as in Toil's clean().
+      const children = record.children.filter((c) => records.has(c));
+      const followOns = record.followOns.filter((c) => records.has(c));
       let current = record;
-      if (record.remainingTryCount !== tries || record.state !== state) {
+      if (
+        record.remainingTryCount !== tries ||
+        record.state !== state ||
+        record.batchId !== undefined ||
+        children.length !== record.children.length ||
+        followOns.length !== record.followOns.length
+      ) {
         report(
           host,
           'debug',
@@ -160,7 +185,15 @@ export class Leader {
           { jobId: id },
           SOURCE,
         );
-        current = { ...record, remainingTryCount: tries, state, version: record.version + 1 };
+        current = {
+          ...record,
+          remainingTryCount: tries,
+          state,
+          children,
+          followOns,
+          batchId: undefined,
+          version: record.version + 1,
+        };
         writes.push({ op: 'put', record: current });
       }
       this.nodes.set(id, toLeaderJob(current));
@@ -186,6 +219,43 @@ export class Leader {
       node.pendingFollowOns = followOns.length;
       if (followOns.length > 0) activate.push(...followOns);
       else this.pendingDeletes.push(node.id);
+    }
+  }
+
+  /**
+   * Asks the batch system to kill attempts of the previous leader that may still run (records
+   * left `running` with a batch id), so that rerunning them does not duplicate work. Only for
+   * the batch system that issued them; one without `killStale` (single machine: workers die
+   * with their leader) ignores them.
+   */
+  private async killStaleAttempts(records: Iterable<JobRecord>): Promise<void> {
+    const { batchSystem, host } = this.s;
+    if (!batchSystem.killStale) return;
+    if (this.s.previousBatchSystem !== batchSystem.name) return;
+    const stale: string[] = [];
+    for (const record of records) {
+      if (record.state === 'running' && record.batchId !== undefined) stale.push(record.batchId);
+    }
+    if (stale.length === 0) return;
+    report(
+      host,
+      'info',
+      'WORKFLOW_KILLING_STALE',
+      `Killing ${stale.length} job(s) the previous leader may have left running: ${stale.join(', ')}`,
+      { batchIds: stale },
+      SOURCE,
+    );
+    try {
+      await batchSystem.killStale(stale);
+    } catch (error) {
+      report(
+        host,
+        'warning',
+        'WORKFLOW_STALE_NOT_KILLED',
+        `Could not kill the previous leader's jobs ${stale.join(', ')}: ${error instanceof Error ? error.message : String(error)}; they may run twice.`,
+        { batchIds: stale },
+        SOURCE,
+      );
     }
   }
 
@@ -230,6 +300,9 @@ export class Leader {
           await this.relayMessages();
         }
         this.flushDeletes();
+        if (this.dirtyParents.size > 0 && now - this.lastPrune >= 1000) {
+          this.background(this.prunedParents(true));
+        }
         if (this.issued.size === 0) {
           if (this.inflight.size > 0) {
             await Promise.race(this.inflight);
@@ -285,7 +358,7 @@ export class Leader {
       // The batch system runs issued jobs within the limits; the cap bounds its queue.
       if (this.issued.size >= MAX_IN_FLIGHT) break;
       this.readyHead++;
-      const recordJson = node.recordJson;
+      const running = node.recordJson === undefined ? undefined : toRunning(node.recordJson);
       node.recordJson = undefined;
       const batchId = await batchSystem.issue({
         jobId: id,
@@ -293,9 +366,12 @@ export class Leader {
         requirements: r,
         argv: this.s.workerArgv(id),
         env: {},
-        recordJson,
+        recordJson: running && JSON.stringify(running),
       });
       this.issued.set(batchId, id);
+      // Called at once: the store orders this write before anything the worker writes later
+      // (concurrent commits share one fsync, so this costs no extra sync).
+      if (running) this.background([{ op: 'put', record: withBatchId(running, batchId) }]);
       report(
         this.s.host,
         'debug',
@@ -347,6 +423,7 @@ export class Leader {
       if (child) this.nodes.set(child.id, toLeaderJob(child));
     }
     node.ran = true;
+    node.record = record;
     node.children = record.children.filter((c) => this.nodes.has(c));
     node.followOns = record.followOns.filter((c) => this.nodes.has(c));
     node.pendingChildren = node.children.length;
@@ -386,13 +463,63 @@ export class Leader {
     if (node.relation === 'followOn') {
       parent.pendingFollowOns--;
       if (parent.pendingFollowOns === 0) batch.push(parent.id);
+      else this.dirtyParents.add(parent.id);
     } else {
       parent.pendingChildren--;
-      if (parent.pendingChildren === 0 && parent.ran) {
-        if (parent.followOns.length === 0) batch.push(parent.id);
-        else afterCommit.push(parent);
+      if (parent.pendingChildren === 0 && parent.ran && parent.followOns.length === 0) {
+        batch.push(parent.id);
+        return;
       }
+      if (parent.pendingChildren === 0 && parent.ran) afterCommit.push(parent);
+      this.dirtyParents.add(parent.id);
     }
+  }
+
+  /**
+   * Rewrites the records of ran jobs whose successors finished so that their `children` and
+   * `followOns` list only unfinished jobs (what `toil status` counts). Large parents are
+   * rewritten at most once a second (`all`), so a 100,000-job fan-out does not rewrite its
+   * root on every batch.
+   */
+  private prunedParents(all: boolean): JobWrite[] {
+    const puts: JobWrite[] = [];
+    if (all) this.lastPrune = performance.now();
+    for (const id of this.dirtyParents) {
+      const node = this.nodes.get(id);
+      const record = node?.record;
+      if (!record) {
+        this.dirtyParents.delete(id);
+        continue;
+      }
+      if (!all && record.children.length + record.followOns.length > LARGE_PARENT) continue;
+      this.dirtyParents.delete(id);
+      const children = record.children.filter((c) => this.nodes.has(c));
+      const followOns = record.followOns.filter((c) => this.nodes.has(c));
+      if (
+        children.length === record.children.length &&
+        followOns.length === record.followOns.length
+      ) {
+        continue;
+      }
+      node.record = { ...record, children, followOns, version: record.version + 1 };
+      puts.push({ op: 'put', record: node.record });
+    }
+    return puts;
+  }
+
+  /** Commits `writes` in the background; the run loop fails with the first error. */
+  private background(writes: JobWrite[], then?: () => void): void {
+    if (writes.length === 0) return;
+    const task = this.s.store
+      .commit(writes)
+      .then(then, (error: unknown) => {
+        this.inflightError ??= error;
+      })
+      .finally(() => {
+        this.inflight.delete(task);
+        this.s.batchSystem.interrupt?.();
+      });
+    this.inflight.add(task);
   }
 
   /** A job whose record the worker already deleted is done. */
@@ -412,22 +539,11 @@ export class Leader {
     this.pendingDeletes = [];
     const afterCommit: LeaderJob[] = [];
     for (let i = 0; i < batch.length; i++) this.completeInMemory(batch[i]!, batch, afterCommit);
-    const task = this.s.store
-      .commit(batch.map((id) => ({ op: 'delete' as const, id })))
-      .then(
-        () => {
-          for (const parent of afterCommit) this.startFollowOns(parent);
-          this.flushDeletes();
-        },
-        (error: unknown) => {
-          this.inflightError ??= error;
-        },
-      )
-      .finally(() => {
-        this.inflight.delete(task);
-        this.s.batchSystem.interrupt?.();
-      });
-    this.inflight.add(task);
+    const pruned = this.prunedParents(performance.now() - this.lastPrune >= 1000);
+    this.background([...pruned, ...batch.map((id) => ({ op: 'delete' as const, id }))], () => {
+      for (const parent of afterCommit) this.startFollowOns(parent);
+      this.flushDeletes();
+    });
   }
 
   private async handleFailure(node: LeaderJob, finished: FinishedJob): Promise<void> {
@@ -474,6 +590,7 @@ export class Leader {
         ...record,
         remainingTryCount: tries,
         state: 'ready',
+        batchId: undefined,
         lastFailure,
         version: record.version + 1,
       };
@@ -486,6 +603,7 @@ export class Leader {
       ...record,
       remainingTryCount: 0,
       state: 'failed',
+      batchId: undefined,
       lastFailure,
       version: record.version + 1,
     };
@@ -519,9 +637,11 @@ export class Leader {
 
   private async writeSummary(): Promise<void> {
     this.summaryDirty = false;
+    // Counted as a walk of the store counts: records whose successor lists are not empty.
     let withChildren = 0;
     for (const node of this.nodes.values()) {
-      if (node.ran && (node.pendingChildren > 0 || node.pendingFollowOns > 0)) withChildren++;
+      const lists = node.record ?? node;
+      if (lists.children.length + lists.followOns.length > 0) withChildren++;
     }
     let failedCount = 0;
     for (const node of this.nodes.values()) if (node.failed) failedCount++;

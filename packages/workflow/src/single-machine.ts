@@ -2,6 +2,7 @@ import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { report } from '@toil/core';
 import type { CleanPolicy, JobRecord, JobStore } from '@toil/jobstore';
+import { toRunning, withBatchId } from './running-record.js';
 import type { AttemptResult } from './worker-runtime.js';
 import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from './batch-system.js';
 import { poolWorkerArgv } from './worker-command.js';
@@ -47,6 +48,8 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private workerCounter = 0;
   private stopping = false;
   private readonly used = { cores: 0, memory: 0, disk: 0 };
+  /** Commits of chained jobs' `running` records not yet durable. */
+  private readonly recording = new Set<Promise<void>>();
 
   constructor(
     private readonly context: BatchSystemContext,
@@ -122,6 +125,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     for (const r of busy) r.worker.kill();
     await Promise.all(busy.map((r) => r.done));
     await Promise.all([...this.workers].map((w) => w.stop()));
+    await Promise.all([...this.recording]);
     this.workers.clear();
     this.idle.length = 0;
     if (this.options.cleanWorkDir !== 'never') {
@@ -186,6 +190,30 @@ export class SingleMachineBatchSystem implements BatchSystem {
     };
   }
 
+  /**
+   * Records a chained job as `running` with its batch id (the leader does this for the jobs it
+   * issues) and returns the record JSON to hand to the worker. The commit is called before the
+   * job is sent, so the store orders it before the worker's completion; it is not awaited
+   * (concurrent commits share one fsync). A failed write only leaves the record `waiting`.
+   */
+  private recordRunning(next: IssuedJob, batchId: string): string | undefined {
+    if (next.recordJson === undefined) return undefined;
+    const running = toRunning(next.recordJson);
+    const task = this.options.store
+      .commit([{ op: 'put', record: withBatchId(running, batchId) }])
+      .catch((error: unknown) => {
+        report(
+          this.context.host,
+          'warning',
+          'WORKFLOW_STATE_NOT_STORED',
+          `Could not record job ${next.jobId} as running: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      })
+      .finally(() => this.recording.delete(task));
+    this.recording.add(task);
+    return JSON.stringify(running);
+  }
+
   private fits(issued: IssuedJob): boolean {
     const r = issued.requirements;
     const { limits } = this.options;
@@ -241,8 +269,13 @@ export class SingleMachineBatchSystem implements BatchSystem {
           result: outcome.result,
           ...(next ? { chained: [{ jobId: next.jobId, batchId: nextBatchId! }] } : {}),
         });
-        if (next) this.start(worker, next, nextBatchId!);
-        else if (reuse) this.idle.push(worker);
+        if (next) {
+          this.start(
+            worker,
+            { ...next, recordJson: this.recordRunning(next, nextBatchId!) },
+            nextBatchId!,
+          );
+        } else if (reuse) this.idle.push(worker);
         else this.workers.delete(worker);
         this.pump();
         this.wake?.();

@@ -279,7 +279,13 @@ export class Toil implements AsyncDisposable {
         return store.getRootReturnValue();
       }
       const summary = await store.readSummary().catch(() => undefined);
-      const leader = await this.makeLeader(store, config, rootId, summary?.completed ?? 0);
+      const leader = await this.makeLeader(
+        store,
+        config,
+        rootId,
+        summary?.completed ?? 0,
+        stored.batchSystem,
+      );
       await leader.leader.loadForRestart();
       await this.runLeader(leader);
       return store.getRootReturnValue();
@@ -328,6 +334,7 @@ export class Toil implements AsyncDisposable {
     config: WorkflowConfig,
     rootId: string,
     completedBefore: number,
+    previousBatchSystem?: string,
   ): Promise<{ leader: Leader; batchSystem: BatchSystem }> {
     const workflowModule = config.workflowModule ?? this.workflowModule();
     const workDir = config.workDir ?? tmpdir();
@@ -395,6 +402,7 @@ export class Toil implements AsyncDisposable {
       rootId,
       workerArgv: (jobId) => [...prefix, jobId],
       completedBefore,
+      previousBatchSystem,
     });
     return { leader, batchSystem };
   }
