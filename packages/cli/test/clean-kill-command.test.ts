@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openJobStore } from '@toil/jobstore';
@@ -7,23 +6,19 @@ import { CLI_BIN, runCommand, runToil } from '../../../tooling/test-env/cli.js';
 import { jobStats, seedRecords, workerRecord } from '../../stats/test/fixtures.js';
 import {
   buildStore,
-  exited,
+  deadPid,
   jobRecord,
   localLeader,
-  removeScratch,
-  scratchDir,
-  startFakeLeader,
+  remoteLeader,
+  useScratchDir,
+  withFakeLeader,
 } from '../../stats/test/stores.js';
 
 describe('toil clean', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = scratchDir();
-  });
-  afterAll(() => removeScratch(dir));
+  const scratch = useScratchDir();
 
   it('deletes the store and all it holds, says what it deleted, and is idempotent', async () => {
-    const path = join(dir, 'seed');
+    const path = scratch('seed');
     const store = await buildStore(`file:${path}`, {
       rootId: 'root',
       jobs: [jobRecord('root', 'root'), jobRecord('child', 'child')],
@@ -43,13 +38,13 @@ describe('toil clean', () => {
   });
 
   it('deletes a half-created store and one with a damaged leader record', async () => {
-    const half = join(dir, 'half');
+    const half = scratch('half');
     mkdirSync(join(half, 'shared'), { recursive: true });
     const halfResult = await runToil(['clean', `file:${half}`]);
     expect(halfResult.code).toBe(0);
     expect(existsSync(half)).toBe(false);
 
-    const damagedPath = join(dir, 'damaged');
+    const damagedPath = scratch('damaged');
     const damaged = await buildStore(`file:${damagedPath}`, { rootId: 'root' });
     writeFileSync(join(damagedPath, 'shared', 'leader'), '{"pid": "not a pid"');
     const damagedResult = await runToil(['clean', damaged]);
@@ -59,10 +54,9 @@ describe('toil clean', () => {
   });
 
   it('refuses while the leader is alive on this machine, unless --force', async () => {
-    const path = join(dir, 'alive');
+    const path = scratch('alive');
     const locator = `file:${path}`;
-    const { child } = await startFakeLeader({ locator });
-    try {
+    await withFakeLeader({ locator }, async ({ child }) => {
       await buildStore(locator, {
         rootId: 'root',
         jobs: [jobRecord('root', 'root')],
@@ -77,86 +71,76 @@ describe('toil clean', () => {
       expect(forced.code).toBe(0);
       expect(JSON.parse(forced.stdout)).toMatchObject({ existed: true, jobStore: locator });
       expect(existsSync(path)).toBe(false);
-    } finally {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
+    });
   });
 });
 
 describe('toil kill', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = scratchDir();
-  });
-  afterAll(() => removeScratch(dir));
+  const scratch = useScratchDir();
 
   it('stops a local leader and its workers, waits until they are gone, and reports the killed batch jobs', async () => {
-    const locator = `file:${join(dir, 'running')}`;
-    const { child, workerPids } = await startFakeLeader({
-      locator,
-      workers: 2,
-      killedBatchIds: ['7', '8'],
-    });
-    try {
-      await buildStore(locator, {
-        rootId: 'root',
-        jobs: [jobRecord('root', 'root', { state: 'running' })],
-        stats: [workerRecord('w', [jobStats('root', 1, 1)], { time: 1, clock: 1 })],
-        leader: localLeader(child.pid!, { workerPids }),
-      });
-      const result = await runToil(['kill', locator]);
-      expect(result.code).toBe(0);
-      expect(result.stdout).toContain(
-        `the leader (process ${child.pid}, SIGTERM) and 2 workers (${workerPids.join(', ')}) exited within`,
-      );
-      expect(result.stdout).toContain('The leader killed 2 batch jobs: 7, 8.');
-      // Everything is gone (exited; at most a zombie awaiting its reaper) when toil kill returns.
-      expect(isRunning(child.pid!)).toBe(false);
-      for (const pid of workerPids) expect(isRunning(pid)).toBe(false);
-      const status = await runToil(['status', locator]);
-      expect(status.stdout).toContain('The workflow was killed');
-      // A second kill finds nothing to do.
-      const again = await runToil(['kill', locator]);
-      expect(again.code).toBe(0);
-      expect(again.stdout).toContain('already ended (killed, attempt 0');
-    } finally {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
+    const locator = `file:${scratch('running')}`;
+    await withFakeLeader(
+      {
+        locator,
+        workers: 2,
+        killedBatchIds: ['7', '8'],
+      },
+      async ({ child, workerPids }) => {
+        await buildStore(locator, {
+          rootId: 'root',
+          jobs: [jobRecord('root', 'root', { state: 'running' })],
+          stats: [workerRecord('w', [jobStats('root', 1, 1)], { time: 1, clock: 1 })],
+          leader: localLeader(child.pid!, { workerPids }),
+        });
+        const result = await runToil(['kill', locator]);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain(
+          `the leader (process ${child.pid}, SIGTERM) and 2 workers (${workerPids.join(', ')}) exited within`,
+        );
+        expect(result.stdout).toContain('The leader killed 2 batch jobs: 7, 8.');
+        // Everything is gone (exited; at most a zombie awaiting its reaper) when toil kill returns.
+        expect(isRunning(child.pid!)).toBe(false);
+        for (const pid of workerPids) expect(isRunning(pid)).toBe(false);
+        const status = await runToil(['status', locator]);
+        expect(status.stdout).toContain('The workflow was killed');
+        // A second kill finds nothing to do.
+        const again = await runToil(['kill', locator]);
+        expect(again.code).toBe(0);
+        expect(again.stdout).toContain('already ended (killed, attempt 0');
+      },
+    );
   });
 
   it('with --force SIGKILLs the leader and the workers it would orphan, and records the kill', async () => {
-    const locator = `file:${join(dir, 'forced')}`;
-    const { child, workerPids } = await startFakeLeader({ locator, workers: 1, ignoreTerm: true });
-    try {
-      await buildStore(locator, {
-        rootId: 'root',
-        jobs: [jobRecord('root', 'root')],
-        leader: localLeader(child.pid!, { workerPids }),
-      });
-      const result = await runToil(['kill', locator, '--force', '--json']);
-      expect(result.code).toBe(0);
-      const json = JSON.parse(result.stdout) as Record<string, any>;
-      expect(json).toMatchObject({
-        action: 'stopped',
-        signal: 'SIGKILL',
-        stoppedWorkerPids: workerPids,
-      });
-      for (const pid of workerPids) expect(isRunning(pid)).toBe(false);
-      const store = await openJobStore(locator);
-      expect((await store.getOutcome())?.result).toBe('killed');
-      await store.close();
-    } finally {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
+    const locator = `file:${scratch('forced')}`;
+    await withFakeLeader(
+      { locator, workers: 1, ignoreTerm: true },
+      async ({ child, workerPids }) => {
+        await buildStore(locator, {
+          rootId: 'root',
+          jobs: [jobRecord('root', 'root')],
+          leader: localLeader(child.pid!, { workerPids }),
+        });
+        const result = await runToil(['kill', locator, '--force', '--json']);
+        expect(result.code).toBe(0);
+        const json = JSON.parse(result.stdout) as Record<string, any>;
+        expect(json).toMatchObject({
+          action: 'stopped',
+          signal: 'SIGKILL',
+          stoppedWorkerPids: workerPids,
+        });
+        for (const pid of workerPids) expect(isRunning(pid)).toBe(false);
+        const store = await openJobStore(locator);
+        expect((await store.getOutcome())?.result).toBe('killed');
+        await store.close();
+      },
+    );
   });
 
   it('fails with a hint to use --force when the leader ignores SIGTERM past the timeout', async () => {
-    const locator = `file:${join(dir, 'stubborn')}`;
-    const { child } = await startFakeLeader({ locator, ignoreTerm: true });
-    try {
+    const locator = `file:${scratch('stubborn')}`;
+    await withFakeLeader({ locator, ignoreTerm: true }, async ({ child }) => {
       await buildStore(locator, {
         rootId: 'root',
         jobs: [jobRecord('root', 'root')],
@@ -167,10 +151,7 @@ describe('toil kill', () => {
       expect(result.stderr).toContain(`the leader (process ${child.pid}) still run`);
       expect(result.stderr).toContain(`toil kill --force ${locator}`);
       expect(isRunning(child.pid!)).toBe(true);
-    } finally {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
+    });
   });
 
   it('sets the kill flag when the leader cannot be signalled (another user runs toil kill)', async () => {
@@ -180,17 +161,16 @@ describe('toil kill', () => {
       process.stderr.write(`\n!! SKIPPING the unsignallable-leader kill test: ${message}.\n\n`);
       return;
     }
-    const path = join(dir, 'unsignallable');
+    const path = scratch('unsignallable');
     const locator = `file:${path}`;
-    const { child } = await startFakeLeader({ locator });
-    try {
+    await withFakeLeader({ locator }, async ({ child }) => {
       await buildStore(locator, {
         rootId: 'root',
         jobs: [jobRecord('root', 'root')],
         leader: localLeader(child.pid!),
       });
       // The store is writable by the other user; the leader process (root's) is not signallable.
-      chmodSync(dir, 0o755);
+      chmodSync(scratch(), 0o755);
       for (const entry of readdirSync(path, { recursive: true, withFileTypes: true }))
         chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o777 : 0o666);
       chmodSync(path, 0o777);
@@ -211,17 +191,14 @@ describe('toil kill', () => {
       expect(await store.getKillFlag()).toBe(true);
       await store.close();
       expect(isRunning(child.pid!)).toBe(true);
-    } finally {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
+    });
   });
 
   it('sets the kill flag for a leader on another machine and says so', async () => {
-    const locator = await buildStore(`file:${join(dir, 'remote')}`, {
+    const locator = await buildStore(`file:${scratch('remote')}`, {
       rootId: 'root',
       jobs: [jobRecord('root', 'root')],
-      leader: { ...localLeader(4321), nodeId: 'another-machine', hostname: 'node-7' },
+      leader: remoteLeader(4321),
     });
     const result = await runToil(['kill', locator]);
     expect(result.code).toBe(0);
@@ -234,8 +211,8 @@ describe('toil kill', () => {
   });
 
   it('says there is nothing to kill for a finished workflow or a dead leader, and fails on a missing store', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
-    const finished = await buildStore(`file:${join(dir, 'finished')}`, {
+    const dead = deadPid();
+    const finished = await buildStore(`file:${scratch('finished')}`, {
       rootId: 'root',
       leader: localLeader(dead),
       outcome: { result: 'succeeded', attempt: 0, time: Date.now(), failedJobs: [] },
@@ -244,7 +221,7 @@ describe('toil kill', () => {
     expect(finishedResult.code).toBe(0);
     expect(finishedResult.stdout).toContain('already ended (succeeded, attempt 0');
 
-    const died = await buildStore(`file:${join(dir, 'died')}`, {
+    const died = await buildStore(`file:${scratch('died')}`, {
       rootId: 'root',
       jobs: [jobRecord('root', 'root')],
       leader: localLeader(dead),
@@ -256,7 +233,7 @@ describe('toil kill', () => {
     expect(await store.getKillFlag()).toBe(false);
     await store.close();
 
-    const missing = await runToil(['kill', `file:${join(dir, 'nothing')}`]);
+    const missing = await runToil(['kill', `file:${scratch('nothing')}`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('There is no job store at');
   });

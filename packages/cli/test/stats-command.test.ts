@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import { jobStats, leaderRecord, seedRecords, workerRecord } from '../../stats/test/fixtures.js';
-import { buildStore, removeScratch, scratchDir } from '../../stats/test/stores.js';
+import { buildStore, useScratchDir } from '../../stats/test/stores.js';
 
 /** Every file under `dir` with its size, mtime and content hash. */
 function snapshot(dir: string): Record<string, string> {
@@ -19,13 +19,11 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 describe('toil stats', () => {
-  let dir: string;
+  const scratch = useScratchDir();
   let seedStore: string;
   beforeAll(async () => {
-    dir = scratchDir();
-    seedStore = await buildStore(`file:${join(dir, 'seed')}`, { stats: seedRecords() });
+    seedStore = await buildStore(`file:${scratch('seed')}`, { stats: seedRecords() });
   });
-  afterAll(() => removeScratch(dir));
 
   it('prints the seed report with one row per job name, each with count 1', async () => {
     const result = await runToil(['stats', seedStore]);
@@ -61,7 +59,7 @@ describe('toil stats', () => {
   });
 
   it('writes --outputFile and still prints the report', async () => {
-    const out = join(dir, 'report.txt');
+    const out = scratch('report.txt');
     const result = await runToil(['stats', seedStore, '--outputFile', out, '--pretty']);
     expect(result.code).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(result.stdout);
@@ -73,7 +71,7 @@ describe('toil stats', () => {
       'stats',
       seedStore,
       '--outputFile',
-      join(dir, 'no', 'such', 'dir', 'r.txt'),
+      scratch('no', 'such', 'dir', 'r.txt'),
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('toil: error: Cannot write --outputFile');
@@ -121,7 +119,7 @@ describe('toil stats', () => {
   });
 
   it('says that no job stats were recorded on a run without --stats, and how to get them', async () => {
-    const store = await buildStore(`file:${join(dir, 'nostats')}`, {
+    const store = await buildStore(`file:${scratch('nostats')}`, {
       config: { stats: false },
       stats: [workerRecord('w1', [], { time: 1, clock: 1 }), leaderRecord(0, 2, 1)],
     });
@@ -134,7 +132,7 @@ describe('toil stats', () => {
   });
 
   it('reports a running workflow whose leader has not written its totals', async () => {
-    const store = await buildStore(`file:${join(dir, 'running')}`, {
+    const store = await buildStore(`file:${scratch('running')}`, {
       stats: [workerRecord('w1', [jobStats('first', 0.5, 0.4)], { time: 0.5, clock: 0.4 })],
     });
     const result = await runToil(['stats', store]);
@@ -144,7 +142,7 @@ describe('toil stats', () => {
   });
 
   it('fails with one line and exit 1 on a missing store', async () => {
-    const result = await runToil(['stats', `file:${join(dir, 'nothing-here')}`]);
+    const result = await runToil(['stats', `file:${scratch('nothing-here')}`]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('toil: error: There is no job store at file:');
     expect(result.stderr).toContain('hint:');

@@ -1,35 +1,24 @@
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { openJobStore } from '@toil/jobstore';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import {
   buildStore,
-  exited,
+  deadPid,
   jobRecord,
   localLeader,
-  removeScratch,
-  scratchDir,
-  startFakeLeader,
+  remoteLeader,
   summary,
+  useScratchDir,
+  withFakeLeader,
 } from '../../stats/test/stores.js';
 
 const COMPLETED = 'The root job of the job store is absent, the workflow completed successfully.';
 
 describe('toil status', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = scratchDir();
-  });
-  afterAll(() => removeScratch(dir));
-
-  /** A pid that certainly belonged to a process that is gone. */
-  function deadPid(): number {
-    return spawnSync(process.execPath, ['-e', '0']).pid!;
-  }
+  const scratch = useScratchDir();
 
   it('says a finished workflow completed, and exits 0 even with --failIfNotComplete', async () => {
-    const store = await buildStore(`file:${join(dir, 'done')}`, {
+    const store = await buildStore(`file:${scratch('done')}`, {
       rootId: 'root-gone',
       leader: localLeader(deadPid()),
       outcome: { result: 'succeeded', attempt: 0, time: Date.now(), failedJobs: [] },
@@ -40,7 +29,7 @@ describe('toil status', () => {
   });
 
   it('prints the summary line from the summary, and tells a failed run apart', async () => {
-    const store = await buildStore(`file:${join(dir, 'failed')}`, {
+    const store = await buildStore(`file:${scratch('failed')}`, {
       rootId: 'root',
       jobs: [
         jobRecord('root', 'sysFiles', { children: ['boom'], state: 'waiting' }),
@@ -74,12 +63,12 @@ describe('toil status', () => {
   });
 
   it('tells a store that never started, a dead leader and a killed run apart in words', async () => {
-    const never = await buildStore(`file:${join(dir, 'never')}`);
+    const never = await buildStore(`file:${scratch('never')}`);
     const neverResult = await runToil(['status', never, '--failIfNotComplete']);
     expect(neverResult.stdout).toContain('has not started');
     expect(neverResult.code).toBe(1);
 
-    const died = await buildStore(`file:${join(dir, 'died')}`, {
+    const died = await buildStore(`file:${scratch('died')}`, {
       rootId: 'root',
       jobs: [jobRecord('root', 'root')],
       leader: localLeader(deadPid()),
@@ -89,7 +78,7 @@ describe('toil status', () => {
     expect(diedResult.stdout).toContain('stopped without recording how the run ended');
     expect(diedResult.stdout).toContain('--restart');
 
-    const killed = await buildStore(`file:${join(dir, 'killed')}`, {
+    const killed = await buildStore(`file:${scratch('killed')}`, {
       rootId: 'root',
       jobs: [jobRecord('root', 'root')],
       leader: localLeader(deadPid()),
@@ -102,9 +91,8 @@ describe('toil status', () => {
   });
 
   it('names the pid and host of a running leader', async () => {
-    const locator = `file:${join(dir, 'running')}`;
-    const { child } = await startFakeLeader({ locator });
-    try {
+    const locator = `file:${scratch('running')}`;
+    await withFakeLeader({ locator }, async ({ child }) => {
       await buildStore(locator, {
         rootId: 'root',
         jobs: [jobRecord('root', 'root', { state: 'running' })],
@@ -119,17 +107,14 @@ describe('toil status', () => {
       expect(json.state).toBe('running');
       expect(json.countsSource).toBe('summary');
       expect(json.message).toContain(`its leader is process ${child.pid} on `);
-    } finally {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
+    });
   });
 
   it('says when the leader is on another machine', async () => {
-    const store = await buildStore(`file:${join(dir, 'remote')}`, {
+    const store = await buildStore(`file:${scratch('remote')}`, {
       rootId: 'root',
       jobs: [jobRecord('root', 'root')],
-      leader: { ...localLeader(12345), nodeId: 'another-machine', hostname: 'node-7' },
+      leader: remoteLeader(12345),
     });
     const result = await runToil(['status', store]);
     expect(result.stdout).toContain(
@@ -138,7 +123,7 @@ describe('toil status', () => {
   });
 
   it('prints jobs, children, logs and a dot graph with unique node ids', async () => {
-    const locator = `file:${join(dir, 'graph')}`;
+    const locator = `file:${scratch('graph')}`;
     await buildStore(locator, {
       rootId: 'root',
       jobs: [
@@ -148,7 +133,7 @@ describe('toil status', () => {
       ],
       leader: localLeader(deadPid()),
     });
-    const logFile = join(dir, 'boom.log');
+    const logFile = scratch('boom.log');
     writeFileSync(logFile, 'boom is about to raise\nError: deliberate failure\n');
     const store = await openJobStore(locator);
     const fileId = await store.writeFile(logFile, { jobId: 'b' });
@@ -201,10 +186,10 @@ describe('toil status', () => {
   });
 
   it('fails with one line on a missing store and on an unknown --jobs id', async () => {
-    const missing = await runToil(['status', `file:${join(dir, 'nothing')}`]);
+    const missing = await runToil(['status', `file:${scratch('nothing')}`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('There is no job store at');
-    const store = await buildStore(`file:${join(dir, 'ids')}`, {
+    const store = await buildStore(`file:${scratch('ids')}`, {
       rootId: 'root',
       jobs: [jobRecord('root', 'root')],
     });

@@ -2,50 +2,26 @@ import { randomBytes } from 'node:crypto';
 import { openJobStore } from '@toil/jobstore';
 import { isRunning } from '@toil/stats';
 import { runToil } from '../../../tooling/test-env/cli.js';
-import {
-  findMotoServer,
-  startMotoOrSkip,
-  type MotoServer,
-} from '../../../tooling/test-env/moto.js';
+import { useMotoStoreEnv } from '../../../tooling/test-env/moto.js';
 import { seedRecords } from '../../stats/test/fixtures.js';
 import {
   buildStore,
-  exited,
   jobRecord,
   localLeader,
-  startFakeLeader,
   summary,
+  withFakeLeader,
 } from '../../stats/test/stores.js';
 
 const REGION = 'us-west-2';
 const run = randomBytes(3).toString('hex');
 let counter = 0;
-let moto: MotoServer | undefined;
-const saved: Record<string, string | undefined> = {};
+const moto = useMotoStoreEnv('the toil stats/status/clean/kill tests on aws: stores');
 
 function newLocator(): string {
   return `aws:${REGION}:util-${run}-${++counter}`;
 }
 
-beforeAll(async () => {
-  moto = await startMotoOrSkip('the toil stats/status/clean/kill tests on aws: stores');
-  if (!moto) return;
-  for (const [key, value] of Object.entries(moto.env)) {
-    saved[key] = process.env[key];
-    process.env[key] = value;
-  }
-}, 120_000);
-
-afterAll(async () => {
-  await moto?.stop();
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
-
-const available = findMotoServer() !== undefined || process.env.CI === 'true';
-(available ? describe : describe.skip)('the job-store utilities on an aws: store (moto)', () => {
+moto.describe('the job-store utilities on an aws: store (moto)', () => {
   it('toil stats reports the seed run with one row per job name', async () => {
     const locator = await buildStore(newLocator(), { stats: seedRecords() });
     const result = await runToil(['stats', locator, '--raw']);
@@ -86,27 +62,26 @@ const available = findMotoServer() !== undefined || process.env.CI === 'true';
 
   it('toil kill stops a local leader of an aws: store, and toil clean then deletes the bucket', async () => {
     const locator = newLocator();
-    const { child, workerPids } = await startFakeLeader({
-      locator,
-      workers: 1,
-      killedBatchIds: ['42'],
-    });
-    try {
-      await buildStore(locator, {
-        rootId: 'root',
-        jobs: [jobRecord('root', 'root', { state: 'running' })],
-        leader: localLeader(child.pid!, { workerPids }),
-      });
-      const refused = await runToil(['clean', locator]);
-      expect(refused.code).toBe(1);
-      const kill = await runToil(['kill', locator]);
-      expect(kill.code).toBe(0);
-      expect(kill.stdout).toContain('The leader killed 1 batch job: 42.');
-      expect(isRunning(child.pid!)).toBe(false);
-    } finally {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
+    await withFakeLeader(
+      {
+        locator,
+        workers: 1,
+        killedBatchIds: ['42'],
+      },
+      async ({ child, workerPids }) => {
+        await buildStore(locator, {
+          rootId: 'root',
+          jobs: [jobRecord('root', 'root', { state: 'running' })],
+          leader: localLeader(child.pid!, { workerPids }),
+        });
+        const refused = await runToil(['clean', locator]);
+        expect(refused.code).toBe(1);
+        const kill = await runToil(['kill', locator]);
+        expect(kill.code).toBe(0);
+        expect(kill.stdout).toContain('The leader killed 1 batch job: 42.');
+        expect(isRunning(child.pid!)).toBe(false);
+      },
+    );
     const clean = await runToil(['clean', locator]);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toContain(`Deleted the job store ${locator} and everything in it`);

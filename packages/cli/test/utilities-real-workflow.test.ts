@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRunning } from '@toil/stats';
 import { CLI_BIN, REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
-import { exited, removeScratch, scratchDir } from '../../stats/test/stores.js';
+import { exited, useScratchDir } from '../../stats/test/stores.js';
 
 const SEED = join(REPO_ROOT, 'examples', 'discoverfiles.ts');
 const FAILING = join(__dirname, 'workflows', 'failing.ts');
@@ -25,14 +25,10 @@ async function waitFor<T>(
 }
 
 describe('the utilities on stores made by real workflow runs', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = scratchDir();
-  });
-  afterAll(() => removeScratch(dir));
+  const scratch = useScratchDir();
 
   it('reproduces the seed page: stats rows sysFiles, userFiles and DiscoverFiles with count 1, then status and clean', async () => {
-    const store = `file:${join(dir, 'my-jobstore')}`;
+    const store = `file:${scratch('my-jobstore')}`;
     const run = await runToil(['run', SEED, store, '--stats']);
     expect(run.code).toBe(0);
 
@@ -69,12 +65,12 @@ describe('the utilities on stores made by real workflow runs', () => {
     const clean = await runToil(['clean', store]);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toContain(`Deleted the job store ${store} and everything in it`);
-    expect(existsSync(join(dir, 'my-jobstore'))).toBe(false);
+    expect(existsSync(scratch('my-jobstore'))).toBe(false);
     expect((await runToil(['clean', store])).stdout).toContain('Nothing to delete');
   });
 
   it('tells a failed run apart, with its logs, and counts its failed attempt in stats', async () => {
-    const store = `file:${join(dir, 'failed')}`;
+    const store = `file:${scratch('failed')}`;
     const run = await runToil(['run', FAILING, store, '--stats', '--retryCount', '0']);
     expect(run.code).not.toBe(0);
 
@@ -97,7 +93,7 @@ describe('the utilities on stores made by real workflow runs', () => {
   });
 
   it('kills a running workflow and its workers, which --restart then finishes', async () => {
-    const path = join(dir, 'sleepers');
+    const path = scratch('sleepers');
     const store = `file:${path}`;
     const leader = spawn(process.execPath, [CLI_BIN, 'run', SLEEPERS, store, '--stats'], {
       stdio: 'ignore',

@@ -1,15 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { RecordingHost } from '@toil/core';
 import { classifyLeader, epochMillis, getStatus, isRunning, killWorkflow } from '@toil/stats';
-import { buildStore, exited, jobRecord, localLeader, removeScratch, scratchDir } from './stores.js';
+import { buildStore, deadPid, exited, jobRecord, localLeader, useScratchDir } from './stores.js';
 
 describe('leader liveness', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = scratchDir();
-  });
-  afterAll(() => removeScratch(dir));
+  const scratch = useScratchDir();
 
   function startSleeper() {
     return spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
@@ -37,7 +32,7 @@ describe('leader liveness', () => {
     try {
       const recordedBefore = localLeader(child.pid!, { startedAt: Date.now() - 60_000 });
       expect(classifyLeader(recordedBefore).kind).toBe('local-dead');
-      const locator = await buildStore(`file:${join(dir, 'recycled')}`, {
+      const locator = await buildStore(`file:${scratch('recycled')}`, {
         rootId: 'root',
         jobs: [jobRecord('root', 'root')],
         leader: recordedBefore,
@@ -57,7 +52,7 @@ describe('leader liveness', () => {
   it('reads leader times stored in seconds or milliseconds', () => {
     expect(epochMillis(1_700_000_000)).toBe(1_700_000_000_000);
     expect(epochMillis(1_700_000_000_123)).toBe(1_700_000_000_123);
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const dead = deadPid();
     expect(classifyLeader(localLeader(dead, { startedAt: Date.now() / 1000 })).kind).toBe(
       'local-dead',
     );

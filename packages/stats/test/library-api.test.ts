@@ -1,21 +1,16 @@
-import { join } from 'node:path';
 import { RecordingHost, ToilError } from '@toil/core';
 import { cleanJobStore, gatherStats, getStatus, killWorkflow } from '@toil/stats';
 import { jobStats, seedRecords, workerRecord } from './fixtures.js';
-import { buildStore, jobRecord, removeScratch, scratchDir } from './stores.js';
+import { buildStore, jobRecord, useScratchDir } from './stores.js';
 
 describe('the library functions behind the commands', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = scratchDir();
-  });
-  afterAll(() => removeScratch(dir));
+  const scratch = useScratchDir();
 
   it('report progress as spans while reading many stats records and deleting a store', async () => {
     const many = Array.from({ length: 25_000 }, (_, i) =>
       workerRecord(`w${i % 2}`, [jobStats('Leaf', 0.01, 0.01)], { time: 0.01, clock: 0.01 }),
     );
-    const locator = await buildStore(`file:${join(dir, 'many')}`, {
+    const locator = await buildStore(`file:${scratch('many')}`, {
       stats: [...seedRecords(), ...many],
       rootId: 'root',
       jobs: [jobRecord('root', 'root')],
@@ -40,7 +35,7 @@ describe('the library functions behind the commands', () => {
   });
 
   it('throw ToilErrors with hints for a missing store, and never print', async () => {
-    const missing = `file:${join(dir, 'absent')}`;
+    const missing = `file:${scratch('absent')}`;
     const write = jest.spyOn(process.stdout, 'write');
     for (const call of [
       () => gatherStats(missing),

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,30 @@ export function scratchDir(prefix = 'toil-stats-'): string {
 /** Removes a scratch directory. */
 export function removeScratch(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * For a `describe` block (or a test file): makes a scratch directory before its tests and
+ * removes it after them. Returns a function giving a path in it (`scratch('seed')`), or the
+ * directory itself (`scratch()`); call it inside tests and hooks.
+ */
+export function useScratchDir(prefix?: string): (...parts: string[]) => string {
+  let dir: string | undefined;
+  beforeAll(() => {
+    dir = scratchDir(prefix);
+  });
+  afterAll(() => {
+    if (dir !== undefined) removeScratch(dir);
+  });
+  return (...parts) => {
+    if (dir === undefined) throw new Error('useScratchDir: the directory exists inside tests only');
+    return join(dir, ...parts);
+  };
+}
+
+/** The pid of a process that has certainly exited. */
+export function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '0']).pid!;
 }
 
 /** A job record with the defaults of a fresh job. */
@@ -95,6 +119,11 @@ export function localLeader(pid: number, overrides: Partial<LeaderInfo> = {}): L
   };
 }
 
+/** Leader info for process `pid` on another machine (`node-7`). */
+export function remoteLeader(pid: number): LeaderInfo {
+  return { ...localLeader(pid), nodeId: 'another-machine', hostname: 'node-7' };
+}
+
 /** A summary with the given counts (the rest zero). */
 export function summary(counts: Partial<JobStoreSummary> = {}): JobStoreSummary {
   return {
@@ -113,18 +142,31 @@ export function summary(counts: Partial<JobStoreSummary> = {}): JobStoreSummary 
   };
 }
 
+/** What {@link startFakeLeader} starts. */
+export interface FakeLeaderOptions {
+  /** The store whose outcome it records when it is stopped. */
+  locator: string;
+  /** How many worker processes it starts (default 0). */
+  workers?: number;
+  /** Whether it ignores SIGTERM. */
+  ignoreTerm?: boolean;
+  /** The batch ids it records as killed. */
+  killedBatchIds?: string[];
+}
+
+/** A running fake leader and the pids of its workers. */
+export interface FakeLeader {
+  child: ChildProcess;
+  workerPids: number[];
+}
+
 /**
  * A real process standing in for a leader: it starts `workers` child processes, prints
  * `{"workers":[pids]}` once they run, and on SIGTERM (unless `ignoreTerm`) kills them, records
  * the outcome `killed` with `killedBatchIds` in `locator` through the built @toil/jobstore, and
  * exits, as the workflow leader does.
  */
-export async function startFakeLeader(options: {
-  locator: string;
-  workers?: number;
-  ignoreTerm?: boolean;
-  killedBatchIds?: string[];
-}): Promise<{ child: ChildProcess; workerPids: number[] }> {
+export async function startFakeLeader(options: FakeLeaderOptions): Promise<FakeLeader> {
   const jobstoreDist = join(__dirname, '..', '..', 'jobstore', 'dist', 'index.js');
   const script = `
     const { spawn } = require('node:child_process');
@@ -166,4 +208,21 @@ export async function startFakeLeader(options: {
 export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/**
+ * Runs `body` with a {@link startFakeLeader} fake leader, then SIGKILLs the leader and waits
+ * until it has exited, whether `body` passed or failed.
+ */
+export async function withFakeLeader<T>(
+  options: FakeLeaderOptions,
+  body: (leader: FakeLeader) => Promise<T>,
+): Promise<T> {
+  const leader = await startFakeLeader(options);
+  try {
+    return await body(leader);
+  } finally {
+    leader.child.kill('SIGKILL');
+    await exited(leader.child);
+  }
 }
