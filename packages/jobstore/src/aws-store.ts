@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as S3 from '@aws-sdk/client-s3';
-import { ToilError, silentHost, startSpan, type IoHost } from '@toil/core';
+import { ToilError, silentHost, type IoHost } from '@toil/core';
 import type {
   DestroyReport,
   FileId,
@@ -13,36 +13,21 @@ import type {
   SharedFileName,
   WriteFileOptions,
 } from './contract.js';
-import {
-  corruptError,
-  existsError,
-  fileNotFoundError,
-  jobNotFoundError,
-  notFoundError,
-} from './errors.js';
-import {
-  checkFileId,
-  checkJobId,
-  checkSharedName,
-  cleanupPrefix,
-  newFileId,
-  newJobId,
-} from './ids.js';
+import { corruptError, existsError, fileNotFoundError, notFoundError } from './errors.js';
+import { checkFileId, checkJobId, cleanupPrefix, newFileId } from './ids.js';
 import { forEachLimit, mapLimit } from './internal/pool.js';
 import { nextSeq } from './internal/seq.js';
-import { toLocator } from './locator.js';
+import { toLocatorOfKind } from './locator.js';
 import {
   JOBSTORE_FORMAT_VERSION,
   JobRecordSchema,
   StatsRecordSchema,
-  WorkflowConfigSchema,
   type JobRecord,
   type StatsRecord,
   type WorkflowConfig,
 } from './records.js';
-import { SharedFiles } from './shared.js';
-import { parseRecord, validateRecord } from './validate.js';
-import { validateConfigInput } from './file-store.js';
+import { parseRecord, type StoreMarker } from './validate.js';
+import { JobStoreBase } from './base-store.js';
 
 /** Options of {@link AwsJobStore}. */
 export interface AwsJobStoreOptions {
@@ -87,39 +72,25 @@ function isMissingBucket(error: unknown): boolean {
  * 5xx answers are retried with backoff by the SDK's standard retry strategy. The SDK is loaded
  * on first use.
  */
-export class AwsJobStore implements JobStore {
+export class AwsJobStore extends JobStoreBase implements JobStore {
   readonly kind = 'aws' as const;
-  readonly locator: string;
   /** AWS region from the locator. */
   readonly region: string;
   /** The bucket that holds the store. */
   readonly bucket: string;
-  private readonly host: IoHost;
   private readonly pageSize: number;
   private readonly concurrency: number;
   private clientPromise: Promise<{ client: S3.S3Client; sdk: typeof S3 }> | undefined;
   private readonly injectedClient: S3.S3Client | undefined;
-  private readonly shared: SharedFiles;
 
   constructor(locator: string | JobStoreLocator, options: AwsJobStoreOptions = {}) {
-    const parsed = toLocator(locator);
-    if (parsed.kind !== 'aws')
-      throw new ToilError('INVALID_ARGUMENT', `AwsJobStore cannot open '${parsed.locator}'.`, {
-        hint: 'Use openJobStore() to pick the backend from the locator.',
-      });
-    this.locator = parsed.locator;
+    const parsed = toLocatorOfKind(locator, 'aws', 'AwsJobStore');
+    super(parsed.locator, options.host ?? silentHost);
     this.region = parsed.region;
     this.bucket = `${parsed.name}--toil`;
-    this.host = options.host ?? silentHost;
     this.pageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
     this.concurrency = Math.max(1, options.concurrency ?? 16);
     this.injectedClient = options.client;
-    this.shared = new SharedFiles({
-      read: (name) => this.readSharedFile(name),
-      write: (name, data) => this.writeSharedFile(name, data),
-      remove: (name) => this.deleteSharedFile(name),
-      where: (name) => this.where(`shared/${name}`),
-    });
   }
 
   private where(key: string): string {
@@ -251,8 +222,7 @@ export class AwsJobStore implements JobStore {
 
   // --- lifecycle ---------------------------------------------------------------------------
 
-  async create(config: WorkflowConfig): Promise<void> {
-    const checked = validateConfigInput(config);
+  protected async createStore(config: WorkflowConfig): Promise<void> {
     const { client, sdk } = await this.s3();
     try {
       await client.send(
@@ -299,7 +269,7 @@ export class AwsJobStore implements JobStore {
         throw existsError(this.locator);
       throw this.fail('creating the store marker', error);
     }
-    await this.putText('shared/config', JSON.stringify(checked), 'writing the config');
+    await this.writeShared('config', JSON.stringify(config));
     await this.putText(
       MARKER_KEY,
       JSON.stringify({ ...marker, state: 'ready' } satisfies Marker),
@@ -307,42 +277,22 @@ export class AwsJobStore implements JobStore {
     );
   }
 
-  private async checkComplete(): Promise<void> {
-    const text = await this.getText(MARKER_KEY, 'opening the store');
-    if (text === undefined) {
-      if (!(await this.exists())) throw notFoundError(this.locator);
-      throw corruptError(
-        this.where(MARKER_KEY),
-        'the marker is missing (creation was interrupted, or the bucket is not a job store)',
-      );
-    }
-    let marker: Partial<Marker>;
-    try {
-      marker = JSON.parse(text) as Partial<Marker>;
-    } catch (error) {
-      throw corruptError(this.where(MARKER_KEY), 'it is truncated or not JSON', error);
-    }
-    if (typeof marker.format === 'number' && marker.format !== JOBSTORE_FORMAT_VERSION)
-      throw new ToilError(
-        'JOBSTORE_INCOMPATIBLE',
-        `The job store ${this.locator} has format ${marker.format}, this toil reads format ${JOBSTORE_FORMAT_VERSION}.`,
-        { hint: 'Use the toil version that wrote this job store, or remove it with `toil clean`.' },
-      );
-    if (marker.format !== JOBSTORE_FORMAT_VERSION)
-      throw corruptError(this.where(MARKER_KEY), 'it has no format version');
-    if (marker.state !== 'ready')
-      throw corruptError(
-        this.where(MARKER_KEY),
-        'the store is half-created (creation was interrupted or is still running)',
-      );
+  protected readMarker(): Promise<string | undefined> {
+    return this.getText(MARKER_KEY, 'opening the store');
   }
 
-  async resume(): Promise<WorkflowConfig> {
-    await this.checkComplete();
-    const text = await this.getText('shared/config', 'reading the config');
-    if (text === undefined)
-      throw corruptError(this.where('shared/config'), 'the object is missing');
-    return parseRecord(WorkflowConfigSchema, text, this.where('shared/config'));
+  protected markerWhere(): string {
+    return this.where(MARKER_KEY);
+  }
+
+  protected override async checkComplete(): Promise<StoreMarker> {
+    const marker = await super.checkComplete();
+    if (marker.state !== 'ready')
+      throw corruptError(
+        this.markerWhere(),
+        'the store is half-created (creation was interrupted or is still running)',
+      );
+    return marker;
   }
 
   async exists(): Promise<boolean> {
@@ -356,19 +306,11 @@ export class AwsJobStore implements JobStore {
     }
   }
 
-  async writeConfig(config: WorkflowConfig): Promise<void> {
-    const checked = validateConfigInput(config);
-    await this.checkComplete();
-    await this.putText('shared/config', JSON.stringify(checked), 'writing the config');
-  }
-
   async destroy(host: IoHost = this.host): Promise<DestroyReport> {
     const target = `bucket ${this.bucket}`;
     if (!(await this.exists())) return { existed: false, deleted: 0, target };
     const { client, sdk } = await this.s3();
-    const span = startSpan(host, 'JOBSTORE_DESTROY', `Deleting job store ${this.locator}`, {
-      source: 'toil.jobstore',
-    });
+    const span = this.startDestroySpan(host);
     let deleted = 0;
     try {
       // Incomplete multipart uploads first: they hold storage and block nothing else.
@@ -507,32 +449,15 @@ export class AwsJobStore implements JobStore {
 
   // --- jobs --------------------------------------------------------------------------------
 
-  newJobId(jobName: string): string {
-    return newJobId(jobName);
-  }
-
   private jobKey(id: string): string {
     checkJobId(id);
     return `jobs/${id}.json`;
   }
 
-  async commit(writes: JobWrite[]): Promise<void> {
+  protected async writeJobs(writes: readonly JobWrite[]): Promise<void> {
     // The last write of a job wins, as it would applied in order.
     const last = new Map<string, JobWrite>();
-    for (const write of writes) {
-      if (write.op === 'put') {
-        const record = validateRecord(JobRecordSchema, write.record, `job ${write.record?.id}`);
-        checkJobId(record.id);
-        last.set(record.id, { op: 'put', record });
-      } else if (write.op === 'delete') {
-        checkJobId(write.id);
-        last.set(write.id, write);
-      } else {
-        throw new ToilError('INVALID_ARGUMENT', `Unknown job write ${JSON.stringify(write)}.`, {
-          hint: "A JobWrite is {op:'put', record} or {op:'delete', id}.",
-        });
-      }
-    }
+    for (const write of writes) last.set(write.op === 'put' ? write.record.id : write.id, write);
     const deleted: string[] = [];
     await forEachLimit(last.entries(), this.concurrency, async ([id, write]) => {
       if (write.op === 'put')
@@ -547,12 +472,6 @@ export class AwsJobStore implements JobStore {
       for await (const page of this.listPages(cleanupPrefix(id))) keys.push(...page);
       if (keys.length > 0) await this.deleteKeys(keys, `deleting the files of job ${id}`);
     }
-  }
-
-  async loadJob(id: string): Promise<JobRecord> {
-    const job = await this.tryLoadJob(id);
-    if (!job) throw jobNotFoundError(id);
-    return job;
   }
 
   async tryLoadJob(id: string): Promise<JobRecord | undefined> {
@@ -699,13 +618,11 @@ export class AwsJobStore implements JobStore {
 
   // --- shared files ------------------------------------------------------------------------
 
-  async writeSharedFile(name: SharedFileName, data: string | Uint8Array): Promise<void> {
-    checkSharedName(name);
+  protected async writeShared(name: SharedFileName, data: string | Uint8Array): Promise<void> {
     await this.putText(`shared/${name}`, data, `writing shared file ${name}`);
   }
 
-  async readSharedFile(name: SharedFileName): Promise<Buffer | undefined> {
-    checkSharedName(name);
+  protected async readShared(name: SharedFileName): Promise<Buffer | undefined> {
     const { client, sdk } = await this.s3();
     try {
       const answer = await client.send(
@@ -718,30 +635,19 @@ export class AwsJobStore implements JobStore {
     }
   }
 
-  async deleteSharedFile(name: SharedFileName): Promise<void> {
-    checkSharedName(name);
+  protected async removeShared(name: SharedFileName): Promise<void> {
     await this.deleteKey(`shared/${name}`, `deleting shared file ${name}`);
   }
 
-  setRootJobId = (id: string) => this.shared.setRootJobId(id);
-  getRootJobId = () => this.shared.getRootJobId();
-  setRootReturnValue = (value: unknown) => this.shared.setRootReturnValue(value);
-  getRootReturnValue = () => this.shared.getRootReturnValue();
-  setLeader: JobStore['setLeader'] = (info) => this.shared.setLeader(info);
-  getLeader: JobStore['getLeader'] = () => this.shared.getLeader();
-  setKillFlag = (kill: boolean) => this.shared.setKillFlag(kill);
-  getKillFlag = () => this.shared.getKillFlag();
-  setOutcome: JobStore['setOutcome'] = (outcome) => this.shared.setOutcome(outcome);
-  getOutcome: JobStore['getOutcome'] = () => this.shared.getOutcome();
-  writeSummary: JobStore['writeSummary'] = (summary) => this.shared.writeSummary(summary);
-  readSummary: JobStore['readSummary'] = () => this.shared.readSummary();
+  protected sharedWhere(name: SharedFileName): string {
+    return this.where(`shared/${name}`);
+  }
 
   // --- stats -------------------------------------------------------------------------------
 
-  async appendStats(record: StatsRecord): Promise<void> {
-    const checked = validateRecord(StatsRecordSchema, record, 'stats record');
+  protected async appendValidStats(record: StatsRecord): Promise<void> {
     const name = `${String(nextSeq()).padStart(17, '0')}-${randomBytes(4).toString('hex')}.json`;
-    await this.putText(`stats/unread/${name}`, JSON.stringify(checked), 'appending stats');
+    await this.putText(`stats/unread/${name}`, JSON.stringify(record), 'appending stats');
   }
 
   async *readStats(options: { unreadOnly?: boolean } = {}): AsyncIterable<StatsRecord> {

@@ -20,7 +20,6 @@ import {
   localNodeId,
   report,
   silentHost,
-  startSpan,
   type IoHost,
 } from '@toil/core';
 import type {
@@ -32,22 +31,8 @@ import type {
   SharedFileName,
   WriteFileOptions,
 } from './contract.js';
-import {
-  corruptError,
-  existsError,
-  fileNotFoundError,
-  jobNotFoundError,
-  notFoundError,
-  wrapIo,
-} from './errors.js';
-import {
-  checkFileId,
-  checkJobId,
-  checkSharedName,
-  cleanupPrefix,
-  newFileId,
-  newJobId,
-} from './ids.js';
+import { corruptError, existsError, fileNotFoundError, notFoundError, wrapIo } from './errors.js';
+import { checkFileId, checkJobId, cleanupPrefix, newFileId } from './ids.js';
 import { AppendLog } from './internal/append-log.js';
 import {
   DIR_MODE,
@@ -59,18 +44,17 @@ import {
 } from './internal/fs.js';
 import { readLogLines } from './internal/lines.js';
 import { nextSeq, observeSeq } from './internal/seq.js';
-import { SharedFiles } from './shared.js';
+import { JobStoreBase } from './base-store.js';
 import {
   JOBSTORE_FORMAT_VERSION,
   JobRecordSchema,
   StatsRecordSchema,
-  WorkflowConfigSchema,
   type JobRecord,
   type StatsRecord,
   type WorkflowConfig,
 } from './records.js';
 import { parseRecord, validateRecord } from './validate.js';
-import { toLocator } from './locator.js';
+import { toLocatorOfKind } from './locator.js';
 
 /** Options of {@link FileJobStore}. */
 export interface FileJobStoreOptions {
@@ -171,9 +155,8 @@ async function* fromStream(
  * share one fdatasync. A reader replays every log, keeping per job the entry with the highest
  * sequence number (a hybrid logical clock), so it never sees a torn record and never writes.
  */
-export class FileJobStore implements JobStore {
+export class FileJobStore extends JobStoreBase implements JobStore {
   readonly kind = 'file' as const;
-  readonly locator: string;
   /** Absolute path of the store directory. */
   readonly path: string;
   private readonly writerId = `${Date.now().toString(36)}-${NODE_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -186,36 +169,22 @@ export class FileJobStore implements JobStore {
   >();
   /** Finished logs seen by the last refresh: compaction candidates. */
   private closedLogs: string[] = [];
-  private readonly shared: SharedFiles;
   /** Open read handles by job log / snapshot name; see readHandle(). */
   private readonly handles = new Map<string, Promise<FileHandle>>();
-  private readonly host: IoHost;
   private readonly compactAfter: number;
   /** Bumped by close(): an instance used again after close() writes new logs. */
   private generation = 0;
 
   constructor(locator: string | JobStoreLocator, options: FileJobStoreOptions = {}) {
-    this.host = options.host ?? silentHost;
+    const parsed = toLocatorOfKind(locator, 'file', 'FileJobStore');
+    super(parsed.locator, options.host ?? silentHost);
     this.compactAfter = Math.max(1, options.compactAfter ?? 32);
-    const parsed = toLocator(locator);
-    if (parsed.kind !== 'file')
-      throw new ToilError('INVALID_ARGUMENT', `FileJobStore cannot open '${parsed.locator}'.`, {
-        hint: 'Use openJobStore() to pick the backend from the locator.',
-      });
     this.path = parsed.path;
-    this.locator = parsed.locator;
-    this.shared = new SharedFiles({
-      read: (name) => this.readShared(name),
-      write: (name, data) => this.writeSharedFile(name, data),
-      remove: (name) => this.deleteSharedFile(name),
-      where: (name) => join(this.path, 'shared', name),
-    });
   }
 
   // --- lifecycle ---------------------------------------------------------------------------
 
-  async create(config: WorkflowConfig): Promise<void> {
-    const checked = validateConfigInput(config);
+  protected async createStore(config: WorkflowConfig): Promise<void> {
     await this.forgetState();
     try {
       await mkdir(dirname(this.path), { recursive: true, mode: DIR_MODE });
@@ -227,7 +196,7 @@ export class FileJobStore implements JobStore {
       }
       for (const dir of ['shared', 'jobs', 'stats', 'files'])
         await mkdir(join(this.path, dir), { mode: DIR_MODE });
-      await atomicWriteFile(join(this.path, 'shared', 'config'), JSON.stringify(checked));
+      await atomicWriteFile(join(this.path, 'shared', 'config'), JSON.stringify(config));
       // The marker goes last: a store without it is half-created (resume refuses it).
       await atomicWriteFile(
         join(this.path, FILE_STORE_MARKER),
@@ -240,18 +209,6 @@ export class FileJobStore implements JobStore {
     }
   }
 
-  async resume(): Promise<WorkflowConfig> {
-    await this.checkComplete();
-    const config = await this.readShared('config');
-    if (config === undefined)
-      throw corruptError(join(this.path, 'shared', 'config'), 'the file is missing');
-    return parseRecord(
-      WorkflowConfigSchema,
-      config.toString('utf8'),
-      join(this.path, 'shared', 'config'),
-    );
-  }
-
   async exists(): Promise<boolean> {
     try {
       await stat(this.path);
@@ -260,12 +217,6 @@ export class FileJobStore implements JobStore {
       if (isErrno(error, 'ENOENT', 'ENOTDIR')) return false;
       throw wrapIo(`checking ${this.locator}`, error);
     }
-  }
-
-  async writeConfig(config: WorkflowConfig): Promise<void> {
-    const checked = validateConfigInput(config);
-    await this.checkComplete();
-    await this.writeSharedFile('config', JSON.stringify(checked));
   }
 
   async destroy(host: IoHost = this.host): Promise<DestroyReport> {
@@ -291,9 +242,7 @@ export class FileJobStore implements JobStore {
         { hint: 'Check the locator; toil only deletes directories it created as job stores.' },
       );
     await this.forgetState();
-    const span = startSpan(host, 'JOBSTORE_DESTROY', `Deleting job store ${this.locator}`, {
-      source: 'toil.jobstore',
-    });
+    const span = this.startDestroySpan(host);
     let deleted: number;
     try {
       const files = (await readdir(this.path, { recursive: true, withFileTypes: true })).filter(
@@ -322,75 +271,38 @@ export class FileJobStore implements JobStore {
     await this.dropHandles();
   }
 
-  private async checkComplete(): Promise<void> {
-    let marker: string;
+  protected async readMarker(): Promise<string | undefined> {
     try {
-      marker = await readFile(join(this.path, FILE_STORE_MARKER), 'utf8');
+      return await readFile(this.markerWhere(), 'utf8');
     } catch (error) {
-      if (isErrno(error, 'ENOENT', 'ENOTDIR')) {
-        if (!(await this.exists())) throw notFoundError(this.locator);
-        throw corruptError(
-          join(this.path, FILE_STORE_MARKER),
-          'the marker is missing (creation was interrupted, or this is not a job store)',
-        );
-      }
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) return undefined;
       throw wrapIo(`opening ${this.locator}`, error);
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(marker);
-    } catch (error) {
-      throw corruptError(join(this.path, FILE_STORE_MARKER), 'it is truncated or not JSON', error);
-    }
-    const format = (value as { format?: unknown } | null)?.format;
-    if (format !== JOBSTORE_FORMAT_VERSION) {
-      if (typeof format === 'number')
-        throw new ToilError(
-          'JOBSTORE_INCOMPATIBLE',
-          `The job store ${this.locator} has format ${format}, this toil reads format ${JOBSTORE_FORMAT_VERSION}.`,
-          {
-            hint: 'Use the toil version that wrote this job store, or remove it with `toil clean`.',
-          },
-        );
-      throw corruptError(join(this.path, FILE_STORE_MARKER), 'it has no format version');
-    }
+  }
+
+  protected markerWhere(): string {
+    return join(this.path, FILE_STORE_MARKER);
   }
 
   // --- jobs --------------------------------------------------------------------------------
 
-  newJobId(jobName: string): string {
-    return newJobId(jobName);
-  }
-
-  async commit(writes: JobWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    const lines: { id: string; seq: number; text: string; deleted: boolean }[] = [];
-    for (const write of writes) {
-      if (write.op === 'put') {
-        const record = validateRecord(JobRecordSchema, write.record, `job ${write.record?.id}`);
-        checkJobId(record.id);
-        const seq = nextSeq();
-        lines.push({
-          id: record.id,
-          seq,
-          deleted: false,
-          text: `${JSON.stringify({ s: seq, id: record.id, r: record })}\n`,
-        });
-      } else if (write.op === 'delete') {
-        checkJobId(write.id);
-        const seq = nextSeq();
-        lines.push({
-          id: write.id,
-          seq,
-          deleted: true,
-          text: `${JSON.stringify({ s: seq, id: write.id, d: true })}\n`,
-        });
-      } else {
-        throw new ToilError('INVALID_ARGUMENT', `Unknown job write ${JSON.stringify(write)}.`, {
-          hint: "A JobWrite is {op:'put', record} or {op:'delete', id}.",
-        });
-      }
-    }
+  protected async writeJobs(writes: readonly JobWrite[]): Promise<void> {
+    const lines = writes.map((write) => {
+      const seq = nextSeq();
+      return write.op === 'put'
+        ? {
+            id: write.record.id,
+            seq,
+            deleted: false,
+            text: `${JSON.stringify({ s: seq, id: write.record.id, r: write.record })}\n`,
+          }
+        : {
+            id: write.id,
+            seq,
+            deleted: true,
+            text: `${JSON.stringify({ s: seq, id: write.id, d: true })}\n`,
+          };
+    });
     if (this.jobLog?.broken) {
       // A write failed and could not be cut off: continue in a new log.
       this.generation += 1;
@@ -646,12 +558,6 @@ export class FileJobStore implements JobStore {
     }
   }
 
-  async loadJob(id: string): Promise<JobRecord> {
-    const job = await this.tryLoadJob(id);
-    if (!job) throw jobNotFoundError(id);
-    return job;
-  }
-
   async tryLoadJob(id: string): Promise<JobRecord | undefined> {
     checkJobId(id);
     try {
@@ -844,24 +750,18 @@ export class FileJobStore implements JobStore {
 
   // --- shared files ------------------------------------------------------------------------
 
-  async writeSharedFile(name: SharedFileName, data: string | Uint8Array): Promise<void> {
-    checkSharedName(name);
+  protected async writeShared(name: SharedFileName, data: string | Uint8Array): Promise<void> {
     try {
-      await atomicWriteFile(join(this.path, 'shared', name), data);
+      await atomicWriteFile(this.sharedWhere(name), data);
     } catch (error) {
       if (isErrno(error, 'ENOENT')) throw notFoundError(this.locator);
       throw wrapIo(`writing shared file ${name}`, error);
     }
   }
 
-  async readSharedFile(name: SharedFileName): Promise<Buffer | undefined> {
-    checkSharedName(name);
-    return this.readShared(name);
-  }
-
-  private async readShared(name: string): Promise<Buffer | undefined> {
+  protected async readShared(name: SharedFileName): Promise<Buffer | undefined> {
     try {
-      return await readFile(join(this.path, 'shared', name));
+      return await readFile(this.sharedWhere(name));
     } catch (error) {
       if (isErrno(error, 'ENOENT', 'ENOTDIR')) {
         if (!(await this.exists())) throw notFoundError(this.locator);
@@ -871,10 +771,9 @@ export class FileJobStore implements JobStore {
     }
   }
 
-  async deleteSharedFile(name: SharedFileName): Promise<void> {
-    checkSharedName(name);
+  protected async removeShared(name: SharedFileName): Promise<void> {
     try {
-      await rm(join(this.path, 'shared', name), { force: true });
+      await rm(this.sharedWhere(name), { force: true });
       await fsyncDir(join(this.path, 'shared'));
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return;
@@ -882,23 +781,13 @@ export class FileJobStore implements JobStore {
     }
   }
 
-  setRootJobId = (id: string) => this.shared.setRootJobId(id);
-  getRootJobId = () => this.shared.getRootJobId();
-  setRootReturnValue = (value: unknown) => this.shared.setRootReturnValue(value);
-  getRootReturnValue = () => this.shared.getRootReturnValue();
-  setLeader: JobStore['setLeader'] = (info) => this.shared.setLeader(info);
-  getLeader: JobStore['getLeader'] = () => this.shared.getLeader();
-  setKillFlag = (kill: boolean) => this.shared.setKillFlag(kill);
-  getKillFlag = () => this.shared.getKillFlag();
-  setOutcome: JobStore['setOutcome'] = (outcome) => this.shared.setOutcome(outcome);
-  getOutcome: JobStore['getOutcome'] = () => this.shared.getOutcome();
-  writeSummary: JobStore['writeSummary'] = (summary) => this.shared.writeSummary(summary);
-  readSummary: JobStore['readSummary'] = () => this.shared.readSummary();
+  protected sharedWhere(name: SharedFileName): string {
+    return join(this.path, 'shared', name);
+  }
 
   // --- stats -------------------------------------------------------------------------------
 
-  async appendStats(record: StatsRecord): Promise<void> {
-    const checked = validateRecord(StatsRecordSchema, record, 'stats record');
+  protected async appendValidStats(record: StatsRecord): Promise<void> {
     if (this.statsLog?.broken) {
       this.generation += 1;
       this.statsLog = undefined;
@@ -908,7 +797,7 @@ export class FileJobStore implements JobStore {
         join(this.path, 'stats', `${this.writerId}.${this.generation}.log`),
       );
     try {
-      await this.statsLog.append(`${JSON.stringify(checked)}\n`);
+      await this.statsLog.append(`${JSON.stringify(record)}\n`);
     } catch (error) {
       if (isErrno(error, 'ENOENT')) throw notFoundError(this.locator);
       throw wrapIo(`appending stats to ${this.locator}`, error);
@@ -1039,18 +928,3 @@ function recordOfLine(text: string, where: string, id: string): JobRecord {
   if (entry.id !== id || entry.r === undefined) throw corruptError(where, `expected job ${id}`);
   return validateRecord(JobRecordSchema, entry.r, `${where} (job ${id})`);
 }
-
-function validateConfigInput(config: WorkflowConfig): WorkflowConfig {
-  const result = WorkflowConfigSchema.safeParse(config);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ToilError(
-      'INVALID_ARGUMENT',
-      `Invalid workflow config: ${issue?.message ?? 'invalid'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}.`,
-      { hint: 'Build the config with the workflow package, which fills every field.' },
-    );
-  }
-  return result.data;
-}
-
-export { validateConfigInput };

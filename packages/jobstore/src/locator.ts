@@ -90,3 +90,20 @@ export function toLocator(locator: string | JobStoreLocator): JobStoreLocator {
   if (typeof locator === 'object' && locator !== null && 'kind' in locator) return locator;
   return parseLocator(locator as string);
 }
+
+/**
+ * {@link toLocator} for a backend's constructor: the parsed locator when it is of `kind`, else
+ * `INVALID_ARGUMENT` naming the backend class.
+ */
+export function toLocatorOfKind<K extends JobStoreLocator['kind']>(
+  locator: string | JobStoreLocator,
+  kind: K,
+  backend: string,
+): Extract<JobStoreLocator, { kind: K }> {
+  const parsed = toLocator(locator);
+  if (parsed.kind !== kind)
+    throw new ToilError('INVALID_ARGUMENT', `${backend} cannot open '${parsed.locator}'.`, {
+      hint: 'Use openJobStore() to pick the backend from the locator.',
+    });
+  return parsed as Extract<JobStoreLocator, { kind: K }>;
+}

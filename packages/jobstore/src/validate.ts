@@ -1,5 +1,14 @@
+import { ToilError } from '@toil/core';
 import type { z } from 'zod';
+import type { JobWrite } from './contract.js';
 import { corruptError, incompatibleError } from './errors.js';
+import { checkJobId } from './ids.js';
+import {
+  JOBSTORE_FORMAT_VERSION,
+  JobRecordSchema,
+  WorkflowConfigSchema,
+  type WorkflowConfig,
+} from './records.js';
 
 /**
  * Parses JSON text and validates it against a schema. Not JSON / wrong shape throws
@@ -40,4 +49,64 @@ export function validateRecord<T extends z.ZodType>(
   const issue = result.error.issues[0];
   const path = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
   throw corruptError(where, `${issue?.message ?? 'invalid content'}${path}`);
+}
+
+/** A config passed in by a caller, validated: `INVALID_ARGUMENT` naming the first problem. */
+export function validateConfigInput(config: WorkflowConfig): WorkflowConfig {
+  const result = WorkflowConfigSchema.safeParse(config);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `Invalid workflow config: ${issue?.message ?? 'invalid'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}.`,
+      { hint: 'Build the config with the workflow package, which fills every field.' },
+    );
+  }
+  return result.data;
+}
+
+/**
+ * The writes of a commit, validated before any is stored: records against the schema, ids as
+ * job ids; an unknown write is `INVALID_ARGUMENT`. Keeps their order.
+ */
+export function validateJobWrites(writes: readonly JobWrite[]): JobWrite[] {
+  return writes.map((write): JobWrite => {
+    if (write.op === 'put') {
+      const record = validateRecord(JobRecordSchema, write.record, `job ${write.record?.id}`);
+      checkJobId(record.id);
+      return { op: 'put', record };
+    }
+    if (write.op === 'delete') {
+      checkJobId(write.id);
+      return write;
+    }
+    throw new ToilError('INVALID_ARGUMENT', `Unknown job write ${JSON.stringify(write)}.`, {
+      hint: "A JobWrite is {op:'put', record} or {op:'delete', id}.",
+    });
+  });
+}
+
+/** The marker object of a complete store: its format, and backend-specific fields. */
+export type StoreMarker = { format: number } & Record<string, unknown>;
+
+/**
+ * Parses a store's marker: not JSON or without a format version is `JOBSTORE_CORRUPT` naming
+ * `where`; another format version is `JOBSTORE_INCOMPATIBLE` naming the store.
+ */
+export function parseStoreMarker(text: string, where: string, locator: string): StoreMarker {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw corruptError(where, 'it is truncated or not JSON', error);
+  }
+  const format = (value as { format?: unknown } | null)?.format;
+  if (typeof format === 'number' && format !== JOBSTORE_FORMAT_VERSION)
+    throw new ToilError(
+      'JOBSTORE_INCOMPATIBLE',
+      `The job store ${locator} has format ${format}, this toil reads format ${JOBSTORE_FORMAT_VERSION}.`,
+      { hint: 'Use the toil version that wrote this job store, or remove it with `toil clean`.' },
+    );
+  if (format !== JOBSTORE_FORMAT_VERSION) throw corruptError(where, 'it has no format version');
+  return value as StoreMarker;
 }

@@ -1,0 +1,236 @@
+import { startSpan, type IoHost, type Span } from '@toil/core';
+import { z } from 'zod';
+import type { JobWrite, SharedFileName } from './contract.js';
+import { corruptError, jobNotFoundError, notFoundError } from './errors.js';
+import { checkSharedName, newJobId } from './ids.js';
+import {
+  JobStoreSummarySchema,
+  LeaderInfoSchema,
+  OutcomeSchema,
+  StatsRecordSchema,
+  WorkflowConfigSchema,
+  type JobRecord,
+  type JobStoreSummary,
+  type LeaderInfo,
+  type Outcome,
+  type StatsRecord,
+  type WorkflowConfig,
+} from './records.js';
+import {
+  parseRecord,
+  parseStoreMarker,
+  validateConfigInput,
+  validateJobWrites,
+  validateRecord,
+  type StoreMarker,
+} from './validate.js';
+
+const RootJobIdSchema = z.object({ id: z.string().min(1) });
+const KillFlagSchema = z.object({ kill: z.boolean() });
+const ReturnValueSchema = z.object({ value: z.unknown() });
+
+/**
+ * What every backend does the same way, on top of the raw storage a backend provides:
+ * validation of configs, job writes and stats records before they are stored; the creation
+ * marker check; the config, typed shared files (JSON documents validated on read,
+ * `JOBSTORE_CORRUPT` naming the file or key when damaged) and shared-file name checks.
+ * A backend extends it and implements the rest of {@link JobStore}.
+ */
+export abstract class JobStoreBase {
+  /** The normalised locator (`file:/abs/path`, `aws:region:name`). */
+  readonly locator: string;
+  /** Where warnings and progress go. */
+  protected readonly host: IoHost;
+
+  protected constructor(locator: string, host: IoHost) {
+    this.locator = locator;
+    this.host = host;
+  }
+
+  // --- raw storage each backend provides ----------------------------------------------------
+
+  /** Creates the store with an already validated config; see {@link JobStore.create}. */
+  protected abstract createStore(config: WorkflowConfig): Promise<void>;
+  /** The marker's text, or undefined when it is missing. */
+  protected abstract readMarker(): Promise<string | undefined>;
+  /** Where the marker lives (path or `s3://` key), for error messages. */
+  protected abstract markerWhere(): string;
+  /** Stores validated job writes, in order; see {@link JobStore.commit}. */
+  protected abstract writeJobs(writes: readonly JobWrite[]): Promise<void>;
+  /** Appends a validated stats record; see {@link JobStore.appendStats}. */
+  protected abstract appendValidStats(record: StatsRecord): Promise<void>;
+  /** A shared file's content, or undefined when it is missing (the name is checked). */
+  protected abstract readShared(name: SharedFileName): Promise<Buffer | undefined>;
+  /** Replaces a shared file atomically (the name is checked). */
+  protected abstract writeShared(name: SharedFileName, data: string | Uint8Array): Promise<void>;
+  /** Deletes a shared file; a missing one is not an error (the name is checked). */
+  protected abstract removeShared(name: SharedFileName): Promise<void>;
+  /** Where a shared file lives (path or `s3://` key), for error messages. */
+  protected abstract sharedWhere(name: SharedFileName): string;
+  /** See {@link JobStore.exists}. */
+  abstract exists(): Promise<boolean>;
+  /** See {@link JobStore.tryLoadJob}. */
+  abstract tryLoadJob(id: string): Promise<JobRecord | undefined>;
+
+  // --- lifecycle ----------------------------------------------------------------------------
+
+  /** See {@link JobStore.create}. */
+  async create(config: WorkflowConfig): Promise<void> {
+    return this.createStore(validateConfigInput(config));
+  }
+
+  /** See {@link JobStore.resume}. */
+  async resume(): Promise<WorkflowConfig> {
+    await this.checkComplete();
+    const config = await this.readShared('config');
+    if (config === undefined) throw corruptError(this.sharedWhere('config'), 'it is missing');
+    return parseRecord(WorkflowConfigSchema, config.toString('utf8'), this.sharedWhere('config'));
+  }
+
+  /** See {@link JobStore.writeConfig}. */
+  async writeConfig(config: WorkflowConfig): Promise<void> {
+    const checked = validateConfigInput(config);
+    await this.checkComplete();
+    await this.writeShared('config', JSON.stringify(checked));
+  }
+
+  /**
+   * Throws unless the store was created completely by this format: `JOBSTORE_NOT_FOUND`
+   * without a store, `JOBSTORE_CORRUPT` without a (valid) marker, `JOBSTORE_INCOMPATIBLE`
+   * for another format. Resolves to the marker.
+   */
+  protected async checkComplete(): Promise<StoreMarker> {
+    const text = await this.readMarker();
+    if (text === undefined) {
+      if (!(await this.exists())) throw notFoundError(this.locator);
+      throw corruptError(
+        this.markerWhere(),
+        'the marker is missing (creation was interrupted, or this is not a job store)',
+      );
+    }
+    return parseStoreMarker(text, this.markerWhere(), this.locator);
+  }
+
+  /** The progress span of {@link JobStore.destroy}. */
+  protected startDestroySpan(host: IoHost): Span {
+    return startSpan(host, 'JOBSTORE_DESTROY', `Deleting job store ${this.locator}`, {
+      source: 'toil.jobstore',
+    });
+  }
+
+  // --- jobs ---------------------------------------------------------------------------------
+
+  /** See {@link JobStore.newJobId}. */
+  newJobId(jobName: string): string {
+    return newJobId(jobName);
+  }
+
+  /** See {@link JobStore.commit}. */
+  async commit(writes: JobWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await this.writeJobs(validateJobWrites(writes));
+  }
+
+  /** See {@link JobStore.loadJob}. */
+  async loadJob(id: string): Promise<JobRecord> {
+    const job = await this.tryLoadJob(id);
+    if (!job) throw jobNotFoundError(id);
+    return job;
+  }
+
+  // --- shared files -------------------------------------------------------------------------
+
+  /** See {@link JobStore.writeSharedFile}. */
+  async writeSharedFile(name: SharedFileName, data: string | Uint8Array): Promise<void> {
+    checkSharedName(name);
+    return this.writeShared(name, data);
+  }
+
+  /** See {@link JobStore.readSharedFile}. */
+  async readSharedFile(name: SharedFileName): Promise<Buffer | undefined> {
+    checkSharedName(name);
+    return this.readShared(name);
+  }
+
+  /** See {@link JobStore.deleteSharedFile}. */
+  async deleteSharedFile(name: SharedFileName): Promise<void> {
+    checkSharedName(name);
+    return this.removeShared(name);
+  }
+
+  private async getShared<T extends z.ZodType>(
+    name: SharedFileName,
+    schema: T,
+  ): Promise<z.infer<T> | undefined> {
+    const data = await this.readShared(name);
+    if (data === undefined) return undefined;
+    return parseRecord(schema, data.toString('utf8'), this.sharedWhere(name));
+  }
+
+  private async putShared<T extends z.ZodType>(
+    name: SharedFileName,
+    schema: T,
+    value: unknown,
+  ): Promise<void> {
+    const checked = validateRecord(schema, value, `new ${name}`);
+    return this.writeShared(name, JSON.stringify(checked));
+  }
+
+  /** See {@link JobStore.setRootJobId}. */
+  async setRootJobId(id: string): Promise<void> {
+    return this.putShared('root-job-id', RootJobIdSchema, { id });
+  }
+  /** See {@link JobStore.getRootJobId}. */
+  async getRootJobId(): Promise<string | undefined> {
+    return (await this.getShared('root-job-id', RootJobIdSchema))?.id;
+  }
+  /** See {@link JobStore.setRootReturnValue}. */
+  async setRootReturnValue(value: unknown): Promise<void> {
+    return this.writeShared('root-return-value', JSON.stringify({ value }));
+  }
+  /** See {@link JobStore.getRootReturnValue}. */
+  async getRootReturnValue(): Promise<unknown> {
+    return (await this.getShared('root-return-value', ReturnValueSchema))?.value;
+  }
+  /** See {@link JobStore.setLeader}. */
+  async setLeader(info: LeaderInfo): Promise<void> {
+    return this.putShared('leader', LeaderInfoSchema, info);
+  }
+  /** See {@link JobStore.getLeader}. */
+  getLeader(): Promise<LeaderInfo | undefined> {
+    return this.getShared('leader', LeaderInfoSchema);
+  }
+  /** See {@link JobStore.setKillFlag}. */
+  async setKillFlag(kill: boolean): Promise<void> {
+    if (kill) await this.putShared('kill-flag', KillFlagSchema, { kill });
+    else await this.removeShared('kill-flag');
+  }
+  /** See {@link JobStore.getKillFlag}. */
+  async getKillFlag(): Promise<boolean> {
+    return (await this.getShared('kill-flag', KillFlagSchema))?.kill ?? false;
+  }
+  /** See {@link JobStore.setOutcome}. */
+  async setOutcome(outcome: Outcome | undefined): Promise<void> {
+    if (outcome === undefined) await this.removeShared('outcome');
+    else await this.putShared('outcome', OutcomeSchema, outcome);
+  }
+  /** See {@link JobStore.getOutcome}. */
+  getOutcome(): Promise<Outcome | undefined> {
+    return this.getShared('outcome', OutcomeSchema);
+  }
+  /** See {@link JobStore.writeSummary}. */
+  async writeSummary(summary: JobStoreSummary): Promise<void> {
+    return this.putShared('summary', JobStoreSummarySchema, summary);
+  }
+  /** See {@link JobStore.readSummary}. */
+  readSummary(): Promise<JobStoreSummary | undefined> {
+    return this.getShared('summary', JobStoreSummarySchema);
+  }
+
+  // --- stats --------------------------------------------------------------------------------
+
+  /** See {@link JobStore.appendStats}. */
+  async appendStats(record: StatsRecord): Promise<void> {
+    return this.appendValidStats(validateRecord(StatsRecordSchema, record, 'stats record'));
+  }
+}
