@@ -93,31 +93,23 @@ export async function killWorkflow(
       };
     }
     const recorded = liveness.leader;
+    // The run ended: a leader that is not running here has nothing left to kill.
+    if (outcome && liveness.kind !== 'local-alive') {
+      return {
+        ...base,
+        action: 'finished',
+        leader: recorded,
+        outcome,
+        message: `The workflow in ${store.locator} already ended (${outcome.result}, attempt ${outcome.attempt}, ${isoTime(outcome.time)}); there is nothing to kill.`,
+      };
+    }
     if (liveness.kind === 'remote') {
-      if (outcome) {
-        return {
-          ...base,
-          action: 'finished',
-          leader: recorded,
-          outcome,
-          message: `The workflow in ${store.locator} already ended (${outcome.result}, attempt ${outcome.attempt}, ${isoTime(outcome.time)}); there is nothing to kill.`,
-        };
-      }
       return setFlag(
         recorded,
         `The leader is process ${recorded.pid} on ${recorded.hostname}, another machine.`,
       );
     }
     if (liveness.kind === 'local-dead') {
-      if (outcome) {
-        return {
-          ...base,
-          action: 'finished',
-          leader: recorded,
-          outcome,
-          message: `The workflow in ${store.locator} already ended (${outcome.result}, attempt ${outcome.attempt}, ${isoTime(outcome.time)}); there is nothing to kill.`,
-        };
-      }
       return {
         ...base,
         action: 'not-running',

@@ -1,7 +1,15 @@
 import { RecordingHost, ToilError } from '@toil/core';
+import { openJobStore } from '@toil/jobstore';
 import { cleanJobStore, gatherStats, getStatus, killWorkflow } from '@toil/stats';
 import { jobStats, seedRecords, workerRecord } from './fixtures.js';
-import { buildStore, jobRecord, useScratchDir } from './stores.js';
+import {
+  buildStore,
+  deadPid,
+  jobRecord,
+  localLeader,
+  remoteLeader,
+  useScratchDir,
+} from './stores.js';
 
 describe('the library functions behind the commands', () => {
   const scratch = useScratchDir();
@@ -32,6 +40,27 @@ describe('the library functions behind the commands', () => {
     expect(destroy[0]!.span?.phase).toBe('start');
     expect(destroy.at(-1)!.span?.phase).toBe('end');
     expect((await cleanJobStore(locator)).existed).toBe(false);
+  });
+
+  it('kill nothing, and set no kill flag, once a leader here or elsewhere recorded how its run ended', async () => {
+    const outcome = { result: 'failed' as const, attempt: 0, time: Date.now(), failedJobs: [] };
+    for (const [name, leader] of [
+      ['ended-remote', remoteLeader(4321)],
+      ['ended-local', localLeader(deadPid())],
+    ] as const) {
+      const locator = await buildStore(`file:${scratch(name)}`, {
+        rootId: 'root',
+        jobs: [jobRecord('root', 'root')],
+        leader,
+        outcome,
+      });
+      const result = await killWorkflow(locator);
+      expect(result).toMatchObject({ action: 'finished', leader, outcome });
+      expect(result.message).toContain('already ended (failed, attempt 0');
+      const store = await openJobStore(locator);
+      expect(await store.getKillFlag()).toBe(false);
+      await store.close();
+    }
   });
 
   it('throw ToilErrors with hints for a missing store, and never print', async () => {
