@@ -6,6 +6,7 @@ import { CLI_BIN, runCommand, runToil } from '../../../tooling/test-env/cli.js';
 import { jobStats, seedRecords, workerRecord } from '../../stats/test/fixtures.js';
 import {
   buildStore,
+  buildStoreWithRootJob,
   deadPid,
   jobRecord,
   localLeader,
@@ -57,11 +58,7 @@ describe('toil clean', () => {
     const path = scratch('alive');
     const locator = `file:${path}`;
     await withFakeLeader({ locator }, async ({ child }) => {
-      await buildStore(locator, {
-        rootId: 'root',
-        jobs: [jobRecord('root', 'root')],
-        leader: localLeader(child.pid!),
-      });
+      await buildStoreWithRootJob(locator, { leader: localLeader(child.pid!) });
       const refused = await runToil(['clean', locator]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`its leader is process ${child.pid} on this machine`);
@@ -117,11 +114,7 @@ describe('toil kill', () => {
     await withFakeLeader(
       { locator, workers: 1, ignoreTerm: true },
       async ({ child, workerPids }) => {
-        await buildStore(locator, {
-          rootId: 'root',
-          jobs: [jobRecord('root', 'root')],
-          leader: localLeader(child.pid!, { workerPids }),
-        });
+        await buildStoreWithRootJob(locator, { leader: localLeader(child.pid!, { workerPids }) });
         const result = await runToil(['kill', locator, '--force', '--json']);
         expect(result.code).toBe(0);
         const json = JSON.parse(result.stdout) as Record<string, any>;
@@ -141,11 +134,7 @@ describe('toil kill', () => {
   it('fails with a hint to use --force when the leader ignores SIGTERM past the timeout', async () => {
     const locator = `file:${scratch('stubborn')}`;
     await withFakeLeader({ locator, ignoreTerm: true }, async ({ child }) => {
-      await buildStore(locator, {
-        rootId: 'root',
-        jobs: [jobRecord('root', 'root')],
-        leader: localLeader(child.pid!),
-      });
+      await buildStoreWithRootJob(locator, { leader: localLeader(child.pid!) });
       const result = await runToil(['kill', locator, '--timeout', '1']);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`the leader (process ${child.pid}) still run`);
@@ -164,11 +153,7 @@ describe('toil kill', () => {
     const path = scratch('unsignallable');
     const locator = `file:${path}`;
     await withFakeLeader({ locator }, async ({ child }) => {
-      await buildStore(locator, {
-        rootId: 'root',
-        jobs: [jobRecord('root', 'root')],
-        leader: localLeader(child.pid!),
-      });
+      await buildStoreWithRootJob(locator, { leader: localLeader(child.pid!) });
       // The store is writable by the other user; the leader process (root's) is not signallable.
       chmodSync(scratch(), 0o755);
       for (const entry of readdirSync(path, { recursive: true, withFileTypes: true }))
@@ -195,9 +180,7 @@ describe('toil kill', () => {
   });
 
   it('sets the kill flag for a leader on another machine and says so', async () => {
-    const locator = await buildStore(`file:${scratch('remote')}`, {
-      rootId: 'root',
-      jobs: [jobRecord('root', 'root')],
+    const locator = await buildStoreWithRootJob(`file:${scratch('remote')}`, {
       leader: remoteLeader(4321),
     });
     const result = await runToil(['kill', locator]);
@@ -221,9 +204,7 @@ describe('toil kill', () => {
     expect(finishedResult.code).toBe(0);
     expect(finishedResult.stdout).toContain('already ended (succeeded, attempt 0');
 
-    const died = await buildStore(`file:${scratch('died')}`, {
-      rootId: 'root',
-      jobs: [jobRecord('root', 'root')],
+    const died = await buildStoreWithRootJob(`file:${scratch('died')}`, {
       leader: localLeader(dead),
     });
     const diedResult = await runToil(['kill', died]);

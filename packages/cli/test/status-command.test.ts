@@ -3,6 +3,7 @@ import { openJobStore } from '@toil/jobstore';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import {
   buildStore,
+  buildStoreWithRootJob,
   deadPid,
   jobRecord,
   localLeader,
@@ -68,9 +69,7 @@ describe('toil status', () => {
     expect(neverResult.stdout).toContain('has not started');
     expect(neverResult.code).toBe(1);
 
-    const died = await buildStore(`file:${scratch('died')}`, {
-      rootId: 'root',
-      jobs: [jobRecord('root', 'root')],
+    const died = await buildStoreWithRootJob(`file:${scratch('died')}`, {
       leader: localLeader(deadPid()),
       summary: summary({ unfinished: 1, ready: 1 }),
     });
@@ -78,9 +77,7 @@ describe('toil status', () => {
     expect(diedResult.stdout).toContain('stopped without recording how the run ended');
     expect(diedResult.stdout).toContain('--restart');
 
-    const killed = await buildStore(`file:${scratch('killed')}`, {
-      rootId: 'root',
-      jobs: [jobRecord('root', 'root')],
+    const killed = await buildStoreWithRootJob(`file:${scratch('killed')}`, {
       leader: localLeader(deadPid()),
       outcome: { result: 'killed', attempt: 0, time: Date.now(), failedJobs: [] },
     });
@@ -111,9 +108,7 @@ describe('toil status', () => {
   });
 
   it('says when the leader is on another machine', async () => {
-    const store = await buildStore(`file:${scratch('remote')}`, {
-      rootId: 'root',
-      jobs: [jobRecord('root', 'root')],
+    const store = await buildStoreWithRootJob(`file:${scratch('remote')}`, {
       leader: remoteLeader(12345),
     });
     const result = await runToil(['status', store]);
@@ -189,10 +184,7 @@ describe('toil status', () => {
     const missing = await runToil(['status', `file:${scratch('nothing')}`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('There is no job store at');
-    const store = await buildStore(`file:${scratch('ids')}`, {
-      rootId: 'root',
-      jobs: [jobRecord('root', 'root')],
-    });
+    const store = await buildStoreWithRootJob(`file:${scratch('ids')}`);
     const unknown = await runToil(['status', store, '--jobs', 'nosuch']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('The job nosuch is not in');

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { RecordingHost } from '@toil/core';
 import { classifyLeader, epochMillis, getStatus, isRunning, killWorkflow } from '@toil/stats';
-import { buildStore, deadPid, exited, jobRecord, localLeader, useScratchDir } from './stores.js';
+import { buildStoreWithRootJob, deadPid, exited, localLeader, useScratchDir } from './stores.js';
 
 describe('leader liveness', () => {
   const scratch = useScratchDir();
@@ -32,9 +32,7 @@ describe('leader liveness', () => {
     try {
       const recordedBefore = localLeader(child.pid!, { startedAt: Date.now() - 60_000 });
       expect(classifyLeader(recordedBefore).kind).toBe('local-dead');
-      const locator = await buildStore(`file:${scratch('recycled')}`, {
-        rootId: 'root',
-        jobs: [jobRecord('root', 'root')],
+      const locator = await buildStoreWithRootJob(`file:${scratch('recycled')}`, {
         leader: recordedBefore,
       });
       const host = new RecordingHost();

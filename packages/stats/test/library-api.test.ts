@@ -4,6 +4,7 @@ import { cleanJobStore, gatherStats, getStatus, killWorkflow } from '@toil/stats
 import { jobStats, seedRecords, workerRecord } from './fixtures.js';
 import {
   buildStore,
+  buildStoreWithRootJob,
   deadPid,
   jobRecord,
   localLeader,
@@ -48,9 +49,7 @@ describe('the library functions behind the commands', () => {
       ['ended-remote', remoteLeader(4321)],
       ['ended-local', localLeader(deadPid())],
     ] as const) {
-      const locator = await buildStore(`file:${scratch(name)}`, {
-        rootId: 'root',
-        jobs: [jobRecord('root', 'root')],
+      const locator = await buildStoreWithRootJob(`file:${scratch(name)}`, {
         leader,
         outcome,
       });

@@ -107,6 +107,17 @@ export async function buildStore(locator: string, fixture: StoreFixture = {}): P
   }
 }
 
+/**
+ * {@link buildStore} with one job, `root` (a fresh job named `root`), saved as the root job;
+ * `fixture` adds to it. Returns the locator.
+ */
+export function buildStoreWithRootJob(
+  locator: string,
+  fixture: StoreFixture = {},
+): Promise<string> {
+  return buildStore(locator, { rootId: 'root', jobs: [jobRecord('root', 'root')], ...fixture });
+}
+
 /** Leader info for a process on this machine, recorded now. */
 export function localLeader(pid: number, overrides: Partial<LeaderInfo> = {}): LeaderInfo {
   return {
