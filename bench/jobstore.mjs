@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openJobStore } from '@toil/jobstore';
+import { sampleJob, sampleStats } from '@toil/jobstore/testing';
+import { createBenchStore, timed } from './lib.mjs';
 
 const JOBS = 100_000;
 const STATS = 100_000;
@@ -14,40 +16,20 @@ const BATCH = 1_000;
 const FILE_BYTES = 1024 ** 3;
 
 function job(id, version) {
-  return {
-    v: 1,
-    id,
+  return sampleJob(id, {
     jobName: 'BenchJob',
     displayName: 'bench',
     version,
     state: version === 0 ? 'ready' : 'running',
     requirements: { cores: 1, memory: 2 ** 30, disk: 2 ** 30, preemptible: false },
-    checkpoint: false,
-    remainingTryCount: 1,
     children: [`${id}-child`],
-    followOns: [],
-    services: [],
-    isService: false,
-    predecessors: [],
     body: { module: '/work/example.ts', exportName: 'BenchJob', args: [version, 'some argument'] },
-  };
+  });
 }
 
 function stats(n) {
   return {
-    v: 1,
-    kind: 'worker',
-    time: n,
-    worker: {
-      id: `w${n}`,
-      host: 'bench',
-      pid: 1000,
-      time: 1,
-      clock: 1,
-      memory: 1e8,
-      requestedCores: 1,
-      jobsRun: 1,
-    },
+    ...sampleStats(n),
     jobs: [
       {
         jobId: `job-${n}`,
@@ -62,12 +44,6 @@ function stats(n) {
     ],
     messages: [],
   };
-}
-
-async function timed(fn) {
-  const started = process.hrtime.bigint();
-  const result = await fn();
-  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, result };
 }
 
 export default async function run({ log }) {
@@ -87,25 +63,7 @@ export default async function run({ log }) {
     });
   };
   try {
-    const store = await openJobStore(`file:${join(dir, 'store')}`);
-    await store.create({
-      format: 1,
-      workflowId: 'bench',
-      attempt: 0,
-      createdAt: Date.now(),
-      toilVersion: 'bench',
-      batchSystem: 'single_machine',
-      defaultCores: 1,
-      defaultMemory: 1,
-      defaultDisk: 1,
-      maxCores: null,
-      maxMemory: null,
-      maxDisk: null,
-      retryCount: 1,
-      stats: true,
-      clean: 'never',
-      cleanWorkDir: 'never',
-    });
+    const store = await createBenchStore(join(dir, 'store'));
     const ids = Array.from(
       { length: JOBS },
       (_, i) => `BenchJob-${i.toString(16).padStart(8, '0')}`,

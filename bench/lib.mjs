@@ -8,6 +8,27 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The built CLI, run by path (never `toil` from PATH). */
 export const CLI = join(ROOT, 'packages/cli/dist/bin.js');
 
+/** Runs an async function and resolves to `{ seconds, result }`. */
+export async function timed(fn) {
+  const started = process.hrtime.bigint();
+  const result = await fn();
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, result };
+}
+
+/**
+ * Creates a `file:` job store at `path` with the built @toil/jobstore and resolves to it; its
+ * config is the contract suite's sample (`@toil/jobstore/testing`), marked as a benchmark's.
+ */
+export async function createBenchStore(path) {
+  const [{ openJobStore }, { sampleConfig }] = await Promise.all([
+    import('@toil/jobstore'),
+    import('@toil/jobstore/testing'),
+  ]);
+  const store = await openJobStore(`file:${path}`);
+  await store.create(sampleConfig({ workflowId: 'bench', toilVersion: 'bench', clean: 'never' }));
+  return store;
+}
+
 /** Median of numbers. */
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);

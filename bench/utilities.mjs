@@ -11,11 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CLI, ROOT, median, timeCommand } from './lib.mjs';
-
-const { openJobStore } = await import(
-  pathToFileURL(join(ROOT, 'packages/jobstore/dist/index.js')).href
-);
+import { CLI, ROOT, createBenchStore, median, timeCommand } from './lib.mjs';
 
 // Toil 5.9 on this machine (../shared/reference/toil-baseline.md, sections 0 and 3.3).
 const TOIL = {
@@ -83,25 +79,7 @@ function workerRecord(batch, jobsPerBatch, firstJob) {
 }
 
 async function buildStore(path, { finished, unfinished }) {
-  const store = await openJobStore(`file:${path}`);
-  await store.create({
-    format: 1,
-    workflowId: 'bench',
-    attempt: 0,
-    createdAt: Date.now(),
-    toilVersion: 'bench',
-    batchSystem: 'single_machine',
-    defaultCores: 1,
-    defaultMemory: 2 ** 31,
-    defaultDisk: 2 ** 31,
-    maxCores: null,
-    maxMemory: null,
-    maxDisk: null,
-    retryCount: 1,
-    stats: true,
-    clean: 'never',
-    cleanWorkDir: 'always',
-  });
+  const store = await createBenchStore(path);
   // One stats record per finished job, as a worker that runs one job per batch writes them.
   const pending = [];
   for (let i = 0; i < finished; i++) {

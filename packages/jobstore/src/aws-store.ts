@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as S3 from '@aws-sdk/client-s3';
@@ -11,10 +11,9 @@ import type {
   JobStoreLocator,
   JobWrite,
   SharedFileName,
-  WriteFileOptions,
 } from './contract.js';
 import { corruptError, existsError, fileNotFoundError, notFoundError } from './errors.js';
-import { checkFileId, checkJobId, cleanupPrefix, newFileId } from './ids.js';
+import { checkFileId, checkJobId, cleanupPrefix } from './ids.js';
 import { forEachLimit, mapLimit } from './internal/pool.js';
 import { nextSeq } from './internal/seq.js';
 import { toLocatorOfKind } from './locator.js';
@@ -515,7 +514,10 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
 
   // --- files -------------------------------------------------------------------------------
 
-  private async upload(key: string, body: Readable | AsyncIterable<Uint8Array>): Promise<void> {
+  protected async storeFile(
+    key: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+  ): Promise<void> {
     const { client } = await this.s3();
     const { Upload } = await import('@aws-sdk/lib-storage');
     const stream = body instanceof Readable ? body : Readable.from(body);
@@ -531,41 +533,6 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
     } catch (error) {
       throw this.fail(`uploading ${key}`, error);
     }
-  }
-
-  async writeFile(localPath: string, options: WriteFileOptions = {}): Promise<FileId> {
-    const id = newFileId(options, localPath.split('/').pop());
-    const source = createReadStream(localPath);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        source.once('open', () => resolve());
-        source.once('error', reject);
-      });
-    } catch (error) {
-      throw new ToilError('FILE_NOT_FOUND', `Local file '${localPath}' cannot be read.`, {
-        hint: 'Check the path of the file to store.',
-        cause: error,
-      });
-    }
-    await this.upload(id, source);
-    return id;
-  }
-
-  async writeFileFromStream(
-    source: Readable | AsyncIterable<Uint8Array>,
-    options: WriteFileOptions = {},
-  ): Promise<FileId> {
-    const id = newFileId(options);
-    await this.upload(id, source);
-    return id;
-  }
-
-  async updateFile(
-    id: FileId,
-    source: string | Readable | AsyncIterable<Uint8Array>,
-  ): Promise<void> {
-    if (!(await this.fileExists(id))) throw fileNotFoundError(id);
-    await this.upload(id, typeof source === 'string' ? createReadStream(source) : source);
   }
 
   async readFile(id: FileId, localPath: string): Promise<void> {

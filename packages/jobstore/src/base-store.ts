@@ -1,8 +1,18 @@
-import { startSpan, type IoHost, type Span } from '@toil/core';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ToilError, startSpan, type IoHost, type Span } from '@toil/core';
 import { z } from 'zod';
-import type { JobWrite, SharedFileName } from './contract.js';
-import { corruptError, jobNotFoundError, notFoundError } from './errors.js';
-import { checkSharedName, newJobId } from './ids.js';
+import type { FileId, JobWrite, SharedFileName, WriteFileOptions } from './contract.js';
+import {
+  corruptError,
+  fileNotFoundError,
+  jobNotFoundError,
+  notFoundError,
+  wrapIo,
+} from './errors.js';
+import { checkSharedName, newFileId, newJobId } from './ids.js';
+import { isErrno } from './internal/fs.js';
 import {
   JobStoreSummarySchema,
   LeaderInfoSchema,
@@ -67,6 +77,17 @@ export abstract class JobStoreBase {
   protected abstract removeShared(name: SharedFileName): Promise<void>;
   /** Where a shared file lives (path or `s3://` key), for error messages. */
   protected abstract sharedWhere(name: SharedFileName): string;
+  /**
+   * Stores a file's content under `id` durably; `isNew` says whether it is a new file (whose
+   * owner directory may not exist yet) or replaces an existing one.
+   */
+  protected abstract storeFile(
+    id: FileId,
+    source: Readable | AsyncIterable<Uint8Array>,
+    isNew: boolean,
+  ): Promise<void>;
+  /** See {@link JobStore.fileExists}. */
+  abstract fileExists(id: FileId): Promise<boolean>;
   /** See {@link JobStore.exists}. */
   abstract exists(): Promise<boolean>;
   /** See {@link JobStore.tryLoadJob}. */
@@ -136,6 +157,35 @@ export abstract class JobStoreBase {
     const job = await this.tryLoadJob(id);
     if (!job) throw jobNotFoundError(id);
     return job;
+  }
+
+  // --- files ------------------------------------------------------------------------------
+
+  /** See {@link JobStore.writeFile}. */
+  async writeFile(localPath: string, options: WriteFileOptions = {}): Promise<FileId> {
+    const id = newFileId(options, basename(localPath));
+    await this.storeFile(id, await openLocalFile(localPath), true);
+    return id;
+  }
+
+  /** See {@link JobStore.writeFileFromStream}. */
+  async writeFileFromStream(
+    source: Readable | AsyncIterable<Uint8Array>,
+    options: WriteFileOptions = {},
+  ): Promise<FileId> {
+    const id = newFileId(options);
+    await this.storeFile(id, source, true);
+    return id;
+  }
+
+  /** See {@link JobStore.updateFile}. */
+  async updateFile(
+    id: FileId,
+    source: string | Readable | AsyncIterable<Uint8Array>,
+  ): Promise<void> {
+    if (!(await this.fileExists(id))) throw fileNotFoundError(id);
+    const stream = typeof source === 'string' ? await openLocalFile(source) : source;
+    await this.storeFile(id, stream, false);
   }
 
   // --- shared files -------------------------------------------------------------------------
@@ -233,4 +283,22 @@ export abstract class JobStoreBase {
   async appendStats(record: StatsRecord): Promise<void> {
     return this.appendValidStats(validateRecord(StatsRecordSchema, record, 'stats record'));
   }
+}
+
+/** Opens a local file to store: `FILE_NOT_FOUND` when it is missing, else `JOBSTORE_IO`. */
+async function openLocalFile(localPath: string): Promise<ReadStream> {
+  const source = createReadStream(localPath);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      source.once('open', () => resolve());
+      source.once('error', reject);
+    });
+  } catch (error) {
+    if (isErrno(error, 'ENOENT', 'ENOTDIR'))
+      throw new ToilError('FILE_NOT_FOUND', `Local file '${localPath}' does not exist.`, {
+        hint: 'Check the path of the file to store.',
+      });
+    throw wrapIo(`reading ${localPath}`, error);
+  }
+  return source;
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, readlinkSync } from 'node:fs';
+import { createWriteStream, readlinkSync } from 'node:fs';
 import {
   copyFile,
   mkdir,
@@ -29,10 +29,9 @@ import type {
   JobStoreLocator,
   JobWrite,
   SharedFileName,
-  WriteFileOptions,
 } from './contract.js';
 import { corruptError, existsError, fileNotFoundError, notFoundError, wrapIo } from './errors.js';
-import { checkFileId, checkJobId, cleanupPrefix, newFileId } from './ids.js';
+import { checkFileId, checkJobId, cleanupPrefix } from './ids.js';
 import { AppendLog } from './internal/append-log.js';
 import {
   DIR_MODE,
@@ -631,36 +630,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     return join(this.path, ...id.split('/'));
   }
 
-  async writeFile(localPath: string, options: WriteFileOptions = {}): Promise<FileId> {
-    const id = newFileId(options, basename(localPath));
-    let source;
-    try {
-      source = createReadStream(localPath);
-      await new Promise<void>((resolve, reject) => {
-        source!.once('open', () => resolve());
-        source!.once('error', reject);
-      });
-    } catch (error) {
-      if (isErrno(error, 'ENOENT'))
-        throw new ToilError('FILE_NOT_FOUND', `Local file '${localPath}' does not exist.`, {
-          hint: 'Check the path of the file to store.',
-        });
-      throw wrapIo(`reading ${localPath}`, error);
-    }
-    await this.storeStream(id, source, true);
-    return id;
-  }
-
-  async writeFileFromStream(
-    source: Readable | AsyncIterable<Uint8Array>,
-    options: WriteFileOptions = {},
-  ): Promise<FileId> {
-    const id = newFileId(options);
-    await this.storeStream(id, source, true);
-    return id;
-  }
-
-  private async storeStream(
+  protected async storeFile(
     id: FileId,
     source: Readable | AsyncIterable<Uint8Array>,
     isNew: boolean,
@@ -689,15 +659,6 @@ export class FileJobStore extends JobStoreBase implements JobStore {
       if (!isNew && isErrno(error, 'ENOENT')) throw fileNotFoundError(id);
       throw wrapIo(`writing file ${id}`, error);
     }
-  }
-
-  async updateFile(
-    id: FileId,
-    source: string | Readable | AsyncIterable<Uint8Array>,
-  ): Promise<void> {
-    if (!(await this.fileExists(id))) throw fileNotFoundError(id);
-    const stream = typeof source === 'string' ? createReadStream(source) : source;
-    await this.storeStream(id, stream, false);
   }
 
   async readFile(id: FileId, localPath: string): Promise<void> {
