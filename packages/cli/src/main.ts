@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import {
+  LOGGING_OPTIONS,
   ToilError,
   USAGE_ERROR_CODES,
   UsageError,
@@ -19,18 +20,9 @@ export const CLI_VERSION: string =
 
 /** Logging options as Toil has them, shared by every command. */
 const globalOptions = {
-  logLevel: {
-    type: 'string',
-    describe: 'Log level: Critical, Error, Warning, Info or Debug (any case).',
-    coerce: parseLogLevel,
-  },
-  logCritical: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
-  logError: { type: 'boolean', describe: 'Same as --logLevel Error.' },
-  logWarning: { type: 'boolean', describe: 'Same as --logLevel Warning.' },
-  logInfo: { type: 'boolean', describe: 'Same as --logLevel Info (the default).' },
-  logDebug: { type: 'boolean', describe: 'Same as --logLevel Debug.' },
-  logOff: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
-  logFile: { type: 'string', describe: 'Also write log lines to this file.' },
+  ...LOGGING_OPTIONS,
+  // Checked while parsing, so a bad level is a usage error before the command starts.
+  logLevel: { ...LOGGING_OPTIONS.logLevel, coerce: parseLogLevel },
   json: {
     type: 'boolean',
     default: false,

@@ -14,6 +14,7 @@ export { redact } from './redact.js';
 export { LOG_LEVEL_RANK, RecordingHost, report, silentHost, startSpan } from './host.js';
 export type { ConfirmRequest, IoHost, LogLevel, Span, ToilEvent } from './host.js';
 export {
+  LOGGING_OPTIONS,
   LOG_LEVEL_LETTER,
   LOG_LEVELS,
   formatLogLine,

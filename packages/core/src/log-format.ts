@@ -35,6 +35,26 @@ export function parseLogLevel(value: string): LogLevel {
 }
 
 /**
+ * Toil's logging options, as option specs in yargs' form (plain data: any parser or help
+ * printer can read them): `--logLevel LEVEL`, `--logCritical`, `--logError`, `--logWarning`,
+ * `--logInfo`, `--logDebug`, `--logOff` and `--logFile FILE`. {@link resolveLogLevel} turns
+ * what they parse to into a level.
+ */
+export const LOGGING_OPTIONS = {
+  logLevel: {
+    type: 'string',
+    describe: 'Log level: Critical, Error, Warning, Info or Debug (any case).',
+  },
+  logCritical: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
+  logError: { type: 'boolean', describe: 'Same as --logLevel Error.' },
+  logWarning: { type: 'boolean', describe: 'Same as --logLevel Warning.' },
+  logInfo: { type: 'boolean', describe: 'Same as --logLevel Info (the default).' },
+  logDebug: { type: 'boolean', describe: 'Same as --logLevel Debug.' },
+  logOff: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
+  logFile: { type: 'string', describe: 'Also write log lines to this file.' },
+} as const;
+
+/**
  * The effective log level from Toil's logging flags (`--logLevel`, `--logDebug`,
  * `--logInfo`, `--logWarning`, `--logError`, `--logCritical`, `--logOff`): `--logDebug`
  * wins, then `--logLevel`, then the most verbose of the others; `info` when none is given.

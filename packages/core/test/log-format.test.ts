@@ -1,4 +1,5 @@
 import {
+  LOGGING_OPTIONS,
   LOG_LEVELS,
   ToilError,
   formatLogLine,
@@ -74,5 +75,24 @@ describe('log levels', () => {
     expect(resolveLogLevel({ logWarning: true, logCritical: true })).toBe('warning');
     expect(resolveLogLevel({ logOff: true })).toBe('critical');
     expect(() => resolveLogLevel({ logLevel: 'chatty' })).toThrow("Invalid --logLevel 'chatty'.");
+  });
+
+  it('have one option spec per Toil logging flag, each meaning the level its help names', () => {
+    expect(Object.keys(LOGGING_OPTIONS)).toEqual([
+      'logLevel',
+      'logCritical',
+      'logError',
+      'logWarning',
+      'logInfo',
+      'logDebug',
+      'logOff',
+      'logFile',
+    ]);
+    for (const [name, spec] of Object.entries(LOGGING_OPTIONS)) {
+      const named = /^Same as --logLevel (\w+)/.exec(spec.describe)?.[1];
+      if (spec.type !== 'boolean') continue;
+      expect(named).toBeDefined();
+      expect(resolveLogLevel({ [name]: true })).toBe(parseLogLevel(named!));
+    }
   });
 });
