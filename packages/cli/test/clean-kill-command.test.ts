@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openJobStore } from '@toil/jobstore';
 import { isRunning } from '@toil/stats';
 import { CLI_BIN, runCommand, runToil } from '../../../tooling/test-env/cli.js';
 import { jobStats, seedRecords, workerRecord } from '../../stats/test/fixtures.js';
@@ -10,6 +9,7 @@ import {
   deadPid,
   jobRecord,
   localLeader,
+  readStore,
   remoteLeader,
   useScratchDir,
   withFakeLeader,
@@ -124,9 +124,7 @@ describe('toil kill', () => {
           stoppedWorkerPids: workerPids,
         });
         for (const pid of workerPids) expect(isRunning(pid)).toBe(false);
-        const store = await openJobStore(locator);
-        expect((await store.getOutcome())?.result).toBe('killed');
-        await store.close();
+        expect((await readStore(locator, (store) => store.getOutcome()))?.result).toBe('killed');
       },
     );
   });
@@ -172,9 +170,7 @@ describe('toil kill', () => {
       expect(result.stdout).toContain(
         `Could not signal the leader (process ${child.pid}: EPERM). Set the kill flag in ${locator}`,
       );
-      const store = await openJobStore(locator);
-      expect(await store.getKillFlag()).toBe(true);
-      await store.close();
+      expect(await readStore(locator, (store) => store.getKillFlag())).toBe(true);
       expect(isRunning(child.pid!)).toBe(true);
     });
   });
@@ -188,9 +184,7 @@ describe('toil kill', () => {
     expect(result.stdout).toContain(
       'The leader is process 4321 on node-7, another machine. Set the kill flag',
     );
-    const store = await openJobStore(locator);
-    expect(await store.getKillFlag()).toBe(true);
-    await store.close();
+    expect(await readStore(locator, (store) => store.getKillFlag())).toBe(true);
   });
 
   it('says there is nothing to kill for a finished workflow or a dead leader, and fails on a missing store', async () => {
@@ -210,9 +204,7 @@ describe('toil kill', () => {
     const diedResult = await runToil(['kill', died]);
     expect(diedResult.code).toBe(0);
     expect(diedResult.stdout).toContain('is no longer running');
-    const store = await openJobStore(died);
-    expect(await store.getKillFlag()).toBe(false);
-    await store.close();
+    expect(await readStore(died, (store) => store.getKillFlag())).toBe(false);
 
     const missing = await runToil(['kill', `file:${scratch('nothing')}`]);
     expect(missing.code).toBe(1);

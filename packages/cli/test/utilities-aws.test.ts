@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { openJobStore } from '@toil/jobstore';
 import { isRunning } from '@toil/stats';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import { useMotoStoreEnv } from '../../../tooling/test-env/moto.js';
@@ -8,6 +7,7 @@ import {
   buildStore,
   jobRecord,
   localLeader,
+  readStore,
   summary,
   withFakeLeader,
 } from '../../stats/test/stores.js';
@@ -88,8 +88,6 @@ moto.describe('the job-store utilities on an aws: store (moto)', () => {
     const again = await runToil(['clean', locator]);
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(`Nothing to delete: there is no job store at ${locator}.\n`);
-    const store = await openJobStore(locator);
-    expect(await store.exists()).toBe(false);
-    await store.close();
+    expect(await readStore(locator, (store) => store.exists())).toBe(false);
   });
 });

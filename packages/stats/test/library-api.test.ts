@@ -1,5 +1,4 @@
 import { RecordingHost, ToilError } from '@toil/core';
-import { openJobStore } from '@toil/jobstore';
 import { cleanJobStore, gatherStats, getStatus, killWorkflow } from '@toil/stats';
 import { jobStats, seedRecords, workerRecord } from './fixtures.js';
 import {
@@ -8,6 +7,7 @@ import {
   deadPid,
   jobRecord,
   localLeader,
+  readStore,
   remoteLeader,
   useScratchDir,
 } from './stores.js';
@@ -56,9 +56,7 @@ describe('the library functions behind the commands', () => {
       const result = await killWorkflow(locator);
       expect(result).toMatchObject({ action: 'finished', leader, outcome });
       expect(result.message).toContain('already ended (failed, attempt 0');
-      const store = await openJobStore(locator);
-      expect(await store.getKillFlag()).toBe(false);
-      await store.close();
+      expect(await readStore(locator, (store) => store.getKillFlag())).toBe(false);
     }
   });
 

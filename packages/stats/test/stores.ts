@@ -118,6 +118,19 @@ export function buildStoreWithRootJob(
   return buildStore(locator, { rootId: 'root', jobs: [jobRecord('root', 'root')], ...fixture });
 }
 
+/** Opens the store at `locator`, returns what `read` reads from it, and closes it. */
+export async function readStore<T>(
+  locator: string,
+  read: (store: JobStore) => Promise<T>,
+): Promise<T> {
+  const store = await openJobStore(locator);
+  try {
+    return await read(store);
+  } finally {
+    await store.close();
+  }
+}
+
 /** Leader info for a process on this machine, recorded now. */
 export function localLeader(pid: number, overrides: Partial<LeaderInfo> = {}): LeaderInfo {
   return {
