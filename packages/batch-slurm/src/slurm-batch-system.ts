@@ -73,6 +73,8 @@ const SOURCE = 'toil.batch.slurm';
 
 /** Seconds of controller outage `poll` rides out (warning each time) before giving up. */
 const CONTROLLER_PATIENCE = 120;
+/** A Slurm job id (`42`, or `42_7` for an array task), never an option scancel could read. */
+const SLURM_JOB_ID = /^\d+(_\d+)?$/;
 
 /**
  * Runs each job attempt as one Slurm batch job: `sbatch` to submit (the attempt's argv in a
@@ -314,6 +316,29 @@ export class SlurmBatchSystem implements BatchSystem {
       { batchIds: ids },
       SOURCE,
     );
+  }
+
+  /**
+   * Cancels the attempts a previous leader of this workflow submitted (the leader calls it on
+   * `--restart` with the Slurm ids its records were left running with), like {@link kill}:
+   * one `scancel`, then waits until Slurm no longer lists them. Ids of jobs that already left
+   * Slurm are not an error. Ids that are not Slurm job ids (digits, or `N_M`) never reach
+   * scancel: they are skipped with a `SLURM_STALE_ID_INVALID` warning.
+   *
+   * @throws ToilError `BATCH_SYSTEM_UNAVAILABLE` when scancel fails.
+   */
+  async killStale(batchIds: string[]): Promise<void> {
+    const invalid = batchIds.filter((id) => !SLURM_JOB_ID.test(id));
+    if (invalid.length > 0)
+      report(
+        this.host,
+        'warning',
+        'SLURM_STALE_ID_INVALID',
+        `Not cancelling ${invalid.map((id) => JSON.stringify(id)).join(', ')}: not Slurm job ids`,
+        { batchIds: invalid },
+        SOURCE,
+      );
+    await this.kill(batchIds.filter((id) => SLURM_JOB_ID.test(id)));
   }
 
   /** Slurm ids of attempts issued and not yet reported finished (or killed). */

@@ -116,6 +116,27 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     expect(await batch.poll(0)).toEqual([]);
   });
 
+  it("cancels a previous leader's jobs from a fresh instance (killStale); ids already gone are no error", async () => {
+    const previous = await createBatchSystem(slurmContext({ slurmPollInterval: 0.25 }));
+    const stale = await previous.issue(commandJob(['sleep', '600'], { name: 'Stale' }));
+    const ended = await previous.issue(commandJob(['true']));
+    await waitForAll(previous, [ended]);
+    expect(queuedSlurmJobs()).toContain(stale);
+    // The previous leader was SIGKILLed: its instance is abandoned, never shut down.
+    const context = slurmContext({ slurmPollInterval: 0.25 });
+    const restarted = await createBatchSystem(context);
+    await restarted.killStale([stale, ended, 'not-a-slurm-id']);
+    expect(queuedSlurmJobs()).not.toContain(stale);
+    expect(restarted.running()).toEqual([]);
+    expect(context.host.events.find((e) => e.code === 'SLURM_STALE_ID_INVALID')?.data).toEqual({
+      batchIds: ['not-a-slurm-id'],
+    });
+    // Both already gone: still no error.
+    await restarted.killStale([stale, ended]);
+    await restarted.shutdown();
+    await previous.shutdown();
+  });
+
   it('cancels every job it still runs on shutdown', async () => {
     const batch = await createBatchSystem(slurmContext());
     const ids = await Promise.all(
