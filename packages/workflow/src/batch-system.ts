@@ -57,6 +57,13 @@ export interface BatchSystem {
   /** Starts an attempt; resolves to the batch-system id once it is accepted. */
   issue(job: IssuedJob): Promise<string>;
   /**
+   * True when {@link BatchSystem.issue} resolves without I/O and only queues the attempt,
+   * starting it in a later macrotask (single machine). The leader then records all jobs
+   * issued in one pass as `running` in a single commit; otherwise it commits each job's
+   * `running` record as soon as `issue` resolves.
+   */
+  readonly startsAfterIssuing?: boolean;
+  /**
    * Resolves with attempts that finished since the last call (possibly none), waiting at most
    * `timeoutMs` for at least one.
    */

@@ -327,6 +327,23 @@ export class Leader {
   }
 
   private async issueReady(): Promise<void> {
+    // Records of the jobs issued in this pass, state `running` with their batch ids.
+    const running: JobWrite[] = [];
+    try {
+      await this.issueReadyRecording(running);
+    } finally {
+      // A batch system that starts attempts only after this pass gets one commit for all of
+      // them; it is called before any attempt starts, so the store orders it before anything
+      // the workers write.
+      this.background(running);
+    }
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+  }
+
+  private async issueReadyRecording(running: JobWrite[]): Promise<void> {
     const { batchSystem, limits } = this.s;
     while (this.readyHead < this.ready.length) {
       const id = this.ready[this.readyHead]!;
@@ -358,7 +375,7 @@ export class Leader {
       // The batch system runs issued jobs within the limits; the cap bounds its queue.
       if (this.issued.size >= MAX_IN_FLIGHT) break;
       this.readyHead++;
-      const running = node.recordJson === undefined ? undefined : toRunning(node.recordJson);
+      const record = node.recordJson === undefined ? undefined : toRunning(node.recordJson);
       node.recordJson = undefined;
       const batchId = await batchSystem.issue({
         jobId: id,
@@ -366,12 +383,15 @@ export class Leader {
         requirements: r,
         argv: this.s.workerArgv(id),
         env: {},
-        recordJson: running && JSON.stringify(running),
+        recordJson: record && JSON.stringify(record),
       });
       this.issued.set(batchId, id);
-      // Called at once: the store orders this write before anything the worker writes later
-      // (concurrent commits share one fsync, so this costs no extra sync).
-      if (running) this.background([{ op: 'put', record: withBatchId(running, batchId) }]);
+      if (record) {
+        running.push({ op: 'put', record: withBatchId(record, batchId) });
+        // The attempt may already run: record it now, before its worker can write (concurrent
+        // commits share one fsync).
+        if (!batchSystem.startsAfterIssuing) this.background(running.splice(0));
+      }
       report(
         this.s.host,
         'debug',
@@ -381,10 +401,6 @@ export class Leader {
         SOURCE,
       );
       this.summaryDirty = true;
-    }
-    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
-      this.ready = this.ready.slice(this.readyHead);
-      this.readyHead = 0;
     }
   }
 

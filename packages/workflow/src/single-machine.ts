@@ -38,6 +38,8 @@ interface Running {
  */
 export class SingleMachineBatchSystem implements BatchSystem {
   readonly name = 'single_machine';
+  readonly startsAfterIssuing = true;
+  private pumpScheduled = false;
   private readonly idle: WorkerProcess[] = [];
   private readonly workers = new Set<WorkerProcess>();
   private readonly queue: Array<{ issued: IssuedJob; batchId: string }> = [];
@@ -61,7 +63,14 @@ export class SingleMachineBatchSystem implements BatchSystem {
   async issue(job: IssuedJob): Promise<string> {
     const batchId = String(++this.nextId);
     this.queue.push({ issued: job, batchId });
-    this.pump();
+    // Started after the leader's issue pass (see startsAfterIssuing).
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
     return batchId;
   }
 
