@@ -46,6 +46,9 @@ const PART_SIZE = 8 * 1024 * 1024;
 /** Versions collected per destroy pass before deleting them (bounds memory). */
 const DESTROY_CHUNK = 50_000;
 
+/** An object, or one version of it, to delete. */
+type ObjectRef = { Key: string; VersionId?: string };
+
 type Marker = { format: number; kind: 'aws'; state: 'creating' | 'ready'; createdAt: number };
 
 function errorName(error: unknown): string {
@@ -193,12 +196,23 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
     } while (token);
   }
 
-  private async deleteKeys(keys: string[], action: string): Promise<void> {
+  /**
+   * Deletes objects (or, with `VersionId`, object versions and delete markers) with batched
+   * DeleteObjects: 1,000 a request, 4 requests in flight, what S3 reports as failed retried up
+   * to 4 times. `onDeleted` hears of every batch done.
+   */
+  private async deleteObjects(
+    objects: ObjectRef[],
+    action: string,
+    onDeleted?: (count: number) => void,
+  ): Promise<void> {
     const { client, sdk } = await this.s3();
-    const batches: string[][] = [];
-    for (let i = 0; i < keys.length; i += 1000) batches.push(keys.slice(i, i + 1000));
+    const batches: ObjectRef[][] = [];
+    for (let i = 0; i < objects.length; i += 1000) batches.push(objects.slice(i, i + 1000));
+    const ref = (o: { Key?: string; VersionId?: string }): string =>
+      `${o.Key}\0${o.VersionId ?? ''}`;
     await forEachLimit(batches, 4, async (batch) => {
-      let pending = batch.map((Key) => ({ Key }));
+      let pending = batch;
       for (let attempt = 0; pending.length > 0; attempt++) {
         let answer: S3.DeleteObjectsCommandOutput;
         try {
@@ -211,11 +225,17 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
         } catch (error) {
           throw this.fail(action, error);
         }
-        const failed = new Set((answer.Errors ?? []).map((e) => e.Key));
-        pending = pending.filter((o) => failed.has(o.Key));
+        const failed = new Set((answer.Errors ?? []).map(ref));
+        pending = pending.filter((o) => failed.has(ref(o)));
         if (pending.length > 0 && attempt >= 4)
-          throw this.fail(action, new Error(`${pending.length} objects could not be deleted`));
+          throw this.fail(
+            action,
+            new Error(
+              `${pending.length} objects could not be deleted: ${answer.Errors?.[0]?.Code ?? 'unknown'}`,
+            ),
+          );
       }
+      onDeleted?.(batch.length);
     });
   }
 
@@ -364,7 +384,8 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
         }
       }
     } catch (error) {
-      if (isMissingBucket(error)) {
+      // Raw SDK errors, or ToilErrors of the helpers (which turn NoSuchBucket into NOT_FOUND).
+      if (isMissingBucket(error) || (ToilError.is(error) && error.code === 'JOBSTORE_NOT_FOUND')) {
         span.end(`Job store ${this.locator} was deleted concurrently`, { data: { deleted } });
         return { existed: true, deleted, target };
       }
@@ -382,8 +403,11 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
       keys.push(...page);
       if (keys.length >= DESTROY_CHUNK) break;
     }
-    if (keys.length > 0) await this.deleteKeys(keys, 'deleting the store');
-    onDeleted(keys.length);
+    await this.deleteObjects(
+      keys.map((Key) => ({ Key })),
+      'deleting the store',
+      onDeleted,
+    );
     return keys.length;
   }
 
@@ -398,7 +422,7 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
     sdk: typeof S3,
     onDeleted: (count: number) => void,
   ): Promise<number> {
-    const objects: { Key: string; VersionId?: string }[] = [];
+    const objects: ObjectRef[] = [];
     let versionKey: string | undefined;
     let versionId: string | undefined;
     do {
@@ -415,35 +439,8 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
       versionKey = page.IsTruncated ? page.NextKeyMarker : undefined;
       versionId = page.IsTruncated ? page.NextVersionIdMarker : undefined;
     } while (versionKey && objects.length < DESTROY_CHUNK);
-    const batches: (typeof objects)[] = [];
-    for (let i = 0; i < objects.length; i += 1000) batches.push(objects.slice(i, i + 1000));
-    await forEachLimit(batches, 4, async (batch) => {
-      await this.deleteVersions(client, sdk, batch);
-      onDeleted(batch.length);
-    });
+    await this.deleteObjects(objects, 'deleting the store', onDeleted);
     return objects.length;
-  }
-
-  private async deleteVersions(
-    client: S3.S3Client,
-    sdk: typeof S3,
-    objects: { Key: string; VersionId?: string }[],
-  ): Promise<void> {
-    let pending = objects;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      const answer = await client.send(
-        new sdk.DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: pending, Quiet: true },
-        }),
-      );
-      const failed = new Set((answer.Errors ?? []).map((e) => `${e.Key}\0${e.VersionId ?? ''}`));
-      pending = pending.filter((o) => failed.has(`${o.Key}\0${o.VersionId ?? ''}`));
-      if (pending.length > 0 && attempt >= 4)
-        throw new Error(
-          `${pending.length} objects could not be deleted: ${answer.Errors?.[0]?.Code ?? 'unknown'}`,
-        );
-    }
   }
 
   // --- jobs --------------------------------------------------------------------------------
@@ -469,7 +466,10 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
     for (const id of deleted) {
       const keys: string[] = [];
       for await (const page of this.listPages(cleanupPrefix(id))) keys.push(...page);
-      if (keys.length > 0) await this.deleteKeys(keys, `deleting the files of job ${id}`);
+      await this.deleteObjects(
+        keys.map((Key) => ({ Key })),
+        `deleting the files of job ${id}`,
+      );
     }
   }
 

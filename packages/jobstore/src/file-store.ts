@@ -52,7 +52,7 @@ import {
   type StatsRecord,
   type WorkflowConfig,
 } from './records.js';
-import { parseRecord, validateRecord } from './validate.js';
+import { parseJson, parseRecord, validateRecord } from './validate.js';
 import { toLocatorOfKind } from './locator.js';
 
 /** Options of {@link FileJobStore}. */
@@ -850,13 +850,7 @@ async function readCursor(path: string): Promise<Record<string, number>> {
     if (isErrno(error, 'ENOENT')) return {};
     throw wrapIo(`reading ${path}`, error);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw corruptError(path, 'it is truncated or not JSON', error);
-  }
-  const files = (value as { files?: unknown } | null)?.files;
+  const files = (parseJson(text, path) as { files?: unknown } | null)?.files;
   if (
     typeof files !== 'object' ||
     files === null ||

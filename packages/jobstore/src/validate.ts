@@ -20,9 +20,13 @@ export function parseRecord<T extends z.ZodType>(
   text: string,
   where: string,
 ): z.infer<T> {
-  let value: unknown;
+  return validateRecord(schema, parseJson(text, where), where);
+}
+
+/** `JSON.parse`, with text that is empty, truncated or not JSON as `JOBSTORE_CORRUPT` naming `where`. */
+export function parseJson(text: string, where: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw corruptError(
       where,
@@ -30,7 +34,6 @@ export function parseRecord<T extends z.ZodType>(
       error,
     );
   }
-  return validateRecord(schema, value, where);
 }
 
 /** Validates an already parsed value; see {@link parseRecord}. */
@@ -94,12 +97,7 @@ export type StoreMarker = { format: number } & Record<string, unknown>;
  * `where`; another format version is `JOBSTORE_INCOMPATIBLE` naming the store.
  */
 export function parseStoreMarker(text: string, where: string, locator: string): StoreMarker {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw corruptError(where, 'it is truncated or not JSON', error);
-  }
+  const value = parseJson(text, where);
   const format = (value as { format?: unknown } | null)?.format;
   if (typeof format === 'number' && format !== JOBSTORE_FORMAT_VERSION)
     throw new ToilError(
