@@ -259,6 +259,14 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     return { existed: true, deleted, target };
   }
 
+  /** This instance's log in `dir`: `current`, or a new one when there is none or it broke. */
+  private writableLog(current: AppendLog | undefined, dir: 'jobs' | 'stats'): AppendLog {
+    if (current && !current.broken) return current;
+    // A write failed and could not be cut off: continue in a new log.
+    if (current) this.generation += 1;
+    return new AppendLog(join(this.path, dir, `${this.writerId}.${this.generation}.log`));
+  }
+
   /** Closes this instance's logs and drops its index (the store is being deleted or remade). */
   private async forgetState(): Promise<void> {
     await this.jobLog?.close();
@@ -302,15 +310,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
             text: `${JSON.stringify({ s: seq, id: write.id, d: true })}\n`,
           };
     });
-    if (this.jobLog?.broken) {
-      // A write failed and could not be cut off: continue in a new log.
-      this.generation += 1;
-      this.jobLog = undefined;
-    }
-    if (!this.jobLog)
-      this.jobLog = new AppendLog(
-        join(this.path, 'jobs', `${this.writerId}.${this.generation}.log`),
-      );
+    this.jobLog = this.writableLog(this.jobLog, 'jobs');
     const file = basename(this.jobLog.path);
     let range: { pos: number; end: number };
     try {
@@ -749,14 +749,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
   // --- stats -------------------------------------------------------------------------------
 
   protected async appendValidStats(record: StatsRecord): Promise<void> {
-    if (this.statsLog?.broken) {
-      this.generation += 1;
-      this.statsLog = undefined;
-    }
-    if (!this.statsLog)
-      this.statsLog = new AppendLog(
-        join(this.path, 'stats', `${this.writerId}.${this.generation}.log`),
-      );
+    this.statsLog = this.writableLog(this.statsLog, 'stats');
     try {
       await this.statsLog.append(`${JSON.stringify(record)}\n`);
     } catch (error) {
