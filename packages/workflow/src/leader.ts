@@ -14,7 +14,7 @@ const SOURCE = 'toil.leader';
 const MAX_IN_FLIGHT = 10000;
 
 /** Parents with more successors than this have their stored lists pruned at most once a second. */
-const LARGE_PARENT = 1000;
+const LARGE_PARENT = 64;
 
 /** Resource limits the leader schedules within (Infinity: unlimited). */
 export interface LeaderLimits {

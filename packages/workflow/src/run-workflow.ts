@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { constants } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { constants, tmpdir } from 'node:os';
 import { ToilError } from '@toil/core';
+import { STARTED_MARKER_ENV } from './started-marker.js';
 import { isTypeScript, tsxLoaderArgs } from './worker-command.js';
 
 /** What {@link runWorkflowFile} runs. */
@@ -18,7 +19,9 @@ export interface RunWorkflowFileOptions {
 /**
  * Runs a workflow file as its own program (what `toil run` does): `node [tsx] FILE ARGS...`
  * with this process's stdio, forwarding SIGINT and SIGTERM. Resolves to its exit status.
- * Throws `INVALID_ARGUMENT` when the file does not exist.
+ * Throws `INVALID_ARGUMENT` when the file does not exist, and `WORKFLOW_INVALID` when the
+ * program exited 0 without parsing workflow options or creating a `Toil` (the file never
+ * starts a workflow: nothing was stored).
  */
 export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<number> {
   const file = resolve(options.workflow);
@@ -32,9 +35,11 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
     );
   }
   const argv = [...(isTypeScript(file) ? tsxLoaderArgs() : []), file, ...options.args];
+  const markerDir = mkdtempSync(join(tmpdir(), 'toil-run-'));
+  const marker = join(markerDir, 'started');
   const child = spawn(process.execPath, argv, {
     stdio: 'inherit',
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...options.env, [STARTED_MARKER_ENV]: marker },
   });
   const forward = (signal: NodeJS.Signals) => {
     child.kill(signal);
@@ -42,15 +47,22 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   try {
-    return await new Promise<number>((resolveExit, reject) => {
+    const status = await new Promise<number>((resolveExit, reject) => {
       child.on('error', reject);
       child.on('exit', (code, signal) => {
         if (signal) resolveExit(128 + ((constants.signals as Record<string, number>)[signal] ?? 0));
         else resolveExit(code ?? 1);
       });
     });
+    if (status === 0 && !existsSync(marker)) {
+      throw new ToilError('WORKFLOW_INVALID', `${options.workflow} did not start a workflow.`, {
+        hint: 'End the file with Job.Runner.main(import.meta.url, main), where main does `await using toil = new Toil(Job.Runner.getDefaultOptions())` and calls toil.start(rootJob) (or toil.restart() with --restart).',
+      });
+    }
+    return status;
   } finally {
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
+    rmSync(markerDir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ToilError, USAGE_ERROR_CODES, redact } from '@toil/core';
 import { parseToilOptions, type ToilOptions } from './options.js';
+import { markWorkflowStarted } from './started-marker.js';
 
 let mainModulePath: string | undefined;
 
@@ -73,6 +74,7 @@ export const Runner = {
    * `UsageError` for unknown options and bad values (shown by {@link Runner.main}).
    */
   getDefaultOptions(argv: string[] = process.argv.slice(2)): ToilOptions {
+    markWorkflowStarted();
     const options = parseToilOptions(argv);
     if (mainModulePath) options.workflowModule = mainModulePath;
     return options;

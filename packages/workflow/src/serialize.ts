@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { ToilError } from '@toil/core';
-import type { JobRecord, JobStore } from '@toil/jobstore';
+import type { JobRecord, JobStore, WorkflowConfig } from '@toil/jobstore';
 import {
   FunctionJob,
   Job,
@@ -282,6 +282,16 @@ export interface JobDefaults {
   memory: number;
   disk: number;
   retryCount: number;
+}
+
+/** The {@link JobDefaults} of a workflow's configuration (`--defaultCores`, ..., `--retryCount`). */
+export function jobDefaultsOf(config: WorkflowConfig): JobDefaults {
+  return {
+    cores: config.defaultCores,
+    memory: config.defaultMemory,
+    disk: config.defaultDisk,
+    retryCount: config.retryCount,
+  };
 }
 
 async function* nothing(): AsyncGenerator<Uint8Array> {}

@@ -10,8 +10,9 @@ import { ConsoleHost } from './console-host.js';
 import { internalOf, type Job } from './job.js';
 import { Leader, type LeaderLimits } from './leader.js';
 import type { ToilOptions } from './options.js';
-import { materializePlan, planJobs, typeNamesFrom } from './serialize.js';
+import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
 import { SingleMachineBatchSystem } from './single-machine.js';
+import { markWorkflowStarted } from './started-marker.js';
 import { buildWorkerArgv } from './worker-command.js';
 
 const SOURCE = 'toil';
@@ -56,6 +57,7 @@ export class Toil implements AsyncDisposable {
   private closed = false;
 
   constructor(options: ToilOptions, context: ToilContextOptions = {}) {
+    markWorkflowStarted();
     this.host =
       context.host ?? new ConsoleHost({ level: options.logLevel, logFile: options.logFile });
     this.options = { ...options };
@@ -173,17 +175,9 @@ export class Toil implements AsyncDisposable {
       const plan = planJobs([root], names);
       const store = await this.openNew();
       const config = this.config!;
-      const records = await materializePlan(
-        plan,
-        store,
-        {
-          cores: config.defaultCores,
-          memory: config.defaultMemory,
-          disk: config.defaultDisk,
-          retryCount: config.retryCount,
-        },
-        { rootJob: root },
-      );
+      const records = await materializePlan(plan, store, jobDefaultsOf(config), {
+        rootJob: root,
+      });
       report(
         this.host,
         'info',

@@ -22,6 +22,7 @@ import {
 } from './resources.js';
 import {
   encodeReturnValue,
+  jobDefaultsOf,
   materializePlan,
   planJobs,
   rebuildJob,
@@ -180,17 +181,11 @@ export async function runAttempt(
     const newRoots = [...internal.children, ...internal.followOns];
     const promiseFiles = [...body.promiseFiles];
     const plan = planJobs(newRoots, rt.names, job);
-    const created = await materializePlan(
-      plan,
-      store,
-      {
-        cores: config.defaultCores,
-        memory: config.defaultMemory,
-        disk: config.defaultDisk,
-        retryCount: config.retryCount,
-      },
-      { parentId: record.id, current: job, currentPromiseFiles: promiseFiles },
-    );
+    const created = await materializePlan(plan, store, jobDefaultsOf(config), {
+      parentId: record.id,
+      current: job,
+      currentPromiseFiles: promiseFiles,
+    });
     if (promiseFiles.length > 0 || body.root) {
       const encoded = encodeReturnValue(job, value);
       const text = JSON.stringify({ value: encoded ?? null });

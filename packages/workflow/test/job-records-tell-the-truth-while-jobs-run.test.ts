@@ -30,7 +30,11 @@ async function gatesRunning(locator: string): Promise<JobRecord[]> {
   );
 }
 
-function gateEnv(dir: string): Record<string, string> {
+function gateEnv(dir: string): {
+  TOIL_TEST_CASE: string;
+  TOIL_TEST_OUT: string;
+  TOIL_TEST_GATE: string;
+} {
   return {
     TOIL_TEST_CASE: 'gates',
     TOIL_TEST_OUT: join(dir, 'out'),
