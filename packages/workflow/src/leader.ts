@@ -16,6 +16,9 @@ const MAX_IN_FLIGHT = 10000;
 /** Parents with more successors than this have their stored lists pruned at most once a second. */
 const LARGE_PARENT = 64;
 
+/** Parents with more successors than this (a big fan-out's root) at most every 10 seconds. */
+const HUGE_PARENT = 10000;
+
 /** Resource limits the leader schedules within (Infinity: unlimited). */
 export interface LeaderLimits {
   cores: number;
@@ -118,6 +121,7 @@ export class Leader {
   /** Ran jobs some of whose successors finished since their record was last written. */
   private readonly dirtyParents = new Set<string>();
   private lastPrune = 0;
+  private lastHugePrune = 0;
   private readonly inflight = new Set<Promise<void>>();
   private inflightError: unknown;
   private stopReason: string | undefined;
@@ -494,12 +498,15 @@ export class Leader {
   /**
    * Rewrites the records of ran jobs whose successors finished so that their `children` and
    * `followOns` list only unfinished jobs (what `toil status` counts). Large parents are
-   * rewritten at most once a second (`all`), so a 100,000-job fan-out does not rewrite its
-   * root on every batch.
+   * rewritten at most once a second (`all`), huge ones every 10 s, so a 100,000-job fan-out
+   * does not rewrite its root on every batch.
    */
   private prunedParents(all: boolean): JobWrite[] {
     const puts: JobWrite[] = [];
-    if (all) this.lastPrune = performance.now();
+    const now = performance.now();
+    if (all) this.lastPrune = now;
+    const huge = all && now - this.lastHugePrune >= 10000;
+    if (huge) this.lastHugePrune = now;
     for (const id of this.dirtyParents) {
       const node = this.nodes.get(id);
       const record = node?.record;
@@ -507,7 +514,8 @@ export class Leader {
         this.dirtyParents.delete(id);
         continue;
       }
-      if (!all && record.children.length + record.followOns.length > LARGE_PARENT) continue;
+      const size = record.children.length + record.followOns.length;
+      if ((!all && size > LARGE_PARENT) || (!huge && size > HUGE_PARENT)) continue;
       this.dirtyParents.delete(id);
       const children = record.children.filter((c) => this.nodes.has(c));
       const followOns = record.followOns.filter((c) => this.nodes.has(c));
