@@ -1,7 +1,15 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs from 'yargs';
-import { ToilError, UsageError, parseDuration, parseSize, type LogLevel } from '@toil/core';
+import {
+  LOGGING_OPTIONS,
+  ToilError,
+  UsageError,
+  parseDuration,
+  parseSize,
+  resolveLogLevel,
+  type LogLevel,
+} from '@toil/core';
 import type { CleanPolicy } from '@toil/jobstore';
 
 /** `--clean` / `--cleanWorkDir` values. */
@@ -51,8 +59,6 @@ export interface ToilOptions {
   given: string[];
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['critical', 'error', 'warning', 'info', 'debug'];
-
 /** Toil's options as yargs option specs (one definition: parser, help and validation). */
 export const TOIL_OPTION_SPECS = {
   stats: {
@@ -101,14 +107,7 @@ export const TOIL_OPTION_SPECS = {
   slurmPartition: { type: 'string', describe: 'Slurm partition to submit to.' },
   slurmTime: { type: 'string', describe: 'Slurm time limit per job, e.g. 1h or 1-00:00:00.' },
   slurmNoMem: { type: 'boolean', describe: 'Do not ask Slurm for memory (--mem).' },
-  logLevel: { type: 'string', describe: 'Critical, Error, Warning, Info (default) or Debug.' },
-  logCritical: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
-  logError: { type: 'boolean', describe: 'Same as --logLevel Error.' },
-  logWarning: { type: 'boolean', describe: 'Same as --logLevel Warning.' },
-  logInfo: { type: 'boolean', describe: 'Same as --logLevel Info.' },
-  logDebug: { type: 'boolean', describe: 'Same as --logLevel Debug.' },
-  logOff: { type: 'boolean', describe: 'Same as --logLevel Critical.' },
-  logFile: { type: 'string', describe: 'Also write log lines to this file.' },
+  ...LOGGING_OPTIONS,
 } as const;
 
 /** Usage text for a workflow program's `--help`. */
@@ -119,24 +118,6 @@ export function optionsHelp(program = 'workflow'): string {
     return `  --${name}${value}${choices}\n      ${spec.describe}`;
   });
   return `Usage: ${program} JOBSTORE [options]\n\nJOBSTORE: file:PATH, PATH or aws:REGION:NAME\n\nOptions:\n${lines.join('\n')}\n  --help\n      Show this help.\n`;
-}
-
-function resolveLevel(args: Record<string, unknown>): LogLevel {
-  if (args.logDebug) return 'debug';
-  if (typeof args.logLevel === 'string') {
-    const level = args.logLevel.toLowerCase() as LogLevel;
-    if (!LOG_LEVELS.includes(level)) {
-      throw new UsageError(`Invalid --logLevel '${args.logLevel}'.`, {
-        hint: 'Choose one of: Critical, Error, Warning, Info, Debug.',
-      });
-    }
-    return level;
-  }
-  if (args.logInfo) return 'info';
-  if (args.logWarning) return 'warning';
-  if (args.logError) return 'error';
-  if (args.logCritical || args.logOff) return 'critical';
-  return 'info';
 }
 
 function positiveNumber(value: unknown, name: string, integer = false): number {
@@ -249,7 +230,7 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
       parsed.maxLocalJobs === undefined
         ? undefined
         : Math.max(1, positiveNumber(parsed.maxLocalJobs, 'maxLocalJobs', true)),
-    logLevel: resolveLevel(parsed),
+    logLevel: resolveLogLevel(parsed),
     logFile: parsed.logFile === undefined ? undefined : String(parsed.logFile),
     batchSystemOptions,
     given,
