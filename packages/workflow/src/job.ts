@@ -288,7 +288,7 @@ export class Job {
         'WORKFLOW_INVALID',
         `Job '${job.displayName}' already has a predecessor; it cannot also be a ${relation} of '${this.displayName}'.`,
         {
-          hint: 'toil-ts jobs have a single predecessor: wrap shared work in a follow-on instead.',
+          hint: 'toil-ts jobs have a single predecessor (Toil allows several): to run a job after several siblings, make it a follow-on of their common predecessor (parent.addFollowOn(job) runs after the parent and all its descendants).',
         },
       );
     }

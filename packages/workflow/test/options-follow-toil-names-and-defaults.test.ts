@@ -113,6 +113,15 @@ describe('the Job API', () => {
     expect(() => new Hello('c').addFollowOn(b)).toThrow(/already has a predecessor/);
     expect(() => b.addChild(a)).toThrow(/cycle/);
     expect(() => a.addChild(a)).toThrow(/cycle/);
+    // A diamond's join is refused with the way out in the hint.
+    const c = a.addChild(new Hello('c2'));
+    const d = b.addChild(new Hello('d'));
+    expect(() => c.addChild(d)).toThrow(
+      expect.objectContaining({
+        code: 'WORKFLOW_INVALID',
+        hint: expect.stringContaining('parent.addFollowOn(job)'),
+      }),
+    );
   });
 
   it('refuses bad resource values, naming the job', () => {
