@@ -153,6 +153,33 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
     await waitUntil("the killed leader's jobs have ended", () => queued('sleeper').length === 0);
   }, 180_000);
 
+  it('--restart cancels the Slurm jobs its SIGKILLed predecessor left running, then runs them anew', async () => {
+    const { store, out, slurm } = scratch();
+    const env = {
+      TOIL_TEST_CASE: 'sleepers',
+      TOIL_TEST_COUNT: '2',
+      TOIL_TEST_SECONDS: '600',
+      TOIL_TEST_OUT: out,
+    };
+    const first = startLeader(['run', FIXTURE, store, ...slurm], env);
+    await waitUntil('both sleepers are in the queue', () => queued('sleeper').length === 2);
+    const stale = queued('sleeper').map((j) => j.id);
+    const kill = await runToil(['kill', '--force', store]);
+    expect(kill.stdout).toMatch(/SIGKILL/);
+    expect((await first.exited).code).not.toBe(0);
+    // A SIGKILLed leader cancels nothing: its jobs stay until the next leader deals with them.
+    expect(queued('sleeper').map((j) => j.id)).toEqual(expect.arrayContaining(stale));
+    const restarted = startLeader(['run', FIXTURE, store, '--restart', ...slurm], env);
+    await waitUntil('the stale jobs are gone and the restarted leader runs its own', () => {
+      const ids = queued('sleeper').map((j) => j.id);
+      return ids.length === 2 && ids.every((id) => !stale.includes(id));
+    });
+    expect((await runToil(['kill', store])).code).toBe(0);
+    await restarted.exited;
+    expect(queued('sleeper')).toEqual([]);
+    expect(notes(out)).toEqual([]);
+  }, 180_000);
+
   it('toil kill stops the leader, which cancels every Slurm job it submitted', async () => {
     const { store, out, slurm } = scratch();
     const env = {
