@@ -170,12 +170,18 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
     // A SIGKILLed leader cancels nothing: its jobs stay until the next leader deals with them.
     expect(queued('sleeper').map((j) => j.id)).toEqual(expect.arrayContaining(stale));
     const restarted = startLeader(['run', FIXTURE, store, '--restart', ...slurm], env);
-    await waitUntil('the stale jobs are gone and the restarted leader runs its own', () => {
-      const ids = queued('sleeper').map((j) => j.id);
-      return ids.length === 2 && ids.every((id) => !stale.includes(id));
-    });
-    expect((await runToil(['kill', store])).code).toBe(0);
-    await restarted.exited;
+    let stop;
+    try {
+      await waitUntil('the stale jobs are gone and the restarted leader runs its own', () => {
+        const ids = queued('sleeper').map((j) => j.id);
+        return ids.length === 2 && ids.every((id) => !stale.includes(id));
+      });
+    } finally {
+      // Also when the wait failed: the restarted leader must not outlive the test.
+      stop = await runToil(['kill', store]);
+      await restarted.exited;
+    }
+    expect(stop.code).toBe(0);
     expect(queued('sleeper')).toEqual([]);
     expect(notes(out)).toEqual([]);
   }, 180_000);
