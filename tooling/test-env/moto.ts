@@ -123,42 +123,18 @@ export async function startMoto(): Promise<MotoServer> {
   };
 }
 
-function warnSkipping(suite: string, reason: string, advice: string): void {
-  process.stderr.write(
-    `\n${'!'.repeat(78)}\n!! SKIPPING ${suite}: ${reason}.\n!! ${advice}\n${'!'.repeat(78)}\n\n`,
-  );
-}
-
 const MISSING = 'moto_server is not installed (S3 on 127.0.0.1)';
 
 /**
- * For deciding at module load whether an S3 suite runs: true when moto_server is installed
- * or `CI=true` (where a missing moto must fail, not skip). Otherwise prints a loud warning
- * and returns false, so the caller uses `describe.skip`.
+ * Whether an S3 suite runs: true when moto_server is installed or `CI=true` (where a missing
+ * moto must fail, not skip). Otherwise prints a loud warning and returns false.
  */
-export function motoAvailableOrWarn(suite: string): boolean {
+function motoAvailableOrWarn(suite: string): boolean {
   if (findMotoServer() || process.env.CI === 'true') return true;
-  warnSkipping(
-    suite,
-    MISSING,
-    "Install moto (pip install 'moto[server]') to run it; CI=true makes this a failure.",
+  process.stderr.write(
+    `\n${'!'.repeat(78)}\n!! SKIPPING ${suite}: ${MISSING}.\n!! Install moto (pip install 'moto[server]') to run it; CI=true makes this a failure.\n${'!'.repeat(78)}\n\n`,
   );
   return false;
-}
-
-/**
- * For test files: starts moto, or — when moto_server is absent — prints a loud warning and
- * returns undefined so the suite can skip on a developer machine. Under `CI=true` a missing
- * moto is an error.
- */
-export async function startMotoOrSkip(suite: string): Promise<MotoServer | undefined> {
-  if (!findMotoServer()) {
-    if (process.env.CI === 'true')
-      throw new Error(`${MISSING}: ${suite} needs it; CI must run it.`);
-    warnSkipping(suite, MISSING, "Install moto (pip install 'moto[server]') to run it.");
-    return undefined;
-  }
-  return startMoto();
 }
 
 /** What {@link useMotoStoreEnv} gives a test file. */
