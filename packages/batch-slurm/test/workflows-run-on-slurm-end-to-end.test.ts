@@ -63,6 +63,18 @@ function startLeader(args: string[], env: Record<string, string>) {
   return { child, exited };
 }
 
+/** Starts a leader (in the background) that runs `count` sleepers of `seconds` each on Slurm. */
+function startSleepers(count: number, seconds: number) {
+  const { store, out, slurm } = scratch();
+  const env = {
+    TOIL_TEST_CASE: 'sleepers',
+    TOIL_TEST_COUNT: String(count),
+    TOIL_TEST_SECONDS: String(seconds),
+    TOIL_TEST_OUT: out,
+  };
+  return { store, out, slurm, env, leader: startLeader(['run', FIXTURE, store, ...slurm], env) };
+}
+
 describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   beforeAll(() => acquireSlurm(), 120_000);
   afterAll(() => releaseSlurm(), 120_000);
@@ -127,14 +139,7 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   });
 
   it('completes with --restart after its leader was SIGKILLed mid-run', async () => {
-    const { store, out, slurm } = scratch();
-    const env = {
-      TOIL_TEST_CASE: 'sleepers',
-      TOIL_TEST_COUNT: '4',
-      TOIL_TEST_SECONDS: '3',
-      TOIL_TEST_OUT: out,
-    };
-    const leader = startLeader(['run', FIXTURE, store, ...slurm], env);
+    const { store, out, slurm, env, leader } = startSleepers(4, 3);
     await waitUntil('sleepers run on Slurm', () =>
       queued('sleeper').some((j) => j.state === 'RUNNING'),
     );
@@ -154,14 +159,7 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   }, 180_000);
 
   it('--restart cancels the Slurm jobs its SIGKILLed predecessor left running, then runs them anew', async () => {
-    const { store, out, slurm } = scratch();
-    const env = {
-      TOIL_TEST_CASE: 'sleepers',
-      TOIL_TEST_COUNT: '2',
-      TOIL_TEST_SECONDS: '600',
-      TOIL_TEST_OUT: out,
-    };
-    const first = startLeader(['run', FIXTURE, store, ...slurm], env);
+    const { store, out, slurm, env, leader: first } = startSleepers(2, 600);
     await waitUntil('both sleepers are in the queue', () => queued('sleeper').length === 2);
     const stale = queued('sleeper').map((j) => j.id);
     const kill = await runToil(['kill', '--force', store]);
@@ -187,14 +185,7 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   }, 180_000);
 
   it('toil kill stops the leader, which cancels every Slurm job it submitted', async () => {
-    const { store, out, slurm } = scratch();
-    const env = {
-      TOIL_TEST_CASE: 'sleepers',
-      TOIL_TEST_COUNT: '4',
-      TOIL_TEST_SECONDS: '600',
-      TOIL_TEST_OUT: out,
-    };
-    const leader = startLeader(['run', FIXTURE, store, ...slurm], env);
+    const { store, out, leader } = startSleepers(4, 600);
     await waitUntil('all four sleepers are in the queue', () => queued('sleeper').length === 4);
     const submitted = queued('sleeper').map((j) => j.id);
     const kill = await runToil(['kill', store]);
