@@ -74,7 +74,8 @@ export interface JobInternal {
   options: ResolvedJobOptions;
   children: Job[];
   followOns: Job[];
-  parent: Job | undefined;
+  /** Predecessors in this graph (several for the join of a diamond). */
+  parents: Job[];
   /** Store id once the job is stored (set by the leader or by the worker running it). */
   id: string | undefined;
   /** Set while the job runs in a worker. */
@@ -129,7 +130,7 @@ export function attachInternal(job: object, options: ResolvedJobOptions, id?: st
     options,
     children: [],
     followOns: [],
-    parent: undefined,
+    parents: [],
     id,
     fileStore: undefined,
   };
@@ -283,12 +284,15 @@ export class Job {
       );
     }
     const target = internalOf(job);
-    if (target.parent !== undefined || target.id !== undefined) {
+    if (target.id !== undefined || target.parents.includes(this)) {
       throw new ToilError(
         'WORKFLOW_INVALID',
         `Job '${job.displayName}' already has a predecessor; it cannot also be a ${relation} of '${this.displayName}'.`,
         {
-          hint: 'toil-ts jobs have a single predecessor (Toil allows several): to run a job after several siblings, make it a follow-on of their common predecessor (parent.addFollowOn(job) runs after the parent and all its descendants).',
+          hint:
+            target.id !== undefined
+              ? 'A job that is already stored (the running job, or one of an earlier graph) cannot get another predecessor: add a new job instead.'
+              : `A job is a successor of '${this.displayName}' only once.`,
         },
       );
     }
@@ -298,10 +302,16 @@ export class Job {
       { hint: 'A job cannot run after itself.' },
     );
     if (job === (this as Job)) throw cycle;
-    for (let ancestor = internalOf(this).parent; ancestor; ancestor = internalOf(ancestor).parent) {
+    const ancestors = [...internalOf(this).parents];
+    const seen = new Set<Job>();
+    while (ancestors.length > 0) {
+      const ancestor = ancestors.pop()!;
       if (ancestor === job) throw cycle;
+      if (seen.has(ancestor)) continue;
+      seen.add(ancestor);
+      ancestors.push(...internalOf(ancestor).parents);
     }
-    target.parent = this;
+    target.parents.push(this);
   }
 }
 

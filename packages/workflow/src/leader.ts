@@ -5,7 +5,7 @@ import type { JobRecord, JobStore, JobWrite, Requirements, WorkflowConfig } from
 import type { BatchSystem, FinishedJob } from './batch-system.js';
 import { totalCpuSeconds } from './resources.js';
 import { toRunning, withBatchId } from './running-record.js';
-import type { JobBody } from './serialize.js';
+import type { JobBody, JobPredecessor } from './serialize.js';
 import type { AttemptResult } from './worker-runtime.js';
 
 const SOURCE = 'toil.leader';
@@ -51,6 +51,10 @@ interface LeaderJob {
   requirements: Requirements;
   parent: string | undefined;
   relation: 'child' | 'followOn' | undefined;
+  /** Every predecessor when there are several (a diamond's join); else undefined. */
+  parents: JobPredecessor[] | undefined;
+  /** Predecessors that must still release this job before it may run. */
+  waitingOn: number;
   ran: boolean;
   children: string[];
   followOns: string[];
@@ -73,6 +77,12 @@ export interface FailedJob {
 }
 
 const NONE: string[] = [];
+
+/** A job's predecessors. */
+function predecessorsOf(node: LeaderJob): JobPredecessor[] {
+  if (node.parents) return node.parents;
+  return node.parent === undefined ? [] : [{ id: node.parent, relation: node.relation ?? 'child' }];
+}
 const requirementsSeen = new Map<string, Requirements>();
 
 /** The leader keeps little per job: 100,000 pending jobs must fit in a few hundred MB. */
@@ -88,6 +98,8 @@ function toLeaderJob(record: JobRecord, recordJson?: string): LeaderJob {
     requirements,
     parent: body.parent,
     relation: body.relation,
+    parents: body.parents,
+    waitingOn: body.parents?.length ?? (body.parent === undefined ? 0 : 1),
     ran: body.ran,
     children: record.children.length === 0 ? NONE : record.children,
     followOns: record.followOns.length === 0 ? NONE : record.followOns,
@@ -203,26 +215,24 @@ export class Leader {
       this.nodes.set(id, toLeaderJob(current));
     }
     if (writes.length > 0) await store.commit(writes);
-    const activate = [this.s.rootId];
-    while (activate.length > 0) {
-      const node = this.nodes.get(activate.pop()!);
-      if (!node) continue;
-      if (!node.ran) {
-        this.enqueue(node.id);
-        continue;
-      }
-      const children = node.children.filter((id) => this.nodes.has(id));
-      node.children = children;
-      node.pendingChildren = children.length;
-      if (children.length > 0) {
-        activate.push(...children);
-        continue;
-      }
-      const followOns = node.followOns.filter((id) => this.nodes.has(id));
-      node.followOns = followOns;
-      node.pendingFollowOns = followOns.length;
-      if (followOns.length > 0) activate.push(...followOns);
-      else this.pendingDeletes.push(node.id);
+    // Ran jobs wait for their unfinished successors; a job that did not run is ready once
+    // every predecessor still stored released it (ran; for a follow-on, its children are done).
+    for (const node of this.nodes.values()) {
+      if (!node.ran) continue;
+      node.children = node.children.filter((id) => this.nodes.has(id));
+      node.followOns = node.followOns.filter((id) => this.nodes.has(id));
+      node.pendingChildren = node.children.length;
+      if (node.children.length > 0) continue;
+      node.pendingFollowOns = node.followOns.length;
+      if (node.followOns.length === 0) this.pendingDeletes.push(node.id);
+    }
+    for (const node of this.nodes.values()) {
+      if (node.ran) continue;
+      node.waitingOn = predecessorsOf(node).filter((p) => {
+        const pred = this.nodes.get(p.id);
+        return pred && !(pred.ran && (p.relation === 'child' || pred.pendingChildren === 0));
+      }).length;
+      if (node.waitingOn === 0) this.enqueue(node.id);
     }
   }
 
@@ -452,7 +462,7 @@ export class Leader {
       const batchId = chained.get(child);
       // The batch system already runs it on the same worker: track it as issued.
       if (batchId !== undefined) this.issued.set(batchId, child);
-      else this.enqueue(child);
+      else this.release(child);
     }
     if (node.pendingChildren === 0) this.startFollowOns(node);
   }
@@ -463,7 +473,15 @@ export class Leader {
       this.pendingDeletes.push(node.id);
       return;
     }
-    for (const followOn of node.followOns) this.enqueue(followOn);
+    for (const followOn of node.followOns) this.release(followOn);
+  }
+
+  /** One predecessor of `id` is done with it: queue it once all of them are. */
+  private release(id: string): void {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    node.waitingOn--;
+    if (node.waitingOn <= 0) this.enqueue(id);
   }
 
   /**
@@ -478,17 +496,19 @@ export class Leader {
     this.nodes.delete(id);
     this.completed++;
     this.summaryDirty = true;
-    const parent = node.parent === undefined ? undefined : this.nodes.get(node.parent);
-    if (!parent) return;
-    if (node.relation === 'followOn') {
-      parent.pendingFollowOns--;
-      if (parent.pendingFollowOns === 0) batch.push(parent.id);
-      else this.dirtyParents.add(parent.id);
-    } else {
+    for (const { id: parentId, relation } of predecessorsOf(node)) {
+      const parent = this.nodes.get(parentId);
+      if (!parent) continue;
+      if (relation === 'followOn') {
+        parent.pendingFollowOns--;
+        if (parent.pendingFollowOns === 0) batch.push(parent.id);
+        else this.dirtyParents.add(parent.id);
+        continue;
+      }
       parent.pendingChildren--;
       if (parent.pendingChildren === 0 && parent.ran && parent.followOns.length === 0) {
         batch.push(parent.id);
-        return;
+        continue;
       }
       if (parent.pendingChildren === 0 && parent.ran) afterCommit.push(parent);
       this.dirtyParents.add(parent.id);
@@ -774,11 +794,13 @@ export class Leader {
     if (this.failed.length > 0) {
       // Predecessors of failed jobs can never finish: they fail too (as in Toil).
       const blocked = new Set<LeaderJob>();
-      for (const node of this.failed) {
-        let parent = node.parent === undefined ? undefined : this.nodes.get(node.parent);
-        while (parent && !parent.failed && !blocked.has(parent)) {
+      const walk = [...this.failed];
+      while (walk.length > 0) {
+        for (const { id } of predecessorsOf(walk.pop()!)) {
+          const parent = this.nodes.get(id);
+          if (!parent || parent.failed || blocked.has(parent)) continue;
           blocked.add(parent);
-          parent = parent.parent === undefined ? undefined : this.nodes.get(parent.parent);
+          walk.push(parent);
         }
       }
       const writes: Parameters<JobStore['commit']>[0] = [];

@@ -27,11 +27,19 @@ export interface JobBody {
   promiseFiles: string[];
   /** True once `run` finished and its successors were stored. */
   ran: boolean;
-  /** The predecessor, and how this job hangs off it. */
+  /** The (first) predecessor, and how this job hangs off it. */
   parent?: string;
   relation?: 'child' | 'followOn';
+  /** Every predecessor, when there are several (the join of a diamond). */
+  parents?: JobPredecessor[];
   /** The workflow's root job: its return value is the workflow's. */
   root?: boolean;
+}
+
+/** A predecessor of a job and how the job hangs off it. */
+export interface JobPredecessor {
+  id: string;
+  relation: 'child' | 'followOn';
 }
 
 /** Key of a promise placeholder in stored JSON. */
@@ -210,6 +218,17 @@ export function planJobs(roots: Job[], names: TypeNames, current?: Job): JobPlan
     pending.push(...internal.children, ...internal.followOns);
   }
   for (const job of inPlan) {
+    for (const parent of internalOf(job).parents) {
+      if (!inPlan.has(parent) && parent !== current && internalOf(parent).id === undefined) {
+        throw new ToilError(
+          'WORKFLOW_INVALID',
+          `${describeJob(job)} is a successor of job '${parent.displayName}', which is not part of this workflow graph.`,
+          {
+            hint: 'Add that job to the graph too (as a successor of a job in it), or drop the edge.',
+          },
+        );
+      }
+    }
     const placeholders: PlannedJob['placeholders'] = [];
     const onPromise = (promise: PromisedValue): PromisePlaceholder => {
       if (!inPlan.has(promise.job) && promise.job !== current) {
@@ -327,12 +346,15 @@ export async function materializePlan(
   await runLimited(promiseWrites, 16);
   return plan.jobs.map(({ job, body }) => {
     const internal = internalOf(job);
-    const parent = internal.parent;
-    const parentId = parent ? internalOf(parent).id : undefined;
-    if (parentId !== undefined) {
-      body.parent = parentId;
-      body.relation = internalOf(parent!).children.includes(job) ? 'child' : 'followOn';
+    const parents: JobPredecessor[] = internal.parents.map((parent) => ({
+      id: internalOf(parent).id!,
+      relation: internalOf(parent).children.includes(job) ? 'child' : 'followOn',
+    }));
+    if (parents.length > 0) {
+      body.parent = parents[0]!.id;
+      body.relation = parents[0]!.relation;
     }
+    if (parents.length > 1) body.parents = parents;
     if (job === options.rootJob) body.root = true;
     const o = internal.options;
     const record: JobRecord = {
@@ -355,7 +377,7 @@ export async function materializePlan(
       followOns: internal.followOns.map((c) => internalOf(c).id!),
       services: [],
       isService: false,
-      predecessors: parentId === undefined ? [] : [parentId],
+      predecessors: parents.map((p) => p.id),
       body,
     };
     return record;
