@@ -10,8 +10,11 @@ import type { AttemptResult } from './worker-runtime.js';
 
 const SOURCE = 'toil.leader';
 
-/** Most jobs issued to the batch system and not yet finished. */
-const MAX_IN_FLIGHT = 10000;
+/**
+ * Most jobs issued to the batch system and not yet finished. Enough to keep a pool or a Slurm
+ * queue busy; larger only costs leader memory (queued records, their `running` commits).
+ */
+const MAX_IN_FLIGHT = 2000;
 
 /** Parents with more successors than this have their stored lists pruned at most once a second. */
 const LARGE_PARENT = 64;

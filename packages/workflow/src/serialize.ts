@@ -219,7 +219,7 @@ export function planJobs(roots: Job[], names: TypeNames, current?: Job): JobPlan
   }
   for (const job of inPlan) {
     for (const parent of internalOf(job).parents) {
-      if (!inPlan.has(parent) && parent !== current && internalOf(parent).id === undefined) {
+      if (!inPlan.has(parent) && parent !== current) {
         throw new ToilError(
           'WORKFLOW_INVALID',
           `${describeJob(job)} is a successor of job '${parent.displayName}', which is not part of this workflow graph.`,
