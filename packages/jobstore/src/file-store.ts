@@ -402,24 +402,26 @@ export class FileJobStore extends JobStoreBase implements JobStore {
       if (state.complete) continue;
       const path = join(jobsDir, name);
       try {
-        for await (const chunk of readLogLines(await this.readHandle(name), state.offset)) {
-          for (const line of chunk) {
-            state.lines += 1;
-            const parsed = parseLogLine(line.text, `${path}:${state.lines}`);
-            observeSeq(parsed.s);
-            if (state.firstSeq === 0) state.firstSeq = parsed.s;
-            const entry: IndexEntry = {
-              seq: parsed.s,
-              file: name,
-              pos: line.pos,
-              end: line.end,
-              deleted: parsed.d === true,
-            };
-            const current = this.index.get(parsed.id);
-            if (!current || newer(entry, current)) this.index.set(parsed.id, entry);
-            state.offset = line.end;
+        await this.withReadHandle(name, async (handle) => {
+          for await (const chunk of readLogLines(handle, state.offset)) {
+            for (const line of chunk) {
+              state.lines += 1;
+              const parsed = parseLogLine(line.text, `${path}:${state.lines}`);
+              observeSeq(parsed.s);
+              if (state.firstSeq === 0) state.firstSeq = parsed.s;
+              const entry: IndexEntry = {
+                seq: parsed.s,
+                file: name,
+                pos: line.pos,
+                end: line.end,
+                deleted: parsed.d === true,
+              };
+              const current = this.index.get(parsed.id);
+              if (!current || newer(entry, current)) this.index.set(parsed.id, entry);
+              state.offset = line.end;
+            }
           }
-        }
+        });
         // A finished log or a snapshot never changes again: skip it from now on.
         state.complete = finished;
       } catch (error) {
@@ -450,20 +452,29 @@ export class FileJobStore extends JobStoreBase implements JobStore {
   }
 
   /**
-   * A read handle on a job log or snapshot, kept open for later reads (at most
-   * {@link MAX_CACHED_HANDLES}). Log lines never change once written, so a handle on a file
-   * that a compaction has since unlinked still reads the right bytes.
+   * Runs `use` with a read handle on a job log or snapshot. Handles are kept open for later
+   * reads (at most {@link MAX_CACHED_HANDLES}; beyond that a handle is closed after its use).
+   * Log lines never change once written, so a handle on a file that a compaction has since
+   * unlinked still reads the right bytes.
    */
-  private readHandle(name: string): Promise<FileHandle> {
-    let handle = this.handles.get(name);
-    if (!handle) {
-      handle = open(join(this.path, 'jobs', name), 'r');
-      if (this.handles.size < MAX_CACHED_HANDLES) {
-        this.handles.set(name, handle);
-        handle.catch(() => this.handles.delete(name));
-      }
+  private async withReadHandle<T>(
+    name: string,
+    use: (handle: FileHandle) => Promise<T>,
+  ): Promise<T> {
+    const cached = this.handles.get(name);
+    if (cached) return use(await cached);
+    const opening = open(join(this.path, 'jobs', name), 'r');
+    if (this.handles.size < MAX_CACHED_HANDLES) {
+      this.handles.set(name, opening);
+      opening.catch(() => this.handles.delete(name));
+      return use(await opening);
     }
-    return handle;
+    const handle = await opening;
+    try {
+      return await use(handle);
+    } finally {
+      await handle.close();
+    }
   }
 
   private async dropHandles(): Promise<void> {
@@ -474,9 +485,10 @@ export class FileJobStore extends JobStoreBase implements JobStore {
 
   private async readEntry(id: string, entry: IndexEntry): Promise<JobRecord> {
     const path = join(this.path, 'jobs', entry.file);
-    const handle = await this.readHandle(entry.file);
     const buffer = Buffer.allocUnsafe(entry.end - entry.pos);
-    await handle.read(buffer, 0, buffer.length, entry.pos);
+    await this.withReadHandle(entry.file, (handle) =>
+      handle.read(buffer, 0, buffer.length, entry.pos),
+    );
     return recordOfLine(buffer.toString('utf8', 0, buffer.length - 1), `${path}@${entry.pos}`, id);
   }
 

@@ -93,10 +93,12 @@ it('ignores a half-written last log line, which a killed writer leaves, but not 
   });
   const reader = await openJobStore(`file:${path}`);
   expect((await reader.loadJob('job-1')).id).toBe('job-1');
+  await reader.close();
   // A complete line after the torn one turns it into damage inside the log.
   writeFileSync(join(path, 'jobs', log), '\n{"s":1,"id":"job-2","d":true}\n', { flag: 'a' });
   const fresh = await openJobStore(`file:${path}`);
   await expect(fresh.loadJob('job-1')).rejects.toMatchObject({ code: 'JOBSTORE_CORRUPT' });
+  await fresh.close();
 });
 
 it('refuses to destroy a directory that is not a job store', async () => {
@@ -112,6 +114,7 @@ it('refuses to destroy a directory that is not a job store', async () => {
   }
   expect(ToilError.is(caught) && caught.code).toBe('INVALID_ARGUMENT');
   expect(statSync(join(path, 'thesis.tex')).size).toBe(13);
+  await store.close();
 });
 
 it('refuses a store written by another format version', async () => {
@@ -120,6 +123,7 @@ it('refuses a store written by another format version', async () => {
   writeFileSync(join(path, 'jobstore.json'), JSON.stringify({ format: 2, kind: 'file' }));
   const reader = await openJobStore(`file:${path}`);
   await expect(reader.resume()).rejects.toMatchObject({ code: 'JOBSTORE_INCOMPATIBLE' });
+  await reader.close();
 });
 
 it('compacts the logs of closed writers without losing or resurrecting jobs', async () => {
@@ -174,7 +178,8 @@ it('compacts the logs of closed writers without losing or resurrecting jobs', as
   expect(files.filter((n) => n.endsWith('.snap'))).toHaveLength(1);
   expect(files.filter((n) => n.endsWith('.log'))).toHaveLength(1);
   expect(files.filter((n) => n.endsWith('.done') || n === 'compact.lock')).toEqual([]);
-  for (const reader of [staleReader, await openJobStore(locator), leader]) {
+  const freshReader = await openJobStore(locator);
+  for (const reader of [staleReader, freshReader, leader]) {
     expect(await reader.jobExists('doomed')).toBe(false);
     expect((await reader.loadJob('shared')).version).toBe(12);
     expect((await reader.loadJob('worker-11')).version).toBe(11);
@@ -183,6 +188,26 @@ it('compacts the logs of closed writers without losing or resurrecting jobs', as
     for await (const job of reader.listJobs()) ids.push(job.id);
     expect(ids.sort()).toEqual(['after', 'orphan', 'shared', 'worker-11']);
   }
-  await leader.close();
-  await staleReader.close();
+  await Promise.all([creator, leader, staleReader, freshReader].map((store) => store.close()));
+});
+
+it('closes every read handle it opens, also beyond its cache of open logs', async () => {
+  const path = join(root, 'many-logs');
+  const first = await openJobStore(`file:${path}`);
+  await first.create(sampleConfig());
+  // Each open writer keeps its own log, so 140 writers leave more logs than the reader caches.
+  const writers = [first];
+  for (let i = 0; i < 140; i++) {
+    const writer = await openJobStore(`file:${path}`);
+    await writer.resume();
+    await writer.commit([{ op: 'put', record: sampleJob(`job-${i}`) }]);
+    writers.push(writer);
+  }
+  const openFds = () => readdirSync('/proc/self/fd').length;
+  const before = openFds();
+  const reader = await openJobStore(`file:${path}`);
+  for (let i = 0; i < 140; i++) expect((await reader.loadJob(`job-${i}`)).id).toBe(`job-${i}`);
+  await reader.close();
+  expect(openFds()).toBe(before);
+  await Promise.all(writers.map((w) => w.close()));
 });
