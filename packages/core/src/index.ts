@@ -26,4 +26,13 @@ export {
 export type { LogLineOptions } from './log-format.js';
 export { formatSize, parseDuration, parseSize } from './units.js';
 export type { Resources } from './units.js';
-export { isProcessAlive, localNodeId, processStartTime } from './process.js';
+export {
+  PROC_TICKS_PER_SECOND,
+  isProcessAlive,
+  isProcessRunning,
+  isRecordedProcessAlive,
+  localNodeId,
+  parentPid,
+  processStartTime,
+  processStatFields,
+} from './process.js';

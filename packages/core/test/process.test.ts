@@ -1,5 +1,13 @@
 import { spawnSync, spawn } from 'node:child_process';
-import { isProcessAlive, localNodeId, processStartTime } from '@toil/core';
+import {
+  isProcessAlive,
+  isProcessRunning,
+  isRecordedProcessAlive,
+  localNodeId,
+  parentPid,
+  processStartTime,
+  processStatFields,
+} from '@toil/core';
 
 describe('process helpers', () => {
   it('gives the same non-empty node id on every call', () => {
@@ -24,5 +32,33 @@ describe('process helpers', () => {
     expect(started).toBeDefined();
     expect(Math.abs(started! - before)).toBeLessThan(2000);
     expect(processStartTime(2 ** 22 + 12345)).toBeUndefined();
+  });
+
+  it('reads the state and parent of a process from /proc, and nothing for a gone one', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)']);
+    await new Promise((resolve) => child.once('spawn', resolve));
+    try {
+      expect(parentPid(child.pid!)).toBe(process.pid);
+      expect(processStatFields('self')?.[0]).toBe('R');
+      expect(isProcessRunning(child.pid!)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const gone = 2 ** 22 + 12345;
+    expect(processStatFields(gone)).toBeUndefined();
+    expect(parentPid(gone)).toBeUndefined();
+    expect(isProcessRunning(gone)).toBe(false);
+  });
+
+  it('tells the process that recorded itself from one that reused its pid later', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)']);
+    await new Promise((resolve) => child.once('spawn', resolve));
+    try {
+      expect(isRecordedProcessAlive(child.pid!, Date.now())).toBe(true);
+      // Recorded an hour before this process started: the pid now belongs to someone else.
+      expect(isRecordedProcessAlive(child.pid!, Date.now() - 3_600_000)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -1,6 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { isProcessAlive, localNodeId, processStartTime } from '@toil/core';
+import {
+  isProcessRunning as isRunning,
+  isRecordedProcessAlive as isRecordedLocalProcessAlive,
+  localNodeId,
+  parentPid,
+} from '@toil/core';
 import type { LeaderInfo, Outcome } from '@toil/jobstore';
+
+// Kept as exports of @toil/stats, which published them before they moved to @toil/core.
+export { isRunning, parentPid };
 
 /**
  * What this machine can tell about a recorded leader:
@@ -15,36 +22,18 @@ export type LeaderLiveness =
   | { kind: 'local-dead'; leader: LeaderInfo }
   | { kind: 'remote'; leader: LeaderInfo };
 
-/** Slack between a process's start time from /proc and the time it recorded itself. */
-const START_TIME_TOLERANCE_MS = 2000;
-
 /** A recorded time in milliseconds since the epoch, whether it was stored in s or ms. */
 export function epochMillis(time: number): number {
   return time < 1e12 ? time * 1000 : time;
 }
 
 /**
- * True when `pid` is a running process: alive and not a zombie (an exited process whose parent
- * has not reaped it yet, e.g. a worker orphaned to an init that does not reap).
- */
-export function isRunning(pid: number): boolean {
-  if (!isProcessAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/**
- * True when `pid` is alive and is the process that recorded itself at `recordedAt`: a process
- * that started after that moment has reused the pid and is someone else.
+ * True when `pid` is alive and is the process that recorded itself at `recordedAt` (seconds or
+ * milliseconds since the epoch, see {@link epochMillis}): a process that started after that
+ * moment has reused the pid and is someone else.
  */
 export function isRecordedProcessAlive(pid: number, recordedAt: number): boolean {
-  if (!isRunning(pid)) return false;
-  const started = processStartTime(pid);
-  return started === undefined || started <= epochMillis(recordedAt) + START_TIME_TOLERANCE_MS;
+  return isRecordedLocalProcessAlive(pid, epochMillis(recordedAt));
 }
 
 /** Classifies a recorded leader as seen from this machine (see {@link LeaderLiveness}). */
@@ -54,17 +43,6 @@ export function classifyLeader(leader: LeaderInfo | undefined): LeaderLiveness {
   return isRecordedProcessAlive(leader.pid, leader.startedAt)
     ? { kind: 'local-alive', leader }
     : { kind: 'local-dead', leader };
-}
-
-/** The parent pid of a process from /proc (Linux), or undefined when it cannot be read. */
-export function parentPid(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return Number.isInteger(ppid) ? ppid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

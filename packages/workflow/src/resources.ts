@@ -1,15 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-
-const TICKS_PER_SECOND = 100; // USER_HZ is 100 on every Linux ABI Node supports
-
-function statFields(): string[] | undefined {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
+import { PROC_TICKS_PER_SECOND, processStatFields } from '@toil/core';
 
 /**
  * CPU seconds (user + system) of this process's children that have been waited for
@@ -17,9 +7,9 @@ function statFields(): string[] | undefined {
  * difference around a job is the CPU of the processes the job ran. 0 off Linux.
  */
 export function reapedChildrenCpuSeconds(): number {
-  const fields = statFields();
+  const fields = processStatFields('self');
   if (!fields) return 0;
-  return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+  return (Number(fields[13]) + Number(fields[14])) / PROC_TICKS_PER_SECOND;
 }
 
 /** CPU seconds (user + system) of this process itself. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ToilError, isProcessAlive, localNodeId, report, type IoHost } from '@toil/core';
+import { ToilError, isRecordedProcessAlive, localNodeId, report, type IoHost } from '@toil/core';
 import { openJobStore, type FileId, type JobStore, type WorkflowConfig } from '@toil/jobstore';
 import { SINGLE_MACHINE_NAMES, createNamedBatchSystem } from './batch-registry.js';
 import type { BatchSystem, BatchSystemContext } from './batch-system.js';
@@ -238,7 +238,7 @@ export class Toil implements AsyncDisposable {
         !outcome &&
         leaderInfo.pid !== process.pid &&
         leaderInfo.nodeId === localNodeId() &&
-        isProcessAlive(leaderInfo.pid)
+        isRecordedProcessAlive(leaderInfo.pid, leaderInfo.startedAt * 1000)
       ) {
         throw new ToilError(
           'WORKFLOW_ALREADY_RUNNING',
