@@ -143,7 +143,7 @@ describe('toil kill', () => {
 
   it('sets the kill flag when the leader cannot be signalled (another user runs toil kill)', async () => {
     if (process.getuid?.() !== 0) {
-      const message = 'needs root to run toil kill as another user (runuser)';
+      const message = 'needs root to run toil kill as another user (setpriv)';
       if (process.env.CI === 'true') throw new Error(`${message}; CI must run it.`);
       process.stderr.write(`\n!! SKIPPING the unsignallable-leader kill test: ${message}.\n\n`);
       return;
@@ -157,8 +157,23 @@ describe('toil kill', () => {
       for (const entry of readdirSync(path, { recursive: true, withFileTypes: true }))
         chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o777 : 0o666);
       chmodSync(path, 0o777);
+      // As `nobody`, keeping only the right to read and search every directory: the checkout
+      // may sit under a directory only root can enter (a `mktemp -d` clone is 0700), and
+      // that must not matter. Without CAP_KILL, signalling root's leader fails with EPERM.
       const result = await runCommand(
-        ['runuser', '-u', 'nobody', '--', process.execPath, CLI_BIN, 'kill', locator],
+        [
+          'setpriv',
+          '--reuid=nobody',
+          '--regid=nogroup',
+          '--clear-groups',
+          '--inh-caps=+dac_read_search',
+          '--ambient-caps=+dac_read_search',
+          '--',
+          process.execPath,
+          CLI_BIN,
+          'kill',
+          locator,
+        ],
         {
           env: { ...process.env, NO_COLOR: '1' },
         },
