@@ -14,7 +14,13 @@ export interface JobOptions {
   disk?: number | string;
   /** May run on preemptible (spot) capacity. */
   preemptible?: boolean;
-  /** Recorded as Toil's checkpoint flag (see the README for what toil-ts does with it). */
+  /**
+   * Makes the job a checkpoint: when a job in its subtree (the successors its `run` adds, and
+   * theirs) fails for good, or the leader restarts with `--restart` before the subtree is done,
+   * the subtree is discarded and the checkpoint runs again, at most `--retryCount` + 1 times in
+   * all. Its successors must be added inside `run()`; files it deletes are deleted only once
+   * its subtree completed.
+   */
   checkpoint?: boolean;
   /** Wall-time limit, seconds or a duration (`'2h'`); batch systems such as Slurm use it. */
   runtime?: number | string;

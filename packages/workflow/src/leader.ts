@@ -5,7 +5,7 @@ import type { JobRecord, JobStore, JobWrite, Requirements, WorkflowConfig } from
 import type { BatchSystem, FinishedJob } from './batch-system.js';
 import { totalCpuSeconds } from './resources.js';
 import { toRunning, withBatchId } from './running-record.js';
-import type { JobBody, JobPredecessor } from './serialize.js';
+import { runLimited, type JobBody, type JobPredecessor } from './serialize.js';
 import type { AttemptResult } from './worker-runtime.js';
 
 const SOURCE = 'toil.leader';
@@ -68,6 +68,20 @@ interface LeaderJob {
   /** The stored record once the job ran (its successor lists are pruned as they finish). */
   record: JobRecord | undefined;
   failed: boolean;
+  checkpoint: boolean;
+  /**
+   * The checkpoint whose restart discards this job: it is not issued again, and its results
+   * only tell the leader which records to delete.
+   */
+  frozenBy: string | undefined;
+}
+
+/** A checkpoint waiting for the running jobs of its subtree before it runs again. */
+interface PendingRestart {
+  /** Its remaining try count once restarted. */
+  tries: number;
+  /** The jobs of its subtree that failed for good. */
+  causes: string[];
 }
 
 /** A job that failed for good, for the report. */
@@ -111,6 +125,35 @@ function toLeaderJob(record: JobRecord, recordJson?: string): LeaderJob {
     recordJson: recordJson ?? JSON.stringify(record),
     record: body.ran ? record : undefined,
     failed: false,
+    checkpoint: record.checkpoint,
+    frozenBy: undefined,
+  };
+}
+
+/**
+ * A checkpoint's record as it was before it ran: no successors, the promise files of its own
+ * consumers only (the ones its run added belong to the discarded subtree).
+ */
+function resetCheckpointRecord(
+  record: JobRecord,
+  remainingTryCount: number,
+  lastFailure: string | undefined,
+): JobRecord {
+  const { checkpointRun, ...body } = record.body as JobBody;
+  return {
+    ...record,
+    version: record.version + 1,
+    state: 'ready',
+    children: [],
+    followOns: [],
+    remainingTryCount,
+    batchId: undefined,
+    lastFailure,
+    body: {
+      ...body,
+      ran: false,
+      promiseFiles: checkpointRun?.promiseFiles ?? body.promiseFiles,
+    } satisfies JobBody,
   };
 }
 
@@ -131,8 +174,12 @@ export class Leader {
   private readyHead = 0;
   private readonly issued = new Map<string, string>();
   private completed = 0;
-  private readonly failed: LeaderJob[] = [];
+  private failed: LeaderJob[] = [];
   private pendingDeletes: string[] = [];
+  /** Files deleted by checkpoints whose subtrees completed in the pending delete batch. */
+  private checkpointFiles: string[] = [];
+  /** Checkpoints to run again, by id. */
+  private readonly restarting = new Map<string, PendingRestart>();
   /** Ran jobs some of whose successors finished since their record was last written. */
   private readonly dirtyParents = new Set<string>();
   private lastPrune = 0;
@@ -167,12 +214,29 @@ export class Leader {
     const records = new Map<string, JobRecord>();
     for await (const record of store.listJobs()) records.set(record.id, record);
     const reachable = new Set<string>();
+    const resetCheckpoints = new Set<string>();
     const stack = [this.s.rootId];
     while (stack.length > 0) {
       const id = stack.pop()!;
       const record = records.get(id);
       if (!record || reachable.has(id)) continue;
       reachable.add(id);
+      if (record.checkpoint && (record.body as JobBody).ran) {
+        // Its subtree did not complete: it runs again and its successors, no longer reachable,
+        // are deleted below (as Toil's restartCheckpoint in clean()).
+        const reset = resetCheckpointRecord(record, record.remainingTryCount, record.lastFailure);
+        records.set(id, reset);
+        resetCheckpoints.add(id);
+        report(
+          host,
+          'info',
+          'WORKFLOW_CHECKPOINT_RESTARTED',
+          `Restarting checkpoint job '${record.displayName}' ${id}: its subtree did not complete, so its successors are discarded and it runs again.`,
+          { jobId: id },
+          SOURCE,
+        );
+        continue;
+      }
       stack.push(...record.children, ...record.followOns);
     }
     await this.killStaleAttempts(records.values());
@@ -190,6 +254,7 @@ export class Leader {
       const followOns = record.followOns.filter((c) => records.has(c));
       let current = record;
       if (
+        resetCheckpoints.has(id) ||
         record.remainingTryCount !== tries ||
         record.state !== state ||
         record.batchId !== undefined ||
@@ -211,7 +276,7 @@ export class Leader {
           children,
           followOns,
           batchId: undefined,
-          version: record.version + 1,
+          version: resetCheckpoints.has(id) ? record.version : record.version + 1,
         };
         writes.push({ op: 'put', record: current });
       }
@@ -306,6 +371,7 @@ export class Leader {
           }
         }
         if (this.stopReason) return await this.stop(this.stopReason);
+        await this.restartCheckpoints();
         await this.issueReady();
         await this.writeLeaderInfo(false);
         if (this.summaryDirty && now - lastSummary >= 1000) {
@@ -365,7 +431,7 @@ export class Leader {
     while (this.readyHead < this.ready.length) {
       const id = this.ready[this.readyHead]!;
       const node = this.nodes.get(id);
-      if (!node) {
+      if (!node || node.frozenBy !== undefined) {
         this.readyHead++;
         continue;
       }
@@ -461,6 +527,14 @@ export class Leader {
     node.followOns = record.followOns.filter((c) => this.nodes.has(c));
     node.pendingChildren = node.children.length;
     const chained = new Map((finished.chained ?? []).map((c) => [c.jobId, c.batchId]));
+    if (node.frozenBy !== undefined) {
+      // Its checkpoint runs again: what it stored goes with the rest of the subtree.
+      for (const [child, batchId] of chained) this.issued.set(batchId, child);
+      for (const successor of [...node.children, ...node.followOns]) {
+        this.freeze(successor, node.frozenBy);
+      }
+      return;
+    }
     for (const child of node.children) {
       const batchId = chained.get(child);
       // The batch system already runs it on the same worker: track it as issued.
@@ -498,6 +572,8 @@ export class Leader {
     if (!node) return;
     this.nodes.delete(id);
     this.completed++;
+    const checkpointRun = (node.record?.body as JobBody | undefined)?.checkpointRun;
+    if (checkpointRun) this.checkpointFiles.push(...checkpointRun.filesToDelete);
     this.summaryDirty = true;
     for (const { id: parentId, relation } of predecessorsOf(node)) {
       const parent = this.nodes.get(parentId);
@@ -557,9 +633,13 @@ export class Leader {
   /** Commits `writes` in the background; the run loop fails with the first error. */
   private background(writes: JobWrite[], then?: () => void): void {
     if (writes.length === 0) return;
-    const task = this.s.store
-      .commit(writes)
-      .then(then, (error: unknown) => {
+    this.track(this.s.store.commit(writes).then(then));
+  }
+
+  /** Tracks background work: `finish` waits for it, the run loop fails with its first error. */
+  private track(work: Promise<void>): void {
+    const task = work
+      .catch((error: unknown) => {
         this.inflightError ??= error;
       })
       .finally(() => {
@@ -587,7 +667,11 @@ export class Leader {
     const afterCommit: LeaderJob[] = [];
     for (let i = 0; i < batch.length; i++) this.completeInMemory(batch[i]!, batch, afterCommit);
     const pruned = this.prunedParents(performance.now() - this.lastPrune >= 1000);
+    const files = this.checkpointFiles;
+    this.checkpointFiles = [];
     this.background([...pruned, ...batch.map((id) => ({ op: 'delete' as const, id }))], () => {
+      // Only now that the checkpoints' records are gone can they never run again.
+      if (files.length > 0) this.track(this.deleteFiles(files));
       for (const parent of afterCommit) this.startFollowOns(parent);
       this.flushDeletes();
     });
@@ -614,6 +698,17 @@ export class Leader {
       return;
     }
     const reason = finished.reason ?? record.lastFailure ?? `exit code ${finished.exitCode}`;
+    if (node.frozenBy !== undefined) {
+      report(
+        host,
+        'debug',
+        'WORKFLOW_JOB_DISCARDED',
+        `Job '${node.name}' ${node.id} failed (${reason}); not retried: its checkpoint runs again.`,
+        { jobId: node.id },
+        SOURCE,
+      );
+      return;
+    }
     report(
       host,
       'warning',
@@ -665,6 +760,160 @@ export class Leader {
     );
     node.failed = true;
     this.failed.push(node);
+    await this.restartCheckpointsAbove(node);
+  }
+
+  /**
+   * After `failed` failed for good: every nearest checkpoint above it that has tries left is
+   * to run again (once its subtree's running jobs finished); nothing more of its subtree is
+   * issued. Above a checkpoint without tries the failure goes on up, as in Toil.
+   */
+  private async restartCheckpointsAbove(failed: LeaderJob): Promise<void> {
+    const { store, host } = this.s;
+    const seen = new Set<string>();
+    const walk = [failed];
+    while (walk.length > 0) {
+      for (const { id } of predecessorsOf(walk.pop()!)) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const job = this.nodes.get(id);
+        if (!job || job.frozenBy !== undefined) continue;
+        const pending = this.restarting.get(id);
+        if (pending) {
+          pending.causes.push(failed.name);
+          continue;
+        }
+        if (job.checkpoint && job.ran) {
+          const record = await store.tryLoadJob(id);
+          const tries = (record?.remainingTryCount ?? 0) - 1;
+          if (tries > 0) {
+            this.restarting.set(id, { tries, causes: [failed.name] });
+            for (const successor of [...job.children, ...job.followOns]) this.freeze(successor, id);
+            report(
+              host,
+              'warning',
+              'WORKFLOW_CHECKPOINT_RESTARTING',
+              `Job '${failed.name}' ${failed.id} failed for good: checkpoint job '${job.name}' ${id} will discard its subtree and run again (remaining try count ${tries}).`,
+              { jobId: id, failedJobId: failed.id, remainingTryCount: tries },
+              SOURCE,
+            );
+            continue;
+          }
+          if (record) {
+            await store.commit([
+              {
+                op: 'put',
+                record: {
+                  ...record,
+                  version: record.version + 1,
+                  state: 'failed',
+                  remainingTryCount: 0,
+                  lastFailure: `job '${failed.name}' in its subtree failed and it has no tries left`,
+                },
+              },
+            ]);
+          }
+          job.failed = true;
+          this.failed.push(job);
+          report(
+            host,
+            'warning',
+            'WORKFLOW_CHECKPOINT_EXHAUSTED',
+            `Job '${failed.name}' ${failed.id} failed for good and checkpoint job '${job.name}' ${id} has no tries left: it fails too.`,
+            { jobId: id, failedJobId: failed.id },
+            SOURCE,
+          );
+        }
+        walk.push(job);
+      }
+    }
+  }
+
+  /** Marks `id` and everything below it as discarded by the restart of `checkpoint`. */
+  private freeze(id: string, checkpoint: string): void {
+    const walk = [id];
+    while (walk.length > 0) {
+      const job = this.nodes.get(walk.pop()!);
+      if (!job || job.frozenBy === checkpoint) continue;
+      job.frozenBy = checkpoint;
+      // A checkpoint inside the subtree is discarded with it instead of running again.
+      this.restarting.delete(job.id);
+      walk.push(...job.children, ...job.followOns);
+    }
+  }
+
+  /**
+   * Runs again every checkpoint to restart whose subtree has no job running any more: one
+   * commit deletes the subtree's records and resets the checkpoint to its state before it ran.
+   */
+  private async restartCheckpoints(): Promise<void> {
+    if (this.restarting.size === 0) return;
+    const busy = new Set<string>();
+    for (const jobId of this.issued.values()) {
+      const frozenBy = this.nodes.get(jobId)?.frozenBy;
+      if (frozenBy !== undefined) busy.add(frozenBy);
+    }
+    for (const [id, pending] of [...this.restarting]) {
+      if (!busy.has(id)) await this.restartCheckpoint(id, pending);
+    }
+  }
+
+  private async restartCheckpoint(id: string, pending: PendingRestart): Promise<void> {
+    const { store, host } = this.s;
+    this.restarting.delete(id);
+    // Background commits (running records, completions) of the subtree land before its deletion.
+    await this.settle();
+    if (this.inflightError) throw this.inflightError;
+    const node = this.nodes.get(id);
+    const record = await store.tryLoadJob(id);
+    if (!node || !record) return;
+    const discarded = new Set<string>();
+    for (const job of this.nodes.values()) if (job.frozenBy === id) discarded.add(job.id);
+    const causes = [...new Set(pending.causes)].map((name) => `'${name}'`).join(', ');
+    const reset = resetCheckpointRecord(
+      record,
+      pending.tries,
+      `job ${causes} in its subtree failed`,
+    );
+    await store.commit([
+      { op: 'put', record: reset },
+      ...[...discarded].map((jobId) => ({ op: 'delete' as const, id: jobId })),
+    ]);
+    for (const jobId of discarded) {
+      this.nodes.delete(jobId);
+      this.dirtyParents.delete(jobId);
+    }
+    this.pendingDeletes = this.pendingDeletes.filter((jobId) => !discarded.has(jobId));
+    this.failed = this.failed.filter((job) => !discarded.has(job.id));
+    Object.assign(node, {
+      ran: false,
+      children: NONE,
+      followOns: NONE,
+      pendingChildren: 0,
+      pendingFollowOns: 0,
+      record: undefined,
+      recordJson: JSON.stringify(reset),
+      failed: false,
+    } satisfies Partial<LeaderJob>);
+    this.enqueue(id);
+    report(
+      host,
+      'warning',
+      'WORKFLOW_CHECKPOINT_RESTARTED',
+      `Restarting checkpoint job '${node.name}' ${id} after the failure of ${causes}: discarded ${discarded.size} job(s) of its subtree.`,
+      { jobId: id, discarded: discarded.size },
+      SOURCE,
+    );
+  }
+
+  /** Deletes files whose deletion checkpoints held back (already gone is fine). */
+  private async deleteFiles(files: string[]): Promise<void> {
+    await runLimited(
+      files.map((file) => async () => {
+        await this.s.store.deleteFile(file).catch(() => undefined);
+      }),
+      8,
+    );
   }
 
   private async writeLeaderInfo(force: boolean): Promise<void> {

@@ -34,6 +34,20 @@ export interface JobBody {
   parents?: JobPredecessor[];
   /** The workflow's root job: its return value is the workflow's. */
   root?: boolean;
+  /**
+   * Set when a checkpoint job ran and stored successors: what a restart of the checkpoint
+   * needs (its promise files from before the run) and the files it deleted, which are deleted
+   * for real only once its whole subtree completed.
+   */
+  checkpointRun?: CheckpointRun;
+}
+
+/** What a checkpoint job's run left for its restart or its completion. */
+export interface CheckpointRun {
+  /** `promiseFiles` before the run (later ones belong to successors a restart discards). */
+  promiseFiles: string[];
+  /** Files the run deleted with `deleteGlobalFile`: kept until the subtree completes. */
+  filesToDelete: string[];
 }
 
 /** A predecessor of a job and how the job hangs off it. */
@@ -218,7 +232,18 @@ export function planJobs(roots: Job[], names: TypeNames, current?: Job): JobPlan
     pending.push(...internal.children, ...internal.followOns);
   }
   for (const job of inPlan) {
-    for (const parent of internalOf(job).parents) {
+    const own = internalOf(job);
+    if (own.options.checkpoint && own.children.length + own.followOns.length > 0) {
+      throw new ToilError(
+        'WORKFLOW_INVALID',
+        `${describeJob(job)} is a checkpoint but already has successors; a checkpoint's successors must be added inside its run().`,
+        {
+          hint: 'A restarted checkpoint discards its subtree and runs again to re-create it: move the addChild/addFollowOn calls into its run(), or attach those jobs to its predecessor.',
+          data: { job: job.displayName },
+        },
+      );
+    }
+    for (const parent of own.parents) {
       if (!inPlan.has(parent) && parent !== current) {
         throw new ToilError(
           'WORKFLOW_INVALID',

@@ -198,6 +198,8 @@ export async function runAttempt(
     const children = [...record.children, ...internal.children.map((c) => internalOf(c).id!)];
     const followOns = [...record.followOns, ...internal.followOns.map((c) => internalOf(c).id!)];
     let result: AttemptResult;
+    // A checkpoint may run again (its subtree failed): what it deleted must stay until then.
+    let deleteNow = fileStore.deferredDeletes;
     if (children.length === 0 && followOns.length === 0) {
       if (!deferLeafDelete) await store.commit([{ op: 'delete', id: record.id }]);
       result = { record: null, createdJson: [], deferredDelete: deferLeafDelete };
@@ -211,8 +213,21 @@ export async function runAttempt(
         children,
         followOns,
         batchId: undefined,
-        body: { ...body, promiseFiles, ran: true } satisfies JobBody,
+        body: {
+          ...body,
+          promiseFiles,
+          ran: true,
+          ...(record.checkpoint
+            ? {
+                checkpointRun: {
+                  promiseFiles: body.promiseFiles,
+                  filesToDelete: fileStore.deferredDeletes,
+                },
+              }
+            : {}),
+        } satisfies JobBody,
       };
+      if (record.checkpoint) deleteNow = [];
       await store.commit([{ op: 'put', record: updated }]);
       result = {
         record: updated,
@@ -221,7 +236,7 @@ export async function runAttempt(
       };
     }
     await runLimited(
-      fileStore.deferredDeletes.map((id) => async () => {
+      deleteNow.map((id) => async () => {
         await store.deleteFile(id).catch(() => undefined);
       }),
       8,
