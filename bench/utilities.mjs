@@ -62,7 +62,7 @@ function workerRecord(batch, jobsPerBatch, firstJob) {
   return {
     v: 1,
     kind: 'worker',
-    time: Date.now(),
+    time: Date.now() / 1000,
     worker: {
       id: `worker-${batch % 2}`,
       host: 'vm',
@@ -90,7 +90,7 @@ async function buildStore(path, { finished, unfinished }) {
   await store.appendStats({
     v: 1,
     kind: 'leader',
-    time: Date.now(),
+    time: Date.now() / 1000,
     attempt: 0,
     totalTime: 4200,
     totalClock: 900,
@@ -106,12 +106,12 @@ async function buildStore(path, { finished, unfinished }) {
     pid: 999_999,
     nodeId: 'bench-node',
     hostname: hostname(),
-    startedAt: Date.now(),
+    startedAt: Date.now() / 1000,
     attempt: 0,
   });
   await store.writeSummary({
     v: 1,
-    updatedAt: Date.now(),
+    updatedAt: Date.now() / 1000,
     attempt: 0,
     unfinished,
     withChildren: Math.ceil(unfinished / 10),

@@ -207,7 +207,7 @@ describe('toil kill', () => {
     const finished = await buildStore(`file:${scratch('finished')}`, {
       rootId: 'root',
       leader: localLeader(dead),
-      outcome: { result: 'succeeded', attempt: 0, time: Date.now(), failedJobs: [] },
+      outcome: { result: 'succeeded', attempt: 0, time: Date.now() / 1000, failedJobs: [] },
     });
     const finishedResult = await runToil(['kill', finished]);
     expect(finishedResult.code).toBe(0);

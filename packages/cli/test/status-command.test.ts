@@ -22,7 +22,7 @@ describe('toil status', () => {
     const store = await buildStore(`file:${scratch('done')}`, {
       rootId: 'root-gone',
       leader: localLeader(deadPid()),
-      outcome: { result: 'succeeded', attempt: 0, time: Date.now(), failedJobs: [] },
+      outcome: { result: 'succeeded', attempt: 0, time: Date.now() / 1000, failedJobs: [] },
     });
     const result = await runToil(['status', store, '--failIfNotComplete']);
     expect(result.code).toBe(0);
@@ -40,7 +40,7 @@ describe('toil status', () => {
       outcome: {
         result: 'failed',
         attempt: 0,
-        time: Date.now(),
+        time: Date.now() / 1000,
         failedJobs: [{ id: 'boom', name: 'boom' }],
       },
       summary: summary({ unfinished: 2, withChildren: 1, totallyFailed: 1 }),
@@ -79,7 +79,7 @@ describe('toil status', () => {
 
     const killed = await buildStoreWithRootJob(`file:${scratch('killed')}`, {
       leader: localLeader(deadPid()),
-      outcome: { result: 'killed', attempt: 0, time: Date.now(), failedJobs: [] },
+      outcome: { result: 'killed', attempt: 0, time: Date.now() / 1000, failedJobs: [] },
     });
     const killedResult = await runToil(['status', killed]);
     expect(killedResult.stdout).toContain('The workflow was killed (attempt 0');

@@ -37,7 +37,7 @@ moto.describe('the job-store utilities on an aws: store (moto)', () => {
   it('toil status tells completed and failed stores apart', async () => {
     const done = await buildStore(newLocator(), {
       rootId: 'gone',
-      outcome: { result: 'succeeded', attempt: 0, time: Date.now(), failedJobs: [] },
+      outcome: { result: 'succeeded', attempt: 0, time: Date.now() / 1000, failedJobs: [] },
     });
     const doneResult = await runToil(['status', done, '--failIfNotComplete']);
     expect(doneResult.code).toBe(0);
@@ -49,7 +49,7 @@ moto.describe('the job-store utilities on an aws: store (moto)', () => {
       outcome: {
         result: 'failed',
         attempt: 0,
-        time: Date.now(),
+        time: Date.now() / 1000,
         failedJobs: [{ id: 'root', name: 'root' }],
       },
       summary: summary({ unfinished: 1, totallyFailed: 1 }),

@@ -49,6 +49,7 @@ const DESTROY_CHUNK = 50_000;
 /** An object, or one version of it, to delete. */
 type ObjectRef = { Key: string; VersionId?: string };
 
+/** The store's marker object; `createdAt` in epoch seconds. */
 type Marker = { format: number; kind: 'aws'; state: 'creating' | 'ready'; createdAt: number };
 
 function errorName(error: unknown): string {
@@ -272,7 +273,7 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
       format: JOBSTORE_FORMAT_VERSION,
       kind: 'aws',
       state: 'creating',
-      createdAt: Date.now(),
+      createdAt: Date.now() / 1000,
     };
     try {
       await client.send(

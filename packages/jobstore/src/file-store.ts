@@ -199,7 +199,11 @@ export class FileJobStore extends JobStoreBase implements JobStore {
       // The marker goes last: a store without it is half-created (resume refuses it).
       await atomicWriteFile(
         join(this.path, FILE_STORE_MARKER),
-        JSON.stringify({ format: JOBSTORE_FORMAT_VERSION, kind: 'file', createdAt: Date.now() }),
+        JSON.stringify({
+          format: JOBSTORE_FORMAT_VERSION,
+          kind: 'file',
+          createdAt: Date.now() / 1000,
+        }),
       );
       await fsyncDir(this.path);
       await fsyncDir(dirname(this.path));

@@ -22,6 +22,7 @@ export const WorkflowConfigSchema = z
     workflowId: z.string().min(1),
     /** 0 for the first run, incremented by each `--restart`. */
     attempt: z.number().int().nonnegative(),
+    /** Epoch seconds when the workflow was created. */
     createdAt: z.number(),
     toilVersion: z.string(),
     /** Absolute path (or URL) of the workflow module that defines the job classes. */
@@ -139,6 +140,7 @@ export const StatsRecordSchema = z.discriminatedUnion('kind', [
   z.object({
     v: z.literal(1),
     kind: z.literal('worker'),
+    /** Epoch seconds when the record was appended. */
     time: z.number(),
     worker: z.object({
       id: z.string(),
@@ -157,6 +159,7 @@ export const StatsRecordSchema = z.discriminatedUnion('kind', [
   z.object({
     v: z.literal(1),
     kind: z.literal('leader'),
+    /** Epoch seconds when the record was appended. */
     time: z.number(),
     /** The run attempt (config.attempt) these totals belong to. */
     attempt: z.number().int().nonnegative(),
@@ -175,6 +178,7 @@ export const LeaderInfoSchema = z.object({
   /** Stable id of the machine (boot id / machine id), compared by `toil kill`. */
   nodeId: z.string(),
   hostname: z.string(),
+  /** Epoch seconds when this leader started. */
   startedAt: z.number(),
   attempt: z.number().int().nonnegative(),
   /** Pids of the leader's local worker processes (single machine), rewritten as the pool changes. */
@@ -187,6 +191,7 @@ export type LeaderInfo = z.infer<typeof LeaderInfoSchema>;
 export const OutcomeSchema = z.object({
   result: z.enum(['succeeded', 'failed', 'killed']),
   attempt: z.number().int().nonnegative(),
+  /** Epoch seconds when the run ended. */
   time: z.number(),
   failedJobs: z.array(z.object({ id: z.string(), name: z.string() })).default([]),
   /** Batch-system ids the leader killed while stopping (e.g. Slurm job ids on `toil kill`). */
@@ -201,6 +206,7 @@ export type Outcome = z.infer<typeof OutcomeSchema>;
  */
 export const JobStoreSummarySchema = z.object({
   v: z.literal(1),
+  /** Epoch seconds (not milliseconds) of this summary. */
   updatedAt: z.number(),
   attempt: z.number().int().nonnegative(),
   /** Jobs whose records still exist. */

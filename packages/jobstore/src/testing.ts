@@ -40,7 +40,7 @@ export function sampleConfig(overrides: Partial<WorkflowConfig> = {}): WorkflowC
     format: 1,
     workflowId: randomBytes(8).toString('hex'),
     attempt: 0,
-    createdAt: Date.now(),
+    createdAt: Date.now() / 1000,
     toilVersion: '0.0.0-test',
     batchSystem: 'single_machine',
     defaultCores: 1,

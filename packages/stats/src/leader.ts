@@ -22,15 +22,14 @@ export type LeaderLiveness =
   | { kind: 'local-dead'; leader: LeaderInfo }
   | { kind: 'remote'; leader: LeaderInfo };
 
-/** A recorded time in milliseconds since the epoch, whether it was stored in s or ms. */
+/** A recorded time (epoch seconds, as every record stores it) in epoch milliseconds. */
 export function epochMillis(time: number): number {
-  return time < 1e12 ? time * 1000 : time;
+  return time * 1000;
 }
 
 /**
- * True when `pid` is alive and is the process that recorded itself at `recordedAt` (seconds or
- * milliseconds since the epoch, see {@link epochMillis}): a process that started after that
- * moment has reused the pid and is someone else.
+ * True when `pid` is alive and is the process that recorded itself at `recordedAt` (epoch
+ * seconds): a process that started after that moment has reused the pid and is someone else.
  */
 export function isRecordedProcessAlive(pid: number, recordedAt: number): boolean {
   return isRecordedLocalProcessAlive(pid, epochMillis(recordedAt));
@@ -58,7 +57,7 @@ export function currentOutcome(
   return outcome;
 }
 
-/** `2026-11-24T08:46:18Z` from a recorded time (s or ms). */
+/** `2026-11-24T08:46:18Z` from a recorded time (epoch seconds). */
 export function isoTime(time: number): string {
   return new Date(epochMillis(time)).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -44,7 +44,12 @@ describe('the library functions behind the commands', () => {
   });
 
   it('kill nothing, and set no kill flag, once a leader here or elsewhere recorded how its run ended', async () => {
-    const outcome = { result: 'failed' as const, attempt: 0, time: Date.now(), failedJobs: [] };
+    const outcome = {
+      result: 'failed' as const,
+      attempt: 0,
+      time: Date.now() / 1000,
+      failedJobs: [],
+    };
     for (const [name, leader] of [
       ['ended-remote', remoteLeader(4321)],
       ['ended-local', localLeader(deadPid())],

@@ -137,7 +137,7 @@ export function localLeader(pid: number, overrides: Partial<LeaderInfo> = {}): L
     pid,
     nodeId: localNodeId(),
     hostname: hostname(),
-    startedAt: Date.now(),
+    startedAt: Date.now() / 1000,
     attempt: 0,
     ...overrides,
   };
@@ -152,7 +152,7 @@ export function remoteLeader(pid: number): LeaderInfo {
 export function summary(counts: Partial<JobStoreSummary> = {}): JobStoreSummary {
   return {
     v: 1,
-    updatedAt: Date.now(),
+    updatedAt: Date.now() / 1000,
     attempt: 0,
     unfinished: 0,
     withChildren: 0,
@@ -206,7 +206,7 @@ export async function startFakeLeader(options: FakeLeaderOptions): Promise<FakeL
       await Promise.all(workers.map((w) => w.exitCode !== null || w.signalCode !== null ? null : new Promise((r) => w.once('exit', r))));
       const { openJobStore } = await import(${JSON.stringify(jobstoreDist)});
       const store = await openJobStore(${JSON.stringify(options.locator)});
-      await store.setOutcome({ result: 'killed', attempt: 0, time: Date.now(), failedJobs: [],
+      await store.setOutcome({ result: 'killed', attempt: 0, time: Date.now() / 1000, failedJobs: [],
         killedBatchIds: ${JSON.stringify(options.killedBatchIds ?? [])} });
       await store.close();
       process.exit(1);
