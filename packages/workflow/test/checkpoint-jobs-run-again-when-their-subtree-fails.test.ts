@@ -132,6 +132,25 @@ describe('checkpoint jobs', () => {
     expect(result.stderr).toMatch(/discarded 3 job\(s\) of its subtree/);
   });
 
+  it('restart the same way on a batch system that reports no results (the one-shot command, as on Slurm)', async () => {
+    const dir = scratch();
+    const locator = `file:${join(dir, 'store')}`;
+    const result = await runWorkflow(
+      FIXTURE,
+      [locator, '--retryCount', '1', '--batchSystem', 'oneshot', '--clean', 'never'],
+      checkpointCase(dir, 2, { TOIL_TEST_WAIT: '1' }),
+    );
+    expect(result.stderr).toContain('with the oneshot batch system');
+    expect(result.code).toBe(0);
+    const out = lines(join(dir, 'out')).filter((l) => !l.startsWith('argv '));
+    const runs = out.flatMap((l, i) => (l === 'checkpoint ran, input payload' ? [i] : []));
+    expect(runs).toHaveLength(2);
+    expect(out.indexOf('waiter done')).toBeLessThan(runs[1]!);
+    expect(out.filter((l) => l.startsWith('flaky attempt'))).toHaveLength(3);
+    expect(out.filter((l) => l.startsWith('result='))).toEqual(['result="checkpoint value"']);
+    expect((await snapshot(locator)).jobs).toEqual([]);
+  });
+
   it('nest: only the innermost checkpoint with tries left runs again', async () => {
     const dir = scratch();
     const locator = `file:${join(dir, 'store')}`;
