@@ -3,6 +3,20 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LogLevel } from '@toil/core';
 import type { FileId, JobStore, LeaderMessage } from '@toil/jobstore';
+import { runLimited } from './serialize.js';
+
+/**
+ * Deletes files whose deletion a job asked for (`deleteGlobalFile`), 8 at a time. A file that is
+ * already gone is fine: deletions are repeated when a worker or leader died half-way.
+ */
+export async function deleteRequestedFiles(store: JobStore, ids: readonly FileId[]): Promise<void> {
+  await runLimited(
+    ids.map((id) => async () => {
+      await store.deleteFile(id).catch(() => undefined);
+    }),
+    8,
+  );
+}
 
 /**
  * What a running job uses to keep and share files (Toil's `fileStore`). Global files live in

@@ -5,7 +5,8 @@ import type { JobRecord, JobStore, JobWrite, Requirements, WorkflowConfig } from
 import type { BatchSystem, FinishedJob } from './batch-system.js';
 import { totalCpuSeconds } from './resources.js';
 import { toRunning, withBatchId } from './running-record.js';
-import { runLimited, type JobBody, type JobPredecessor } from './serialize.js';
+import { deleteRequestedFiles } from './file-store.js';
+import type { JobBody, JobPredecessor } from './serialize.js';
 import type { AttemptResult } from './worker-runtime.js';
 
 const SOURCE = 'toil.leader';
@@ -68,7 +69,6 @@ interface LeaderJob {
   /** The stored record once the job ran (its successor lists are pruned as they finish). */
   record: JobRecord | undefined;
   failed: boolean;
-  checkpoint: boolean;
   /**
    * The checkpoint whose restart discards this job: it is not issued again, and its results
    * only tell the leader which records to delete.
@@ -125,14 +125,14 @@ function toLeaderJob(record: JobRecord, recordJson?: string): LeaderJob {
     recordJson: recordJson ?? JSON.stringify(record),
     record: body.ran ? record : undefined,
     failed: false,
-    checkpoint: record.checkpoint,
     frozenBy: undefined,
   };
 }
 
 /**
- * A checkpoint's record as it was before it ran: no successors, the promise files of its own
- * consumers only (the ones its run added belong to the discarded subtree).
+ * A checkpoint's record as it was before it ran (same version; the caller bumps it): no
+ * successors, the promise files of its own consumers only (the ones its run added belong to
+ * the discarded subtree).
  */
 function resetCheckpointRecord(
   record: JobRecord,
@@ -142,7 +142,6 @@ function resetCheckpointRecord(
   const { checkpointRun, ...body } = record.body as JobBody;
   return {
     ...record,
-    version: record.version + 1,
     state: 'ready',
     children: [],
     followOns: [],
@@ -276,7 +275,7 @@ export class Leader {
           children,
           followOns,
           batchId: undefined,
-          version: resetCheckpoints.has(id) ? record.version : record.version + 1,
+          version: record.version + 1,
         };
         writes.push({ op: 'put', record: current });
       }
@@ -671,7 +670,7 @@ export class Leader {
     this.checkpointFiles = [];
     this.background([...pruned, ...batch.map((id) => ({ op: 'delete' as const, id }))], () => {
       // Only now that the checkpoints' records are gone can they never run again.
-      if (files.length > 0) this.track(this.deleteFiles(files));
+      if (files.length > 0) this.track(deleteRequestedFiles(this.s.store, files));
       for (const parent of afterCommit) this.startFollowOns(parent);
       this.flushDeletes();
     });
@@ -783,7 +782,8 @@ export class Leader {
           pending.causes.push(failed.name);
           continue;
         }
-        if (job.checkpoint && job.ran) {
+        // A ran job keeps its record: a checkpoint that ran is one a restart can run again.
+        if (job.record?.checkpoint) {
           const record = await store.tryLoadJob(id);
           const tries = (record?.remainingTryCount ?? 0) - 1;
           if (tries > 0) {
@@ -870,11 +870,10 @@ export class Leader {
     const discarded = new Set<string>();
     for (const job of this.nodes.values()) if (job.frozenBy === id) discarded.add(job.id);
     const causes = [...new Set(pending.causes)].map((name) => `'${name}'`).join(', ');
-    const reset = resetCheckpointRecord(
-      record,
-      pending.tries,
-      `job ${causes} in its subtree failed`,
-    );
+    const reset: JobRecord = {
+      ...resetCheckpointRecord(record, pending.tries, `job ${causes} in its subtree failed`),
+      version: record.version + 1,
+    };
     await store.commit([
       { op: 'put', record: reset },
       ...[...discarded].map((jobId) => ({ op: 'delete' as const, id: jobId })),
@@ -903,16 +902,6 @@ export class Leader {
       `Restarting checkpoint job '${node.name}' ${id} after the failure of ${causes}: discarded ${discarded.size} job(s) of its subtree.`,
       { jobId: id, discarded: discarded.size },
       SOURCE,
-    );
-  }
-
-  /** Deletes files whose deletion checkpoints held back (already gone is fine). */
-  private async deleteFiles(files: string[]): Promise<void> {
-    await runLimited(
-      files.map((file) => async () => {
-        await this.s.store.deleteFile(file).catch(() => undefined);
-      }),
-      8,
     );
   }
 

@@ -12,7 +12,7 @@ import type {
   LeaderMessage,
   WorkflowConfig,
 } from '@toil/jobstore';
-import { JobFileStore } from './file-store.js';
+import { JobFileStore, deleteRequestedFiles } from './file-store.js';
 import { internalOf } from './job.js';
 import {
   peakRssBytes,
@@ -198,8 +198,9 @@ export async function runAttempt(
     const children = [...record.children, ...internal.children.map((c) => internalOf(c).id!)];
     const followOns = [...record.followOns, ...internal.followOns.map((c) => internalOf(c).id!)];
     let result: AttemptResult;
-    // A checkpoint may run again (its subtree failed): what it deleted must stay until then.
-    let deleteNow = fileStore.deferredDeletes;
+    // A checkpoint with successors may run again (its subtree failed): what it deleted must
+    // stay until its subtree completed; the leader deletes it then.
+    const holdDeletes = record.checkpoint && children.length + followOns.length > 0;
     if (children.length === 0 && followOns.length === 0) {
       if (!deferLeafDelete) await store.commit([{ op: 'delete', id: record.id }]);
       result = { record: null, createdJson: [], deferredDelete: deferLeafDelete };
@@ -217,7 +218,7 @@ export async function runAttempt(
           ...body,
           promiseFiles,
           ran: true,
-          ...(record.checkpoint
+          ...(holdDeletes
             ? {
                 checkpointRun: {
                   promiseFiles: body.promiseFiles,
@@ -227,7 +228,6 @@ export async function runAttempt(
             : {}),
         } satisfies JobBody,
       };
-      if (record.checkpoint) deleteNow = [];
       await store.commit([{ op: 'put', record: updated }]);
       result = {
         record: updated,
@@ -235,12 +235,7 @@ export async function runAttempt(
         deferredDelete: false,
       };
     }
-    await runLimited(
-      deleteNow.map((id) => async () => {
-        await store.deleteFile(id).catch(() => undefined);
-      }),
-      8,
-    );
+    if (!holdDeletes) await deleteRequestedFiles(store, fileStore.deferredDeletes);
     succeeded = true;
     jobStats.succeeded = true;
     rt.stats.add(jobStats, fileStore.messages);
