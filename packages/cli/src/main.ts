@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import {
   LOGGING_OPTIONS,
   ToilError,
-  USAGE_ERROR_CODES,
+  isUsageError,
   UsageError,
   parseLogLevel,
   resolveLogLevel,
@@ -102,7 +102,7 @@ function closestCommand(name: string): string | undefined {
  */
 export function renderError(error: unknown, argv: string[], io: MainIo = processIo): number {
   const toil = toToilError(error);
-  const exitCode = USAGE_ERROR_CODES.has(toil.code) ? 2 : 1;
+  const exitCode = isUsageError(toil) ? 2 : 1;
   if (wantsJson(argv)) {
     io.stdout(
       JSON.stringify({

@@ -3,45 +3,62 @@ import { redact } from './redact.js';
 const TOIL_ERROR_BRAND = Symbol.for('@toil/core/ToilError');
 
 /**
- * Stable error codes. A code never changes meaning once released; scripts may match on it.
- * Each package adds its codes here so that the CLI can map every code to an exit status.
+ * The registry of stable error codes: one key per code. A code never changes meaning once
+ * released; scripts may match on it.
+ *
+ * A package adds its own codes without a release of `@toil/core`, by declaration merging:
+ *
+ * ```ts
+ * declare module '@toil/core' {
+ *   interface ToilErrorCodeRegistry {
+ *     CLUSTER_NOT_FOUND: true;
+ *   }
+ * }
+ * ```
+ *
+ * and, when its code means "the user's input is wrong" (CLI exit status 2),
+ * {@link registerUsageErrorCodes} at module load.
  */
-export type ToilErrorCode =
+export interface ToilErrorCodeRegistry {
   // usage and input
-  | 'USAGE'
-  | 'INVALID_ARGUMENT'
-  | 'INVALID_SIZE'
-  | 'INVALID_DURATION'
-  | 'NOT_IMPLEMENTED'
+  USAGE: true;
+  INVALID_ARGUMENT: true;
+  INVALID_SIZE: true;
+  INVALID_DURATION: true;
+  NOT_IMPLEMENTED: true;
   // job store
-  | 'JOBSTORE_LOCATOR_INVALID'
-  | 'JOBSTORE_NOT_FOUND'
-  | 'JOBSTORE_EXISTS'
-  | 'JOBSTORE_CORRUPT'
-  | 'JOBSTORE_INCOMPATIBLE'
-  | 'JOBSTORE_IO'
-  | 'JOBSTORE_CONCURRENT_MODIFICATION'
-  | 'JOB_NOT_FOUND'
-  | 'FILE_NOT_FOUND'
+  JOBSTORE_LOCATOR_INVALID: true;
+  JOBSTORE_NOT_FOUND: true;
+  JOBSTORE_EXISTS: true;
+  JOBSTORE_CORRUPT: true;
+  JOBSTORE_INCOMPATIBLE: true;
+  JOBSTORE_IO: true;
+  JOBSTORE_CONCURRENT_MODIFICATION: true;
+  JOB_NOT_FOUND: true;
+  FILE_NOT_FOUND: true;
   // workflow
-  | 'WORKFLOW_INVALID'
-  | 'WORKFLOW_FAILED'
-  | 'WORKFLOW_KILLED'
-  | 'WORKFLOW_ALREADY_RUNNING'
-  | 'JOB_TOO_LARGE'
-  | 'JOB_NOT_SERIALIZABLE'
-  | 'JOB_CLASS_NOT_FOUND'
-  | 'WORKER_FAILED'
+  WORKFLOW_INVALID: true;
+  WORKFLOW_FAILED: true;
+  WORKFLOW_KILLED: true;
+  WORKFLOW_ALREADY_RUNNING: true;
+  JOB_TOO_LARGE: true;
+  JOB_NOT_SERIALIZABLE: true;
+  JOB_CLASS_NOT_FOUND: true;
+  WORKER_FAILED: true;
   // batch systems
-  | 'BATCH_SYSTEM_UNAVAILABLE'
-  | 'BATCH_SUBMIT_FAILED'
+  BATCH_SYSTEM_UNAVAILABLE: true;
+  BATCH_SUBMIT_FAILED: true;
   // leaders and processes
-  | 'LEADER_ALIVE'
-  | 'SIGNAL_FAILED'
-  | 'KILL_INCOMPLETE'
+  LEADER_ALIVE: true;
+  SIGNAL_FAILED: true;
+  KILL_INCOMPLETE: true;
   // anything else
-  | 'CANCELLED'
-  | 'INTERNAL';
+  CANCELLED: true;
+  INTERNAL: true;
+}
+
+/** Stable error codes: the keys of {@link ToilErrorCodeRegistry}. */
+export type ToilErrorCode = keyof ToilErrorCodeRegistry;
 
 /** What a {@link ToilError} is built from. */
 export interface ToilErrorOptions {
@@ -111,14 +128,37 @@ export class UsageError extends ToilError {
   }
 }
 
-/** Codes that are the user's input being wrong: the CLI exits 2 for these, 1 for the rest. */
-export const USAGE_ERROR_CODES: ReadonlySet<ToilErrorCode> = new Set<ToilErrorCode>([
-  'USAGE',
-  'INVALID_ARGUMENT',
-  'INVALID_SIZE',
-  'INVALID_DURATION',
-  'JOBSTORE_LOCATOR_INVALID',
-]);
+// Kept on globalThis so that a code registered through one copy of @toil/core (duplicated
+// installs) is seen by the CLI's copy too.
+const USAGE_CODES_KEY = Symbol.for('@toil/core/usageErrorCodes');
+const usageErrorCodes: Set<ToilErrorCode> =
+  ((globalThis as Record<symbol, unknown>)[USAGE_CODES_KEY] as Set<ToilErrorCode> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[USAGE_CODES_KEY] = new Set<ToilErrorCode>([
+    'USAGE',
+    'INVALID_ARGUMENT',
+    'INVALID_SIZE',
+    'INVALID_DURATION',
+    'JOBSTORE_LOCATOR_INVALID',
+  ]));
+
+/**
+ * Codes that are the user's input being wrong: the CLI exits 2 for these, 1 for the rest.
+ * Packages add theirs with {@link registerUsageErrorCodes}.
+ */
+export const USAGE_ERROR_CODES: ReadonlySet<ToilErrorCode> = usageErrorCodes;
+
+/**
+ * Marks codes a package added (see {@link ToilErrorCodeRegistry}) as usage errors, so the CLI
+ * exits 2 for them. Idempotent; call it at module load of the package that owns the codes.
+ */
+export function registerUsageErrorCodes(...codes: ToilErrorCode[]): void {
+  for (const code of codes) usageErrorCodes.add(code);
+}
+
+/** True when the error is the user's input being wrong (CLI exit status 2). */
+export function isUsageError(error: unknown): boolean {
+  return ToilError.is(error) && usageErrorCodes.has(error.code);
+}
 
 /**
  * Turns anything thrown into a ToilError: ToilErrors pass through; other errors become

@@ -8,8 +8,15 @@
  *
  * @packageDocumentation
  */
-export { ToilError, UsageError, USAGE_ERROR_CODES, toToilError } from './errors.js';
-export type { ToilErrorCode, ToilErrorOptions } from './errors.js';
+export {
+  ToilError,
+  UsageError,
+  USAGE_ERROR_CODES,
+  isUsageError,
+  registerUsageErrorCodes,
+  toToilError,
+} from './errors.js';
+export type { ToilErrorCode, ToilErrorCodeRegistry, ToilErrorOptions } from './errors.js';
 export { redact } from './redact.js';
 export { LOG_LEVEL_RANK, RecordingHost, report, silentHost, startSpan } from './host.js';
 export type { ConfirmRequest, IoHost, LogLevel, Span, ToilEvent } from './host.js';

@@ -1,4 +1,11 @@
-import { ToilError, UsageError, toToilError, USAGE_ERROR_CODES } from '@toil/core';
+import {
+  ToilError,
+  UsageError,
+  isUsageError,
+  registerUsageErrorCodes,
+  toToilError,
+  USAGE_ERROR_CODES,
+} from '@toil/core';
 
 describe('ToilError', () => {
   it('carries a code, a message, a hint and a cause', () => {
@@ -52,5 +59,25 @@ describe('ToilError', () => {
     expect(wrapped.code).toBe('INTERNAL');
     expect(wrapped.message).toBe('boom');
     expect(toToilError('just a string').message).toBe('just a string');
+  });
+});
+
+declare module '@toil/core' {
+  interface ToilErrorCodeRegistry {
+    TEST_PACKAGE_CODE: true;
+    TEST_PACKAGE_BAD_INPUT: true;
+  }
+}
+
+describe('codes added by other packages', () => {
+  it('are typed through declaration merging and count as usage errors once registered', () => {
+    const failure = new ToilError('TEST_PACKAGE_CODE', 'went wrong');
+    const badInput = new ToilError('TEST_PACKAGE_BAD_INPUT', 'bad input');
+    expect(isUsageError(badInput)).toBe(false);
+    registerUsageErrorCodes('TEST_PACKAGE_BAD_INPUT');
+    expect(isUsageError(badInput)).toBe(true);
+    expect(isUsageError(failure)).toBe(false);
+    expect(isUsageError(new UsageError('x'))).toBe(true);
+    expect(isUsageError(new Error('plain'))).toBe(false);
   });
 });

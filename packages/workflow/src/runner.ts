@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ToilError, USAGE_ERROR_CODES, redact } from '@toil/core';
+import { ToilError, isUsageError, redact } from '@toil/core';
 import { parseToilOptions, type ToilOptions } from './options.js';
 import { markWorkflowStarted } from './started-marker.js';
 
@@ -55,7 +55,7 @@ export function renderProgramError(error: unknown, argv: string[] = process.argv
       text += `${cause.stack ?? ''}\n`;
     }
     process.stderr.write(redact(text));
-    if (USAGE_ERROR_CODES.has(error.code)) return 2;
+    if (isUsageError(error)) return 2;
     const exitCode = error.data?.exitCode;
     return typeof exitCode === 'number' ? exitCode : 1;
   }
