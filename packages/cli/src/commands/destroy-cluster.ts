@@ -1,10 +1,34 @@
-import { unavailableCommand } from './unavailable.js';
-import { clusterNamePositional, provisionerOptions } from './cluster-options.js';
+import {
+  checkClusterName,
+  clusterNamePositional,
+  dryRunOption,
+  provisionerOptions,
+} from '@toil/provisioner';
+import type { DestroyReport } from '@toil/provisioner';
+import { defineCommand, reportText } from '../command.js';
+import { openProvisioner } from './provisioner.js';
 
-export default unavailableCommand({
+function renderDestroy(report: DestroyReport, zone: string): string {
+  if (report.notFound)
+    return `No cluster named ${report.clusterName} was found in ${zone}; nothing to destroy.\n`;
+  const lines = report.deleted.map((r) => `  ${r.kind} ${r.id}${r.detail ? ` (${r.detail})` : ''}`);
+  if (report.dryRun)
+    return `Dry run: destroying cluster ${report.clusterName} would delete:\n${lines.join('\n')}\n`;
+  return `Deleted:\n${lines.join('\n')}\nCluster ${report.clusterName} is now gone.\n`;
+}
+
+export default defineCommand({
   usage: 'destroy-cluster <clusterName>',
   describe: 'Terminates the specified cluster and associated resources.',
   positionals: clusterNamePositional,
-  options: provisionerOptions,
-  packageName: '@toil/provisioner-aws / @toil/provisioner-gce',
+  options: { ...provisionerOptions, ...dryRunOption },
+  epilogue:
+    'Everything is found by the cluster name tag, in any state; the command looks again afterwards and exits 1 listing whatever remains. A cluster that does not exist is not an error.',
+  async run(args, context) {
+    checkClusterName(args.clusterName);
+    const provisioner = await openProvisioner(args, context);
+    const report = await provisioner.destroyCluster(args.clusterName, { dryRun: args.dryRun });
+    context.out(reportText(context.json, report, () => renderDestroy(report, provisioner.zone)));
+    return 0;
+  },
 });

@@ -54,6 +54,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./rsync-cluster.js')).default,
   },
   {
+    name: 'list-clusters',
+    summary: 'Lists the clusters launched by toil, found by their tags.',
+    load: async () => (await import('./list-clusters.js')).default,
+  },
+  {
     name: 'destroy-cluster',
     summary: 'Terminates the specified cluster and associated resources.',
     load: async () => (await import('./destroy-cluster.js')).default,

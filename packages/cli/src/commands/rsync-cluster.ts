@@ -1,5 +1,5 @@
 import { unavailableCommand } from './unavailable.js';
-import { clusterNamePositional, provisionerOptions } from './cluster-options.js';
+import { clusterNamePositional, provisionerOptions } from '@toil/provisioner';
 
 export default unavailableCommand({
   usage: 'rsync-cluster <clusterName> <args..>',

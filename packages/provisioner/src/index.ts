@@ -1,0 +1,81 @@
+/**
+ * @toil/provisioner: the contract every cloud provisioner implements and the CLI composes.
+ *
+ * - {@link Provisioner} and the {@link ClusterNode} record; {@link loadProvisioner} is the one
+ *   way to get a provisioner by name (`aws` → `@toil/provisioner-aws`, `gce` →
+ *   `@toil/provisioner-gce`).
+ * - The cluster spec ({@link ClusterSpecSchema}) and the launch options that build it
+ *   ({@link launchClusterOptions}, {@link launchSpecFromOptions}).
+ * - Parsing with Toil's rules and messages: {@link parseNodeTypes}, {@link parseWorkerCounts},
+ *   {@link pairWorkers}, {@link checkClusterName}, tags and owner ({@link clusterTags}).
+ *
+ * @packageDocumentation
+ */
+import './errors.js';
+
+export { PROVISIONER_ERROR_CODES } from './errors.js';
+export { nodeAddress } from './contract.js';
+export type {
+  AddNodesOptions,
+  ClusterNode,
+  ClusterResource,
+  ClusterSummary,
+  DestroyOptions,
+  DestroyReport,
+  HostKeyFingerprint,
+  LaunchResult,
+  NodeRole,
+  NodeState,
+  Provisioner,
+  ProvisionerConfig,
+  ProvisionerModule,
+} from './contract.js';
+export {
+  PROVISIONER_NAMES,
+  PROVISIONER_PACKAGES,
+  loadProvisioner,
+  provisionerPackage,
+  resolveZone,
+} from './load.js';
+export type { ModuleImporter, ProvisionerName } from './load.js';
+export { MAX_CLUSTER_NAME_LENGTH, checkClusterName } from './names.js';
+export {
+  formatNodeType,
+  pairWorkers,
+  parseNodeType,
+  parseNodeTypes,
+  parseWorkerCounts,
+} from './node-types.js';
+export type { WorkerCount, WorkerGroup, WorkerNodeType } from './node-types.js';
+export {
+  ClusterSpecSchema,
+  ToilPackageSourceSchema,
+  isPreemptible,
+  parseClusterSpec,
+  specInstanceTypes,
+} from './spec.js';
+export type { ClusterSpec, ClusterSpecInput, ToilPackageSource } from './spec.js';
+export {
+  CLUSTER_NAME_TAG,
+  CREATED_BY_TAG,
+  HOST_KEY_TAG_PREFIX,
+  NODE_ROLE_TAG,
+  SSH_USER_TAG,
+  clusterTags,
+  parseTagOptions,
+  resolveOwner,
+  resolveUserTags,
+  tagsFromEnvironment,
+} from './tags.js';
+export { hostKeyTags, hostKeysFromTags } from './host-keys.js';
+export {
+  clusterNamePositional,
+  dryRunOption,
+  isCidr,
+  launchClusterOptions,
+  launchSpecFromOptions,
+  provisionerOptions,
+  resolveSshKey,
+  resolveToilPackage,
+} from './options.js';
+export type { LaunchClusterArgs } from './options.js';

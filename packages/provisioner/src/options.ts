@@ -1,0 +1,271 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ToilError } from '@toil/core';
+import './errors.js';
+import { PROVISIONER_NAMES, resolveZone } from './load.js';
+import { checkClusterName } from './names.js';
+import { pairWorkers } from './node-types.js';
+import { parseClusterSpec, type ClusterSpec, type ToilPackageSource } from './spec.js';
+import { clusterTags, resolveOwner, resolveUserTags } from './tags.js';
+
+/** Options every cluster command shares (Toil's `add_provisioner_options`), in yargs form. */
+export const provisionerOptions = {
+  provisioner: {
+    alias: 'p',
+    choices: PROVISIONER_NAMES,
+    default: 'aws',
+    describe: 'The provisioner for cluster auto-scaling.',
+  },
+  zone: {
+    alias: 'z',
+    type: 'string',
+    describe:
+      'The availability zone of the leader (default: TOIL_AWS_ZONE / TOIL_GCE_ZONE, else the provisioner configuration).',
+  },
+} as const;
+
+/** The cluster name positional, in yargs form. */
+export const clusterNamePositional = {
+  clusterName: {
+    type: 'string',
+    demandOption: true,
+    describe: "The name of the cluster. Must be lowercase and may not contain the '_' character.",
+  },
+} as const;
+
+/** `--dry-run` for launch-cluster and destroy-cluster. */
+export const dryRunOption = {
+  dryRun: {
+    alias: 'dry-run',
+    type: 'boolean',
+    default: false,
+    describe: 'Print what would be created or deleted, and change nothing.',
+  },
+} as const;
+
+/** The options of `toil launch-cluster` (Toil's, plus `--sshCidr`, `--sshKey`, `--toilPackage`). */
+export const launchClusterOptions = {
+  ...provisionerOptions,
+  leaderNodeType: {
+    type: 'string',
+    demandOption: true,
+    describe: 'Non-preemptible node type to use for the cluster leader, e.g. t3.medium.',
+  },
+  keyPairName: {
+    type: 'string',
+    demandOption: true,
+    describe:
+      'On AWS, the name of the EC2 key pair for the nodes; on GCE, the SSH user and key name.',
+  },
+  owner: {
+    type: 'string',
+    describe: 'The owner tag for all instances (default: TOIL_OWNER_TAG, else the key pair name).',
+  },
+  tag: {
+    alias: 't',
+    type: 'string',
+    array: true,
+    describe: 'A NAME=VALUE tag for every resource of the cluster; repeatable.',
+  },
+  nodeTypes: {
+    type: 'string',
+    describe:
+      'Comma-separated worker node types, each TYPE[/TYPE...][:BID]; a bid makes spot workers, e.g. c5.large/c5a.large:0.2,m5.xlarge.',
+  },
+  workers: {
+    alias: 'w',
+    type: 'string',
+    describe: 'Comma-separated worker counts, one per --nodeTypes entry, e.g. 2,3.',
+  },
+  leaderStorage: {
+    type: 'number',
+    default: 50,
+    describe: 'Root disk size of the leader, in GB.',
+  },
+  nodeStorage: {
+    type: 'number',
+    default: 50,
+    describe: 'Root disk size of each worker, in GB.',
+  },
+  vpcSubnet: {
+    type: 'string',
+    describe: "The leader's VPC subnet ID (default: the zone's default subnet).",
+  },
+  network: {
+    type: 'string',
+    describe: 'GCE only: the network to launch into.',
+  },
+  awsEc2ProfileArn: {
+    type: 'string',
+    describe: 'Use this instance profile instead of creating an IAM role and profile.',
+  },
+  awsEc2ExtraSecurityGroupId: {
+    type: 'string',
+    array: true,
+    describe: 'An extra security group ID for the leader; repeatable.',
+  },
+  sshCidr: {
+    type: 'string',
+    default: '0.0.0.0/0',
+    describe: 'Where SSH to the nodes may come from (a CIDR).',
+  },
+  sshKey: {
+    type: 'string',
+    describe:
+      'The private key for SSH to the nodes; its .pub is installed on them (default: ~/.ssh/id_ed25519, id_ecdsa or id_rsa).',
+  },
+  toilPackage: {
+    type: 'string',
+    array: true,
+    describe:
+      'Install toil on the nodes from these package tarballs (a .tgz, or a directory of them) instead of the npm registry.',
+  },
+  ...dryRunOption,
+} as const;
+
+/** Parsed launch-cluster arguments, as {@link launchSpecFromOptions} reads them. */
+export interface LaunchClusterArgs {
+  clusterName: string;
+  provisioner: string;
+  zone?: string;
+  leaderNodeType: string;
+  keyPairName: string;
+  owner?: string;
+  tag?: string[];
+  nodeTypes?: string;
+  workers?: string;
+  leaderStorage?: number;
+  nodeStorage?: number;
+  vpcSubnet?: string;
+  network?: string;
+  awsEc2ProfileArn?: string;
+  awsEc2ExtraSecurityGroupId?: string[];
+  sshCidr?: string;
+  sshKey?: string;
+  toilPackage?: string[];
+  dryRun?: boolean;
+}
+
+const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+/**
+ * The SSH key pair the launcher uses: `--sshKey FILE` (with `FILE.pub`), else the first of
+ * `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` that has a `.pub`.
+ *
+ * @throws ToilError `INVALID_ARGUMENT` when the key or its `.pub` is missing.
+ */
+export function resolveSshKey(
+  sshKey: string | undefined,
+  home: string = homedir(),
+): { privateKeyPath: string; publicKey: string } {
+  const candidates = sshKey ? [resolve(sshKey)] : DEFAULT_KEYS.map((k) => join(home, '.ssh', k));
+  for (const path of candidates) {
+    if (existsSync(path) && existsSync(`${path}.pub`))
+      return { privateKeyPath: path, publicKey: readFileSync(`${path}.pub`, 'utf8').trim() };
+  }
+  throw new ToilError(
+    'INVALID_ARGUMENT',
+    sshKey
+      ? `The SSH key ${sshKey} (and ${sshKey}.pub) must both exist.`
+      : 'No SSH key found in ~/.ssh (id_ed25519, id_ecdsa or id_rsa with its .pub).',
+    { hint: 'Make one with ssh-keygen -t ed25519, or give --sshKey FILE.' },
+  );
+}
+
+/**
+ * Where stage 2 gets toil from: the npm registry at `version` by default, or the tarballs
+ * given with `--toilPackage` (each a `.tgz`, or a directory whose `.tgz` files are taken).
+ *
+ * @throws ToilError `INVALID_ARGUMENT` for a path that is neither.
+ */
+export function resolveToilPackage(
+  paths: readonly string[] | undefined,
+  version: string,
+): ToilPackageSource {
+  if (!paths || paths.length === 0) return { kind: 'registry', version };
+  const tarballs: string[] = [];
+  for (const given of paths) {
+    const path = resolve(given);
+    const stat = existsSync(path) ? statSync(path) : undefined;
+    if (stat?.isDirectory()) {
+      const found = readdirSync(path)
+        .filter((f) => f.endsWith('.tgz'))
+        .sort()
+        .map((f) => join(path, f));
+      if (found.length === 0)
+        throw new ToilError('INVALID_ARGUMENT', `--toilPackage ${given} holds no .tgz package.`, {
+          hint: 'Build the tarballs with pnpm pack (one per @toil package) into that directory.',
+        });
+      tarballs.push(...found);
+    } else if (stat?.isFile() && path.endsWith('.tgz')) tarballs.push(path);
+    else
+      throw new ToilError(
+        'INVALID_ARGUMENT',
+        `--toilPackage ${given} is neither a .tgz file nor a directory.`,
+        { hint: 'Give package tarballs made by pnpm pack, or a directory of them.' },
+      );
+  }
+  return { kind: 'tarballs', paths: tarballs };
+}
+
+/**
+ * Turns launch-cluster arguments into a checked {@link ClusterSpec}, in Toil's validation
+ * order (node types, pairing with `-w`, zone) plus the cluster name and tags, all before any
+ * cloud call.
+ *
+ * @throws ToilError with a usage code for any bad input.
+ */
+export function launchSpecFromOptions(
+  args: LaunchClusterArgs,
+  context: { version: string; env?: NodeJS.ProcessEnv; home?: string },
+): ClusterSpec {
+  const env = context.env ?? process.env;
+  const workers = pairWorkers(args.nodeTypes, args.workers);
+  const zone = resolveZone(args.provisioner, args.zone, { env, required: true })!;
+  checkClusterName(args.clusterName);
+  for (const [flag, value] of [
+    ['--leaderStorage', args.leaderStorage],
+    ['--nodeStorage', args.nodeStorage],
+  ] as const)
+    if (value !== undefined && (!Number.isInteger(value) || value <= 0))
+      throw new ToilError('INVALID_ARGUMENT', `${flag} must be a whole number of GB above 0.`, {
+        hint: `For example ${flag} 50.`,
+      });
+  if (args.sshCidr !== undefined && !isCidr(args.sshCidr))
+    throw new ToilError('INVALID_ARGUMENT', `--sshCidr ${args.sshCidr} is not a CIDR block.`, {
+      hint: 'For example --sshCidr 203.0.113.0/24.',
+    });
+  const owner = resolveOwner(args, env);
+  const tags = clusterTags(args.clusterName, owner, resolveUserTags(args.tag, env));
+  const key = resolveSshKey(args.sshKey, context.home);
+  return parseClusterSpec({
+    clusterName: args.clusterName,
+    provisioner: args.provisioner,
+    zone,
+    leaderNodeType: args.leaderNodeType,
+    keyPairName: args.keyPairName,
+    owner,
+    tags,
+    workers,
+    leaderStorageGb: args.leaderStorage,
+    nodeStorageGb: args.nodeStorage,
+    subnet: args.vpcSubnet,
+    network: args.network,
+    instanceProfileArn: args.awsEc2ProfileArn,
+    extraSecurityGroupIds: args.awsEc2ExtraSecurityGroupId ?? [],
+    sshCidr: args.sshCidr,
+    sshPublicKey: key.publicKey,
+    sshPrivateKeyPath: key.privateKeyPath,
+    toilPackage: resolveToilPackage(args.toilPackage, context.version),
+    dryRun: args.dryRun ?? false,
+  });
+}
+
+/** True for an IPv4 or IPv6 CIDR block (`10.0.0.0/16`, `::/0`). */
+export function isCidr(text: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (v4) return v4.slice(1, 5).every((o) => Number(o) <= 255) && Number(v4[5]) <= 32;
+  const v6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(text);
+  return v6 !== null && v6[1]!.includes(':') && Number(v6[2]) <= 128;
+}

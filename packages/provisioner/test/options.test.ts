@@ -1,0 +1,154 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ToilError } from '@toil/core';
+import {
+  isCidr,
+  launchSpecFromOptions,
+  resolveSshKey,
+  resolveToilPackage,
+  type LaunchClusterArgs,
+} from '@toil/provisioner';
+
+let home: string;
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'toil-provisioner-options-'));
+  mkdirSync(join(home, '.ssh'));
+  writeFileSync(join(home, '.ssh', 'id_ed25519'), 'private');
+  writeFileSync(join(home, '.ssh', 'id_ed25519.pub'), 'ssh-ed25519 AAAAC3Nz me@host\n');
+});
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+const base: LaunchClusterArgs = {
+  clusterName: 'c1',
+  provisioner: 'aws',
+  zone: 'us-west-2a',
+  leaderNodeType: 't3.medium',
+  keyPairName: 'me',
+};
+
+function errorOf(fn: () => unknown): ToilError {
+  try {
+    fn();
+  } catch (error) {
+    if (ToilError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ToilError');
+}
+
+describe('launchSpecFromOptions', () => {
+  it('builds a checked spec with defaults, tags, workers and the launcher key', () => {
+    const spec = launchSpecFromOptions(
+      { ...base, nodeTypes: 't3.small:0.1,m5.large', workers: '2,1', tag: ['team=x'] },
+      { version: '1.2.3', env: {}, home },
+    );
+    expect(spec).toMatchObject({
+      clusterName: 'c1',
+      zone: 'us-west-2a',
+      owner: 'me',
+      tags: { Name: 'c1', Owner: 'me', team: 'x', clusterName: 'c1' },
+      workers: [
+        { instanceTypes: ['t3.small'], spotBid: 0.1, count: 2 },
+        { instanceTypes: ['m5.large'], count: 1 },
+      ],
+      leaderStorageGb: 50,
+      nodeStorageGb: 50,
+      sshCidr: '0.0.0.0/0',
+      sshUser: 'toil',
+      sshPublicKey: 'ssh-ed25519 AAAAC3Nz me@host',
+      sshPrivateKeyPath: join(home, '.ssh', 'id_ed25519'),
+      toilPackage: { kind: 'registry', version: '1.2.3' },
+      dryRun: false,
+    });
+  });
+
+  it('takes the zone from TOIL_AWS_ZONE, and says how to give one when there is none', () => {
+    const spec = launchSpecFromOptions(
+      { ...base, zone: undefined },
+      { version: '1.0.0', env: { TOIL_AWS_ZONE: 'eu-west-1b' }, home },
+    );
+    expect(spec.zone).toBe('eu-west-1b');
+    const error = errorOf(() =>
+      launchSpecFromOptions({ ...base, zone: undefined }, { version: '1.0.0', env: {}, home }),
+    );
+    expect(error.code).toBe('ZONE_MISSING');
+    expect(error.message).toBe(
+      'Please provide a value for --zone or set a default in the TOIL_AWS_ZONE environment variable.',
+    );
+  });
+
+  it("checks in Toil's order: node types before pairing before zone before the name", () => {
+    const ctx = { version: '1.0.0', env: {}, home };
+    const bad = { ...base, clusterName: 'Bad_Name', zone: undefined };
+    expect(
+      errorOf(() => launchSpecFromOptions({ ...bad, nodeTypes: 'x:y', workers: '1' }, ctx)).code,
+    ).toBe('NODE_TYPE_INVALID');
+    expect(errorOf(() => launchSpecFromOptions({ ...bad, nodeTypes: 'x' }, ctx)).message).toContain(
+      'requires --workers',
+    );
+    expect(errorOf(() => launchSpecFromOptions(bad, ctx)).code).toBe('ZONE_MISSING');
+    expect(errorOf(() => launchSpecFromOptions({ ...bad, zone: 'z' }, ctx)).code).toBe(
+      'CLUSTER_NAME_INVALID',
+    );
+  });
+
+  it('refuses bad storage sizes and a bad --sshCidr', () => {
+    const ctx = { version: '1.0.0', env: {}, home };
+    expect(errorOf(() => launchSpecFromOptions({ ...base, leaderStorage: 0 }, ctx)).message).toBe(
+      '--leaderStorage must be a whole number of GB above 0.',
+    );
+    expect(errorOf(() => launchSpecFromOptions({ ...base, nodeStorage: 2.5 }, ctx)).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(
+      errorOf(() => launchSpecFromOptions({ ...base, sshCidr: '1.2.3.4' }, ctx)).message,
+    ).toContain('is not a CIDR block');
+  });
+
+  it('refuses a missing SSH key and a missing --sshKey file', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'toil-provisioner-nokey-'));
+    try {
+      expect(errorOf(() => resolveSshKey(undefined, empty)).message).toContain('No SSH key found');
+      expect(errorOf(() => resolveSshKey(join(empty, 'nope'), empty)).message).toContain(
+        'must both exist',
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('resolveToilPackage', () => {
+  it('defaults to the registry at the launcher version, and takes tarballs or a directory of them', () => {
+    expect(resolveToilPackage(undefined, '2.0.0')).toEqual({ kind: 'registry', version: '2.0.0' });
+    const dir = mkdtempSync(join(tmpdir(), 'toil-provisioner-tgz-'));
+    try {
+      writeFileSync(join(dir, 'toil-core-1.0.0.tgz'), '');
+      writeFileSync(join(dir, 'toil-cli-1.0.0.tgz'), '');
+      expect(resolveToilPackage([dir], '1.0.0')).toEqual({
+        kind: 'tarballs',
+        paths: [join(dir, 'toil-cli-1.0.0.tgz'), join(dir, 'toil-core-1.0.0.tgz')],
+      });
+      expect(errorOf(() => resolveToilPackage([join(dir, 'missing.tgz')], '1')).code).toBe(
+        'INVALID_ARGUMENT',
+      );
+      const emptyDir = join(dir, 'empty');
+      mkdirSync(emptyDir);
+      expect(errorOf(() => resolveToilPackage([emptyDir], '1')).message).toContain('holds no .tgz');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('isCidr', () => {
+  it('accepts IPv4 and IPv6 blocks and refuses the rest', () => {
+    expect(isCidr('0.0.0.0/0')).toBe(true);
+    expect(isCidr('10.1.2.0/24')).toBe(true);
+    expect(isCidr('::/0')).toBe(true);
+    expect(isCidr('10.1.2.0/33')).toBe(false);
+    expect(isCidr('300.1.2.0/24')).toBe(false);
+    expect(isCidr('10.1.2.0')).toBe(false);
+  });
+});
