@@ -1,3 +1,12 @@
+import { existsSync, readdirSync } from 'node:fs';
+
+// Every packages/* directory with a package.json, so that an unknown @toil/* name stays unresolved
+// (as it would be when installed) instead of a jest configuration error.
+const packages = readdirSync(new URL('./packages', import.meta.url)).filter((name) =>
+  existsSync(new URL(`./packages/${name}/package.json`, import.meta.url)),
+);
+const names = `(${packages.join('|')})`;
+
 /** One jest preset for every package: swc transpiles TS to CJS; types are checked by `pnpm typecheck`. */
 export default {
   testEnvironment: 'node',
@@ -10,8 +19,8 @@ export default {
     ],
   },
   moduleNameMapper: {
-    '^@toil/([^/]+)$': '<rootDir>/packages/$1/src/index.ts',
-    '^@toil/([^/]+)/(.+)$': '<rootDir>/packages/$1/src/$2.ts',
+    [`^@toil/${names}$`]: '<rootDir>/packages/$1/src/index.ts',
+    [`^@toil/${names}/(.+)$`]: '<rootDir>/packages/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 60000,

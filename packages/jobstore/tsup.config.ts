@@ -1,3 +1,8 @@
 import { definePackageBuild } from '../../tooling/tsup.config.js';
 
-export default definePackageBuild(['src/index.ts', 'src/testing.ts', 'src/testing-writer.ts']);
+export default definePackageBuild([
+  'src/index.ts',
+  'src/backend.ts',
+  'src/testing.ts',
+  'src/testing-writer.ts',
+]);

@@ -9,19 +9,23 @@ import type {
   WorkflowConfig,
 } from './records.js';
 
-/** A parsed job store locator. */
-export type JobStoreLocator =
-  | {
-      kind: 'file';
-      /** absolute directory */ path: string;
-      /** normalised `file:/abs/path` */ locator: string;
-    }
-  | {
-      kind: 'aws';
-      region: string;
-      name: string;
-      /** normalised `aws:region:name` */ locator: string;
-    };
+/**
+ * A parsed job store locator: its scheme (`kind`), its normalised text and whatever fields the
+ * scheme's backend parsed (a `file:` locator is a {@link FileJobStoreLocator}).
+ */
+export interface JobStoreLocator {
+  /** The scheme, e.g. `file` or `aws`. */
+  kind: string;
+  /** The normalised locator, e.g. `file:/abs/path` or `aws:region:name`. */
+  locator: string;
+}
+
+/** A parsed `file:` locator. */
+export interface FileJobStoreLocator extends JobStoreLocator {
+  kind: 'file';
+  /** The store's absolute directory. */
+  path: string;
+}
 
 /** Id of a file in a job store (opaque to callers; safe in file paths and S3 keys). */
 export type FileId = string;
@@ -74,7 +78,8 @@ export type SharedFileName =
 export interface JobStore {
   /** The normalised locator (`file:/abs/path`, `aws:region:name`). */
   readonly locator: string;
-  readonly kind: 'file' | 'aws';
+  /** The scheme of {@link JobStore.locator} (`file`, `aws`, ...). */
+  readonly kind: string;
 
   // --- lifecycle -------------------------------------------------------------------------
   /** Creates the store and writes `config`. Throws `JOBSTORE_EXISTS` if it exists. */

@@ -1,8 +1,5 @@
 import { ToilError } from '@toil/core';
 
-/** The locator schemes this package can open, for error messages. */
-export const SUPPORTED_SCHEMES = 'file:PATH (or a bare path) and aws:REGION:NAME';
-
 /** `JOBSTORE_NOT_FOUND` for a store that does not exist. */
 export function notFoundError(locator: string): ToilError {
   return new ToilError('JOBSTORE_NOT_FOUND', `The job store '${locator}' does not exist.`, {

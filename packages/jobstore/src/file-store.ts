@@ -26,6 +26,7 @@ import type {
   DestroyReport,
   FileId,
   JobStore,
+  FileJobStoreLocator,
   JobStoreLocator,
   JobWrite,
   SharedFileName,
@@ -175,7 +176,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
   private generation = 0;
 
   constructor(locator: string | JobStoreLocator, options: FileJobStoreOptions = {}) {
-    const parsed = toLocatorOfKind(locator, 'file', 'FileJobStore');
+    const parsed = toLocatorOfKind<FileJobStoreLocator>(locator, 'file', 'FileJobStore');
     super(parsed.locator, options.host ?? silentHost);
     this.compactAfter = Math.max(1, options.compactAfter ?? 32);
     this.path = parsed.path;

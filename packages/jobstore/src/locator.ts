@@ -1,109 +1,80 @@
 import { resolve } from 'node:path';
 import { ToilError } from '@toil/core';
-import type { JobStoreLocator } from './contract.js';
-import { SUPPORTED_SCHEMES } from './errors.js';
+import {
+  invalidLocator,
+  isSchemeName,
+  loadJobStoreBackend,
+  registeredJobStoreBackend,
+} from './backends.js';
+import type { FileJobStoreLocator, JobStoreLocator } from './contract.js';
 
-const AWS_NAME = /^[a-z0-9][a-z0-9-]+[a-z0-9]$/;
-const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+/** Parses the path of a `file:` locator (bare or after `file:`), made absolute. */
+export function parseFileLocator(path: string, text: string): FileJobStoreLocator {
+  if (path === '') throw invalidLocator(text, 'file: needs a path, e.g. file:./my-jobstore');
+  const absolute = resolve(path);
+  return { kind: 'file', path: absolute, locator: `file:${absolute}` };
+}
 
-function invalid(text: string, why: string, hint?: string): ToilError {
-  return new ToilError('JOBSTORE_LOCATOR_INVALID', `Invalid job store locator '${text}': ${why}.`, {
-    hint: hint ?? `Supported locators: ${SUPPORTED_SCHEMES}.`,
-    data: { locator: text },
-  });
+/** Checks the text of a locator and splits off its scheme; a bare path has scheme `file`. */
+function splitLocator(text: string): { scheme: string; rest: string } {
+  if (typeof text !== 'string' || text.trim() === '')
+    throw invalidLocator(String(text), 'the locator is empty');
+  if (text.includes('\0'))
+    throw invalidLocator(text.replace(/\0/g, '\\0'), 'it contains a NUL byte');
+  const colon = text.indexOf(':');
+  if (text.startsWith('/') || text.startsWith('.') || colon < 0)
+    return { scheme: 'file', rest: text };
+  return { scheme: text.slice(0, colon), rest: text.slice(colon + 1) };
 }
 
 /**
- * Checks an `aws:` store name against S3 bucket rules (the bucket is `NAME--toil`): 3–56
- * characters of lowercase letters, digits and dashes, starting and ending with a letter or
- * digit, without `--`. Throws `JOBSTORE_LOCATOR_INVALID`.
- */
-export function checkAwsStoreName(name: string, text = name): void {
-  const rules =
-    'Use 3-56 lowercase letters, digits and single dashes, starting and ending with a letter or digit';
-  if (name.length < 3 || name.length > 56)
-    throw invalid(text, `the name '${name}' must be 3 to 56 characters long`, rules);
-  if (!AWS_NAME.test(name))
-    throw invalid(
-      text,
-      `the name '${name}' may only hold lowercase letters, digits and dashes, and must start and end with a letter or digit`,
-      rules,
-    );
-  if (name.includes('--')) throw invalid(text, `the name '${name}' must not contain '--'`, rules);
-}
-
-/**
- * Parses a job store locator the way Toil does: `file:PATH`, a bare or relative path (a file
- * store; made absolute against the current directory), or `aws:REGION:NAME`. `google:` and
- * unknown schemes throw `JOBSTORE_LOCATOR_INVALID` naming the supported schemes. No I/O.
+ * Parses a job store locator the way Toil does, with the backends registered in this process:
+ * `file:PATH`, a bare or relative path (a file store; made absolute against the current
+ * directory), or `SCHEME:...` of a registered backend (`aws:REGION:NAME` once
+ * `@toil/jobstore-aws` is loaded). No I/O. Throws `JOBSTORE_LOCATOR_INVALID` for a bad
+ * locator, and `JOBSTORE_BACKEND_MISSING` for a scheme whose backend is not loaded yet: use
+ * {@link resolveLocator} (or `openJobStore`), which loads it.
  */
 export function parseLocator(text: string): JobStoreLocator {
-  if (typeof text !== 'string' || text.trim() === '')
-    throw invalid(String(text), 'the locator is empty');
-  if (text.includes('\0')) throw invalid(text.replace(/\0/g, '\\0'), 'it contains a NUL byte');
-  const colon = text.indexOf(':');
-  if (text.startsWith('/') || text.startsWith('.') || colon < 0) {
-    const path = resolve(text);
-    return { kind: 'file', path, locator: `file:${path}` };
-  }
-  const scheme = text.slice(0, colon);
-  const rest = text.slice(colon + 1);
-  switch (scheme) {
-    case 'file': {
-      if (rest === '') throw invalid(text, 'file: needs a path, e.g. file:./my-jobstore');
-      const path = resolve(rest);
-      return { kind: 'file', path, locator: `file:${path}` };
-    }
-    case 'aws': {
-      const second = rest.indexOf(':');
-      if (second < 0)
-        throw invalid(
-          text,
-          'aws: needs a region and a name',
-          'Write aws:REGION:NAME, e.g. aws:us-west-2:my-run.',
-        );
-      const region = rest.slice(0, second);
-      const name = rest.slice(second + 1);
-      if (!AWS_REGION.test(region))
-        throw invalid(
-          text,
-          `'${region}' is not an AWS region name`,
-          'Write aws:REGION:NAME with a region like us-west-2.',
-        );
-      if (name.includes(':')) throw invalid(text, `can't have a ':' in the name '${name}'`);
-      checkAwsStoreName(name, text);
-      return { kind: 'aws', region, name, locator: `aws:${region}:${name}` };
-    }
-    case 'google':
-      throw invalid(
-        text,
-        'google: job stores are not supported by toil-ts',
-        `Supported locators: ${SUPPORTED_SCHEMES}.`,
-      );
-    default:
-      throw invalid(text, `unknown job store implementation '${scheme}'`);
-  }
-}
-
-/** Accepts a locator string or an already parsed locator. */
-export function toLocator(locator: string | JobStoreLocator): JobStoreLocator {
-  if (typeof locator === 'object' && locator !== null && 'kind' in locator) return locator;
-  return parseLocator(locator as string);
+  const { scheme, rest } = splitLocator(text);
+  if (scheme === 'file') return parseFileLocator(rest, text);
+  const backend = registeredJobStoreBackend(scheme);
+  if (backend) return backend.parse(rest, text);
+  if (!isSchemeName(scheme))
+    throw invalidLocator(text, `unknown job store implementation '${scheme}'`);
+  throw new ToilError(
+    'JOBSTORE_BACKEND_MISSING',
+    `No job store backend for '${scheme}:' is loaded to parse '${text}'.`,
+    { hint: 'Use resolveLocator() or openJobStore(), which load the backend by its scheme.' },
+  );
 }
 
 /**
- * {@link toLocator} for a backend's constructor: the parsed locator when it is of `kind`, else
- * `INVALID_ARGUMENT` naming the backend class.
+ * {@link parseLocator}, loading the backend of the locator's scheme first when it is not
+ * registered (`aws:` loads `@toil/jobstore-aws`). Throws `JOBSTORE_LOCATOR_INVALID` or
+ * `JOBSTORE_BACKEND_MISSING` (naming the package to install).
  */
-export function toLocatorOfKind<K extends JobStoreLocator['kind']>(
+export async function resolveLocator(locator: string | JobStoreLocator): Promise<JobStoreLocator> {
+  if (typeof locator === 'object' && locator !== null && 'kind' in locator) return locator;
+  const { scheme, rest } = splitLocator(locator);
+  if (scheme === 'file') return parseFileLocator(rest, locator);
+  const backend = await loadJobStoreBackend(scheme, locator);
+  return backend.parse(rest, locator);
+}
+
+/**
+ * For a backend's constructor: `locator` parsed when it is of `kind`, else `INVALID_ARGUMENT`
+ * naming the backend class.
+ */
+export function toLocatorOfKind<L extends JobStoreLocator>(
   locator: string | JobStoreLocator,
-  kind: K,
+  kind: L['kind'],
   backend: string,
-): Extract<JobStoreLocator, { kind: K }> {
-  const parsed = toLocator(locator);
+): L {
+  const parsed = typeof locator === 'string' ? parseLocator(locator) : locator;
   if (parsed.kind !== kind)
     throw new ToilError('INVALID_ARGUMENT', `${backend} cannot open '${parsed.locator}'.`, {
       hint: 'Use openJobStore() to pick the backend from the locator.',
     });
-  return parsed as Extract<JobStoreLocator, { kind: K }>;
+  return parsed as L;
 }

@@ -1,5 +1,5 @@
 import { ToilError, silentHost, type IoHost } from '@toil/core';
-import { openJobStore, parseLocator, type JobStore } from '@toil/jobstore';
+import { openJobStore, type JobStore } from '@toil/jobstore';
 
 /** Options every utility takes. */
 export interface UtilityOptions {
@@ -9,7 +9,7 @@ export interface UtilityOptions {
 
 /** Opens the store named by `locator` without touching it (no I/O yet). */
 export async function openStore(locator: string, host: IoHost = silentHost): Promise<JobStore> {
-  return openJobStore(parseLocator(locator), { host });
+  return openJobStore(locator, { host });
 }
 
 /** The error for a store that is not there, with what to do about it. */

@@ -4,29 +4,37 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as S3 from '@aws-sdk/client-s3';
 import { ToilError, report, silentHost, type IoHost } from '@toil/core';
-import type {
-  DestroyReport,
-  FileId,
-  JobStore,
-  JobStoreLocator,
-  JobWrite,
-  SharedFileName,
-} from './contract.js';
-import { corruptError, existsError, fileNotFoundError, notFoundError } from './errors.js';
-import { checkFileId, checkJobId, cleanupPrefix } from './ids.js';
-import { forEachLimit, mapLimit } from './internal/pool.js';
-import { nextSeq } from './internal/seq.js';
-import { toLocatorOfKind } from './locator.js';
 import {
   JOBSTORE_FORMAT_VERSION,
   JobRecordSchema,
   StatsRecordSchema,
+  type DestroyReport,
+  type FileId,
   type JobRecord,
+  type JobStore,
+  type JobStoreLocator,
+  type JobWrite,
+  type SharedFileName,
   type StatsRecord,
   type WorkflowConfig,
-} from './records.js';
-import { parseRecord, type StoreMarker } from './validate.js';
-import { JobStoreBase } from './base-store.js';
+} from '@toil/jobstore';
+import {
+  JobStoreBase,
+  checkFileId,
+  checkJobId,
+  cleanupPrefix,
+  corruptError,
+  existsError,
+  fileNotFoundError,
+  forEachLimit,
+  mapLimit,
+  nextSeq,
+  notFoundError,
+  parseRecord,
+  toLocatorOfKind,
+  type StoreMarker,
+} from '@toil/jobstore/backend';
+import type { AwsJobStoreLocator } from './locator.js';
 
 /** Options of {@link AwsJobStore}. */
 export interface AwsJobStoreOptions {
@@ -107,7 +115,7 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
   private readonly injectedClient: S3.S3Client | undefined;
 
   constructor(locator: string | JobStoreLocator, options: AwsJobStoreOptions = {}) {
-    const parsed = toLocatorOfKind(locator, 'aws', 'AwsJobStore');
+    const parsed = toLocatorOfKind<AwsJobStoreLocator>(locator, 'aws', 'AwsJobStore');
     super(parsed.locator, options.host ?? silentHost);
     this.region = parsed.region;
     this.bucket = `${parsed.name}--toil`;
