@@ -10,7 +10,7 @@ const names = `(${packages.join('|')})`;
 /** One jest preset for every package: swc transpiles TS to CJS; types are checked by `pnpm typecheck`. */
 export default {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages'],
+  roots: ['<rootDir>/packages', '<rootDir>/tooling'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
     '^.+\\.(t|j)sx?$': [
