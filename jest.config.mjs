@@ -18,7 +18,11 @@ export default {
       { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
     ],
   },
+  // gaxios (under @google-cloud/compute) loads node-fetch with a dynamic import(), which jest's
+  // CommonJS VM cannot run: transpile gaxios too and map node-fetch to Node's fetch.
+  transformIgnorePatterns: ['^(?!.*/node_modules/gaxios/).*/node_modules/'],
   moduleNameMapper: {
+    '^node-fetch$': '<rootDir>/tooling/test-env/jest-node-fetch.cjs',
     [`^@toil/${names}$`]: '<rootDir>/packages/$1/src/index.ts',
     [`^@toil/${names}/(.+)$`]: '<rootDir>/packages/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
