@@ -82,6 +82,12 @@ export interface BatchSystem {
   killStale?(batchIds: string[]): Promise<void>;
   /** Ids of attempts issued and not yet reported finished. */
   running(): string[];
+  /**
+   * Ids of the attempts among {@link BatchSystem.running} that have started (not only
+   * queued in this batch system). Implement it when `issue` may only queue: a stopped run
+   * reports these as killed. Without it every issued attempt counts as started.
+   */
+  started?(): string[];
   /** Kills everything still running and releases resources. */
   shutdown(): Promise<void>;
   /** Pids of local worker processes (recorded in the leader info for `toil kill`). */

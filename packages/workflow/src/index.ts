@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export type * from './batch-system.js';
+export { WORKFLOW_ERROR_CODES } from './errors.js';
 export { Job, FunctionJob, PromisedValue, isJob } from './job.js';
 export type { JobOptions, JobFunction, Promised, PromisedArgs, PromisePathElement } from './job.js';
 export type { FileStore } from './file-store.js';

@@ -242,6 +242,45 @@ export class Job {
     return this.addFollowOn(Job.wrapJobFn(fn, ...args));
   }
 
+  /** {@link Job.addChildFn} with job options (Python's `addChildFn(fn, *args, memory=...)`). */
+  addChildFnWith<F extends JobFunction>(
+    options: JobOptions,
+    fn: F,
+    ...args: PromisedArgs<Parameters<F>>
+  ): FunctionJob {
+    return this.addChild(Job.wrapFnWith(options, fn, ...args));
+  }
+
+  /** {@link Job.addFollowOnFn} with job options. */
+  addFollowOnFnWith<F extends JobFunction>(
+    options: JobOptions,
+    fn: F,
+    ...args: PromisedArgs<Parameters<F>>
+  ): FunctionJob {
+    return this.addFollowOn(Job.wrapFnWith(options, fn, ...args));
+  }
+
+  /**
+   * {@link Job.addChildJobFn} with job options (Python's
+   * `addChildJobFn(fn, *args, memory=..., cores=..., checkpoint=...)`).
+   */
+  addChildJobFnWith<A extends unknown[]>(
+    options: JobOptions,
+    fn: (job: FunctionJob, ...args: A) => unknown,
+    ...args: PromisedArgs<A>
+  ): FunctionJob {
+    return this.addChild(Job.wrapJobFnWith(options, fn, ...args));
+  }
+
+  /** {@link Job.addFollowOnJobFn} with job options. */
+  addFollowOnJobFnWith<A extends unknown[]>(
+    options: JobOptions,
+    fn: (job: FunctionJob, ...args: A) => unknown,
+    ...args: PromisedArgs<A>
+  ): FunctionJob {
+    return this.addFollowOn(Job.wrapJobFnWith(options, fn, ...args));
+  }
+
   /**
    * A promise of this job's return value (or of `value[path[0]][path[1]]...`), to pass to jobs
    * that run after it. Typed as the value itself so it fits the receiving parameter.
@@ -270,6 +309,15 @@ export class Job {
     ...args: PromisedArgs<A>
   ): FunctionJob {
     return new FunctionJob(fn as JobFunction, args, { passJob: true });
+  }
+
+  /** {@link Job.wrapJobFn} with job options (Python's `wrapJobFn(fn, *args, memory=...)`). */
+  static wrapJobFnWith<A extends unknown[]>(
+    options: JobOptions,
+    fn: (job: FunctionJob, ...args: A) => unknown,
+    ...args: PromisedArgs<A>
+  ): FunctionJob {
+    return new FunctionJob(fn as JobFunction, args, { passJob: true, ...options });
   }
 
   /**
@@ -344,6 +392,7 @@ export class FunctionJob extends Job {
     }
     const { passJob, ...jobOptions } = options;
     super(jobOptions);
+    checkNoTrailingOptions(fn, args, passJob);
     // Not own enumerable fields: the stored form of a function job is its name and arguments.
     Object.defineProperty(this, 'fn', { value: fn, enumerable: false });
     Object.defineProperty(this, 'args', { value: args, enumerable: false, writable: true });
@@ -357,6 +406,44 @@ export class FunctionJob extends Job {
   override run(_fileStore: FileStore): unknown {
     return this.passJob ? this.fn(this, ...this.args) : this.fn(...this.args);
   }
+}
+
+const JOB_OPTION_KEYS: ReadonlySet<string> = new Set<keyof JobOptions>([
+  'displayName',
+  'cores',
+  'memory',
+  'disk',
+  'preemptible',
+  'checkpoint',
+  'runtime',
+]);
+
+/**
+ * Python passes job options as keywords after the arguments; here an extra trailing object of
+ * job options would silently become an argument the function never reads. Refuse it.
+ */
+function checkNoTrailingOptions(fn: JobFunction, args: unknown[], passJob: boolean): void {
+  const last = args.at(-1);
+  const arity = fn.length - (passJob ? 1 : 0);
+  if (
+    args.length <= arity ||
+    typeof last !== 'object' ||
+    last === null ||
+    Object.getPrototypeOf(last) !== Object.prototype ||
+    Object.keys(last).length === 0 ||
+    !Object.keys(last).every((key) => JOB_OPTION_KEYS.has(key))
+  ) {
+    return;
+  }
+  const name = fn.name || 'the function';
+  const variant = passJob ? 'JobFn' : 'Fn';
+  throw new ToilError(
+    'WORKFLOW_INVALID',
+    `The last argument for ${name} looks like job options (${Object.keys(last).join(', ')}), but ${name} takes ${arity} argument(s), so it would be passed as an argument.`,
+    {
+      hint: `Give job options first: addChild${variant}With(options, ${name}, ...args), addFollowOn${variant}With(...) or Job.wrap${variant}With(options, ${name}, ...args).`,
+    },
+  );
 }
 
 const REGISTRY_KEY = Symbol.for('@toil/workflow/registry');

@@ -988,7 +988,10 @@ export class Leader {
       undefined,
       SOURCE,
     );
-    const killedBatchIds = batchSystem.running();
+    const issued = batchSystem.running();
+    // Attempts still queued in the batch system never ran: only the started ones are killed.
+    const killedBatchIds = batchSystem.started?.() ?? issued;
+    const notStarted = issued.length - killedBatchIds.length;
     await batchSystem.shutdown();
     await this.settle();
     this.issued.clear();
@@ -1004,7 +1007,7 @@ export class Leader {
     await this.writeSummary();
     throw new ToilError(
       'WORKFLOW_KILLED',
-      `The workflow was stopped (${reason}); ${killedBatchIds.length} running job(s) were killed.`,
+      `The workflow was stopped (${reason}); ${killedBatchIds.length} running job(s) were killed${notStarted > 0 ? ` and ${notStarted} queued job(s) were not started` : ''}.`,
       {
         hint: `The job store ${store.locator} is kept: resume with --restart, or delete it with toil clean.`,
         data: { exitCode: this.killedByFlag ? 130 : reason.includes('SIGINT') ? 130 : 143 },

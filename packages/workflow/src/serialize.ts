@@ -32,8 +32,18 @@ export interface JobBody {
   relation?: 'child' | 'followOn';
   /** Every predecessor, when there are several (the join of a diamond). */
   parents?: JobPredecessor[];
-  /** The workflow's root job: its return value is the workflow's. */
+  /**
+   * The workflow's root job: its return value (at `rootPath`) is the workflow's. Moves to the
+   * job whose `rv()` the root returned (and on down such a chain).
+   */
   root?: boolean;
+  /** With `root`: where in this job's return value the workflow's value is (default: all). */
+  rootPath?: PromisePathElement[];
+  /**
+   * Promise files of earlier jobs that returned this job's `rv(...)` (Toil's promise
+   * chaining): each file receives this job's return value at `path`.
+   */
+  forwards?: ForwardedPromise[];
   /**
    * Set when a checkpoint job ran and stored successors: what a restart of the checkpoint
    * needs (its promise files from before the run) and the files it deleted, which are deleted
@@ -48,6 +58,12 @@ export interface CheckpointRun {
   promiseFiles: string[];
   /** Files the run deleted with `deleteGlobalFile`: kept until the subtree completes. */
   filesToDelete: string[];
+}
+
+/** A promise file handed on to the job whose `rv(...path)` its owner returned. */
+export interface ForwardedPromise {
+  file: string;
+  path: PromisePathElement[];
 }
 
 /** A predecessor of a job and how the job hangs off it. */
@@ -207,7 +223,11 @@ export function encodeReturnValue(job: Job, value: unknown): unknown {
     'its return value',
     job,
     () => {
-      throw notSerializable(job, 'its return value', 'an rv() promise (return plain data)');
+      throw notSerializable(
+        job,
+        'its return value',
+        'an rv() promise inside other data (return the promise itself, e.g. `return child.rv()`, or pass the promises to a follow-on that combines them)',
+      );
     },
     new Set(),
   );
@@ -445,6 +465,18 @@ async function readPromise(store: JobStore, file: string, owner: string): Promis
   return (JSON.parse(text) as { value: unknown }).value;
 }
 
+/** The part of `value` that `path` names (undefined where a key is missing). */
+export function valueAtPath(value: unknown, path: readonly PromisePathElement[]): unknown {
+  let resolved = value;
+  for (const key of path) {
+    resolved =
+      resolved === null || resolved === undefined
+        ? undefined
+        : (resolved as Record<string | number, unknown>)[key];
+  }
+  return resolved;
+}
+
 /** Replaces promise placeholders in stored JSON by the promised values. */
 export async function resolvePromises(
   value: unknown,
@@ -453,14 +485,7 @@ export async function resolvePromises(
 ): Promise<unknown> {
   if (isPlaceholder(value)) {
     const { file, path } = value[PROMISE_KEY];
-    let resolved = await readPromise(store, file, owner);
-    for (const key of path) {
-      resolved =
-        resolved === null || resolved === undefined
-          ? undefined
-          : (resolved as Record<string | number, unknown>)[key];
-    }
-    return resolved;
+    return valueAtPath(await readPromise(store, file, owner), path);
   }
   if (Array.isArray(value)) {
     return Promise.all(value.map((item) => resolvePromises(item, store, owner)));

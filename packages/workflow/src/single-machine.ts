@@ -122,6 +122,11 @@ export class SingleMachineBatchSystem implements BatchSystem {
     return [...this.queue.map((q) => q.batchId), ...this.runningJobs.keys()];
   }
 
+  /** Ids of the attempts running in a worker now (not the queued ones). */
+  started(): string[] {
+    return [...this.runningJobs.keys()];
+  }
+
   /** Pids of the live worker processes. */
   localPids(): number[] {
     return [...this.workers].filter((w) => w.alive).map((w) => w.pid);

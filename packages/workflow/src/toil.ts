@@ -53,7 +53,12 @@ export class Toil implements AsyncDisposable {
   private config: WorkflowConfig | undefined;
   private failure: ToilError | undefined;
   private started = false;
-  private restarted = false;
+  /**
+   * True once this context owns the store's fate: it created the store, or its `restart()`
+   * found a workflow to resume. Only then does `close()` apply the clean policy, so a refused
+   * restart (the workflow still runs, never started) never deletes anyone's store.
+   */
+  private cleanable = false;
   private closed = false;
 
   constructor(options: ToilOptions, context: ToilContextOptions = {}) {
@@ -143,6 +148,7 @@ export class Toil implements AsyncDisposable {
     }
     this.store = store;
     this.config = config;
+    this.cleanable = true;
     return store;
   }
 
@@ -212,7 +218,6 @@ export class Toil implements AsyncDisposable {
           },
         );
       }
-      this.restarted = true;
       const store = await openJobStore(this.options.jobStore, { host: this.host });
       let stored: WorkflowConfig;
       try {
@@ -248,14 +253,26 @@ export class Toil implements AsyncDisposable {
           },
         );
       }
+      // Saving the root job id is the last step of start(): without it the leader died
+      // before the workflow started (e.g. after importFile), which is not a completion.
+      const rootId = await store.getRootJobId();
+      if (!rootId) {
+        throw new ToilError(
+          'WORKFLOW_NOT_STARTED',
+          `The workflow in ${store.locator} never started (its leader stopped before toil.start() saved the root job), so there is nothing to restart.`,
+          {
+            hint: `Delete the store with "toil clean ${store.locator}" and run the workflow again without --restart.`,
+          },
+        );
+      }
+      this.cleanable = true;
       const config = this.overrideConfig(stored);
       await store.writeConfig(config);
       this.config = config;
       this.options.clean = config.clean;
       await store.setKillFlag(false);
       await store.setOutcome(undefined);
-      const rootId = await store.getRootJobId();
-      if (!rootId || !(await store.jobExists(rootId))) {
+      if (!(await store.jobExists(rootId))) {
         report(
           this.host,
           'warning',
@@ -472,7 +489,8 @@ export class Toil implements AsyncDisposable {
   /**
    * Applies the clean policy and releases the store: deletes the job store when `--clean` is
    * `always`, `onSuccess` after success or `onError` after a failure. A stopped (killed) run
-   * and a `--restart` context whose `restart()` was never called keep their store.
+   * keeps its store, and so does a store this context neither created nor resumed (a
+   * `--restart` whose `restart()` was never called or was refused).
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -482,10 +500,9 @@ export class Toil implements AsyncDisposable {
     const failed = this.failure !== undefined;
     const killed = this.failure?.code === 'WORKFLOW_KILLED';
     const policy = this.config?.clean ?? this.options.clean;
-    const skipForRestart = this.options.restart && !this.restarted;
     const destroy =
       !killed &&
-      !skipForRestart &&
+      this.cleanable &&
       (policy === 'always' ||
         (policy === 'onSuccess' && !failed) ||
         (policy === 'onError' && failed));

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { toToilError } from '@toil/core';
+import { ToilError, toToilError } from '@toil/core';
 import type {
   CleanPolicy,
   JobRecord,
@@ -13,7 +13,7 @@ import type {
   WorkflowConfig,
 } from '@toil/jobstore';
 import { JobFileStore, deleteRequestedFiles } from './file-store.js';
-import { internalOf } from './job.js';
+import { PromisedValue, internalOf } from './job.js';
 import {
   peakRssBytes,
   reapedChildrenCpuSeconds,
@@ -28,6 +28,7 @@ import {
   rebuildJob,
   runLimited,
   typeNamesFrom,
+  valueAtPath,
   type JobBody,
   type TypeNames,
 } from './serialize.js';
@@ -186,14 +187,24 @@ export async function runAttempt(
       current: job,
       currentPromiseFiles: promiseFiles,
     });
-    if (promiseFiles.length > 0 || body.root) {
-      const encoded = encodeReturnValue(job, value);
-      const text = JSON.stringify({ value: encoded ?? null });
+    if (PromisedValue.is(value)) {
+      forwardPromises(record.displayName, body, promiseFiles, value, created);
+    } else if (promiseFiles.length > 0 || body.root || (body.forwards?.length ?? 0) > 0) {
+      const encoded = encodeReturnValue(job, value) ?? null;
+      const text = JSON.stringify({ value: encoded });
       await runLimited(
-        promiseFiles.map((file) => () => store.updateFile(file, textChunks(text))),
+        [
+          ...promiseFiles.map((file) => () => store.updateFile(file, textChunks(text))),
+          ...(body.forwards ?? []).map(({ file, path }) => () => {
+            const part = JSON.stringify({ value: valueAtPath(encoded, path) ?? null });
+            return store.updateFile(file, textChunks(part));
+          }),
+        ],
         16,
       );
-      if (body.root) await store.setRootReturnValue(encoded ?? null);
+      if (body.root) {
+        await store.setRootReturnValue(valueAtPath(encoded, body.rootPath ?? []) ?? null);
+      }
     }
     const children = [...record.children, ...internal.children.map((c) => internalOf(c).id!)];
     const followOns = [...record.followOns, ...internal.followOns.map((c) => internalOf(c).id!)];
@@ -248,6 +259,43 @@ export async function runAttempt(
     if (tempDir && shouldClean(config.cleanWorkDir, succeeded)) {
       rmSync(tempDir, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * Toil's promise chaining: the job returned `target.rv(...path)` of a job it just created, so
+ * everything its own return value was promised to (its promise files, the promise files
+ * forwarded to it, the workflow's value) is handed on to that job's record (not yet committed),
+ * and delivered when it (or the end of a longer chain) returns plain data.
+ */
+function forwardPromises(
+  name: string,
+  body: JobBody,
+  promiseFiles: string[],
+  promise: PromisedValue,
+  created: JobRecord[],
+): void {
+  const targetId = internalOf(promise.job).id;
+  const target = targetId === undefined ? undefined : created.find((r) => r.id === targetId);
+  if (!target) {
+    throw new ToilError(
+      'WORKFLOW_INVALID',
+      `Job '${name}' returned the rv() of job '${promise.job.displayName}', which it did not add as a new successor.`,
+      {
+        hint: "A job can return the rv() of a job it adds in run() (return this.addChildJobFn(fn).rv()); its value becomes this job's value.",
+      },
+    );
+  }
+  const path = [...promise.path];
+  const targetBody = target.body as JobBody;
+  targetBody.forwards = [
+    ...(targetBody.forwards ?? []),
+    ...promiseFiles.map((file) => ({ file, path })),
+    ...(body.forwards ?? []).map((f) => ({ file: f.file, path: [...path, ...f.path] })),
+  ];
+  if (body.root) {
+    targetBody.root = true;
+    targetBody.rootPath = [...path, ...(body.rootPath ?? [])];
   }
 }
 

@@ -112,4 +112,35 @@ describe('kill and restart', () => {
       expect((await store.getOutcome())?.result).toBe('killed'),
     );
   });
+
+  it('on SIGINT counts only the jobs that were running, and a --restart --clean always meanwhile deletes nothing', async () => {
+    const dir = scratch();
+    const locator = `file:${join(dir, 'store')}`;
+    const out = join(dir, 'out');
+    const env = {
+      TOIL_TEST_CASE: 'sleepers',
+      TOIL_TEST_COUNT: '40',
+      TOIL_TEST_SECONDS: '60',
+      TOIL_TEST_NOTE_START: '1',
+      TOIL_TEST_OUT: out,
+    };
+    // 40 sleepers queued on two cores: two run, 38 wait in the batch system.
+    const run = startWorkflow(FIXTURE, [locator, '--maxCores', '2', '--maxLocalJobs', '2'], env);
+    await waitFor('two sleepers to start', () => lines(out).length >= 2);
+    // The leader is alive: a restart is refused, and its clean policy must not apply.
+    const refused = await runWorkflow(FIXTURE, [locator, '--restart', '--clean', 'always'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('is still running');
+    await withStore(locator, async (store) => expect(await store.getRootJobId()).toBeDefined());
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain(
+      '2 running job(s) were killed and 38 queued job(s) were not started',
+    );
+    expect(lines(out)).toHaveLength(2);
+    await withStore(locator, async (store) =>
+      expect((await store.getOutcome())?.killedBatchIds).toHaveLength(2),
+    );
+  });
 });

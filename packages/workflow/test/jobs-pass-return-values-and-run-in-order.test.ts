@@ -28,6 +28,18 @@ describe('return values and ordering', () => {
     checkOrder(lines(join(dir, 'out')));
   });
 
+  it('resolves a job that returns another job’s rv() to that job’s value, for consumers and toil.start()', async () => {
+    const dir = scratch();
+    const result = await runWorkflow(FIXTURE, [`file:${join(dir, 'store')}`], {
+      TOIL_TEST_CASE: 'rvChain',
+      TOIL_TEST_OUT: join(dir, 'out'),
+    });
+    expect(result.code).toBe(0);
+    // root -> middle.rv('value') -> pair(7).value; the follow-on gets middle.rv('list', 1).
+    expect(result.stdout).toContain('ROOT RETURNED 70');
+    expect(lines(join(dir, 'out'))).toContain('consumer=8');
+  });
+
   it('does the same with a fresh process per job (--workerIsolation process)', async () => {
     const dir = scratch();
     const result = await runWorkflow(
