@@ -53,7 +53,8 @@ node_up() {
   ip -n "$netns" link set lo up
   ip -n "$netns" link set eth0 up
   # No default route: the node reaches its subnet (other nodes, the gateway) and nothing else.
-  touch "$run_dir/ns/$node.mnt" "$run_dir/ns/$node.uts"
+  touch "$run_dir/ns/$node.mnt" "$run_dir/ns/$node.uts" "$dir/console.log"
+  mkfifo "$dir/console.fifo"
   unshare --mount="$run_dir/ns/$node.mnt" --uts="$run_dir/ns/$node.uts" --propagation private \
     nsenter --net="/run/netns/$netns" -- bash "$HERE/node.sh" node-mounts "$run_dir" "$node" "$hostname"
 }
@@ -64,13 +65,16 @@ node_mounts() {
   local dir="$run_dir/nodes/$node"
   # Other nodes' persisted namespaces were copied into this one; drop them.
   umount -l "$run_dir/ns"
-  mount -t sysfs sysfs /sys 2>/dev/null || true
   for d in "${OVERLAYS[@]}"; do
     mount -t overlay "simcloud-$node" \
       -o "lowerdir=/$d,upperdir=$dir/ov/${d//\//_}/up,workdir=$dir/ov/${d//\//_}/work" "/$d"
   done
-  # Before /tmp is replaced: the run's hosts file lives under it.
+  # Before /tmp is replaced: the run's hosts file and the node's console live under it.
   mount --bind "$run_dir/hosts" /etc/hosts
+  # /dev/console is the node's console: a fifo that a reader inside the node (so it dies with
+  # the node's processes) appends to console.log, which the cloud API serves.
+  setsid bash -c 'exec cat <>"$1" >>"$2"' console "$dir/console.fifo" "$dir/console.log" </dev/null >/dev/null 2>&1 &
+  mount --bind "$dir/console.fifo" /dev/console
   mount -t tmpfs -o mode=0755 "simcloud-$node" /run
   mount -t tmpfs -o mode=1777 "simcloud-$node" /tmp
   mount -t tmpfs -o mode=0755 "simcloud-$node" /home

@@ -78,6 +78,7 @@ export interface SimCloudOptions {
 type NodeRecord =
   | { state: 'starting'; promise: Promise<void>; node?: SimNode }
   | { state: 'up'; node: SimNode }
+  | { state: 'stopping'; node: SimNode; promise: Promise<void> }
   | { state: 'refused'; reason: string }
   | { state: 'failed'; reason: string; node?: SimNode };
 
@@ -193,7 +194,6 @@ export class SimCloud {
   private readonly bridge: string;
   private readonly records = new Map<string, NodeRecord>();
   private readonly sources: InstanceSource[] = [];
-  private readonly consoles = new Map<string, string>();
   private readonly waiters = new Set<() => void>();
   private readonly log: (line: string) => void;
   private readonly pollMs: number;
@@ -267,9 +267,15 @@ export class SimCloud {
     return out;
   }
 
-  /** The node of an instance id (any source), if it is up. */
+  /** The node of an instance id (any source), while it is up or being removed. */
   node(instanceId: string): SimNode | undefined {
-    return this.nodes().find((n) => n.instanceId === instanceId);
+    for (const record of this.records.values())
+      if (
+        (record.state === 'up' || record.state === 'stopping') &&
+        record.node.instanceId === instanceId
+      )
+        return record.node;
+    return undefined;
   }
 
   /** Whether any source has reported this instance id (up, starting, refused or failed). */
@@ -280,8 +286,12 @@ export class SimCloud {
 
   /** The node's console so far (what stage 1 printed); empty while it boots; undefined if unknown. */
   consoleOutput(instanceId: string): string | undefined {
-    for (const [key, text] of this.consoles) if (key.endsWith(`/${instanceId}`)) return text;
-    return this.knows(instanceId) ? '' : undefined;
+    for (const [key, record] of this.records) {
+      if (!key.endsWith(`/${instanceId}`)) continue;
+      if (record.state === 'refused' || !existsSync(this.consoleFile(key))) return '';
+      return readFileSync(this.consoleFile(key), 'utf8');
+    }
+    return undefined;
   }
 
   /**
@@ -431,10 +441,13 @@ export class SimCloud {
     await promise;
   }
 
+  private consoleFile(key: string): string {
+    return join(this.dir, 'nodes', this.nodeDirName(key), 'console.log');
+  }
+
   private console(key: string, text: string): void {
-    const line = text.endsWith('\n') || text === '' ? text : `${text}\n`;
-    this.consoles.set(key, (this.consoles.get(key) ?? '') + line);
-    appendFileSync(join(this.dir, `console-${this.nodeDirName(key)}.log`), line);
+    if (text === '') return;
+    appendFileSync(this.consoleFile(key), text.endsWith('\n') ? text : `${text}\n`);
   }
 
   private rewriteHosts(): void {
@@ -457,10 +470,6 @@ export class SimCloud {
     const dirName = this.nodeDirName(node.key);
     const since = () => ((Date.now() - started) / 1000).toFixed(2);
     const ci = 'Cloud-init v. 22.4.2-simcloud';
-    this.console(
-      node.key,
-      `[    0.000000] simulated node for ${node.key} (${node.hostname}, ${node.address})`,
-    );
     await nodeSh([
       'node-up',
       this.dir,
@@ -472,6 +481,10 @@ export class SimCloud {
       '24',
       node.hostname,
     ]);
+    this.console(
+      node.key,
+      `[    0.000000] simulated node for ${node.key} (${node.hostname}, ${node.address})`,
+    );
     this.rewriteHosts();
     const root = (script: string) => this.execIn(node.key, node.netns, ['bash', '-c', script]);
     const must = async (what: string, script: string) => {
@@ -658,9 +671,18 @@ export class SimCloud {
 
   private async takeDown(key: string): Promise<void> {
     const record = this.records.get(key);
-    this.records.delete(key);
-    this.rewriteHosts();
-    await nodeSh(['node-down', this.dir, this.nodeDirName(key)]);
+    if (record?.state === 'stopping') return record.promise;
+    const promise = (async () => {
+      try {
+        await nodeSh(['node-down', this.dir, this.nodeDirName(key)]);
+      } finally {
+        this.records.delete(key);
+        this.rewriteHosts();
+      }
+    })();
+    if (record?.state === 'up')
+      this.records.set(key, { state: 'stopping', node: record.node, promise });
+    await promise;
     if (record?.state === 'up') this.log(`node ${key} removed`);
   }
 

@@ -85,10 +85,12 @@ sim.describe('simulated cloud', () => {
       'users:',
       '  - name: toiltest',
       '    shell: /bin/bash',
+      '    sudo: ALL=(ALL) NOPASSWD:ALL',
       '    ssh_authorized_keys:',
       `      - ${publicKey}`,
       'runcmd:',
       '  - echo stage-one-ran-on-$(hostname)',
+      "  - [sh, -c, 'echo written-to-dev-console > /dev/console']",
       '',
     ].join('\n');
     const run = await client.send(
@@ -113,6 +115,7 @@ sim.describe('simulated cloud', () => {
     ).toString('utf8');
     const hostname = `ip-${address.replace(/\./g, '-')}`;
     expect(console).toContain(`stage-one-ran-on-${hostname}`);
+    expect(console).toContain('written-to-dev-console');
     const fingerprints = /-----BEGIN SSH HOST KEY FINGERPRINTS-----\n([\s\S]*?)\nec2: -----END/
       .exec(console)![1]!
       .split('\n')
@@ -141,15 +144,16 @@ sim.describe('simulated cloud', () => {
       key,
       knownHosts,
       `toiltest@${address}`,
-      'id -un; hostname; echo "$AWS_ENDPOINT_URL"; ip -4 -o addr show eth0',
+      'id -un; hostname; echo "$AWS_ENDPOINT_URL"; sudo -n id -un; ip -4 -o addr show eth0',
     );
     expect(session.stderr).not.toMatch(/WARNING|denied/);
-    const [user, host, endpoint, eth0] = session.stdout.split('\n');
-    expect([session.code, user, host, endpoint]).toEqual([
+    const [user, host, endpoint, root, eth0] = session.stdout.split('\n');
+    expect([session.code, user, host, endpoint, root]).toEqual([
       0,
       'toiltest',
       hostname,
       sim.aws().nodeEndpoint,
+      'root',
     ]);
     expect(eth0).toContain(`${address}/24`);
 
