@@ -1,0 +1,39 @@
+/**
+ * @toil/cluster-ssh: reach cluster nodes over SSH with their host keys checked against the
+ * fingerprints pinned at launch.
+ *
+ * - {@link connectSsh} / {@link waitForSsh}: open a connection (key from `--sshKey`, the agent or
+ *   `~/.ssh`), waiting through the node's boot with a timeout that names the phase.
+ * - {@link SshConnection}: `exec` (streams, exit code), `shell` (PTY with resizes and raw keys),
+ *   `runScript` (bootstrap stage 2, output as events), SFTP `putFile`/`getFile`, port forwards.
+ *
+ * @packageDocumentation
+ */
+import './errors.js';
+
+export { connectSsh, quoteCommand, SshConnection } from './connection.js';
+export type {
+  ConnectOptions,
+  ExecOptions,
+  ExitStatus,
+  ForwardOptions,
+  PortForward,
+  RunScriptOptions,
+  ShellOptions,
+  SshTarget,
+  TerminalSize,
+} from './connection.js';
+export { waitForSsh } from './wait.js';
+export type { SshWaitPhase, WaitForSshOptions } from './wait.js';
+export { readPrivateKey, resolveCredentials, DEFAULT_KEY_NAMES } from './credentials.js';
+export type { CredentialOptions, Credentials } from './credentials.js';
+export {
+  algorithmOf,
+  describeHostKey,
+  fingerprintOf,
+  hostKeyAlgorithmsFor,
+  isPinned,
+  knownHostsLine,
+  normaliseFingerprint,
+} from './host-keys.js';
+export type { PinnedHostKey, PresentedHostKey } from './host-keys.js';
