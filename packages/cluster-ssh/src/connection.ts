@@ -184,7 +184,7 @@ function connectError(
     );
   return new ToilError(
     'SSH_CONNECT_FAILED',
-    `Could not connect to ${describeTarget(target)}: ${err?.code ? `${err.code} ` : ''}${message}`.trim(),
+    `Could not connect to ${describeTarget(target)}: ${err?.code && !message.includes(err.code) ? `${err.code} ` : ''}${message}`,
     {
       cause: error,
       hint: 'Check that the node is running and that its SSH port is reachable from this machine.',
@@ -316,29 +316,50 @@ export class SshConnection {
   private runChannel(channel: ClientChannel, what: string): Promise<ExitStatus> {
     return new Promise((resolve, reject) => {
       let status: ExitStatus | undefined;
-      const unsubscribe = this.onLost((error) => {
-        if (status) return;
+      let closed = false;
+      let settled = false;
+      const settle = (error?: ToilError) => {
+        if (settled) return;
+        settled = true;
         unsubscribe();
-        reject(this.lostError(what, error));
+        if (error) reject(error);
+        else resolve(status!);
+      };
+      const unsubscribe = this.onLost((error) => {
+        if (!status) settle(this.lostError(what, error));
       });
       channel.on('exit', (code: number | null, signal?: string) => {
         const name = signal ? (signal.startsWith('SIG') ? signal : `SIG${signal}`) : null;
         status = { code: typeof code === 'number' ? code : null, signal: name };
+        if (closed) settle();
       });
+      // 'close' comes twice: from the stream itself once both directions ended (which can be
+      // before the exit status arrives), and from ssh2 when the server closes the channel.
       channel.on('close', () => {
-        unsubscribe();
-        // A channel can close without an exit status when the transport is going away; the
-        // connection's own close event decides, so wait for it briefly through setImmediate.
-        setImmediate(() => {
-          if (status) resolve(status);
-          else if (this.lost) reject(this.lostError(what, this.lost));
-          else reject(this.lostError(what, new Error('the channel closed without an exit status')));
-        });
+        closed = true;
+        if (status) settle();
+        else if (
+          (channel as unknown as { incoming?: { state?: string } }).incoming?.state === 'closed'
+        )
+          settle(
+            this.lostError(
+              what,
+              this.lost ?? new Error('the channel closed without an exit status'),
+            ),
+          );
       });
     });
   }
 
-  private openExec(command: string, pty?: ExecOptions['pty']): Promise<ClientChannel> {
+  /**
+   * Opens an exec channel. Its exit listener is attached inside ssh2's callback, synchronously:
+   * a fast command's exit status can arrive in the same packet batch as the channel's
+   * confirmation, before any later listener would be attached.
+   */
+  private openExec(
+    command: string,
+    pty?: ExecOptions['pty'],
+  ): Promise<{ channel: ClientChannel; done: Promise<ExitStatus> }> {
     return new Promise((resolve, reject) => {
       const options = pty
         ? { pty: { term: pty.term ?? 'xterm-256color', cols: pty.columns, rows: pty.rows } }
@@ -364,7 +385,7 @@ export class SshConnection {
                   },
                 ),
           );
-        else resolve(channel);
+        else resolve({ channel, done: this.runChannel(channel, `run ${command}`) });
       });
     });
   }
@@ -377,10 +398,9 @@ export class SshConnection {
   async exec(command: string | readonly string[], options: ExecOptions = {}): Promise<ExitStatus> {
     const line = typeof command === 'string' ? command : quoteCommand(command);
     if (this.lost) throw this.lostError(`run ${line}`);
-    const channel = await this.openExec(line, options.pty);
+    const { channel, done } = await this.openExec(line, options.pty);
     channel.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
     channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
-    const done = this.runChannel(channel, `run ${line}`);
     const stdin = options.stdin;
     if (stdin === undefined) channel.end();
     else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) channel.end(stdin);
@@ -424,7 +444,10 @@ export class SshConnection {
       cols: options.size.columns,
       rows: options.size.rows,
     };
-    const channel: ClientChannel = await new Promise((resolve, reject) => {
+    const { channel, done } = await new Promise<{
+      channel: ClientChannel;
+      done: Promise<ExitStatus>;
+    }>((resolve, reject) => {
       const callback = (error: Error | undefined, ch: ClientChannel) => {
         if (error)
           reject(
@@ -434,12 +457,11 @@ export class SshConnection {
               { cause: error, hint: 'The node must allow PTYs (PermitTTY yes).' },
             ),
           );
-        else resolve(ch);
+        else resolve({ channel: ch, done: this.runChannel(ch, what) });
       };
       if (options.command) this.client.exec(options.command, { pty }, callback);
       else this.client.shell(pty, callback);
     });
-    const done = this.runChannel(channel, what);
     const forwardInput = (chunk: Buffer) => channel.write(chunk);
     options.input.on('data', forwardInput);
     const endInput = () => channel.end();

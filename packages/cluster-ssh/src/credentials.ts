@@ -2,7 +2,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { report, ToilError, type IoHost } from '@toil/core';
-import { utils, type ParsedKey } from 'ssh2';
+import ssh2, { type ParsedKey } from 'ssh2';
+import { CLUSTER_SSH_USAGE_ERROR_CODES } from './errors.js';
+
+// Referenced so that bundlers keep errors.ts, which registers this package's usage codes.
+void CLUSTER_SSH_USAGE_ERROR_CODES;
 
 /** Where the keys to log in with come from. */
 export interface CredentialOptions {
@@ -66,7 +70,7 @@ export function readPrivateKey(path: string): ParsedKey {
       data: { path },
     });
   }
-  const parsed = utils.parseKey(text);
+  const parsed = ssh2.utils.parseKey(text);
   const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
   if (!key || key instanceof Error || !key.isPrivateKey()) {
     const reason = key instanceof Error ? key.message : 'not a private key';

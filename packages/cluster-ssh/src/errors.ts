@@ -39,9 +39,12 @@ declare module '@toil/core' {
   }
 }
 
-registerUsageErrorCodes(
+/** The codes of this package that mean "the user's input is wrong" (CLI exit status 2). */
+export const CLUSTER_SSH_USAGE_ERROR_CODES = [
   'SSH_KEY_NOT_FOUND',
   'SSH_KEY_PERMISSIONS',
   'SSH_OPTION_INVALID',
   'RSYNC_ARGS_INVALID',
-);
+] as const;
+
+registerUsageErrorCodes(...CLUSTER_SSH_USAGE_ERROR_CODES);

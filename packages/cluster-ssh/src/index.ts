@@ -9,8 +9,7 @@
  *
  * @packageDocumentation
  */
-import './errors.js';
-
+export { CLUSTER_SSH_USAGE_ERROR_CODES } from './errors.js';
 export { connectSsh, quoteCommand, SshConnection } from './connection.js';
 export type {
   ConnectOptions,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordingHost, ToilError } from '@toil/core';
 import { connectSsh, type SshConnection } from '@toil/cluster-ssh';
-import { describeWithSshd, startSshd, type TestSshd } from '../../../tooling/test-env/sshd';
+import { describeWithSshd, startSshd, type TestSshd } from '../../../tooling/test-env/sshd.js';
 
 describeWithSshd('an SSH connection to a real sshd on 127.0.0.1', () => {
   let sshd: TestSshd;

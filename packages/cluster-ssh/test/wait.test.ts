@@ -6,7 +6,7 @@ import {
   freePort,
   startSshd,
   type TestSshd,
-} from '../../../tooling/test-env/sshd';
+} from '../../../tooling/test-env/sshd.js';
 
 describeWithSshd('waiting for SSH on a node', () => {
   let sshd: TestSshd;
