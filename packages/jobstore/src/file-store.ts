@@ -408,7 +408,11 @@ export class FileJobStore extends JobStoreBase implements JobStore {
       const path = join(jobsDir, name);
       try {
         await this.withReadHandle(name, async (handle) => {
-          for await (const chunk of readLogLines(handle, state.offset)) {
+          for await (const chunk of readLogLines(
+            handle,
+            state.offset,
+            finished ? { where: path } : undefined,
+          )) {
             for (const line of chunk) {
               state.lines += 1;
               const parsed = parseLogLine(line.text, `${path}:${state.lines}`);
@@ -799,7 +803,11 @@ export class FileJobStore extends JobStoreBase implements JobStore {
         const start = cursor[name] ?? 0;
         // A finished log (its writer closed it) that was read to the end: nothing to do.
         if (start === FULLY_READ) continue;
-        for await (const chunk of readLogLines(path, start)) {
+        for await (const chunk of readLogLines(
+          path,
+          start,
+          finished.has(name) ? { where: path } : undefined,
+        )) {
           for (const line of chunk) {
             lineNo += 1;
             const where = start === 0 ? `${path}:${lineNo}` : `${path}@${line.pos}`;

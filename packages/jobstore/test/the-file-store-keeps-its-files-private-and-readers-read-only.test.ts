@@ -1,5 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -88,6 +96,8 @@ it('ignores a half-written last log line, which a killed writer leaves, but not 
   const { store, path } = await populated('torn');
   await store.close();
   const log = readdirSync(join(path, 'jobs')).find((n) => n.endsWith('.log'))!;
+  // A killed writer never marked its log finished.
+  rmSync(join(path, 'jobs', `${log.slice(0, -4)}.done`));
   writeFileSync(join(path, 'jobs', log), '{"s":99999999999999999,"id":"job-1","r":{"v":1', {
     flag: 'a',
   });
@@ -99,6 +109,30 @@ it('ignores a half-written last log line, which a killed writer leaves, but not 
   const fresh = await openJobStore(`file:${path}`);
   await expect(fresh.loadJob('job-1')).rejects.toMatchObject({ code: 'JOBSTORE_CORRUPT' });
   await fresh.close();
+});
+
+it('reports a truncated last record of a finished job or stats log as damage naming the file', async () => {
+  const { store, path } = await populated('cut');
+  await store.appendStats(sampleStats(1));
+  await store.appendStats(sampleStats(2));
+  await store.close();
+  for (const dir of ['stats', 'jobs']) {
+    const log = readdirSync(join(path, dir)).find((n) => n.endsWith('.log'))!;
+    expect(readdirSync(join(path, dir))).toContain(`${log.slice(0, -4)}.done`);
+    const file = join(path, dir, log);
+    truncateSync(file, statSync(file).size - 10);
+    const reader = await openJobStore(`file:${path}`);
+    const reading =
+      dir === 'stats' ? drain(reader.readStats()) : reader.loadJob('job-1').then(() => 1);
+    try {
+      await expect(reading).rejects.toMatchObject({
+        code: 'JOBSTORE_CORRUPT',
+        message: expect.stringContaining(file),
+      });
+    } finally {
+      await reader.close();
+    }
+  }
 });
 
 it('refuses to destroy a directory that is not a job store', async () => {

@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { corruptError } from '../errors.js';
 
 /** One complete (newline-terminated) line of a log file. */
 export interface LogLine {
@@ -14,11 +15,15 @@ const CHUNK = 4 * 1024 * 1024;
 /**
  * Reads the complete lines of a log file from byte `start` (a line start) to the end of the
  * file as it is now, in chunks. A last line without its newline is a write in progress (or
- * one a crash interrupted before it was acknowledged) and is not returned.
+ * one a crash interrupted before it was acknowledged) and is not returned — unless the file
+ * is `finished` (its writer closed it, or it is a snapshot): then nothing can be in progress,
+ * and a last line without its newline is a truncated record, `JOBSTORE_CORRUPT` naming
+ * `finished.where`.
  */
 export async function* readLogLines(
   file: string | FileHandle,
   start = 0,
+  finished?: { where: string },
 ): AsyncGenerator<LogLine[]> {
   // A handle opened earlier stays readable even if a compaction has unlinked the file since.
   const handle = typeof file === 'string' ? await open(file, 'r') : file;
@@ -51,6 +56,12 @@ export async function* readLogLines(
       }
       carry = Buffer.from(buffer.subarray(lineStart));
       if (lines.length > 0) yield lines;
+    }
+    if (finished && carry.length > 0) {
+      throw corruptError(
+        finished.where,
+        `its last record (${carry.length} bytes at offset ${position - carry.length}) is truncated`,
+      );
     }
   } finally {
     if (typeof file === 'string') await handle.close();
