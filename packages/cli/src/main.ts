@@ -4,7 +4,6 @@ import {
   ToilError,
   isUsageError,
   UsageError,
-  parseLogLevel,
   resolveLogLevel,
   toToilError,
 } from '@toil/core';
@@ -21,8 +20,6 @@ export const CLI_VERSION: string =
 /** Logging options as Toil has them, shared by every command. */
 const globalOptions = {
   ...LOGGING_OPTIONS,
-  // Checked while parsing, so a bad level is a usage error before the command starts.
-  logLevel: { ...LOGGING_OPTIONS.logLevel, coerce: parseLogLevel },
   json: {
     type: 'boolean',
     default: false,

@@ -81,18 +81,20 @@ async function importSlurm(workflowModule: string): Promise<Record<string, unkno
 }
 
 /**
- * Makes the batch system named by `--batchSystem` for a run (other than single machine, which
- * the leader builds itself). Throws `INVALID_ARGUMENT` for an unknown name and
- * `BATCH_SYSTEM_UNAVAILABLE` when its package is missing.
+ * Finds the factory of the batch system named by `--batchSystem` (other than single machine,
+ * which the leader builds itself), importing `@toil/batch-slurm` for `slurm`. Called before a
+ * job store is created or changed, so a bad name leaves nothing behind. Throws
+ * `INVALID_ARGUMENT` for an unknown name and `BATCH_SYSTEM_UNAVAILABLE` when its package is
+ * missing.
  */
-export async function createNamedBatchSystem(
+export async function resolveBatchSystemFactory(
   name: string,
-  context: BatchSystemContext,
-): Promise<BatchSystem> {
+  workflowModule: string,
+): Promise<BatchSystemFactory> {
   const registered = factories().get(name);
-  if (registered) return registered(context);
+  if (registered) return registered;
   if (name === 'slurm') {
-    const slurm = await importSlurm(context.workflowModule);
+    const slurm = await importSlurm(workflowModule);
     const create = slurm.createBatchSystem as BatchSystemFactory | undefined;
     if (typeof create !== 'function') {
       throw new ToilError(
@@ -103,9 +105,17 @@ export async function createNamedBatchSystem(
         },
       );
     }
-    return create(context);
+    return create;
   }
   throw new ToilError('INVALID_ARGUMENT', `Unknown batch system '${name}'.`, {
     hint: `Choose one of: ${batchSystemNames().join(', ')}.`,
   });
+}
+
+/** Makes the batch system named by `--batchSystem` for a run; see {@link resolveBatchSystemFactory}. */
+export async function createNamedBatchSystem(
+  name: string,
+  context: BatchSystemContext,
+): Promise<BatchSystem> {
+  return (await resolveBatchSystemFactory(name, context.workflowModule))(context);
 }

@@ -76,9 +76,9 @@ export const TOIL_OPTION_SPECS = {
     describe: "When to delete a job's temporary directory after it ran (default always).",
   },
   restart: { type: 'boolean', describe: 'Resume the workflow in an existing job store.' },
-  retryCount: { type: 'number', describe: 'How many times a failed job is retried (default 1).' },
+  retryCount: { type: 'string', describe: 'How many times a failed job is retried (default 1).' },
   maxCores: {
-    type: 'number',
+    type: 'string',
     describe: 'Most cores used at once (default: unlimited; single machine: its cores).',
   },
   maxMemory: {
@@ -86,7 +86,7 @@ export const TOIL_OPTION_SPECS = {
     describe: 'Most memory used at once, e.g. 8G (default: unlimited; single machine: its memory).',
   },
   maxDisk: { type: 'string', describe: 'Most disk used at once (default: unlimited).' },
-  defaultCores: { type: 'number', describe: 'Cores of a job that does not say (default 1).' },
+  defaultCores: { type: 'string', describe: 'Cores of a job that does not say (default 1).' },
   defaultMemory: { type: 'string', describe: 'Memory of a job that does not say (default 2Gi).' },
   defaultDisk: { type: 'string', describe: 'Disk of a job that does not say (default 2Gi).' },
   workDir: {
@@ -100,7 +100,7 @@ export const TOIL_OPTION_SPECS = {
     describe: 'pool (default): warm workers run many jobs; process: a fresh process per job.',
   },
   maxLocalJobs: {
-    type: 'number',
+    type: 'string',
     describe: 'Most jobs run at once on this machine (default: cores).',
   },
   slurmArgs: { type: 'string', describe: 'Extra sbatch arguments (also $TOIL_SLURM_ARGS).' },
@@ -120,8 +120,12 @@ export function optionsHelp(program = 'workflow'): string {
   return `Usage: ${program} JOBSTORE [options]\n\nJOBSTORE: file:PATH, PATH or aws:REGION:NAME\n\nOptions:\n${lines.join('\n')}\n  --help\n      Show this help.\n`;
 }
 
+/** Options whose values are numbers (parsed here, so errors show what the user typed). */
+const NUMBER_OPTIONS = new Set(['retryCount', 'maxCores', 'defaultCores', 'maxLocalJobs']);
+
 function positiveNumber(value: unknown, name: string, integer = false): number {
-  const n = Number(value);
+  const text = String(value).trim();
+  const n = text === '' ? Number.NaN : Number(text);
   if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`Invalid --${name} '${String(value)}'.`, {
       hint: integer ? `Give a whole number >= 0.` : `Give a number >= 0.`,
@@ -151,9 +155,30 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
   if (argv.includes('--help') || argv.includes('-h')) {
     throw new UsageError('Help requested.', { data: { help: optionsHelp() } });
   }
+  const valueOptions = Object.entries(TOIL_OPTION_SPECS)
+    .filter(([, spec]) => spec.type !== 'boolean')
+    .map(([name]) => name);
+  // `--defaultMemory -5G`: the value starts with a dash, which yargs would read as short
+  // flags ("Unknown arguments: 5, G"); keep it the option's value so the check below names it.
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (
+      next !== undefined &&
+      /^-\d|^-\.\d/.test(next) &&
+      arg.startsWith('--') &&
+      valueOptions.includes(arg.slice(2))
+    ) {
+      joined.push(`${arg}=${next}`);
+      i += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
   let parsed: Record<string, unknown>;
   try {
-    parsed = yargs(argv)
+    parsed = yargs(joined)
       .options(TOIL_OPTION_SPECS)
       .strictOptions()
       .help(false)
@@ -183,6 +208,18 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
     throw new UsageError(`Unexpected argument '${positionals[1]}'.`, {
       hint: 'A workflow takes one job store locator and --options.',
     });
+  }
+  for (const name of valueOptions) {
+    const value = parsed[name];
+    // An option given twice is an array: the last one wins, as in Toil's argparse.
+    if (Array.isArray(value)) parsed[name] = value.at(-1);
+    if (parsed[name] === '' || parsed[name] === null) {
+      throw new UsageError(`--${name} needs a value.`, {
+        hint: NUMBER_OPTIONS.has(name)
+          ? `Give a number after it, e.g. --${name} 2.`
+          : `Give a value after it (--${name} VALUE); pass --help for the options.`,
+      });
+    }
   }
   const given = Object.keys(TOIL_OPTION_SPECS).filter((name) => parsed[name] !== undefined);
   const size = (name: string): number | undefined =>

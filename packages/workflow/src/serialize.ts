@@ -140,14 +140,24 @@ function describeJob(job: Job): string {
     : `Job '${job.displayName}' (${job.jobName})`;
 }
 
-function notSerializable(job: Job, path: string, what: string): ToilError {
+function notSerializable(job: Job, path: string, what: string, value?: unknown): ToilError {
   return new ToilError(
     'JOB_NOT_SERIALIZABLE',
     `${describeJob(job)} cannot be stored: ${path} is ${what}.`,
     {
-      hint: 'Job fields and arguments are stored as JSON: keep them to strings, numbers, booleans, null, arrays, plain objects and rv() promises, and build other values inside run().',
+      hint: isThenable(value)
+        ? 'Missing await? Await the call that made it (e.g. `await job.fileStore.writeGlobalFile(path)`) and pass its result.'
+        : 'Job fields and arguments are stored as JSON: keep them to strings, numbers, booleans, null, arrays, plain objects and rv() promises, and build other values inside run().',
       data: { job: job.displayName, field: path },
     },
+  );
+}
+
+function isThenable(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
   );
 }
 
@@ -156,6 +166,7 @@ function describeValue(value: unknown): string {
   if (typeof value === 'symbol') return 'a symbol';
   if (typeof value === 'bigint') return 'a bigint';
   if (typeof value === 'number') return `the number ${String(value)}, which JSON cannot hold`;
+  if (isThenable(value)) return 'a Promise (missing await?)';
   const name = (value as object).constructor?.name;
   return `an instance of ${name || 'a class'} (not plain data)`;
 }
@@ -203,7 +214,7 @@ function encodeValue(
     }
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw notSerializable(job, path, describeValue(value));
+      throw notSerializable(job, path, describeValue(value), value);
     }
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {

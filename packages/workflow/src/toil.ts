@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ToilError, isRecordedProcessAlive, localNodeId, report, type IoHost } from '@toil/core';
 import { openJobStore, type FileId, type JobStore, type WorkflowConfig } from '@toil/jobstore';
-import { SINGLE_MACHINE_NAMES, createNamedBatchSystem } from './batch-registry.js';
+import {
+  SINGLE_MACHINE_NAMES,
+  createNamedBatchSystem,
+  resolveBatchSystemFactory,
+} from './batch-registry.js';
 import type { BatchSystem, BatchSystemContext } from './batch-system.js';
 import { ConsoleHost } from './console-host.js';
 import { internalOf, type Job } from './job.js';
@@ -37,6 +42,35 @@ function toUrlPath(urlOrPath: string): string {
     });
   }
   return urlOrPath;
+}
+
+/**
+ * Checks what the command line parser cannot: the batch system exists (its package is
+ * installed) and the work directory can hold directories. Runs before a store is created or
+ * its config rewritten, so a bad option leaves nothing behind.
+ */
+async function checkRunOptions(config: WorkflowConfig): Promise<void> {
+  if (config.batchSystem !== 'single_machine') {
+    await resolveBatchSystemFactory(config.batchSystem, config.workflowModule ?? '');
+  }
+  const workDir = config.workDir;
+  if (workDir === undefined) return;
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(workDir).isDirectory();
+  } catch {
+    // A missing work directory is made on first use.
+    return;
+  }
+  if (!isDirectory) {
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `Invalid --workDir '${workDir}': it is not a directory.`,
+      {
+        hint: "Give a directory (or a path to create) for the workers' temporary directories.",
+      },
+    );
+  }
 }
 
 /**
@@ -133,8 +167,9 @@ export class Toil implements AsyncDisposable {
         },
       );
     }
-    const store = await openJobStore(this.options.jobStore, { host: this.host });
     const config = this.newConfig();
+    await checkRunOptions(config);
+    const store = await openJobStore(this.options.jobStore, { host: this.host });
     try {
       await store.create(config);
     } catch (error) {
@@ -265,8 +300,9 @@ export class Toil implements AsyncDisposable {
           },
         );
       }
-      this.cleanable = true;
       const config = this.overrideConfig(stored);
+      await checkRunOptions(config);
+      this.cleanable = true;
       await store.writeConfig(config);
       this.config = config;
       this.options.clean = config.clean;

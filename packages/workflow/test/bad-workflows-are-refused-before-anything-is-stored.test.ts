@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runToil } from '../../../tooling/test-env/cli.js';
+import { REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
 import { EXAMPLE, FIXTURE, runWorkflow, scratch, snapshot } from './helpers.js';
+
+const SORT = join(REPO_ROOT, 'packages', 'workflow', 'test', 'fixtures', 'sort.ts');
 
 function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('toil: error:'));
@@ -14,6 +16,44 @@ describe('bad workflows and bad usage', () => {
     expect(result.code).toBe(2);
     expect(errorLines(result.stderr)).toEqual(['toil: error: Unknown argument: statz']);
     expect(result.stderr).toContain('hint:');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('checks --batchSystem and --workDir before it makes the store, also when importFile makes it', async () => {
+    const dir = scratch();
+    const locator = `file:${join(dir, 'store')}`;
+    const env = {
+      SORT_INPUT: join(dir, 'input.txt'),
+      SORT_OUTPUT: join(dir, 'sorted.txt'),
+    };
+    const bad = await runToil(['run', SORT, locator, '--batchSystem', 'mesos'], {
+      env: { ...process.env, ...env } as Record<string, string>,
+    });
+    expect(bad.code).toBe(2);
+    expect(errorLines(bad.stderr)).toEqual(["toil: error: Unknown batch system 'mesos'."]);
+    expect(existsSync(join(dir, 'store'))).toBe(false);
+    writeFileSync(join(dir, 'a-file'), '');
+    const badDir = await runWorkflow(FIXTURE, [locator, '--workDir', join(dir, 'a-file')], {
+      TOIL_TEST_CASE: 'rv',
+    });
+    expect(badDir.code).toBe(2);
+    expect(errorLines(badDir.stderr)[0]).toContain('is not a directory');
+    expect(existsSync(join(dir, 'store'))).toBe(false);
+    // Corrected, the same command runs: nothing was left behind.
+    const good = await runToil(['run', SORT, locator], {
+      env: { ...process.env, ...env, SORT_N: '100000' } as Record<string, string>,
+    });
+    expect(good.code).toBe(0);
+  });
+
+  it('says "missing await?" for a Promise passed to a job', async () => {
+    const dir = join(scratch(), 'store');
+    const result = await runWorkflow(FIXTURE, [`file:${dir}`], { TOIL_TEST_CASE: 'unawaited' });
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([
+      "toil: error: Job 'useId' cannot be stored: argument 1 is a Promise (missing await?).",
+    ]);
+    expect(result.stderr).toContain('hint: Missing await?');
     expect(existsSync(dir)).toBe(false);
   });
 

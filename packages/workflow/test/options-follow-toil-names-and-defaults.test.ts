@@ -68,6 +68,17 @@ describe('workflow options', () => {
     [['file:s', '--retryCount', '-1'], 'USAGE', /--retryCount/],
     [[], 'USAGE', /Missing the job store/],
     [['file:a', 'file:b'], 'USAGE', /Unexpected argument 'file:b'/],
+    // A numeric option without its value (last, or before another option) is an error.
+    [['file:s', '--maxCores'], 'USAGE', /^--maxCores needs a value\.$/],
+    [['file:s', '--retryCount'], 'USAGE', /^--retryCount needs a value\.$/],
+    [['file:s', '--defaultCores', '--stats'], 'USAGE', /^--defaultCores needs a value\.$/],
+    [['file:s', '--maxLocalJobs'], 'USAGE', /^--maxLocalJobs needs a value\.$/],
+    [['file:s', '--maxMemory'], 'USAGE', /^--maxMemory needs a value\.$/],
+    // Errors show what the user typed.
+    [['file:s', '--maxCores', 'abc'], 'USAGE', /^Invalid --maxCores 'abc'\.$/],
+    [['file:s', '--retryCount', 'x2'], 'USAGE', /^Invalid --retryCount 'x2'\.$/],
+    [['file:s', '--defaultMemory', '-5G'], 'INVALID_SIZE', /^Invalid --defaultMemory '-5G'/],
+    [['file:s', '--maxCores', '-2'], 'USAGE', /^Invalid --maxCores '-2'\.$/],
   ])('refuse %j with a clear error', (argv, code, message) => {
     let error: unknown;
     try {
@@ -78,6 +89,13 @@ describe('workflow options', () => {
     expect(ToilError.is(error)).toBe(true);
     expect((error as ToilError).code).toBe(code);
     expect((error as ToilError).message).toMatch(message);
+    expect((error as ToilError).hint).toBeTruthy();
+  });
+
+  it('give an unknown --logLevel a hint', () => {
+    expect(() => parseToilOptions(['file:s', '--logLevel', 'LOUD'])).toThrow(
+      expect.objectContaining({ hint: expect.stringContaining('Choose one of') }),
+    );
   });
 
   it('--stats forces --clean never with a warning', () => {
