@@ -1,4 +1,7 @@
-import { runToil } from '../../../tooling/test-env/cli.js';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
 
 describe('the toil command line', () => {
   it('lists every command of the seed page plus run in --help, and exits 0', async () => {
@@ -107,5 +110,34 @@ describe('the toil command line', () => {
     expect(result.stdout).toContain('toil destroy-cluster <clusterName>');
     expect(result.stdout).toContain('--provisioner');
     expect(result.stdout).toContain('--logLevel');
+  });
+
+  it('says "not a job store" for a regular file or another directory, with exit 2 from every command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'toil-cli-not-a-store-'));
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'notes');
+    const other = join(dir, 'papers');
+    mkdirSync(other);
+    writeFileSync(join(other, 'thesis.tex'), 'years of work');
+    const workflow = join(REPO_ROOT, 'examples', 'discoverfiles.ts');
+    for (const path of [file, other]) {
+      for (const args of [
+        ['stats', path],
+        ['status', path],
+        ['kill', path],
+        ['clean', path],
+        ['run', workflow, path, '--restart'],
+        ['run', workflow, path],
+      ]) {
+        const result = await runToil(args);
+        const lines = result.stderr.trim().split('\n');
+        expect([args[0], result.code]).toEqual([args[0], 2]);
+        expect(lines[0]).toMatch(new RegExp(`^toil: error: ${path} is not a job store: it `));
+        expect(lines[1]).toMatch(/^ {2}hint: Check the locator/);
+        expect(result.stderr).not.toContain('damaged');
+      }
+    }
+    expect(readFileSync(file, 'utf8')).toBe('notes');
+    expect(readdirSync(other)).toEqual(['thesis.tex']);
   });
 });

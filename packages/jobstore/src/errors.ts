@@ -1,9 +1,30 @@
-import { ToilError } from '@toil/core';
+import { ToilError, registerUsageErrorCodes } from '@toil/core';
+
+declare module '@toil/core' {
+  interface ToilErrorCodeRegistry {
+    /** The locator names something that is not a job store (a file, another directory). */
+    NOT_A_JOBSTORE: true;
+  }
+}
+
+// The locator is wrong, as with a bad locator: exit status 2 from every command.
+registerUsageErrorCodes('NOT_A_JOBSTORE');
 
 /** `JOBSTORE_NOT_FOUND` for a store that does not exist. */
 export function notFoundError(locator: string): ToilError {
   return new ToilError('JOBSTORE_NOT_FOUND', `The job store '${locator}' does not exist.`, {
     hint: 'Check the locator, or run the workflow to create it.',
+    data: { locator },
+  });
+}
+
+/**
+ * `NOT_A_JOBSTORE` for a locator that names something else (a regular file, a directory
+ * with other contents), which no command may read as, or turn into, a damaged store.
+ */
+export function notAJobStoreError(locator: string, what: string): ToilError {
+  return new ToilError('NOT_A_JOBSTORE', `${locator} is not a job store: ${what}.`, {
+    hint: 'Check the locator: name the directory a workflow created as its job store, or a path that does not exist yet to start a new workflow there.',
     data: { locator },
   });
 }

@@ -14,14 +14,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  ToilError,
-  isProcessAlive,
-  localNodeId,
-  report,
-  silentHost,
-  type IoHost,
-} from '@toil/core';
+import { isProcessAlive, localNodeId, report, silentHost, type IoHost } from '@toil/core';
 import type {
   DestroyReport,
   FileId,
@@ -31,7 +24,14 @@ import type {
   JobWrite,
   SharedFileName,
 } from './contract.js';
-import { corruptError, existsError, fileNotFoundError, notFoundError, wrapIo } from './errors.js';
+import {
+  corruptError,
+  existsError,
+  fileNotFoundError,
+  notAJobStoreError,
+  notFoundError,
+  wrapIo,
+} from './errors.js';
 import { checkFileId, checkJobId, cleanupPrefix } from './ids.js';
 import { AppendLog } from './internal/append-log.js';
 import {
@@ -53,7 +53,7 @@ import {
   type StatsRecord,
   type WorkflowConfig,
 } from './records.js';
-import { parseJson, parseRecord, validateRecord } from './validate.js';
+import { parseJson, parseRecord, validateRecord, type StoreMarker } from './validate.js';
 import { toLocatorOfKind } from './locator.js';
 
 /** Options of {@link FileJobStore}. */
@@ -112,6 +112,11 @@ async function takeLock(path: string): Promise<boolean> {
 export const FILE_STORE_MARKER = 'jobstore.json';
 const TOP_LEVEL = new Set([FILE_STORE_MARKER, 'shared', 'jobs', 'stats', 'files']);
 const READ_CURSOR = 'read-cursor.json';
+
+/** Entries of a directory that no job store (complete or half-created) holds. */
+function foreignEntries(entries: string[]): string[] {
+  return entries.filter((e) => !TOP_LEVEL.has(e) && !e.startsWith(`.${FILE_STORE_MARKER}.`));
+}
 /** Read handles a store instance keeps open at most. */
 const MAX_CACHED_HANDLES = 128;
 /** Read-cursor value of a finished stats log read to its end (never opened again). */
@@ -191,7 +196,10 @@ export class FileJobStore extends JobStoreBase implements JobStore {
       try {
         await mkdir(this.path, { mode: DIR_MODE });
       } catch (error) {
-        if (isErrno(error, 'EEXIST')) throw existsError(this.locator);
+        if (isErrno(error, 'EEXIST')) {
+          const reason = await this.notAStoreReason();
+          throw reason ? notAJobStoreError(this.path, reason) : existsError(this.locator);
+        }
         throw error;
       }
       for (const dir of ['shared', 'jobs', 'stats', 'files'])
@@ -231,19 +239,14 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return { existed: false, deleted: 0, target };
       if (isErrno(error, 'ENOTDIR'))
-        throw new ToilError('INVALID_ARGUMENT', `${this.path} is a file, not a job store.`, {
-          hint: 'Check the locator; toil only deletes job store directories.',
-        });
+        throw notAJobStoreError(this.path, 'it is a file; not deleting it');
       throw wrapIo(`reading ${this.path}`, error);
     }
-    const foreign = entries.filter(
-      (e) => !TOP_LEVEL.has(e) && !e.startsWith(`.${FILE_STORE_MARKER}.`),
-    );
+    const foreign = foreignEntries(entries);
     if (foreign.length > 0)
-      throw new ToilError(
-        'INVALID_ARGUMENT',
-        `${this.path} does not look like a job store (it holds ${foreign.slice(0, 3).join(', ')}); not deleting it.`,
-        { hint: 'Check the locator; toil only deletes directories it created as job stores.' },
+      throw notAJobStoreError(
+        this.path,
+        `it holds ${foreign.slice(0, 3).join(', ')}; not deleting it`,
       );
     await this.forgetState();
     const span = this.startDestroySpan(host);
@@ -281,6 +284,30 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     this.index.clear();
     this.logOffsets.clear();
     await this.dropHandles();
+  }
+
+  /**
+   * Why the path is not a job store (a file, or a directory holding what a store never
+   * holds), or undefined when it is one, a half-created one or nothing.
+   */
+  private async notAStoreReason(): Promise<string | undefined> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.path);
+    } catch (error) {
+      if (isErrno(error, 'ENOTDIR')) return 'it is a file';
+      return undefined;
+    }
+    const foreign = foreignEntries(entries);
+    return foreign.length > 0 ? `it holds ${foreign.slice(0, 3).join(', ')}` : undefined;
+  }
+
+  protected override async checkComplete(): Promise<StoreMarker> {
+    if ((await this.readMarker()) === undefined) {
+      const reason = await this.notAStoreReason();
+      if (reason) throw notAJobStoreError(this.path, reason);
+    }
+    return super.checkComplete();
   }
 
   protected async readMarker(): Promise<string | undefined> {

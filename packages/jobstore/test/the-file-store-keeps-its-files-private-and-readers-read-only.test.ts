@@ -146,8 +146,36 @@ it('refuses to destroy a directory that is not a job store', async () => {
   } catch (error) {
     caught = error;
   }
-  expect(ToilError.is(caught) && caught.code).toBe('INVALID_ARGUMENT');
+  expect(ToilError.is(caught) && caught.code).toBe('NOT_A_JOBSTORE');
   expect(statSync(join(path, 'thesis.tex')).size).toBe(13);
+  await store.close();
+});
+
+it('calls a regular file or another directory "not a job store", not a damaged one', async () => {
+  const file = join(root, 'notes.txt');
+  writeFileSync(file, 'notes');
+  const dir = join(root, 'papers');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'thesis.tex'), 'years of work');
+  for (const [path, what] of [
+    [file, 'it is a file'],
+    [dir, 'it holds thesis.tex'],
+  ] as const) {
+    const store = await openJobStore(`file:${path}`);
+    for (const attempt of [() => store.resume(), () => store.create(sampleConfig())]) {
+      await expect(attempt()).rejects.toMatchObject({
+        code: 'NOT_A_JOBSTORE',
+        message: `${path} is not a job store: ${what}.`,
+      });
+    }
+    await store.close();
+  }
+  expect(readdirSync(dir)).toEqual(['thesis.tex']);
+  // A directory with only what a store holds is a half-created store: damaged, and cleanable.
+  const half = join(root, 'half');
+  mkdirSync(join(half, 'jobs'), { recursive: true });
+  const store = await openJobStore(`file:${half}`);
+  await expect(store.resume()).rejects.toMatchObject({ code: 'JOBSTORE_CORRUPT' });
   await store.close();
 });
 
