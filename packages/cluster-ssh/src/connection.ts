@@ -269,7 +269,7 @@ export class SshConnection {
   constructor(
     private readonly ssh: NodeSSH,
     /** The node this connection goes to. */
-    readonly target: SshTarget & { io: IoHost },
+    readonly target: ConnectOptions,
     /** The host key the node presented (already checked unless insecure). */
     readonly hostKey: PresentedHostKey,
   ) {

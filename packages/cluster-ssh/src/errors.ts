@@ -36,6 +36,8 @@ declare module '@toil/core' {
     RSYNC_ARGS_INVALID: true;
     /** rsync could not be started. */
     RSYNC_FAILED: true;
+    /** rsync is missing (locally or on the node) and the arguments are not a plain copy. */
+    RSYNC_UNAVAILABLE: true;
   }
 }
 

@@ -36,3 +36,5 @@ export {
   normaliseFingerprint,
 } from './host-keys.js';
 export type { PinnedHostKey, PresentedHostKey } from './host-keys.js';
+export { findExecutable, parseRsyncArgs, rsyncArgv, rsyncCluster } from './rsync.js';
+export type { ParsedRsyncArgs, RsyncClusterOptions, RsyncClusterResult } from './rsync.js';
