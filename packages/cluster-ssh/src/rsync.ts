@@ -350,7 +350,7 @@ async function sftpCopy(
     throw new ToilError('SSH_TRANSFER_FAILED', `${remoteSource} does not exist on the node.`, {
       hint: "Check the remote path (relative paths start in the login user's home).",
     });
-  let localDestIsDir = false;
+  let localDestIsDir: boolean;
   try {
     localDestIsDir = statSync(dest.a).isDirectory();
   } catch {

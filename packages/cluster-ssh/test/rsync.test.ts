@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isUsageError, RecordingHost, ToilError } from '@toil/core';
 import { parseRsyncArgs, rsyncCluster, type RsyncClusterOptions } from '@toil/cluster-ssh';
