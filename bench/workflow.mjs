@@ -4,15 +4,25 @@
 // batch system. BENCH_WORKFLOW_MAX_N (default 100000) skips larger shapes; BENCH_RUNS sets runs.
 // Toil 5.9 on this machine (toil-baseline.md): ~759 s for a 1,000-job fan-out (extrapolated),
 // 80.6 s for 100 jobs, 14.2 s for a chained 1,000-job chain with --stats.
+// Then the same engine run as users run it: `toil run` (the built CLI, by path) of a .ts file
+// and of its .mjs twin (bench/fixtures/user-workflow.*): 1 job, fan-out 100, chain 1,000, each
+// with and without --stats. BENCH_WORKFLOW_USER_ONLY=1 runs only these.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, median, timeCommand } from './lib.mjs';
+import { CLI, ROOT, median, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const MAX_N = Number(process.env.BENCH_WORKFLOW_MAX_N ?? 100000);
 const SHAPES = join(ROOT, 'bench', 'fixtures', 'workflow-shapes.mjs');
 const GNU_TIME = '/usr/bin/time';
+const USER_ONLY = process.env.BENCH_WORKFLOW_USER_ONLY === '1';
+
+const USER_CASES = [
+  { shape: 'one', n: 1, label: '1 job', target: { ts: 0.45 } },
+  { shape: 'fanout', n: 100, label: 'fan-out 100' },
+  { shape: 'chain', n: 1000, label: 'chain 1,000', target: { ts: 1.2, mjs: 1.2 } },
+];
 
 const CASES = [
   { shape: 'fanout', n: 1000, target: 2 },
@@ -54,9 +64,61 @@ async function runOnce(shape, n, stats) {
   }
 }
 
+/** One `toil run FILE STORE` as a user types it; resolves to its wall seconds. */
+async function runUserOnce(file, shape, n, stats) {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-bench-user-'));
+  const argv = [process.execPath, CLI, 'run', file, `file:${join(dir, 'store')}`, '--logWarning'];
+  if (stats) argv.push('--stats');
+  try {
+    const result = await timeCommand(argv, {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_SHAPE: shape, BENCH_N: String(n) },
+    });
+    if (result.code !== 0) {
+      throw new Error(
+        `toil run ${file} ${shape} exited ${result.code}: ${result.stderr.slice(-2000)}`,
+      );
+    }
+    return result.seconds;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function userRows(log) {
+  const rows = [];
+  for (const c of USER_CASES) {
+    for (const stats of [false, true]) {
+      const medians = {};
+      for (const ext of ['ts', 'mjs']) {
+        const file = join(ROOT, 'bench', 'fixtures', `user-workflow.${ext}`);
+        const label = `toil run .${ext}, ${c.label}${stats ? ' --stats' : ''}`;
+        const runs = [];
+        for (let i = 0; i < RUNS; i++) runs.push(await runUserOnce(file, c.shape, c.n, stats));
+        medians[ext] = median(runs);
+        log(`${label}: ${runs.map((s) => s.toFixed(2)).join(' ')} s`);
+        rows.push({
+          name: `${label}: wall (median of ${RUNS})`,
+          value: medians[ext],
+          unit: 's',
+          target: c.target?.[ext],
+        });
+      }
+      rows.push({
+        name: `toil run, ${c.label}${stats ? ' --stats' : ''}: .ts minus .mjs`,
+        value: medians.ts - medians.mjs,
+        unit: 's',
+        target: c.shape === 'one' ? 0.1 : undefined,
+      });
+    }
+  }
+  rows.push(...(await userRows(log)));
+  return rows;
+}
+
 export default async function run({ log }) {
   const rows = [];
-  for (const c of CASES) {
+  for (const c of USER_ONLY ? [] : CASES) {
     if (c.n > MAX_N) continue;
     for (const stats of [false, true]) {
       const label = `${c.shape === 'fanoutWork' ? 'fan-out, 10 ms CPU each' : c.shape === 'fanout' ? 'fan-out' : 'chain'} N=${c.n}${stats ? ' --stats' : ''}`;
@@ -88,5 +150,6 @@ export default async function run({ log }) {
       });
     }
   }
+  rows.push(...(await userRows(log)));
   return rows;
 }
