@@ -112,7 +112,6 @@ async function userRows(log) {
       });
     }
   }
-  rows.push(...(await userRows(log)));
   return rows;
 }
 
