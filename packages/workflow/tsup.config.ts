@@ -1,3 +1,3 @@
 import { definePackageBuild } from '../../tooling/tsup.config.js';
 
-export default definePackageBuild(['src/index.ts', 'src/worker.ts']);
+export default definePackageBuild(['src/index.ts', 'src/worker.ts', 'src/testing.ts']);

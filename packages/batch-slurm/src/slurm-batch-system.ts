@@ -3,8 +3,20 @@ import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { report, ToilError, type IoHost } from '@toil/core';
-import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from '@toil/workflow';
+import { parseDuration, report, ToilError, type IoHost } from '@toil/core';
+import {
+  defineBatchSystem,
+  workerArguments,
+  type BatchSystem,
+  type BatchSystemContext,
+  type FailureKind,
+  type FinishedJob,
+  type IssuedJob,
+  type NodeView,
+  type OptionValues,
+  type ResourceDemand,
+  type ScalingCapability,
+} from '@toil/batch-system';
 import {
   CommandNotFoundError,
   isControllerUnreachable,
@@ -23,10 +35,13 @@ import {
 } from './states.js';
 import {
   batchScript,
+  parseSlurmArgs,
   readSlurmSettings,
   sbatchArgs,
+  shellWords,
   slurmJobName,
   type SlurmSettings,
+  type SlurmSubmission,
 } from './submit.js';
 
 /**
@@ -62,7 +77,9 @@ export interface SlurmBatchSystemOptions {
 
 interface TrackedJob {
   batchId: string;
-  job: IssuedJob;
+  job: SlurmSubmission;
+  /** Slurm's last state of it (PENDING, RUNNING...). */
+  queueState?: string;
   outputFile: string;
   errorFile: string;
   /** When we first looked for its final state and found none. */
@@ -85,7 +102,10 @@ const SLURM_JOB_ID = /^\d+(_\d+)?$/;
 export class SlurmBatchSystem implements BatchSystem {
   /** Shown in `toil stats`. */
   readonly name = 'slurm';
+  /** The queue's demand and the nodes (`sinfo`); grows only when `--slurmCanGrow` says so. */
+  readonly scaling: ScalingCapability;
   private readonly host: IoHost;
+  private readonly workerCommand: readonly string[];
   private readonly settings: SlurmSettings;
   private readonly workflowTag: string;
   private readonly logDir: string;
@@ -100,15 +120,27 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly submitWaiters: Array<() => void> = [];
   private closed = false;
   private wake: (() => void) | undefined;
+  private interrupted = false;
 
-  constructor(context: BatchSystemContext, options: SlurmBatchSystemOptions = {}) {
+  constructor(
+    context: BatchSystemContext<SlurmOptionValues | Record<string, unknown>>,
+    options: SlurmBatchSystemOptions = {},
+  ) {
     this.host = context.host;
     this.settings = readSlurmSettings(context.options);
-    const workflowId = context.options.workflowId;
-    this.workflowTag =
-      typeof workflowId === 'string' && workflowId
-        ? workflowId.slice(0, 16)
-        : createHash('sha256').update(context.jobStoreLocator).digest('hex').slice(0, 8);
+    const workflowId = context.workflowId;
+    this.workflowTag = workflowId
+      ? workflowId.slice(0, 16)
+      : createHash('sha256').update(context.jobStoreLocator).digest('hex').slice(0, 8);
+    const command = optionString(context.options, 'slurmWorkerCommand');
+    this.workerCommand = command
+      ? shellWords(command, '--slurmWorkerCommand')
+      : context.workerCommand;
+    this.scaling = {
+      canGrow: context.options.slurmCanGrow === true,
+      demand: () => this.demand(),
+      nodes: () => this.nodes(),
+    };
     const logDir =
       options.logDir ??
       optionString(context.options, 'slurmLogDir') ??
@@ -181,6 +213,22 @@ export class SlurmBatchSystem implements BatchSystem {
    * `BATCH_SUBMIT_FAILED` (Slurm rejected the job), naming the job and quoting Slurm.
    */
   async issue(job: IssuedJob): Promise<string> {
+    return this.submit({
+      jobId: job.jobId,
+      name: job.name,
+      requirements: job.requirements,
+      argv: [...this.workerCommand, ...workerArguments(job.invocation)],
+      env: job.env,
+    });
+  }
+
+  /**
+   * Submits any command as one Slurm job (what {@link SlurmBatchSystem.issue} does with the
+   * worker command and a job's invocation) and resolves to the Slurm job id.
+   *
+   * @throws ToilError as {@link SlurmBatchSystem.issue}.
+   */
+  async submit(job: SlurmSubmission): Promise<string> {
     if (this.closed) throw new ToilError('INTERNAL', 'The Slurm batch system has been shut down.');
     const script = batchScript(job);
     const jobName = slurmJobName(this.workflowTag, job);
@@ -239,7 +287,10 @@ export class SlurmBatchSystem implements BatchSystem {
   async poll(timeoutMs: number): Promise<FinishedJob[]> {
     const deadline = Date.now() + Math.max(0, timeoutMs);
     for (;;) {
-      if (this.finished.length > 0) return this.finished.splice(0);
+      if (this.finished.length > 0 || this.interrupted) {
+        this.interrupted = false;
+        return this.finished.splice(0);
+      }
       const now = Date.now();
       if (this.jobs.size > 0 && now - this.lastCheck >= this.pollIntervalMs) {
         this.lastCheck = now;
@@ -260,12 +311,17 @@ export class SlurmBatchSystem implements BatchSystem {
       ]);
       controller.abort();
       this.wake = undefined;
-      if (result === 'woken') return this.finished.splice(0);
+      if (result === 'woken') {
+        this.interrupted = false;
+        return this.finished.splice(0);
+      }
     }
   }
 
   /** Makes a pending {@link poll} return at once (the leader calls it on signals and kill flags). */
   interrupt(): void {
+    // Also while poll runs squeue or sacct rather than sleeping: it returns at its next turn.
+    this.interrupted = true;
     this.wake?.();
   }
 
@@ -362,8 +418,11 @@ export class SlurmBatchSystem implements BatchSystem {
     for (const id of known) {
       const tracked = this.jobs.get(id);
       if (tracked === undefined) continue;
-      if (queue.has(id)) delete tracked.missingSince;
-      else gone.push(id);
+      const state = queue.get(id);
+      if (state !== undefined) {
+        delete tracked.missingSince;
+        tracked.queueState = state;
+      } else gone.push(id);
     }
     if (gone.length === 0) return;
     const states = await this.finalStates(gone);
@@ -384,6 +443,7 @@ export class SlurmBatchSystem implements BatchSystem {
           batchId: id,
           jobId: tracked.job.jobId,
           exitCode: 1,
+          failure: 'lost-node',
           reason: `LOST: Slurm job ${id} left the queue and neither sacct nor scontrol knows how it ended`,
         });
       }
@@ -424,9 +484,44 @@ export class SlurmBatchSystem implements BatchSystem {
       batchId,
       jobId: job.jobId,
       exitCode: outcome.exitCode,
+      ...(outcome.exitCode === 0 ? {} : { failure: failureKindOf(state) }),
       ...(reason === undefined ? {} : { reason }),
       ...(state.wallTime === undefined ? {} : { wallTime: state.wallTime }),
     };
+  }
+
+  /** Our jobs Slurm has not started yet, grouped by requirements. */
+  private demand(): ResourceDemand[] {
+    const groups = new Map<string, ResourceDemand>();
+    for (const { job, queueState } of this.jobs.values()) {
+      if (queueState !== undefined && queueState !== 'PENDING') continue;
+      const r = job.requirements;
+      const key = `${r.cores}/${r.memory}/${r.disk}/${r.preemptible}`;
+      const group = groups.get(key);
+      if (group) group.jobs++;
+      else
+        groups.set(key, {
+          cores: r.cores,
+          memory: r.memory,
+          disk: r.disk,
+          preemptible: r.preemptible,
+          jobs: 1,
+        });
+    }
+    return [...groups.values()];
+  }
+
+  /** The cluster's nodes from one `sinfo` (cores, memory, allocated cores, free memory). */
+  private async nodes(): Promise<NodeView[]> {
+    const output = await this.slurm(
+      ['sinfo', '-h', '-N', '-o', '%N|%c|%m|%C|%e|%d'],
+      'Reading the Slurm nodes',
+    );
+    if (output.code !== 0)
+      throw new ToilError('BATCH_SYSTEM_UNAVAILABLE', `sinfo failed: ${slurmMessage(output)}`, {
+        hint: 'Check that slurmctld is running and reachable (scontrol ping).',
+      });
+    return parseSinfoNodes(output.stdout);
   }
 
   /**
@@ -567,6 +662,59 @@ export class SlurmBatchSystem implements BatchSystem {
   }
 }
 
+/** The failure kind of a Slurm job that did not succeed. */
+export function failureKindOf(state: SlurmJobState): FailureKind {
+  switch (state.state) {
+    case 'TIMEOUT':
+    case 'DEADLINE':
+      return 'timeout';
+    case 'OUT_OF_MEMORY':
+      return 'out-of-memory';
+    case 'NODE_FAIL':
+    case 'BOOT_FAIL':
+      return 'lost-node';
+    case 'CANCELLED':
+    case 'PREEMPTED':
+    case 'REVOKED':
+      return 'killed';
+    default:
+      // A real signal (Slurm's own codes above the signal range are not signals).
+      return state.signal > 0 && state.signal < 65 ? 'killed' : 'job-error';
+  }
+}
+
+/**
+ * Parses `sinfo -h -N -o '%N|%c|%m|%C|%e|%d'` (node, cpus, memory MB, allocated/idle/other/
+ * total cpus, free memory MB, temporary disk MB). A node listed in several partitions counts
+ * once.
+ */
+export function parseSinfoNodes(output: string): NodeView[] {
+  const nodes = new Map<string, NodeView>();
+  const mb = 2 ** 20;
+  for (const line of output.split('\n')) {
+    const [id, cpus, memory, cpuStates, freeMemory, disk] = line.trim().split('|');
+    if (!id || nodes.has(id)) continue;
+    const [allocated, idle] = (cpuStates ?? '').split('/').map(Number);
+    const cores = Number(cpus);
+    if (!Number.isFinite(cores) || cores <= 0) continue;
+    const totalMemory = Number(memory) * mb;
+    const free = Number(freeMemory);
+    nodes.set(id, {
+      id,
+      cores,
+      memory: totalMemory,
+      disk: (Number(disk) || 0) * mb,
+      free: {
+        cores: Number.isFinite(idle) ? idle! : cores,
+        memory: Number.isFinite(free) ? Math.min(totalMemory, free * mb) : totalMemory,
+        disk: (Number(disk) || 0) * mb,
+      },
+      busy: Number.isFinite(allocated) && allocated! > 0,
+    });
+  }
+  return [...nodes.values()];
+}
+
 function optionString(options: Record<string, unknown>, key: string): string | undefined {
   const value = options[key];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -604,8 +752,67 @@ async function readTail(path: string, lines: number): Promise<string> {
  * @throws ToilError `BATCH_SYSTEM_UNAVAILABLE` when Slurm cannot be reached,
  * `INVALID_ARGUMENT`/`INVALID_DURATION` for bad Slurm options.
  */
-export async function createBatchSystem(context: BatchSystemContext): Promise<SlurmBatchSystem> {
+export async function createBatchSystem(
+  context: BatchSystemContext<SlurmOptionValues | Record<string, unknown>>,
+): Promise<SlurmBatchSystem> {
   const batchSystem = new SlurmBatchSystem(context);
   await batchSystem.start();
   return batchSystem;
 }
+
+/** The options `--batchSystem slurm` adds to a workflow's command line. */
+export const SLURM_OPTIONS = {
+  slurmPartition: {
+    type: 'string',
+    describe: 'Slurm partition to submit to (also $TOIL_SLURM_PARTITION).',
+  },
+  slurmTime: {
+    type: 'string',
+    describe:
+      'Time limit of jobs that declare no runtime, e.g. 1h or 1-00:00:00 (also $TOIL_SLURM_TIME).',
+    parse: (text: string, flag: string): number => parseDuration(text, flag),
+  },
+  slurmArgs: {
+    type: 'string',
+    describe: 'Extra sbatch arguments, e.g. "--qos=short" (also $TOIL_SLURM_ARGS).',
+    parse: (text: string, flag: string): string => (parseSlurmArgs(text, flag), text),
+  },
+  slurmNoMem: { type: 'boolean', describe: 'Do not ask Slurm for memory (--mem).' },
+  slurmPollInterval: {
+    type: 'number',
+    describe: 'Seconds between two looks at the queue (default 1; also $TOIL_SLURM_POLL_INTERVAL).',
+  },
+  slurmStateSource: {
+    type: 'string',
+    choices: STATE_SOURCES,
+    describe:
+      'Where final job states come from: auto (sacct, else scontrol), sacct, sacct-completion, scontrol.',
+  },
+  slurmLogDir: {
+    type: 'string',
+    describe:
+      "Directory for the jobs' Slurm output files, seen by the nodes (default: WORKDIR/slurm-logs).",
+  },
+  slurmWorkerCommand: {
+    type: 'string',
+    describe:
+      "Command that starts a toil-ts worker on the nodes, e.g. 'toil-worker' or 'apptainer exec toil.sif toil-worker' (default: this machine's node and worker, for nodes with the same layout).",
+    parse: (text: string, flag: string): string => (shellWords(text, flag), text),
+  },
+  slurmCanGrow: {
+    type: 'boolean',
+    describe:
+      'The cluster gets larger nodes on demand (power saving): jobs larger than every node wait instead of failing.',
+  },
+} as const;
+
+/** The parsed {@link SLURM_OPTIONS}. */
+export type SlurmOptionValues = OptionValues<typeof SLURM_OPTIONS>;
+
+/** `--batchSystem slurm`: found by name as the package `@toil/batch-slurm`. */
+export const batchSystem = defineBatchSystem({
+  name: 'slurm',
+  describe: 'Runs each job as one Slurm job (sbatch, squeue, sacct or scontrol, scancel)',
+  options: SLURM_OPTIONS,
+  create: createBatchSystem,
+});

@@ -1,6 +1,19 @@
 import { parseDuration, ToilError } from '@toil/core';
-import type { IssuedJob } from '@toil/workflow';
+import type { JobRequirements } from '@toil/batch-system';
 import { parse as parseShellWords } from 'shell-quote';
+
+/** One Slurm job to submit: a command and what it needs. */
+export interface SlurmSubmission {
+  /** Job id in the job store (for names and messages). */
+  jobId: string;
+  /** The job's display name. */
+  name: string;
+  requirements: JobRequirements;
+  /** The command the batch script `exec`s. */
+  argv: string[];
+  /** Environment the batch script exports. */
+  env: Record<string, string>;
+}
 
 /**
  * Quotes one word for a POSIX shell: wrapped in single quotes, each `'` written as `'\''`.
@@ -18,7 +31,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  *
  * @throws ToilError `INVALID_ARGUMENT` for an environment variable name a shell cannot set.
  */
-export function batchScript(job: Pick<IssuedJob, 'jobId' | 'name' | 'argv' | 'env'>): string {
+export function batchScript(job: Pick<SlurmSubmission, 'jobId' | 'name' | 'argv' | 'env'>): string {
   if (job.argv.length === 0)
     throw new ToilError('INVALID_ARGUMENT', `Job ${job.name} (${job.jobId}) has an empty command.`);
   const lines = ['#!/bin/sh', `# toil-ts job ${JSON.stringify(job.jobId)}`];
@@ -64,6 +77,29 @@ const RESERVED_OPTIONS = new Map<string, string>([
  * @throws ToilError `INVALID_ARGUMENT` for shell syntax or options the batch system sets itself.
  */
 export function parseSlurmArgs(text: string, source: string): string[] {
+  const words = shellWords(text, source);
+  for (const word of words) {
+    const option = word.startsWith('--')
+      ? word.split('=')[0]!
+      : word.startsWith('-')
+        ? word.slice(0, 2)
+        : '';
+    const why = RESERVED_OPTIONS.get(option);
+    if (why !== undefined)
+      throw new ToilError('INVALID_ARGUMENT', `${source} may not contain ${option}: ${why}.`, {
+        hint: `Remove ${option} from ${source}.`,
+      });
+  }
+  return words;
+}
+
+/**
+ * Splits a command line the way a shell would, without a shell: quotes and backslashes work,
+ * `$VAR` stays literal, and operators (`;`, `|`, `>`...) or globs are rejected.
+ *
+ * @throws ToilError `INVALID_ARGUMENT` for shell syntax.
+ */
+export function shellWords(text: string, source: string): string[] {
   const words: string[] = [];
   for (const entry of parseShellWords(text, (name) => `$${name}`)) {
     if (typeof entry !== 'string') {
@@ -78,18 +114,6 @@ export function parseSlurmArgs(text: string, source: string): string[] {
       );
     }
     words.push(entry);
-  }
-  for (const word of words) {
-    const option = word.startsWith('--')
-      ? word.split('=')[0]!
-      : word.startsWith('-')
-        ? word.slice(0, 2)
-        : '';
-    const why = RESERVED_OPTIONS.get(option);
-    if (why !== undefined)
-      throw new ToilError('INVALID_ARGUMENT', `${source} may not contain ${option}: ${why}.`, {
-        hint: `Remove ${option} from ${source}.`,
-      });
   }
   return words;
 }
@@ -148,7 +172,10 @@ export function readSlurmSettings(
 }
 
 /** Makes a string safe and short for a Slurm job name (no spaces, no shell specials). */
-export function slurmJobName(workflow: string, job: Pick<IssuedJob, 'jobId' | 'name'>): string {
+export function slurmJobName(
+  workflow: string,
+  job: Pick<SlurmSubmission, 'jobId' | 'name'>,
+): string {
   const clean = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '_');
   return `toil_${clean(workflow)}_${clean(job.jobId)}_${clean(job.name)}`.slice(0, 200);
 }
@@ -158,7 +185,7 @@ export function slurmJobName(workflow: string, job: Pick<IssuedJob, 'jobId' | 'n
  * Extra arguments come last so that they override partition and time.
  */
 export function sbatchArgs(
-  job: Pick<IssuedJob, 'jobId' | 'name' | 'requirements'>,
+  job: Pick<SlurmSubmission, 'jobId' | 'name' | 'requirements'>,
   settings: SlurmSettings,
   names: { jobName: string; outputFile: string; errorFile: string },
 ): string[] {

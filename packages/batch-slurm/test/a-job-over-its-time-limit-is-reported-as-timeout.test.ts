@@ -10,7 +10,7 @@ describeWithSlurm('a Slurm job over its time limit', () => {
 
   it('ends TIMEOUT, with the reason in its outcome', async () => {
     const batch = await createBatchSystem(slurmContext({ slurmPollInterval: 1 }));
-    const id = await batch.issue(
+    const id = await batch.submit(
       commandJob(['sleep', '600'], {
         name: 'Sluggish',
         requirements: { cores: 1, memory: 64 * 2 ** 20, disk: 0, preemptible: false, runtime: 1 },
@@ -19,6 +19,7 @@ describeWithSlurm('a Slurm job over its time limit', () => {
     const done = await waitForAll(batch, [id], 170_000);
     expect(done.get(id)).toMatchObject({
       exitCode: 143,
+      failure: 'timeout',
       reason: expect.stringMatching(
         /^TIMEOUT: Slurm job \d+ reached its time limit[\s\S]*DUE TO TIME LIMIT/,
       ),

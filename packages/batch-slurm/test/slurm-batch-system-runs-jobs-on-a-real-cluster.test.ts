@@ -43,15 +43,15 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     const batch = await createBatchSystem(context);
     const capture = join(context.workDir, 'capture.json');
     const argv = ["it's", '$HOME', '`id`', 'a b', '', 'new\nline', '; exit 7'];
-    const ok = await batch.issue(
+    const ok = await batch.submit(
       nodeJob(
         'require("fs").writeFileSync(process.argv[1], JSON.stringify({ argv: process.argv.slice(2), env: process.env.TOIL_TEST_VALUE }))',
         [capture, ...argv],
         { env: { TOIL_TEST_VALUE: "v'al $x" } },
       ),
     );
-    const failing = await batch.issue(nodeJob('process.exit(3)', [], { name: 'FailingJob' }));
-    const signalled = await batch.issue(commandJob(['sh', '-c', 'kill -9 $$']));
+    const failing = await batch.submit(nodeJob('process.exit(3)', [], { name: 'FailingJob' }));
+    const signalled = await batch.submit(commandJob(['sh', '-c', 'kill -9 $$']));
     expect(batch.running().sort()).toEqual([ok, failing, signalled].sort());
 
     const done = await waitForAll(batch, [ok, failing, signalled]);
@@ -60,10 +60,12 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     expect(JSON.parse(readFileSync(capture, 'utf8'))).toEqual({ argv, env: "v'al $x" });
     expect(done.get(failing)).toMatchObject({
       exitCode: 3,
+      failure: 'job-error',
       reason: expect.stringMatching(/^FAILED: Slurm job \d+ exited with status 3/),
     });
     expect(done.get(signalled)).toMatchObject({
       exitCode: 137,
+      failure: 'killed',
       reason: expect.stringContaining('SIGKILL'),
     });
     expect(batch.running()).toEqual([]);
@@ -75,9 +77,9 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
   it('reads final states through sacct when accounting answers (sacct -c on the job-completion log)', async () => {
     const context = slurmContext({ slurmPollInterval: 0.25, slurmStateSource: 'sacct-completion' });
     const batch = await createBatchSystem(context);
-    const ok = await batch.issue(commandJob(['true']));
-    const failing = await batch.issue(commandJob(['sh', '-c', 'exit 5']));
-    const signalled = await batch.issue(commandJob(['sh', '-c', 'kill -9 $$']));
+    const ok = await batch.submit(commandJob(['true']));
+    const failing = await batch.submit(commandJob(['sh', '-c', 'exit 5']));
+    const signalled = await batch.submit(commandJob(['sh', '-c', 'kill -9 $$']));
     const done = await waitForAll(batch, [ok, failing, signalled]);
     expect([
       done.get(ok)?.exitCode,
@@ -91,7 +93,7 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
   it('passes cores, memory, partition, time and extra arguments to sbatch, and kill leaves nothing in squeue', async () => {
     const context = slurmContext({ slurmPartition: 'other', slurmArgs: "--comment 'two words'" });
     const batch = await createBatchSystem(context);
-    const id = await batch.issue(
+    const id = await batch.submit(
       commandJob(['sleep', '300'], {
         name: 'Sleeper',
         requirements: {
@@ -118,8 +120,8 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
 
   it("cancels a previous leader's jobs from a fresh instance (killStale); ids already gone are no error", async () => {
     const previous = await createBatchSystem(slurmContext({ slurmPollInterval: 0.25 }));
-    const stale = await previous.issue(commandJob(['sleep', '600'], { name: 'Stale' }));
-    const ended = await previous.issue(commandJob(['true']));
+    const stale = await previous.submit(commandJob(['sleep', '600'], { name: 'Stale' }));
+    const ended = await previous.submit(commandJob(['true']));
     await waitForAll(previous, [ended]);
     expect(queuedSlurmJobs()).toContain(stale);
     // The previous leader was SIGKILLed: its instance is abandoned, never shut down.
@@ -140,17 +142,17 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
   it('cancels every job it still runs on shutdown', async () => {
     const batch = await createBatchSystem(slurmContext());
     const ids = await Promise.all(
-      [1, 2, 3, 4].map(() => batch.issue(commandJob(['sleep', '300']))),
+      [1, 2, 3, 4].map(() => batch.submit(commandJob(['sleep', '300']))),
     );
     await batch.shutdown();
     const queued = queuedSlurmJobs();
     expect(ids.filter((id) => queued.includes(id))).toEqual([]);
-    await expect(batch.issue(commandJob(['true']))).rejects.toThrow(/shut down/);
+    await expect(batch.submit(commandJob(['true']))).rejects.toThrow(/shut down/);
   });
 
   it('reports a job killed for memory as OUT_OF_MEMORY with its Slurm output', async () => {
     const batch = await createBatchSystem(slurmContext({ slurmPollInterval: 0.25 }));
-    const id = await batch.issue(
+    const id = await batch.submit(
       nodeJob('const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));', [], {
         requirements: { cores: 1, memory: 150 * 2 ** 20, disk: 0, preemptible: false },
       }),
@@ -168,7 +170,7 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
   it('names the job and quotes Slurm when it rejects a submission', async () => {
     const batch = await createBatchSystem(slurmContext());
     const error = await thrown(
-      batch.issue(
+      batch.submit(
         commandJob(['true'], {
           name: 'Greedy',
           jobId: 'greedy-1',
@@ -194,7 +196,7 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     const [atStart, atIssue] = await withEnv({ PATH: empty }, () =>
       Promise.all([
         thrown(createBatchSystem(slurmContext())),
-        thrown(batch.issue(commandJob(['true'], { name: 'Lonely', jobId: 'lonely-1' }))),
+        thrown(batch.submit(commandJob(['true'], { name: 'Lonely', jobId: 'lonely-1' }))),
       ]),
     );
     expect(atStart.code).toBe('BATCH_SYSTEM_UNAVAILABLE');
@@ -219,7 +221,7 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     const [atStart, atIssue] = await withEnv({ SLURM_CONF: conf }, () =>
       Promise.all([
         thrown(createBatchSystem(slurmContext())),
-        thrown(unstarted.issue(commandJob(['true'], { name: 'Stranded', jobId: 'stranded-1' }))),
+        thrown(unstarted.submit(commandJob(['true'], { name: 'Stranded', jobId: 'stranded-1' }))),
       ]),
     );
     expect(atStart.code).toBe('BATCH_SYSTEM_UNAVAILABLE');
@@ -245,7 +247,7 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     await withEnv({ PATH: `${bin}:${process.env.PATH}` }, async () => {
       // However often the leader polls, the queue is read once per interval.
       const slow = await createBatchSystem(slurmContext({ slurmPollInterval: 3600 }));
-      await Promise.all(Array.from({ length: 5 }, () => slow.issue(commandJob(['sleep', '300']))));
+      await Promise.all(Array.from({ length: 5 }, () => slow.submit(commandJob(['sleep', '300']))));
       for (let i = 0; i < 50; i++) await slow.poll(0);
       expect(calls()).toEqual(['squeue']);
       await slow.shutdown();
@@ -253,7 +255,7 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
       // Ten jobs that ended since the last look cost one squeue, one sacct and one scontrol.
       const batch = await createBatchSystem(slurmContext({ slurmPollInterval: 0.001 }));
       const ids = await Promise.all(
-        Array.from({ length: 10 }, () => batch.issue(commandJob(['true']))),
+        Array.from({ length: 10 }, () => batch.submit(commandJob(['true']))),
       );
       const deadline = Date.now() + 60_000;
       while (queuedSlurmJobs().some((id) => ids.includes(id))) {

@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordingHost } from '@toil/core';
-import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from '@toil/workflow';
+import type { BatchSystem, BatchSystemContext, FinishedJob } from '@toil/batch-system';
+import type { SlurmSubmission } from '@toil/batch-slurm';
 import { SLURM_OUTPUT_DIR } from '../../../tooling/test-env/slurm.js';
 
 /** A batch-system context for tests: a recording host and a work directory on the node. */
@@ -11,7 +12,9 @@ export function slurmContext(
   return {
     host: new RecordingHost(),
     jobStoreLocator: 'file:/nonexistent/test-store',
-    workflowModule: '/nonexistent/workflow.js',
+    workflowId: '',
+    workflow: { source: '/nonexistent/workflow.js' },
+    workerCommand: ['/nonexistent/worker'],
     maxCores: null,
     maxMemory: null,
     maxDisk: null,
@@ -22,8 +25,11 @@ export function slurmContext(
 
 let counter = 0;
 
-/** A job attempt that runs `argv` with modest requirements. */
-export function commandJob(argv: string[], overrides: Partial<IssuedJob> = {}): IssuedJob {
+/** A Slurm job that runs `argv` with modest requirements. */
+export function commandJob(
+  argv: string[],
+  overrides: Partial<SlurmSubmission> = {},
+): SlurmSubmission {
   counter++;
   return {
     jobId: `job-${counter}`,
@@ -39,8 +45,8 @@ export function commandJob(argv: string[], overrides: Partial<IssuedJob> = {}): 
 export function nodeJob(
   code: string,
   args: string[] = [],
-  overrides: Partial<IssuedJob> = {},
-): IssuedJob {
+  overrides: Partial<SlurmSubmission> = {},
+): SlurmSubmission {
   return commandJob([process.execPath, '-e', code, ...args], overrides);
 }
 

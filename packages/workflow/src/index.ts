@@ -4,7 +4,17 @@
  *
  * @packageDocumentation
  */
-export type * from './batch-system.js';
+export type {
+  BatchSystem,
+  BatchSystemContext,
+  BatchSystemPlugin,
+  FinishedJob,
+  FailureKind,
+  IssuedJob,
+  JobInvocation,
+  WorkflowCode,
+} from '@toil/batch-system';
+export { registerBatchSystem } from '@toil/batch-system';
 export { WORKFLOW_ERROR_CODES } from './errors.js';
 export { Job, FunctionJob, PromisedValue, isJob } from './job.js';
 export type { JobOptions, JobFunction, Promised, PromisedArgs, PromisePathElement } from './job.js';
@@ -23,11 +33,10 @@ export {
 export type { ToilOptions } from './options.js';
 export { ConsoleHost } from './console-host.js';
 export type { ConsoleHostOptions } from './console-host.js';
-export { registerBatchSystem, batchSystemNames } from './batch-registry.js';
-export { SingleMachineBatchSystem } from './single-machine.js';
+export { batchSystemNames, findBatchSystem } from './batch-registry.js';
+export { SingleMachineBatchSystem, singleMachine } from './single-machine.js';
 export type { SingleMachineOptions } from './single-machine.js';
-export { buildWorkerArgv, workerEntryPath } from './worker-command.js';
-export type { WorkerCommandOptions } from './worker-command.js';
+export { workerCommand, workerEntryPath } from './worker-command.js';
 export type { AttemptResult } from './worker-runtime.js';
 export type { FailedJob } from './leader.js';
 export { runWorkflowFile } from './run-workflow.js';

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ToilError, localNodeId, report, type IoHost } from '@toil/core';
 import type { JobRecord, JobStore, JobWrite, Requirements, WorkflowConfig } from '@toil/jobstore';
-import type { BatchSystem, FinishedJob } from './batch-system.js';
+import type { BatchSystem, FinishedJob, JobInvocation } from '@toil/batch-system';
+import type { LocalIssue, LocalResult } from './single-machine.js';
 import { totalCpuSeconds } from './resources.js';
 import { toRunning, withBatchId } from './running-record.js';
 import { deleteRequestedFiles } from './file-store.js';
@@ -38,8 +39,8 @@ export interface LeaderSettings {
   host: IoHost;
   limits: LeaderLimits;
   rootId: string;
-  /** Builds `IssuedJob.argv` for a job. */
-  workerArgv: (jobId: string) => string[];
+  /** What to run for a job (`IssuedJob.invocation`). */
+  invocation: (jobId: string) => JobInvocation;
   /** Jobs completed in earlier attempts (from the stored summary). */
   completedBefore: number;
   /**
@@ -463,16 +464,18 @@ export class Leader {
         jobId: id,
         name: node.name,
         requirements: r,
-        argv: this.s.workerArgv(id),
+        invocation: this.s.invocation(id),
         env: {},
-        recordJson: record && JSON.stringify(record),
+        ...(batchSystem.local
+          ? { local: { recordJson: record && JSON.stringify(record) } satisfies LocalIssue }
+          : {}),
       });
       this.issued.set(batchId, id);
       if (record) {
         running.push({ op: 'put', record: withBatchId(record, batchId) });
         // The attempt may already run: record it now, before its worker can write (concurrent
         // commits share one fsync).
-        if (!batchSystem.startsAfterIssuing) this.background(running.splice(0));
+        if (!batchSystem.local?.startsAfterIssuing) this.background(running.splice(0));
       }
       report(
         this.s.host,
@@ -493,7 +496,8 @@ export class Leader {
     const node = this.nodes.get(id);
     if (!node) return;
     if (finished.exitCode !== 0) return this.handleFailure(node, finished);
-    let result: AttemptResult | undefined = finished.result;
+    const local = finished.local as LocalResult | undefined;
+    let result: AttemptResult | undefined = local?.result;
     if (!result) {
       const record = await this.s.store.tryLoadJob(id);
       if (record && !(record.body as JobBody).ran) {
@@ -525,7 +529,7 @@ export class Leader {
     node.children = record.children.filter((c) => this.nodes.has(c));
     node.followOns = record.followOns.filter((c) => this.nodes.has(c));
     node.pendingChildren = node.children.length;
-    const chained = new Map((finished.chained ?? []).map((c) => [c.jobId, c.batchId]));
+    const chained = new Map((local?.chained ?? []).map((c) => [c.jobId, c.batchId]));
     if (node.frozenBy !== undefined) {
       // Its checkpoint runs again: what it stored goes with the rest of the subtree.
       for (const [child, batchId] of chained) this.issued.set(batchId, child);
@@ -693,7 +697,13 @@ export class Leader {
         { jobId: node.id },
         SOURCE,
       );
-      await this.handleFinished({ ...finished, exitCode: 0, reason: undefined, result: undefined });
+      await this.handleFinished({
+        ...finished,
+        exitCode: 0,
+        failure: undefined,
+        reason: undefined,
+        local: undefined,
+      });
       return;
     }
     const reason = finished.reason ?? record.lastFailure ?? `exit code ${finished.exitCode}`;
@@ -906,7 +916,7 @@ export class Leader {
   }
 
   private async writeLeaderInfo(force: boolean): Promise<void> {
-    const pids = this.s.batchSystem.localPids?.() ?? [];
+    const pids = this.s.batchSystem.local?.pids() ?? [];
     const key = pids.join(',');
     if (!force && key === this.lastPids) return;
     this.lastPids = key;

@@ -5,12 +5,13 @@ import {
   LOGGING_OPTIONS,
   ToilError,
   UsageError,
-  parseDuration,
   parseSize,
   resolveLogLevel,
   type LogLevel,
 } from '@toil/core';
+import { optionHelpLines, parseBatchSystemOptions, type OptionSpecs } from '@toil/batch-system';
 import type { CleanPolicy } from '@toil/jobstore';
+import { batchSystemNames, findBatchSystem } from './batch-registry.js';
 
 /** `--clean` / `--cleanWorkDir` values. */
 export const CLEAN_POLICIES = ['always', 'onError', 'never', 'onSuccess'] as const;
@@ -45,15 +46,17 @@ export interface ToilOptions {
   defaultDisk: number;
   /** Base directory of workers' temporary directories (default: the system temp dir). */
   workDir?: string;
-  /** `single_machine` (default) or `slurm` (or a name given to {@link registerBatchSystem}). */
+  /**
+   * The batch system's name as its plugin calls it: `single_machine` (default), or NAME of a
+   * package `@toil/batch-NAME` (`slurm`), or a plugin given to `registerBatchSystem`.
+   */
   batchSystem: string;
-  /** `pool`: warm workers run many jobs each; `process`: a fresh process per job. */
-  workerIsolation: 'pool' | 'process';
-  /** Most jobs run at once by the single-machine batch system (default: the core count). */
-  maxLocalJobs?: number;
   logLevel: LogLevel;
   logFile?: string;
-  /** Batch-system options (`slurmArgs`, `slurmPartition`, `slurmTime` seconds, `slurmNoMem`). */
+  /**
+   * The batch system's own options, parsed by the specs its plugin declares (single machine:
+   * `workerIsolation`, `maxLocalJobs`; Slurm: `slurmArgs`, `slurmTime` in seconds, ...).
+   */
   batchSystemOptions: Record<string, unknown>;
   /** Names of the options given explicitly (they override stored ones on restart). */
   given: string[];
@@ -93,35 +96,49 @@ export const TOIL_OPTION_SPECS = {
     type: 'string',
     describe: "Where workers' temporary directories go (default: system temp dir).",
   },
-  batchSystem: { type: 'string', describe: 'single_machine (default) or slurm.' },
-  workerIsolation: {
+  batchSystem: {
     type: 'string',
-    choices: ['pool', 'process'],
-    describe: 'pool (default): warm workers run many jobs; process: a fresh process per job.',
+    describe:
+      'single_machine (default), or NAME of an installed @toil/batch-NAME package (slurm); its options follow.',
   },
-  maxLocalJobs: {
-    type: 'string',
-    describe: 'Most jobs run at once on this machine (default: cores).',
-  },
-  slurmArgs: { type: 'string', describe: 'Extra sbatch arguments (also $TOIL_SLURM_ARGS).' },
-  slurmPartition: { type: 'string', describe: 'Slurm partition to submit to.' },
-  slurmTime: { type: 'string', describe: 'Slurm time limit per job, e.g. 1h or 1-00:00:00.' },
-  slurmNoMem: { type: 'boolean', describe: 'Do not ask Slurm for memory (--mem).' },
   ...LOGGING_OPTIONS,
 } as const;
 
-/** Usage text for a workflow program's `--help`. */
-export function optionsHelp(program = 'workflow'): string {
+/**
+ * Usage text for a workflow program's `--help`: the engine's options, then the options of the
+ * batch system given with `--batchSystem` (default single machine), then the batch systems
+ * installed here.
+ */
+export function optionsHelp(program = 'workflow', batchSystem = DEFAULTS.batchSystem): string {
   const lines = Object.entries(TOIL_OPTION_SPECS).map(([name, spec]) => {
     const choices = 'choices' in spec ? ` {${spec.choices.join(',')}}` : '';
     const value = spec.type === 'boolean' ? '' : ` ${name === 'logLevel' ? 'LEVEL' : 'VALUE'}`;
     return `  --${name}${value}${choices}\n      ${spec.describe}`;
   });
-  return `Usage: ${program} JOBSTORE [options]\n\nJOBSTORE: file:PATH, PATH or aws:REGION:NAME\n\nOptions:\n${lines.join('\n')}\n  --help\n      Show this help.\n`;
+  const module = mainModule();
+  let plugin: string;
+  try {
+    const found = findBatchSystem(batchSystem, module);
+    plugin = `Options of the ${found.name} batch system (${found.describe}):\n${optionHelpLines(found.options).join('\n')}\n`;
+  } catch (error) {
+    plugin = `${ToilError.is(error) ? error.message : String(error)}\n`;
+  }
+  const names = batchSystemNames(module).join(', ');
+  return `Usage: ${program} JOBSTORE [options]\n\nJOBSTORE: file:PATH, PATH or aws:REGION:NAME\n\nOptions:\n${lines.join('\n')}\n  --help\n      Show this help.\n\n${plugin}\nBatch systems here: ${names} (--batchSystem NAME --help shows NAME's options).\n`;
+}
+
+/** The value of `--batchSystem` in `argv` before parsing (its plugin's options are parsed with it). */
+function batchSystemArg(argv: string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--batchSystem') return argv[i + 1] ?? DEFAULTS.batchSystem;
+    if (arg.startsWith('--batchSystem=')) return arg.slice('--batchSystem='.length);
+  }
+  return DEFAULTS.batchSystem;
 }
 
 /** Options whose values are numbers (parsed here, so errors show what the user typed). */
-const NUMBER_OPTIONS = new Set(['retryCount', 'maxCores', 'defaultCores', 'maxLocalJobs']);
+const NUMBER_OPTIONS = new Set(['retryCount', 'maxCores', 'defaultCores']);
 
 function positiveNumber(value: unknown, name: string, integer = false): number {
   const text = String(value).trim();
@@ -152,10 +169,30 @@ function mainModule(): string | undefined {
  * usage text.
  */
 export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOptions {
+  const batchSystemName = batchSystemArg(argv);
   if (argv.includes('--help') || argv.includes('-h')) {
-    throw new UsageError('Help requested.', { data: { help: optionsHelp() } });
+    throw new UsageError('Help requested.', {
+      data: { help: optionsHelp('workflow', batchSystemName) },
+    });
   }
-  const valueOptions = Object.entries(TOIL_OPTION_SPECS)
+  // The batch system is found first: its options are part of the command line.
+  const plugin = findBatchSystem(batchSystemName, mainModule());
+  const pluginSpecs: Record<string, object> = {};
+  for (const [name, spec] of Object.entries(plugin.options as OptionSpecs)) {
+    pluginSpecs[name] = {
+      type: spec.type === 'number' ? 'string' : spec.type,
+      describe: spec.describe,
+    };
+  }
+  const pluginNumbers = new Set(
+    Object.entries(plugin.options as OptionSpecs)
+      .filter(([, spec]) => spec.type === 'number')
+      .map(([name]) => name),
+  );
+  const valueOptions = [
+    ...Object.entries(TOIL_OPTION_SPECS),
+    ...Object.entries(pluginSpecs as Record<string, { type: string }>),
+  ]
     .filter(([, spec]) => spec.type !== 'boolean')
     .map(([name]) => name);
   // `--defaultMemory -5G`: the value starts with a dash, which yargs would read as short
@@ -180,6 +217,7 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
   try {
     parsed = yargs(joined)
       .options(TOIL_OPTION_SPECS)
+      .options(pluginSpecs)
       .strictOptions()
       .help(false)
       .version(false)
@@ -215,22 +253,23 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
     if (Array.isArray(value)) parsed[name] = value.at(-1);
     if (parsed[name] === '' || parsed[name] === null) {
       throw new UsageError(`--${name} needs a value.`, {
-        hint: NUMBER_OPTIONS.has(name)
-          ? `Give a number after it, e.g. --${name} 2.`
-          : `Give a value after it (--${name} VALUE); pass --help for the options.`,
+        hint:
+          NUMBER_OPTIONS.has(name) || pluginNumbers.has(name)
+            ? `Give a number after it, e.g. --${name} 2.`
+            : `Give a value after it (--${name} VALUE); pass --help for the options.`,
       });
     }
   }
-  const given = Object.keys(TOIL_OPTION_SPECS).filter((name) => parsed[name] !== undefined);
+  const given = [...Object.keys(TOIL_OPTION_SPECS), ...Object.keys(pluginSpecs)].filter(
+    (name) => parsed[name] !== undefined,
+  );
   const size = (name: string): number | undefined =>
     parsed[name] === undefined ? undefined : parseSize(String(parsed[name]), `--${name}`);
-  const batchSystemOptions: Record<string, unknown> = {};
-  if (parsed.slurmArgs !== undefined) batchSystemOptions.slurmArgs = String(parsed.slurmArgs);
-  if (parsed.slurmPartition !== undefined)
-    batchSystemOptions.slurmPartition = String(parsed.slurmPartition);
-  if (parsed.slurmTime !== undefined)
-    batchSystemOptions.slurmTime = parseDuration(String(parsed.slurmTime), '--slurmTime');
-  if (parsed.slurmNoMem !== undefined) batchSystemOptions.slurmNoMem = Boolean(parsed.slurmNoMem);
+  // Options not given may come from the batch system's environment variables ($TOIL_SLURM_ARGS).
+  const batchSystemOptions = parseBatchSystemOptions(plugin.options, parsed) as Record<
+    string,
+    unknown
+  >;
   const maxCores =
     parsed.maxCores === undefined ? null : positiveNumber(parsed.maxCores, 'maxCores');
   const defaultCores =
@@ -260,13 +299,7 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
     defaultMemory: size('defaultMemory') ?? DEFAULTS.defaultMemory,
     defaultDisk: size('defaultDisk') ?? DEFAULTS.defaultDisk,
     workDir: parsed.workDir === undefined ? undefined : resolve(String(parsed.workDir)),
-    batchSystem:
-      parsed.batchSystem === undefined ? DEFAULTS.batchSystem : String(parsed.batchSystem),
-    workerIsolation: (parsed.workerIsolation as 'pool' | 'process' | undefined) ?? 'pool',
-    maxLocalJobs:
-      parsed.maxLocalJobs === undefined
-        ? undefined
-        : Math.max(1, positiveNumber(parsed.maxLocalJobs, 'maxLocalJobs', true)),
+    batchSystem: plugin.name,
     logLevel: resolveLogLevel(parsed),
     logFile: parsed.logFile === undefined ? undefined : String(parsed.logFile),
     batchSystemOptions,

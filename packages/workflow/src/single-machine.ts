@@ -1,12 +1,52 @@
 import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { report } from '@toil/core';
-import type { CleanPolicy, JobRecord, JobStore } from '@toil/jobstore';
+import type {
+  BatchSystem,
+  BatchSystemContext,
+  FinishedJob,
+  IssuedJob,
+  LocalCapability,
+  NodeView,
+  ResourceDemand,
+  ScalingCapability,
+  OptionSpecs,
+  OptionValues,
+} from '@toil/batch-system';
+import { defineBatchSystem } from '@toil/batch-system';
+import {
+  openJobStore,
+  type CleanPolicy,
+  type JobRecord,
+  type JobStore,
+  type WorkflowConfig,
+} from '@toil/jobstore';
 import { toRunning, withBatchId } from './running-record.js';
 import type { AttemptResult } from './worker-runtime.js';
-import type { BatchSystem, BatchSystemContext, FinishedJob, IssuedJob } from './batch-system.js';
-import { poolWorkerArgv } from './worker-command.js';
+import { moduleOf, poolWorkerArgv } from './worker-command.js';
 import { WorkerProcess } from './worker-process.js';
+
+/** What the leader hands this batch system with a job (`IssuedJob.local`). @internal */
+export interface LocalIssue {
+  /** The job's record as JSON, handed to a warm worker directly (saves it a read). */
+  recordJson?: string;
+}
+
+/** What this batch system hands back with a finished job (`FinishedJob.local`). @internal */
+export interface LocalResult {
+  /** What a successful attempt stored, as the worker reported it. */
+  result?: AttemptResult;
+  /**
+   * Successors started right after this attempt on the same worker (chaining of a single
+   * child), with their batch ids: the leader must not issue them.
+   */
+  chained?: Array<{ jobId: string; batchId: string }>;
+}
+
+function recordJsonOf(job: IssuedJob): string | undefined {
+  return (job.local as LocalIssue | undefined)?.recordJson;
+}
 
 /** Settings of the single-machine batch system beyond the common context. */
 export interface SingleMachineOptions {
@@ -21,6 +61,8 @@ export interface SingleMachineOptions {
   cleanWorkDir: CleanPolicy;
   /** Most cores, memory and disk (bytes) the running jobs may use together. */
   limits: { cores: number; memory: number; disk: number };
+  /** True when the batch system opened `store` itself and closes it on shutdown. */
+  ownsStore?: boolean;
 }
 
 interface Running {
@@ -38,7 +80,17 @@ interface Running {
  */
 export class SingleMachineBatchSystem implements BatchSystem {
   readonly name = 'single_machine';
-  readonly startsAfterIssuing = true;
+  /** Attempts start after the leader's issue pass; the worker pids are recorded for `toil kill`. */
+  readonly local: LocalCapability = {
+    startsAfterIssuing: true,
+    pids: () => [...this.workers].filter((w) => w.alive).map((w) => w.pid),
+  };
+  /** This machine is the one node; it cannot grow. */
+  readonly scaling: ScalingCapability = {
+    canGrow: false,
+    demand: () => this.demand(),
+    nodes: async () => [this.node()],
+  };
   private pumpScheduled = false;
   private readonly idle: WorkerProcess[] = [];
   private readonly workers = new Set<WorkerProcess>();
@@ -46,10 +98,14 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private readonly runningJobs = new Map<string, Running>();
   private finished: FinishedJob[] = [];
   private wake: (() => void) | undefined;
+  /** Set by {@link SingleMachineBatchSystem.interrupt} until the next poll returns. */
+  private interrupted = false;
   private nextId = 0;
   private workerCounter = 0;
   private stopping = false;
   private readonly used = { cores: 0, memory: 0, disk: 0 };
+  /** Attempts being killed on request: their failure is `killed`, whatever the worker said. */
+  private readonly killed = new Set<string>();
   /** Commits of chained jobs' `running` records not yet durable. */
   private readonly recording = new Set<Promise<void>>();
 
@@ -75,7 +131,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
   }
 
   async poll(timeoutMs: number): Promise<FinishedJob[]> {
-    if (this.finished.length === 0 && timeoutMs > 0) {
+    if (this.finished.length === 0 && timeoutMs > 0 && !this.interrupted) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         this.wake = () => {
@@ -85,6 +141,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
       });
       this.wake = undefined;
     }
+    this.interrupted = false;
     const out = this.finished;
     this.finished = [];
     return out;
@@ -92,6 +149,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
 
   /** Stops waiting in {@link SingleMachineBatchSystem.poll} now (e.g. on a signal). */
   interrupt(): void {
+    this.interrupted = true;
     this.wake?.();
   }
 
@@ -105,12 +163,14 @@ export class SingleMachineBatchSystem implements BatchSystem {
           batchId: id,
           jobId: item!.issued.jobId,
           exitCode: 137,
+          failure: 'killed',
           reason: 'killed before it started',
         });
         continue;
       }
       const running = this.runningJobs.get(id);
       if (running) {
+        this.killed.add(id);
         running.worker.kill();
         waits.push(running.done);
       }
@@ -127,21 +187,55 @@ export class SingleMachineBatchSystem implements BatchSystem {
     return [...this.runningJobs.keys()];
   }
 
-  /** Pids of the live worker processes. */
-  localPids(): number[] {
-    return [...this.workers].filter((w) => w.alive).map((w) => w.pid);
+  private demand(): ResourceDemand[] {
+    const groups = new Map<string, ResourceDemand>();
+    for (const { issued } of this.queue) {
+      const r = issued.requirements;
+      const key = `${r.cores}/${r.memory}/${r.disk}/${r.preemptible}`;
+      const group = groups.get(key);
+      if (group) group.jobs++;
+      else
+        groups.set(key, {
+          cores: r.cores,
+          memory: r.memory,
+          disk: r.disk,
+          preemptible: r.preemptible,
+          jobs: 1,
+        });
+    }
+    return [...groups.values()];
+  }
+
+  private node(): NodeView {
+    const { limits } = this.options;
+    return {
+      id: hostname(),
+      cores: limits.cores,
+      memory: limits.memory,
+      disk: limits.disk,
+      free: {
+        cores: Math.max(0, limits.cores - this.used.cores),
+        memory: Math.max(0, limits.memory - this.used.memory),
+        disk: Math.max(0, limits.disk - this.used.disk),
+      },
+      busy: this.runningJobs.size > 0,
+    };
   }
 
   async shutdown(): Promise<void> {
     this.stopping = true;
     this.queue.length = 0;
     const busy = [...this.runningJobs.values()];
-    for (const r of busy) r.worker.kill();
+    for (const r of busy) {
+      this.killed.add(r.batchId);
+      r.worker.kill();
+    }
     await Promise.all(busy.map((r) => r.done));
     await Promise.all([...this.workers].map((w) => w.stop()));
     await Promise.all([...this.recording]);
     this.workers.clear();
     this.idle.length = 0;
+    if (this.options.ownsStore) await this.options.store.close();
     if (this.options.cleanWorkDir !== 'never') {
       rmSync(this.options.runDir, { recursive: true, force: true });
       try {
@@ -157,7 +251,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     const worker = new WorkerProcess(
       poolWorkerArgv({
         jobStoreLocator: this.options.store.locator,
-        workflowModule: this.context.workflowModule,
+        workflowModule: moduleOf(this.context.workflow),
         workerDir,
       }),
       workerDir,
@@ -198,9 +292,9 @@ export class SingleMachineBatchSystem implements BatchSystem {
       jobId: child.id,
       name: child.displayName,
       requirements: r,
-      argv: [...previous.argv.slice(0, -1), child.id],
+      invocation: { ...previous.invocation, jobId: child.id },
       env: previous.env,
-      recordJson: json,
+      local: { recordJson: json } satisfies LocalIssue,
     };
   }
 
@@ -211,8 +305,9 @@ export class SingleMachineBatchSystem implements BatchSystem {
    * (concurrent commits share one fsync). A failed write only leaves the record `waiting`.
    */
   private recordRunning(next: IssuedJob, batchId: string): string | undefined {
-    if (next.recordJson === undefined) return undefined;
-    const running = toRunning(next.recordJson);
+    const recordJson = recordJsonOf(next);
+    if (recordJson === undefined) return undefined;
+    const running = toRunning(recordJson);
     const task = this.options.store
       .commit([{ op: 'put', record: withBatchId(running, batchId) }])
       .catch((error: unknown) => {
@@ -264,7 +359,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private start(worker: WorkerProcess, issued: IssuedJob, batchId: string): void {
     this.account(issued, 1);
     const done = worker
-      .run(batchId, issued.jobId, issued.recordJson, true)
+      .run(batchId, issued.jobId, recordJsonOf(issued), true)
       .then(async (outcome) => {
         this.runningJobs.delete(batchId);
         this.account(issued, -1);
@@ -274,19 +369,28 @@ export class SingleMachineBatchSystem implements BatchSystem {
         const reuse = this.options.isolation === 'pool' && worker.alive && !this.stopping;
         const next = reuse ? this.chainable(issued, outcome.result) : undefined;
         const nextBatchId = next ? String(++this.nextId) : undefined;
+        const local: LocalResult = {
+          result: outcome.result,
+          ...(next ? { chained: [{ jobId: next.jobId, batchId: nextBatchId! }] } : {}),
+        };
         this.finished.push({
           batchId,
           jobId: issued.jobId,
           exitCode: outcome.exitCode,
+          ...(outcome.failure
+            ? { failure: this.killed.has(batchId) ? 'killed' : outcome.failure }
+            : {}),
           reason: outcome.reason,
           wallTime: outcome.wallTime,
-          result: outcome.result,
-          ...(next ? { chained: [{ jobId: next.jobId, batchId: nextBatchId! }] } : {}),
+          ...(outcome.cpuTime === undefined ? {} : { cpuTime: outcome.cpuTime }),
+          ...(outcome.peakMemory === undefined ? {} : { peakMemory: outcome.peakMemory }),
+          local,
         });
+        this.killed.delete(batchId);
         if (next) {
           this.start(
             worker,
-            { ...next, recordJson: this.recordRunning(next, nextBatchId!) },
+            { ...next, local: { recordJson: this.recordRunning(next, nextBatchId!) } },
             nextBatchId!,
           );
         } else if (reuse) this.idle.push(worker);
@@ -298,3 +402,69 @@ export class SingleMachineBatchSystem implements BatchSystem {
     this.runningJobs.set(batchId, { issued, batchId, worker, done });
   }
 }
+
+/** The options the single-machine batch system declares (`--workerIsolation`, `--maxLocalJobs`). */
+export const SINGLE_MACHINE_OPTIONS = {
+  workerIsolation: {
+    type: 'string',
+    choices: ['pool', 'process'],
+    describe: 'pool (default): warm workers run many jobs; process: a fresh process per job.',
+  },
+  maxLocalJobs: {
+    type: 'number',
+    min: 1,
+    describe: 'Most jobs run at once on this machine (default: cores).',
+  },
+} as const satisfies OptionSpecs;
+
+/** Settings of a single-machine batch system for a run, from the workflow's config. */
+export function singleMachineSettings(
+  context: BatchSystemContext<OptionValues<typeof SINGLE_MACHINE_OPTIONS>>,
+  config: WorkflowConfig,
+  store: JobStore,
+): SingleMachineOptions {
+  const machineCores = availableParallelism();
+  const limits = {
+    cores: context.maxCores ?? machineCores,
+    memory: context.maxMemory ?? totalmem(),
+    disk: context.maxDisk ?? Infinity,
+  };
+  const maxLocalJobs = Math.floor(
+    context.options.maxLocalJobs ?? (config.maxLocalJobs as number | undefined) ?? machineCores,
+  );
+  return {
+    store,
+    poolSize: Math.max(1, Math.min(maxLocalJobs, Math.ceil(limits.cores))),
+    isolation:
+      (context.options.workerIsolation as 'pool' | 'process' | undefined) ??
+      (config.workerIsolation as 'pool' | 'process' | undefined) ??
+      'pool',
+    runDir: join(
+      context.workDir,
+      `toil-${config.workflowId}`,
+      `leader-${process.pid}-${config.attempt}`,
+    ),
+    cleanWorkDir: config.cleanWorkDir,
+    limits,
+  };
+}
+
+/**
+ * The single-machine batch system as a plugin (`--batchSystem single_machine`, the default).
+ * The leader builds it directly on its open store; `create` (scripts, the contract suite)
+ * opens the store itself.
+ */
+export const singleMachine = defineBatchSystem({
+  name: 'single_machine',
+  aliases: ['singleMachine', 'single-machine'],
+  describe: 'Runs jobs on this machine in warm worker processes (the default).',
+  options: SINGLE_MACHINE_OPTIONS,
+  async create(context) {
+    const store = await openJobStore(context.jobStoreLocator, { host: context.host });
+    const config = await store.resume();
+    return new SingleMachineBatchSystem(context, {
+      ...singleMachineSettings(context, config, store),
+      ownsStore: true,
+    });
+  },
+});

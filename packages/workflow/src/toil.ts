@@ -1,24 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ToilError, isRecordedProcessAlive, localNodeId, report, type IoHost } from '@toil/core';
 import { openJobStore, type FileId, type JobStore, type WorkflowConfig } from '@toil/jobstore';
-import {
-  SINGLE_MACHINE_NAMES,
-  createNamedBatchSystem,
-  resolveBatchSystemFactory,
-} from './batch-registry.js';
-import type { BatchSystem, BatchSystemContext } from './batch-system.js';
+import type { BatchSystem, BatchSystemContext, WorkflowCode } from '@toil/batch-system';
+import { findBatchSystem } from './batch-registry.js';
 import { ConsoleHost } from './console-host.js';
 import { internalOf, type Job } from './job.js';
 import { Leader, type LeaderLimits } from './leader.js';
 import type { ToilOptions } from './options.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
-import { SingleMachineBatchSystem } from './single-machine.js';
+import {
+  SingleMachineBatchSystem,
+  singleMachine,
+  singleMachineSettings,
+} from './single-machine.js';
 import { markWorkflowStarted } from './started-marker.js';
-import { buildWorkerArgv } from './worker-command.js';
+import { workerCommand } from './worker-command.js';
 
 const SOURCE = 'toil';
 
@@ -50,9 +49,7 @@ function toUrlPath(urlOrPath: string): string {
  * its config rewritten, so a bad option leaves nothing behind.
  */
 async function checkRunOptions(config: WorkflowConfig): Promise<void> {
-  if (config.batchSystem !== 'single_machine') {
-    await resolveBatchSystemFactory(config.batchSystem, config.workflowModule ?? '');
-  }
+  findBatchSystem(config.batchSystem, config.workflowModule);
   const workDir = config.workDir;
   if (workDir === undefined) return;
   let isDirectory: boolean;
@@ -137,7 +134,7 @@ export class Toil implements AsyncDisposable {
       createdAt: Date.now() / 1000,
       toilVersion: WORKFLOW_VERSION,
       workflowModule: this.workflowModule(),
-      batchSystem: SINGLE_MACHINE_NAMES.includes(o.batchSystem) ? 'single_machine' : o.batchSystem,
+      batchSystem: o.batchSystem,
       defaultCores: o.defaultCores,
       defaultMemory: o.defaultMemory,
       defaultDisk: o.defaultDisk,
@@ -149,8 +146,6 @@ export class Toil implements AsyncDisposable {
       clean: o.clean,
       cleanWorkDir: o.cleanWorkDir,
       ...(o.workDir ? { workDir: o.workDir } : {}),
-      workerIsolation: o.workerIsolation,
-      ...(o.maxLocalJobs ? { maxLocalJobs: o.maxLocalJobs } : {}),
       batchSystemOptions: o.batchSystemOptions,
     };
   }
@@ -354,20 +349,20 @@ export class Toil implements AsyncDisposable {
       'clean',
       'cleanWorkDir',
       'workDir',
-      'workerIsolation',
-      'maxLocalJobs',
     ] as const;
     const record = config as Record<string, unknown>;
     for (const key of overridable) if (given.has(key)) record[key] = o[key];
-    if (given.has('batchSystem')) {
-      config.batchSystem = SINGLE_MACHINE_NAMES.includes(o.batchSystem)
-        ? 'single_machine'
-        : o.batchSystem;
-    }
-    if (o.given.some((g) => g.startsWith('slurm'))) {
+    if (given.has('batchSystem') && o.batchSystem !== stored.batchSystem) {
+      // Another batch system: the stored one's options mean nothing to it.
+      config.batchSystem = o.batchSystem;
+      record.batchSystemOptions = o.batchSystemOptions;
+    } else {
+      // Options given again (or from the environment) override the stored ones.
       record.batchSystemOptions = {
         ...(stored.batchSystemOptions as object | undefined),
-        ...o.batchSystemOptions,
+        ...Object.fromEntries(
+          Object.entries(o.batchSystemOptions).filter(([key]) => given.has(key)),
+        ),
       };
     }
     if (given.has('stats') && o.stats) config.stats = true;
@@ -383,55 +378,33 @@ export class Toil implements AsyncDisposable {
     completedBefore: number,
     previousBatchSystem?: string,
   ): Promise<{ leader: Leader; batchSystem: BatchSystem }> {
-    const workflowModule = config.workflowModule ?? this.workflowModule();
+    const workflow: WorkflowCode = { source: config.workflowModule ?? this.workflowModule() };
     const workDir = config.workDir ?? tmpdir();
-    const machineCores = availableParallelism();
-    const single = config.batchSystem === 'single_machine';
-    const limits: LeaderLimits = {
-      cores: config.maxCores ?? (single ? machineCores : Infinity),
-      memory: config.maxMemory ?? (single ? totalmem() : Infinity),
-      disk: config.maxDisk ?? Infinity,
-    };
+    const plugin = findBatchSystem(config.batchSystem, workflow.source);
     const context: BatchSystemContext = {
       host: this.host,
       jobStoreLocator: store.locator,
-      workflowModule,
+      workflowId: config.workflowId,
+      workflow,
       maxCores: config.maxCores,
       maxMemory: config.maxMemory,
       maxDisk: config.maxDisk,
       workDir,
       options: (config.batchSystemOptions as Record<string, unknown> | undefined) ?? {},
+      workerCommand: workerCommand(),
     };
-    let batchSystem: BatchSystem;
-    if (single) {
-      const maxLocalJobs = (config.maxLocalJobs as number | undefined) ?? machineCores;
-      batchSystem = new SingleMachineBatchSystem(context, {
-        store,
-        poolSize: Math.max(
-          1,
-          Math.min(
-            maxLocalJobs,
-            Math.ceil(limits.cores === Infinity ? machineCores : limits.cores),
-          ),
-        ),
-        isolation: (config.workerIsolation as 'pool' | 'process' | undefined) ?? 'pool',
-        runDir: join(
-          workDir,
-          `toil-${config.workflowId}`,
-          `leader-${process.pid}-${config.attempt}`,
-        ),
-        cleanWorkDir: config.cleanWorkDir,
-        limits,
-      });
-    } else {
-      batchSystem = await createNamedBatchSystem(config.batchSystem, context);
-    }
-    // The argv differs only in the job id: build the rest once.
-    const prefix = buildWorkerArgv({
-      jobStoreLocator: store.locator,
-      workflowModule,
-      jobId: 'x',
-    }).slice(0, -1);
+    // The engine's own system runs on the leader's open store; others are made by their plugin.
+    const batchSystem: BatchSystem =
+      plugin === singleMachine
+        ? new SingleMachineBatchSystem(context, singleMachineSettings(context, config, store))
+        : await plugin.create(context as Parameters<typeof plugin.create>[0]);
+    const machineCores = availableParallelism();
+    const single = plugin === singleMachine;
+    const limits: LeaderLimits = {
+      cores: config.maxCores ?? (single ? machineCores : Infinity),
+      memory: config.maxMemory ?? (single ? totalmem() : Infinity),
+      disk: config.maxDisk ?? Infinity,
+    };
     report(
       this.host,
       'info',
@@ -447,7 +420,7 @@ export class Toil implements AsyncDisposable {
       host: this.host,
       limits,
       rootId,
-      workerArgv: (jobId) => [...prefix, jobId],
+      invocation: (jobId) => ({ jobStore: store.locator, jobId, workflow }),
       completedBefore,
       previousBatchSystem,
     });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { WorkflowCode } from '@toil/batch-system';
 import { PACKAGE_CODE_DIR } from './here.js';
 
 const TYPESCRIPT = /\.(ts|mts|cts|tsx)$/;
@@ -24,48 +25,29 @@ export function tsxLoaderArgs(): string[] {
   return ['--import', pathToFileURL(require.resolve('tsx')).href];
 }
 
-/** True when `path` is TypeScript and needs the tsx loader. */
+/** True when `path` is TypeScript. */
 export function isTypeScript(path: string): boolean {
   return TYPESCRIPT.test(path);
 }
 
-/** Node arguments needed to load `workflowModule` and the worker entry. */
-export function loaderArgsFor(workflowModule: string): string[] {
-  return isTypeScript(workflowModule) || isTypeScript(workerEntryPath()) ? tsxLoaderArgs() : [];
+/** The module a worker imports for `code`: its compiled JavaScript when there is some. */
+export function moduleOf(code: WorkflowCode): string {
+  return code.compiled && existsSync(code.compiled) ? code.compiled : code.source;
 }
 
-/** What identifies one job attempt for {@link buildWorkerArgv}. */
-export interface WorkerCommandOptions {
-  /** Normalised job store locator. */
-  jobStoreLocator: string;
-  /** Absolute path of the workflow module. */
-  workflowModule: string;
-  /** The job to run. */
-  jobId: string;
-  /** Base directory for the worker's temporary directory (default: the stored `--workDir` or the system temp dir). */
-  workDir?: string;
+/** Node arguments needed to load `module` and the worker entry. */
+function loaderArgsFor(module: string): string[] {
+  return isTypeScript(module) || isTypeScript(workerEntryPath()) ? tsxLoaderArgs() : [];
 }
 
 /**
- * The complete command that runs ONE attempt of a job on any machine that sees the job store
- * (what `IssuedJob.argv` holds, e.g. for Slurm): `node [tsx loader] <worker.js> run --jobStore
- * L --module M --jobId J`. The process loads the workflow module, runs the job, records its
- * result, stats and (on failure) log in the store, and exits 0 on success, 1 on failure.
+ * How this machine starts a toil-ts worker: this Node binary and the worker entry of this
+ * package (`BatchSystemContext.workerCommand`). A batch system appends `workerArguments`
+ * of `@toil/batch-system` for one attempt; the worker loads the workflow's JavaScript (and
+ * compiles TypeScript itself only where no compiled copy is found).
  */
-export function buildWorkerArgv(options: WorkerCommandOptions): string[] {
-  return [
-    process.execPath,
-    ...loaderArgsFor(options.workflowModule),
-    workerEntryPath(),
-    'run',
-    '--jobStore',
-    options.jobStoreLocator,
-    '--module',
-    options.workflowModule,
-    '--jobId',
-    options.jobId,
-    ...(options.workDir ? ['--workDir', options.workDir] : []),
-  ];
+export function workerCommand(): string[] {
+  return [process.execPath, ...loaderArgsFor(''), workerEntryPath()];
 }
 
 /** The command of a warm worker that runs many jobs sent over IPC. @internal */

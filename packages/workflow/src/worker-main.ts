@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ToilError, report, toToilError, type IoHost } from '@toil/core';
+import { parseWorkerArguments, type JobInvocation } from '@toil/batch-system';
 import { openJobStore, type JobRecord, type JobStore } from '@toil/jobstore';
-import { poolWorkerArgv } from './worker-command.js';
+import { moduleOf, poolWorkerArgv } from './worker-command.js';
+import { selfCpuSeconds } from './resources.js';
 import { WorkerProcess, type FromWorker, type ToWorker } from './worker-process.js';
 import {
   loadWorkflowModule,
@@ -117,9 +119,15 @@ async function poolMain(args: Record<string, string>): Promise<void> {
         batchId: message.batchId,
         ok: false,
         error: fatal ?? 'no runtime',
+        measures: { cpuTime: 0, peakMemory: process.resourceUsage().maxRSS * 1024 },
       });
       continue;
     }
+    const cpu0 = selfCpuSeconds();
+    const measures = () => ({
+      cpuTime: Math.max(0, selfCpuSeconds() - cpu0),
+      peakMemory: process.resourceUsage().maxRSS * 1024,
+    });
     try {
       const record = message.recordJson
         ? (JSON.parse(message.recordJson) as JobRecord)
@@ -138,6 +146,7 @@ async function poolMain(args: Record<string, string>): Promise<void> {
         batchId: message.batchId,
         ok: true,
         result: { ...result, createdJson: [] },
+        measures: measures(),
       });
     } catch (error) {
       const text = describeError(error);
@@ -147,7 +156,13 @@ async function poolMain(args: Record<string, string>): Promise<void> {
         : error instanceof Error
           ? `${error.name}: ${error.message}`
           : String(error);
-      await send({ type: 'done', batchId: message.batchId, ok: false, error: summary });
+      await send({
+        type: 'done',
+        batchId: message.batchId,
+        ok: false,
+        error: summary,
+        measures: measures(),
+      });
     }
   }
 }
@@ -157,16 +172,20 @@ async function poolMain(args: Record<string, string>): Promise<void> {
  * output captured, runs the job, and exits 0 on success, 1 on failure (the log is stored on
  * the job and copied to this process's stderr).
  */
-async function oneShotMain(args: Record<string, string>): Promise<number> {
+async function oneShotMain(invocation: JobInvocation): Promise<number> {
   let store: JobStore | undefined;
   try {
-    store = await openJobStore(args.jobStore!, { host: logHost });
+    store = await openJobStore(invocation.jobStore, { host: logHost });
     const config = await store.resume();
-    const base = join(args.workDir || config.workDir || tmpdir(), `toil-${config.workflowId}`);
+    const base = join(config.workDir || tmpdir(), `toil-${config.workflowId}`);
     mkdirSync(base, { recursive: true });
     const workerDir = mkdtempSync(join(base, 'worker-'));
     const worker = new WorkerProcess(
-      poolWorkerArgv({ jobStoreLocator: store.locator, workflowModule: args.module!, workerDir }),
+      poolWorkerArgv({
+        jobStoreLocator: store.locator,
+        workflowModule: moduleOf(invocation.workflow),
+        workerDir,
+      }),
       workerDir,
       store,
     );
@@ -176,7 +195,7 @@ async function oneShotMain(args: Record<string, string>): Promise<number> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    const outcome = await worker.run('1', args.jobId!, undefined, false);
+    const outcome = await worker.run('1', invocation.jobId, undefined, false);
     await worker.stop();
     if (!outcome.ok) {
       await new Promise<void>((resolve) => {
@@ -184,7 +203,7 @@ async function oneShotMain(args: Record<string, string>): Promise<number> {
         stream.on('end', resolve).on('error', () => resolve());
         stream.pipe(process.stderr, { end: false });
       });
-      process.stderr.write(`toil worker: job ${args.jobId} ${outcome.reason ?? 'failed'}\n`);
+      process.stderr.write(`toil worker: job ${invocation.jobId} ${outcome.reason ?? 'failed'}\n`);
     }
     const clean = config.cleanWorkDir;
     if (
@@ -206,14 +225,14 @@ async function oneShotMain(args: Record<string, string>): Promise<number> {
 /** The worker entry: `worker.js pool ...` (warm worker) or `worker.js run ...` (one attempt). */
 export async function workerMain(argv: string[]): Promise<void> {
   const [mode, ...rest] = argv;
-  const args = flags(rest);
+  const invocation = parseWorkerArguments(argv);
   if (mode === 'pool' && process.send) {
-    await poolMain(args);
-  } else if (mode === 'run' && args.jobStore && args.module && args.jobId) {
-    process.exitCode = await oneShotMain(args);
+    await poolMain(flags(rest));
+  } else if (invocation) {
+    process.exitCode = await oneShotMain(invocation);
   } else {
     process.stderr.write(
-      'Usage: worker.js run --jobStore LOCATOR --module WORKFLOW_MODULE --jobId JOB_ID [--workDir DIR]\n',
+      'Usage: worker.js run --jobStore LOCATOR --jobId JOB_ID --workflow FILE [--compiled FILE --hash SHA256]\n',
     );
     process.exitCode = 2;
   }

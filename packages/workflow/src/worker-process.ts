@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createReadStream, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
+import type { FailureKind } from '@toil/batch-system';
 import type { JobStore } from '@toil/jobstore';
 import { recordFailedAttempt, type AttemptResult } from './worker-runtime.js';
 
@@ -15,14 +16,25 @@ export type FromWorker =
   | { type: 'ready' }
   /** Records the attempt created, sent in chunks before 'done' (one huge message would not fit). */
   | { type: 'created'; batchId: string; createdJson: string[] }
-  | { type: 'done'; batchId: string; ok: true; result: AttemptResult }
-  | { type: 'done'; batchId: string; ok: false; error: string };
+  | { type: 'done'; batchId: string; ok: true; result: AttemptResult; measures: Measures }
+  | { type: 'done'; batchId: string; ok: false; error: string; measures: Measures };
+
+/** CPU seconds of an attempt and the worker's peak RSS in bytes. @internal */
+export interface Measures {
+  cpuTime: number;
+  peakMemory: number;
+}
 
 /** How one attempt in a worker process ended. */
 export interface WorkerOutcome {
   ok: boolean;
   exitCode: number;
+  /** Set when the attempt failed. */
+  failure?: FailureKind;
   reason?: string;
+  /** CPU seconds of the attempt and peak RSS (bytes) of its worker, when the worker said. */
+  cpuTime?: number;
+  peakMemory?: number;
   result?: AttemptResult;
   wallTime: number;
   /** Set when the failure could not be recorded in the store. */
@@ -128,9 +140,11 @@ export class WorkerProcess {
     this.onExitDuringJob = undefined;
     this.current = undefined;
     const wallTime = (Date.now() - started) / 1000;
-    if (message?.ok) return { ok: true, exitCode: 0, result: message.result, wallTime };
+    if (message?.ok)
+      return { ok: true, exitCode: 0, result: message.result, wallTime, ...message.measures };
     let exitCode = 1;
     let reason: string;
+    let failure: FailureKind = 'job-error';
     if (message) {
       reason = message.error;
     } else {
@@ -139,6 +153,7 @@ export class WorkerProcess {
       await this.exitPromise;
       const { code, signal } = this.exitInfo ?? { code: null, signal: null };
       exitCode = signal ? 128 + signalNumber(signal) : (code ?? 1) || 1;
+      if (signal) failure = 'killed';
       reason = signal
         ? `killed by signal ${signal}${signal === 'SIGKILL' ? ' (e.g. the out-of-memory killer)' : ''}`
         : `worker exited with code ${code}`;
@@ -149,7 +164,15 @@ export class WorkerProcess {
         ? createReadStream(this.logPath, { start: logStart, end: logEnd - 1 })
         : `(no output)\n${reason}\n`;
     const recordError = await recordFailedAttempt(this.store, jobId, log, reason);
-    return { ok: false, exitCode, reason, wallTime, recordError };
+    return {
+      ok: false,
+      exitCode,
+      failure,
+      reason,
+      wallTime,
+      recordError,
+      ...(message ? message.measures : {}),
+    };
   }
 
   /**

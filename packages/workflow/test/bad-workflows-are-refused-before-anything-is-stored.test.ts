@@ -30,7 +30,9 @@ describe('bad workflows and bad usage', () => {
       env: { ...process.env, ...env } as Record<string, string>,
     });
     expect(bad.code).toBe(2);
-    expect(errorLines(bad.stderr)).toEqual(["toil: error: Unknown batch system 'mesos'."]);
+    expect(errorLines(bad.stderr)).toEqual([
+      "toil: error: Unknown batch system 'mesos': no @toil/batch-mesos is installed.",
+    ]);
     expect(existsSync(join(dir, 'store'))).toBe(false);
     writeFileSync(join(dir, 'a-file'), '');
     const badDir = await runWorkflow(FIXTURE, [locator, '--workDir', join(dir, 'a-file')], {

@@ -19,7 +19,7 @@ describe('workflow options', () => {
       defaultMemory: 2 * 1024 ** 3,
       defaultDisk: 2 * 1024 ** 3,
       batchSystem: 'single_machine',
-      workerIsolation: 'pool',
+      batchSystemOptions: {},
       logLevel: 'info',
       given: [],
     });

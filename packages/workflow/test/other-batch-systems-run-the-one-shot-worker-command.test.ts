@@ -3,7 +3,7 @@ import { runToil } from '../../../tooling/test-env/cli.js';
 import { FIXTURE, REPO_ROOT_FOR_TESTS, lines, runWorkflow, scratch } from './helpers.js';
 
 describe('the one-shot worker command and JavaScript workflows', () => {
-  it('runs jobs through IssuedJob.argv for a registered batch system (what Slurm runs), failures recorded and retried', async () => {
+  it('runs jobs through the worker command and the invocation arguments for a registered batch system (what Slurm runs), failures recorded and retried', async () => {
     const dir = scratch();
     const out = join(dir, 'out');
     const result = await runWorkflow(
@@ -21,7 +21,9 @@ describe('the one-shot worker command and JavaScript workflows', () => {
     expect(result.stdout).toContain('ROOT RETURNED "ok"');
     const written = lines(out);
     expect(written).toEqual([
-      expect.stringMatching(/^argv .*--module .*workflows\.ts --jobId failsOnce-\S+$/),
+      expect.stringMatching(
+        /^argv --jobStore \S+ --jobId failsOnce-\S+ --workflow \S*workflows\.ts$/,
+      ),
       'failsOnce first attempt',
       expect.stringMatching(/^argv /),
       'failsOnce second attempt',

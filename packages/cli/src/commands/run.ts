@@ -1,5 +1,27 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { defineCommand } from '../command.js';
 import { jobStorePositional } from './job-store-options.js';
+
+const ENGINE_OPTIONS =
+  'Workflow options (Toil names and defaults): --stats, --clean {always,onError,never,onSuccess}, --cleanWorkDir, --restart, --retryCount N, --maxCores, --maxMemory, --maxDisk, --defaultCores, --defaultMemory, --defaultDisk, --workDir, --batchSystem NAME (single_machine, or NAME of an installed @toil/batch-NAME package), and the options the chosen batch system declares. Unknown options are an error.';
+
+/**
+ * The batch systems found from here and the options each declares, read from their plugins
+ * (only for `--help`: it loads @toil/workflow and the plugins).
+ */
+function batchSystemsHelp(): string {
+  const workflow = createRequire(import.meta.url)(
+    '@toil/workflow',
+  ) as typeof import('@toil/workflow');
+  const from = join(process.cwd(), 'workflow.js');
+  const lines = workflow.batchSystemNames(from).map((name) => {
+    const plugin = workflow.findBatchSystem(name, from);
+    const flags = Object.keys(plugin.options).map((option) => `--${option}`);
+    return `--batchSystem ${plugin.name}: ${flags.join(', ') || '(no options)'}`;
+  });
+  return `Batch systems here and their options:\n  ${lines.join('\n  ')}`;
+}
 
 /**
  * `toil run WORKFLOW JOBSTORE [options]`: runs a workflow file as its own program (TypeScript
@@ -23,8 +45,10 @@ export default defineCommand({
     ['toil run examples/discoverfiles.ts file:my-jobstore --stats', 'Run the example, keep stats'],
     ['toil run wf.ts file:my-jobstore --restart', 'Resume a workflow after a failure or kill'],
   ],
-  epilogue:
-    'Workflow options (Toil names and defaults): --stats, --clean {always,onError,never,onSuccess}, --cleanWorkDir, --restart, --retryCount N, --maxCores, --maxMemory, --maxDisk, --defaultCores, --defaultMemory, --defaultDisk, --workDir, --batchSystem {single_machine,slurm}, --workerIsolation {pool,process}, --maxLocalJobs, --slurmArgs, --slurmPartition, --slurmTime, --slurmNoMem. Unknown options are an error.',
+  get epilogue() {
+    const help = process.argv.includes('--help') || process.argv.includes('-h');
+    return help ? `${ENGINE_OPTIONS}\n\n${batchSystemsHelp()}` : ENGINE_OPTIONS;
+  },
   async run(args, context) {
     const { runWorkflowFile } = await import('@toil/workflow');
     // yargs keeps unknown options (the workflow's own) in `_`, after the command name.

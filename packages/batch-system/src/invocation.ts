@@ -1,0 +1,47 @@
+import type { JobInvocation } from './contract.js';
+
+/**
+ * The arguments a toil-ts worker takes for one attempt, after its command (the engine's
+ * worker entry, `toil-worker`, or whatever a batch system's nodes run):
+ * `run --jobStore L --jobId J --workflow SOURCE [--compiled PATH --hash H]`. Every value is
+ * one word: a batch system that goes through a shell must quote each.
+ */
+export function workerArguments(invocation: JobInvocation): string[] {
+  const { workflow } = invocation;
+  return [
+    'run',
+    '--jobStore',
+    invocation.jobStore,
+    '--jobId',
+    invocation.jobId,
+    '--workflow',
+    workflow.source,
+    ...(workflow.compiled ? ['--compiled', workflow.compiled] : []),
+    ...(workflow.hash ? ['--hash', workflow.hash] : []),
+  ];
+}
+
+/**
+ * Reads {@link workerArguments} back (what the worker entry does); undefined when `argv` is
+ * not a `run` invocation with a job store, job id and workflow.
+ */
+export function parseWorkerArguments(argv: readonly string[]): JobInvocation | undefined {
+  if (argv[0] !== 'run') return undefined;
+  const flags = new Map<string, string>();
+  for (let i = 1; i < argv.length; i += 2) {
+    const flag = argv[i]!;
+    if (!flag.startsWith('--') || i + 1 >= argv.length) return undefined;
+    flags.set(flag.slice(2), argv[i + 1]!);
+  }
+  const jobStore = flags.get('jobStore');
+  const jobId = flags.get('jobId');
+  const source = flags.get('workflow');
+  if (!jobStore || !jobId || !source) return undefined;
+  const compiled = flags.get('compiled');
+  const hash = flags.get('hash');
+  return {
+    jobStore,
+    jobId,
+    workflow: { source, ...(compiled ? { compiled } : {}), ...(hash ? { hash } : {}) },
+  };
+}

@@ -1,0 +1,118 @@
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ToilError, registerUsageErrorCodes } from '@toil/core';
+import type { BatchSystemPlugin } from './contract.js';
+import type { OptionSpecs } from './options.js';
+
+declare module '@toil/core' {
+  interface ToilErrorCodeRegistry {
+    /** `--batchSystem NAME` names no registered plugin and no installed `@toil/batch-NAME`. */
+    BATCH_SYSTEM_UNKNOWN: true;
+  }
+}
+registerUsageErrorCodes('BATCH_SYSTEM_UNKNOWN');
+
+const REGISTRY_KEY = Symbol.for('@toil/batch-system/plugins');
+
+// Kept on globalThis so that duplicated installs of this package share one registry.
+function registry(): Map<string, BatchSystemPlugin> {
+  const global = globalThis as unknown as Record<
+    symbol,
+    Map<string, BatchSystemPlugin> | undefined
+  >;
+  return (global[REGISTRY_KEY] ??= new Map());
+}
+
+/** The package a batch system named `name` comes in: `@toil/batch-NAME`. */
+export function batchSystemPackage(name: string): string {
+  return `@toil/batch-${name}`;
+}
+
+/**
+ * Makes `--batchSystem NAME` (and its aliases) use `plugin` in this process, ahead of any
+ * package. The engine registers its single-machine system this way; a workflow module may
+ * register its own.
+ */
+export function registerBatchSystem<S extends OptionSpecs>(plugin: BatchSystemPlugin<S>): void {
+  for (const name of [plugin.name, ...(plugin.aliases ?? [])]) {
+    registry().set(name, plugin as unknown as BatchSystemPlugin);
+  }
+}
+
+/** The plugins registered in this process (each once). */
+export function registeredBatchSystems(): BatchSystemPlugin[] {
+  return [...new Set(registry().values())];
+}
+
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+function load(specifier: string, from: readonly string[]): Record<string, unknown> | undefined {
+  for (const base of from) {
+    let path: string;
+    try {
+      path = createRequire(base).resolve(specifier);
+    } catch {
+      continue;
+    }
+    return createRequire(base)(path) as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+/**
+ * The one way a batch system is found by name: a plugin registered under that name, else the
+ * package `@toil/batch-NAME` resolved from each of `from` in turn (paths of files: the
+ * workflow module first, then the engine), whose `batchSystem` export is the plugin.
+ * Synchronous, so that a workflow's options (the plugin's among them) are checked before
+ * anything is stored.
+ *
+ * @throws ToilError `BATCH_SYSTEM_UNKNOWN` (usage) when neither exists, and
+ * `BATCH_SYSTEM_UNAVAILABLE` when the package does not export a plugin.
+ */
+export function resolveBatchSystem(name: string, from: readonly string[]): BatchSystemPlugin {
+  const registered = registry().get(name);
+  if (registered) return registered;
+  const packageName = batchSystemPackage(name);
+  const module = PACKAGE_NAME.test(name) ? load(packageName, from) : undefined;
+  if (!module) {
+    throw new ToilError(
+      'BATCH_SYSTEM_UNKNOWN',
+      `Unknown batch system '${name}': no ${packageName} is installed.`,
+      {
+        hint: `Choose one of: ${knownBatchSystems(from).join(', ')}; another batch system NAME is the package @toil/batch-NAME, installed next to the workflow.`,
+      },
+    );
+  }
+  const plugin = module.batchSystem as BatchSystemPlugin | undefined;
+  if (!plugin || typeof plugin.create !== 'function' || typeof plugin.options !== 'object') {
+    throw new ToilError(
+      'BATCH_SYSTEM_UNAVAILABLE',
+      `${packageName} does not export a batch system plugin ('batchSystem').`,
+      { hint: `Install a version of ${packageName} built for this @toil/batch-system.` },
+    );
+  }
+  return plugin;
+}
+
+/**
+ * Names `--batchSystem` accepts here: the registered plugins and every `@toil/batch-NAME`
+ * package installed in a `node_modules` above one of `from`.
+ */
+export function knownBatchSystems(from: readonly string[]): string[] {
+  const names = new Set(registeredBatchSystems().map((p) => p.name));
+  for (const base of from) {
+    for (let dir = dirname(base); ; dir = dirname(dir)) {
+      try {
+        for (const entry of readdirSync(join(dir, 'node_modules', '@toil'))) {
+          const match = /^batch-(.+)$/.exec(entry);
+          if (match && match[1] !== 'system') names.add(match[1]!);
+        }
+      } catch {
+        // no node_modules/@toil here
+      }
+      if (dirname(dir) === dir) break;
+    }
+  }
+  return [...names];
+}
