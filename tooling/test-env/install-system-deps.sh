@@ -5,7 +5,7 @@
 # sudo for stage 2 on the nodes); tmux for the PTY tests of @toil/cluster-ssh. Needs root and
 # apt; elsewhere it says loudly what will not run.
 set -uo pipefail
-need=(slurmctld slurmd slurm-client munge iproute2 util-linux passwd openssh-server openssh-client rsync sudo tmux)
+need=(slurmctld slurmd slurm-client munge iproute2 util-linux passwd openssh-server openssh-client rsync sudo tmux cloud-init)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -124,8 +124,10 @@ export interface DestroyOptions {
 export interface AddNodesOptions {
   /** A spot (preemptible) bid in USD per hour; on-demand when absent. */
   spotBid?: number;
-  /** Root disk size in GB (the spec's `nodeStorage` when absent). */
+  /** Root disk size in GB (default 50). */
   storageGb?: number;
+  /** The public key stage 1 installs for the login user (one OpenSSH line). */
+  sshPublicKey: string;
 }
 
 /**
@@ -166,7 +168,7 @@ export interface Provisioner {
     clusterName: string,
     nodeType: WorkerNodeType,
     count: number,
-    options?: AddNodesOptions,
+    options: AddNodesOptions,
   ): Promise<ClusterNode[]>;
   /** Terminates these nodes of the cluster (ids of other clusters are refused). */
   terminateNodes(clusterName: string, ids: readonly string[]): Promise<void>;

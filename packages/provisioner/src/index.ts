@@ -79,3 +79,9 @@ export {
   resolveToilPackage,
 } from './options.js';
 export type { LaunchClusterArgs } from './options.js';
+export {
+  HOST_KEY_CONSOLE_PREFIX,
+  parseHostKeyFingerprints,
+  renderStage1UserData,
+} from './bootstrap/stage1.js';
+export type { Stage1Input } from './bootstrap/stage1.js';

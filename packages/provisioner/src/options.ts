@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ToilError } from '@toil/core';
+import { ToilError, parseDuration } from '@toil/core';
 import './errors.js';
 import { PROVISIONER_NAMES, resolveZone } from './load.js';
 import { checkClusterName } from './names.js';
@@ -121,6 +121,18 @@ export const launchClusterOptions = {
     describe:
       'Install toil on the nodes from these package tarballs (a .tgz, or a directory of them) instead of the npm registry.',
   },
+  phaseTimeout: {
+    type: 'string',
+    default: '10m',
+    describe:
+      'How long each launch phase (instance running, host keys, SSH, node set-up) may take, e.g. 10m.',
+  },
+  bootstrap: {
+    choices: ['full', 'none'],
+    default: 'full',
+    describe:
+      'full: set the nodes up for toil over SSH; none: only create the cloud resources (nodes are not usable by toil).',
+  },
   ...dryRunOption,
 } as const;
 
@@ -144,6 +156,8 @@ export interface LaunchClusterArgs {
   sshCidr?: string;
   sshKey?: string;
   toilPackage?: string[];
+  phaseTimeout?: string;
+  bootstrap?: string;
   dryRun?: boolean;
 }
 
@@ -258,6 +272,11 @@ export function launchSpecFromOptions(
     sshPublicKey: key.publicKey,
     sshPrivateKeyPath: key.privateKeyPath,
     toilPackage: resolveToilPackage(args.toilPackage, context.version),
+    phaseTimeoutSeconds:
+      args.phaseTimeout === undefined
+        ? undefined
+        : parseDuration(args.phaseTimeout, '--phaseTimeout'),
+    bootstrap: args.bootstrap === 'none' ? 'none' : 'full',
     dryRun: args.dryRun ?? false,
   });
 }

@@ -66,6 +66,13 @@ export const ClusterSpecSchema = z.object({
   sshPrivateKeyPath: z.string().min(1).optional(),
   /** Where stage 2 gets this CLI from. */
   toilPackage: ToilPackageSourceSchema,
+  /** How long each launch phase (instance running, host keys, SSH, stage 2) may take. */
+  phaseTimeoutSeconds: z.number().positive().default(600),
+  /**
+   * `full`: both bootstrap stages (the node is ready for toil); `none`: cloud resources only,
+   * the launch ends when the instances run (for checking cloud permissions and quotas).
+   */
+  bootstrap: z.enum(['full', 'none']).default('full'),
   /** Report the plan and create nothing. */
   dryRun: z.boolean().default(false),
 });
