@@ -151,7 +151,7 @@ moto.describe('cluster commands on moto', () => {
     );
     const empty = await runToil(['list-clusters', '--zone', 'us-west-2a'], { env });
     expect(empty.stdout).toBe('No clusters in us-west-2a.\n');
-  });
+  }, 300_000);
 
   it('refuses an unknown instance type with the closest name, creating nothing', async () => {
     const result = await runToil(launchArgs('typo', 't3.mediun'), { env });
