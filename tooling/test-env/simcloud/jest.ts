@@ -25,6 +25,26 @@ export function simCloudUnavailableReason(): string | undefined {
   return undefined;
 }
 
+/**
+ * `describe` when the simulated cloud can run here; otherwise a loud warning and a skip, or,
+ * under `CI=true`, a failing test. For files that start their own {@link startSimCloud}
+ * without moto; {@link useSimCloud} uses it too.
+ */
+export function describeWithSimCloud(suite: string, name: string, body: () => void): void {
+  const reason = simCloudUnavailableReason();
+  if (reason === undefined) return describe(name, body);
+  if (process.env.CI === 'true')
+    return describe(name, () => {
+      it('needs the simulated cloud', () => {
+        throw new Error(`CI must run ${suite}, but: ${reason}`);
+      });
+    });
+  process.stderr.write(
+    `\n${'!'.repeat(78)}\n!! SKIPPING "${name}" (${suite}): ${reason}.\n!! These tests run on real network-namespace nodes; under CI=true they fail instead.\n${'!'.repeat(78)}\n\n`,
+  );
+  describe.skip(name, body);
+}
+
 /** What {@link useSimCloud} gives a test file. */
 export interface SimCloudEnv {
   /** jest's `describe` when the simulated cloud can run; otherwise a skip (or, under CI=true, a failure). */
@@ -52,19 +72,7 @@ export function useSimCloud(suite: string): SimCloudEnv {
   let aws: SimAws | undefined;
   const saved = new Map<string, string | undefined>();
   const env: SimCloudEnv = {
-    describe: (name, body) => {
-      if (reason === undefined) return describe(name, body);
-      if (process.env.CI === 'true')
-        return describe(name, () => {
-          it('needs the simulated cloud', () => {
-            throw new Error(`CI must run ${suite}, but: ${reason}`);
-          });
-        });
-      process.stderr.write(
-        `\n${'!'.repeat(78)}\n!! SKIPPING "${name}" (${suite}): ${reason}.\n!! These tests run on real network-namespace nodes; under CI=true they fail instead.\n${'!'.repeat(78)}\n\n`,
-      );
-      describe.skip(name, body);
-    },
+    describe: (name, body) => describeWithSimCloud(suite, name, body),
     moto: () => moto ?? fail('moto'),
     cloud: () => cloud ?? fail('the simulated cloud'),
     aws: () => aws ?? fail('the AWS front'),

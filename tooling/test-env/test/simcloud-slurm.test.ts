@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { describeWithSimCloud, startSimCloud, type SimCloud } from '../simcloud/index.js';
+
+/** What stage 2 writes on every node, in the form the simulated nodes need. */
+function slurmConf(leader: string, leaderAddress: string, workers: [string, string][]): string {
+  return [
+    'ClusterName=simcloud',
+    `SlurmctldHost=${leader}(${leaderAddress})`,
+    'SlurmUser=slurm',
+    'SlurmdUser=root',
+    'AuthType=auth/munge',
+    'CredType=cred/munge',
+    'MpiDefault=none',
+    'ProctrackType=proctrack/linuxproc',
+    'TaskPlugin=task/none',
+    'JobAcctGatherType=jobacct_gather/linux',
+    'AccountingStorageType=accounting_storage/none',
+    'JobCompType=jobcomp/filetxt',
+    'JobCompLoc=/var/log/slurm/jobcomp.txt',
+    'SelectType=select/cons_tres',
+    'SelectTypeParameters=CR_Core_Memory',
+    'DefMemPerCPU=256',
+    'SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1',
+    'ReturnToService=2',
+    'MailProg=/bin/true',
+    'StateSaveLocation=/var/lib/slurm/slurmctld',
+    'SlurmdSpoolDir=/var/lib/slurm/slurmd',
+    'SlurmctldPidFile=/run/slurmctld.pid',
+    'SlurmdPidFile=/run/slurmd.pid',
+    'SlurmctldLogFile=/var/log/slurm/slurmctld.log',
+    'SlurmdLogFile=/var/log/slurm/slurmd.log',
+    ...workers.map(
+      ([name, address]) =>
+        `NodeName=${name} NodeAddr=${address} CPUs=1 RealMemory=1000 State=UNKNOWN`,
+    ),
+    'PartitionName=work Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
+    '',
+  ].join('\n');
+}
+
+const SETUP = [
+  'set -e',
+  'mkdir -p /etc/slurm /etc/munge /run/munge /var/lib/slurm/slurmctld /var/lib/slurm/slurmd /var/log/slurm',
+  'read -r conf64; read -r key64',
+  'printf %s "$conf64" | base64 -d > /etc/slurm/slurm.conf',
+  'printf %s "$key64" | base64 -d > /etc/munge/munge.key',
+  'chown munge:munge /etc/munge /etc/munge/munge.key /run/munge; chmod 0400 /etc/munge/munge.key',
+  'chown slurm:slurm /var/lib/slurm/slurmctld /var/log/slurm',
+  'runuser -u munge -- /usr/sbin/munged',
+].join('\n');
+
+describeWithSimCloud('Slurm across simulated nodes', 'Slurm on simulated nodes', () => {
+  let cloud: SimCloud;
+  afterAll(async () => {
+    await cloud?.stop();
+  });
+
+  it('runs a controller on one node and a slurmd on each of two others, each under its own host name and address, and places jobs on the workers', async () => {
+    cloud = await startSimCloud();
+    const ids = ['leader', 'w1', 'w2'];
+    const addresses = ids.map(() => cloud.allocateAddress());
+    await cloud.addSource({
+      name: 'fake',
+      list: async () =>
+        ids.map((id, i) => ({ id, live: true, privateAddress: addresses[i]!, userData: '' })),
+    });
+    const [leader, w1, w2] = ids.map((id) => cloud.node(id)!);
+    const conf = slurmConf(leader!.hostname, leader!.address, [
+      [w1!.hostname, w1!.address],
+      [w2!.hostname, w2!.address],
+    ]);
+    const input = `${Buffer.from(conf).toString('base64')}\n${randomBytes(1024).toString('base64')}\n`;
+    for (const id of ids) {
+      const setup = await cloud.exec(id, ['bash', '-c', SETUP], { input });
+      expect(setup).toMatchObject({ code: 0 });
+    }
+    expect(await cloud.exec('leader', ['/usr/sbin/slurmctld', '-i'])).toMatchObject({ code: 0 });
+    for (const id of ['w1', 'w2'])
+      expect(await cloud.exec(id, ['/usr/sbin/slurmd'])).toMatchObject({ code: 0 });
+
+    // Both workers registered and idle before the jobs go in, so each gets one.
+    const idle = await cloud.exec('leader', [
+      'bash',
+      '-c',
+      'for i in $(seq 600); do [ "$(sinfo -h -t idle -o %D)" = 2 ] && exit 0; sleep 0.1; done; sinfo; exit 1',
+    ]);
+    expect(idle).toMatchObject({ code: 0 });
+    // Each job prints where it ran; --wait returns when it is done; two at once need both nodes.
+    const submit = (n: number) =>
+      cloud.exec('leader', [
+        'sbatch',
+        '--wait',
+        '-Q',
+        '-c',
+        '1',
+        `--output=/tmp/job-${n}.out`,
+        '--wrap',
+        'echo "$(hostname) $(ip -4 -o addr show eth0 | tr -s " " | cut -d" " -f4)"; sleep 1',
+      ]);
+    const results = await Promise.all([submit(1), submit(2)]);
+    expect(results.map((r) => r.code)).toEqual([0, 0]);
+    const ran = [];
+    for (const id of ['w1', 'w2']) {
+      const out = await cloud.exec(id, ['bash', '-c', 'cat /tmp/job-*.out 2>/dev/null || true']);
+      ran.push(out.stdout.trim());
+    }
+    expect(ran).toEqual([`${w1!.hostname} ${w1!.address}/24`, `${w2!.hostname} ${w2!.address}/24`]);
+    const sinfo = await cloud.exec('leader', ['sinfo', '-h', '-N', '-o', '%N']);
+    expect(sinfo.stdout.trim().split('\n').sort()).toEqual([w1!.hostname, w2!.hostname].sort());
+  });
+});
