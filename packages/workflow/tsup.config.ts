@@ -1,3 +1,8 @@
 import { definePackageBuild } from '../../tooling/tsup.config.js';
 
-export default definePackageBuild(['src/index.ts', 'src/worker.ts', 'src/testing.ts']);
+export default definePackageBuild([
+  'src/index.ts',
+  'src/worker.ts',
+  'src/testing.ts',
+  'src/program-errors.ts',
+]);

@@ -122,6 +122,36 @@ export function renderError(error: unknown, argv: string[], io: MainIo = process
   return exitCode;
 }
 
+/**
+ * The width `--help` wraps to: the terminal's (at most 110), or none off a terminal, where
+ * yargs' wrapping (cliui's ESM build) would break words in the middle.
+ */
+function helpWidth(): number | null {
+  return process.stdout.isTTY ? Math.min(110, process.stdout.columns ?? 100) : null;
+}
+
+/** Breaks `text` into lines of at most `width` characters at spaces (long words stay whole). */
+export function wordWrap(text: string, width: number | null): string {
+  if (width === null) return text;
+  return text
+    .split('\n')
+    .map((paragraph) => {
+      const lines: string[] = [];
+      let line = '';
+      for (const word of paragraph.split(' ')) {
+        if (line && line.length + 1 + word.length > width) {
+          lines.push(line);
+          line = word;
+        } else {
+          line = line ? `${line} ${word}` : word;
+        }
+      }
+      lines.push(line);
+      return lines.join('\n');
+    })
+    .join('\n');
+}
+
 function registerCommand(
   parser: Argv,
   command: ToilCommand,
@@ -129,12 +159,12 @@ function registerCommand(
 ): Argv {
   return parser.command(
     command.usage,
-    command.describe,
+    wordWrap(command.describe, helpWidth()),
     (y) => {
       for (const [name, spec] of Object.entries(command.positionals)) y.positional(name, spec);
       y.options(command.options);
       for (const [cmd, description] of command.examples ?? []) y.example(cmd, description);
-      if (command.epilogue) y.epilogue(command.epilogue);
+      if (command.epilogue) y.epilogue(wordWrap(command.epilogue, helpWidth()));
       if (command.passThrough)
         y.parserConfiguration({ 'unknown-options-as-args': true }).strict(false);
       return y;
@@ -183,7 +213,7 @@ export async function main(argv: string[], io: MainIo = processIo): Promise<numb
       .help('help')
       .alias('help', 'h')
       .version(false)
-      .wrap(Math.min(110, process.stdout.columns ?? 100))
+      .wrap(helpWidth())
       .exitProcess(false)
       .fail((message, error) => {
         if (error) throw error;

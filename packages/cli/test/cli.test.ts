@@ -140,4 +140,13 @@ describe('the toil command line', () => {
     expect(readFileSync(file, 'utf8')).toBe('notes');
     expect(readdirSync(other)).toEqual(['thesis.tex']);
   });
+
+  it('does not break words in --help off a terminal', async () => {
+    const clean = await runToil(['clean', '--help']);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toContain('A missing store is not an error.');
+    const run = await runToil(['run', '--help']);
+    expect(run.stdout).toContain('--cleanWorkDir, --restart');
+    expect(run.stdout).toContain('toil run examples/discoverfiles.ts file:my-jobstore --stats');
+  });
 });

@@ -1,10 +1,23 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { constants, tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { ToilError } from '@toil/core';
+import { PACKAGE_CODE_DIR } from './here.js';
 import { STARTED_MARKER_ENV } from './started-marker.js';
 import { isTypeScript, tsxLoaderArgs } from './worker-command.js';
+
+const WORKFLOW_EXTENSIONS = /\.[cm]?[jt]s$/;
+
+/** `--import` of the module that renders errors escaping the program (built or source). */
+function programErrorsImport(typeScript: boolean): string[] {
+  for (const name of ['program-errors.js', ...(typeScript ? ['program-errors.ts'] : [])]) {
+    const path = join(PACKAGE_CODE_DIR, name);
+    if (existsSync(path)) return ['--import', pathToFileURL(path).href];
+  }
+  return [];
+}
 
 /** What {@link runWorkflowFile} runs. */
 export interface RunWorkflowFileOptions {
@@ -25,16 +38,34 @@ export interface RunWorkflowFileOptions {
  */
 export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<number> {
   const file = resolve(options.workflow);
+  const hint = 'Give the path of a workflow file (.ts or .js) that calls Job.Runner.main.';
   if (!existsSync(file)) {
     throw new ToilError(
       'INVALID_ARGUMENT',
       `The workflow file ${options.workflow} does not exist.`,
-      {
-        hint: 'Give the path of a workflow file (.ts or .js) that calls Job.Runner.main.',
-      },
+      { hint },
     );
   }
-  const argv = [...(isTypeScript(file) ? tsxLoaderArgs() : []), file, ...options.args];
+  if (statSync(file).isDirectory()) {
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `The workflow ${options.workflow} is a directory, not a workflow file.`,
+      { hint },
+    );
+  }
+  if (!WORKFLOW_EXTENSIONS.test(file)) {
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `The workflow ${options.workflow} is not a JavaScript or TypeScript file (.ts, .mts, .cts, .js, .mjs, .cjs).`,
+      { hint },
+    );
+  }
+  const argv = [
+    ...(isTypeScript(file) ? tsxLoaderArgs() : []),
+    ...programErrorsImport(isTypeScript(file)),
+    file,
+    ...options.args,
+  ];
   const markerDir = mkdtempSync(join(tmpdir(), 'toil-run-'));
   const marker = join(markerDir, 'started');
   const child = spawn(process.execPath, argv, {

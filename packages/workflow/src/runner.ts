@@ -59,9 +59,53 @@ export function renderProgramError(error: unknown, argv: string[] = process.argv
     const exitCode = error.data?.exitCode;
     return typeof exitCode === 'number' ? exitCode : 1;
   }
-  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(redact(`toil: error: ${stack}\n`));
+  process.stderr.write(redact(describeUserError(error, wantsDebug(argv))));
   return 1;
+}
+
+const MAIN_STARTED = Symbol.for('@toil/workflow/Runner.main');
+
+// Frames of Node itself, of installed packages and of the @toil packages (built or, inside
+// this repository, their sources): the user's frame is the first one that is none of these.
+const ENGINE_FRAME =
+  /\((?:node:|.*[/\\]node_modules[/\\]|.*[/\\]packages[/\\][^/\\]+[/\\](?:src|dist)[/\\])|^\s*at (?:node:|.*[/\\]node_modules[/\\]|.*[/\\]packages[/\\][^/\\]+[/\\](?:src|dist)[/\\])/;
+
+/**
+ * An error that is not a `ToilError` (the workflow's own code threw it) as the CLI shows
+ * errors: one line, the user's frame (file and line, through source maps for TypeScript) and a
+ * hint; the whole stack only at debug level.
+ */
+export function describeUserError(error: unknown, debug = false): string {
+  const isError = error instanceof Error;
+  const name = isError && error.name && error.name !== 'Error' ? `${error.name}: ` : '';
+  const message = isError ? error.message : String(error);
+  const firstLine = message.split('\n')[0] ?? '';
+  let text = `toil: error: ${name}${firstLine}\n`;
+  const stack = isError ? (error.stack ?? '') : '';
+  const frame = stack
+    .split('\n')
+    .slice(1)
+    .find((line) => /^\s*at /.test(line) && !ENGINE_FRAME.test(line));
+  if (frame) text += `  ${frame.trim()}\n`;
+  const loading = !(globalThis as Record<symbol, unknown>)[MAIN_STARTED];
+  text += loading
+    ? '  hint: The workflow module threw while it was being loaded (before Job.Runner.main ran); fix the line above, or rerun with --logLevel debug for the whole stack.\n'
+    : "  hint: This error came from the workflow's own code; rerun with --logLevel debug for the whole stack.\n";
+  if (debug && stack) text += `${stack}\n`;
+  return text;
+}
+
+/**
+ * Makes an error that escapes the workflow program (thrown while its module loads, or an
+ * unhandled rejection) a one-line error like {@link renderProgramError}, and exits with its
+ * status. `toil run` installs it in the program it starts (`--import`).
+ */
+export function installProgramErrorHandlers(): void {
+  const fail = (error: unknown): void => {
+    process.exit(renderProgramError(error));
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
 }
 
 /**
@@ -96,6 +140,7 @@ export const Runner = {
   main(moduleUrl: string, main: () => unknown): void {
     if (!isMainModule(moduleUrl)) return;
     mainModulePath = realpath(toPath(moduleUrl));
+    (globalThis as Record<symbol, unknown>)[MAIN_STARTED] = true;
     setImmediate(() => {
       Promise.resolve()
         .then(main)
