@@ -107,6 +107,20 @@ describe('toil status', () => {
     });
   });
 
+  it("says when a remote leader's counts were last updated, in this century", async () => {
+    const updatedAt = Date.UTC(2026, 10, 30, 1, 2, 3) / 1000;
+    const store = await buildStoreWithRootJob(`file:${scratch('remote-summary')}`, {
+      leader: remoteLeader(12345),
+      summary: summary({ unfinished: 1, updatedAt }),
+    });
+    const result = await runToil(['status', store]);
+    expect(result.stdout).toContain('Its job counts were last updated 2026-11-30T01:02:03Z.');
+    const json = JSON.parse((await runToil(['status', store, '--json'])).stdout) as {
+      countsUpdatedAt: number;
+    };
+    expect(json.countsUpdatedAt).toBe(updatedAt * 1000);
+  });
+
   it('says when the leader is on another machine', async () => {
     const store = await buildStoreWithRootJob(`file:${scratch('remote')}`, {
       leader: remoteLeader(12345),

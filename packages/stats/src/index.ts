@@ -66,7 +66,8 @@ export {
   isRunning,
   isoTime,
   parentPid,
+  storedTime,
 } from './leader.js';
-export type { LeaderLiveness } from './leader.js';
+export type { EpochMillis, EpochSeconds, LeaderLiveness } from './leader.js';
 export { openStore, storeNotFound } from './open.js';
 export type { UtilityOptions } from './open.js';

@@ -7,6 +7,7 @@ import {
   isRunning,
   isoTime,
   parentPid,
+  storedTime,
 } from './leader.js';
 import { withExistingStore, type UtilityOptions } from './open.js';
 
@@ -100,7 +101,7 @@ export async function killWorkflow(
         action: 'finished',
         leader: recorded,
         outcome,
-        message: `The workflow in ${store.locator} already ended (${outcome.result}, attempt ${outcome.attempt}, ${isoTime(outcome.time)}); there is nothing to kill.`,
+        message: `The workflow in ${store.locator} already ended (${outcome.result}, attempt ${outcome.attempt}, ${isoTime(storedTime(outcome.time))}); there is nothing to kill.`,
       };
     }
     if (liveness.kind === 'remote') {
@@ -159,7 +160,7 @@ export async function killWorkflow(
     const deadline = started + timeoutMs;
     let remaining: number[];
     for (;;) {
-      const leaderAlive = isRecordedProcessAlive(recorded.pid, recorded.startedAt);
+      const leaderAlive = isRecordedProcessAlive(recorded.pid, storedTime(recorded.startedAt));
       remaining = workers.filter((pid) => isRunning(pid));
       if (!leaderAlive && remaining.length === 0) break;
       if (Date.now() >= deadline) {

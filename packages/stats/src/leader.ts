@@ -22,16 +22,34 @@ export type LeaderLiveness =
   | { kind: 'local-dead'; leader: LeaderInfo }
   | { kind: 'remote'; leader: LeaderInfo };
 
-/** A recorded time (epoch seconds, as every record stores it) in epoch milliseconds. */
-export function epochMillis(time: number): number {
-  return time * 1000;
+declare const EPOCH_SECONDS: unique symbol;
+declare const EPOCH_MILLIS: unique symbol;
+
+/** A stored time: epoch seconds, as every record holds it. */
+export type EpochSeconds = number & { readonly [EPOCH_SECONDS]: true };
+
+/** A time in epoch milliseconds (JavaScript's `Date`). */
+export type EpochMillis = number & { readonly [EPOCH_MILLIS]: true };
+
+/**
+ * Marks a time read from a record (`updatedAt`, `startedAt`, `time`: epoch seconds). The two
+ * brands keep seconds and milliseconds apart: turning milliseconds into a date as if they were
+ * seconds (the year 58882) does not type-check.
+ */
+export function storedTime(time: number): EpochSeconds {
+  return time as EpochSeconds;
+}
+
+/** A stored time in epoch milliseconds. */
+export function epochMillis(time: EpochSeconds): EpochMillis {
+  return (time * 1000) as EpochMillis;
 }
 
 /**
  * True when `pid` is alive and is the process that recorded itself at `recordedAt` (epoch
  * seconds): a process that started after that moment has reused the pid and is someone else.
  */
-export function isRecordedProcessAlive(pid: number, recordedAt: number): boolean {
+export function isRecordedProcessAlive(pid: number, recordedAt: EpochSeconds): boolean {
   return isRecordedLocalProcessAlive(pid, epochMillis(recordedAt));
 }
 
@@ -39,7 +57,7 @@ export function isRecordedProcessAlive(pid: number, recordedAt: number): boolean
 export function classifyLeader(leader: LeaderInfo | undefined): LeaderLiveness {
   if (!leader) return { kind: 'none' };
   if (leader.nodeId !== localNodeId()) return { kind: 'remote', leader };
-  return isRecordedProcessAlive(leader.pid, leader.startedAt)
+  return isRecordedProcessAlive(leader.pid, storedTime(leader.startedAt))
     ? { kind: 'local-alive', leader }
     : { kind: 'local-dead', leader };
 }
@@ -58,6 +76,6 @@ export function currentOutcome(
 }
 
 /** `2026-11-24T08:46:18Z` from a recorded time (epoch seconds). */
-export function isoTime(time: number): string {
+export function isoTime(time: EpochSeconds): string {
   return new Date(epochMillis(time)).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -4,6 +4,9 @@ import {
   classifyLeader,
   currentOutcome,
   epochMillis,
+  storedTime,
+  type EpochMillis,
+  type EpochSeconds,
   isoTime,
   type LeaderLiveness,
 } from './leader.js';
@@ -84,7 +87,7 @@ export interface StatusReport {
   /** Where the counts come from: the store's summary, or a walk over every job. */
   countsSource: 'summary' | 'walk' | 'none';
   /** When the summary was last written (epoch ms), if it was read. */
-  countsUpdatedAt?: number;
+  countsUpdatedAt?: EpochMillis;
   leader?: LeaderInfo & { liveness: LeaderLiveness['kind'] };
   outcome?: Outcome;
   /** Jobs, when a per-job option asked for them (filtered by `failedOnly` / `jobIds`). */
@@ -249,11 +252,11 @@ function describe(
         ? `The workflow in ${locator} has not started running: its leader (${who}) stopped before saving the root job.`
         : `The workflow in ${locator} has not started: no leader has run it yet.`;
     case 'running':
-      return `The workflow is running: its leader is ${who} (this machine), attempt ${leader!.attempt}, started ${isoTime(leader!.startedAt)}.`;
+      return `The workflow is running: its leader is ${who} (this machine), attempt ${leader!.attempt}, started ${isoTime(storedTime(leader!.startedAt))}.`;
     case 'running-elsewhere':
       return (
         `The workflow's leader is ${who}, another machine (attempt ${leader!.attempt}, started ` +
-        `${isoTime(leader!.startedAt)}); it has not recorded an end, so it is presumably running. ` +
+        `${isoTime(storedTime(leader!.startedAt))}); it has not recorded an end, so it is presumably running. ` +
         'This machine cannot check that process.'
       );
     case 'failed': {
@@ -261,12 +264,12 @@ function describe(
       const jobs =
         failed.length > 0 ? `: ${failed.length} totally failed jobs (${listNames(failed)})` : '';
       return (
-        `The workflow failed (attempt ${outcome!.attempt}, ended ${isoTime(outcome!.time)})${jobs}. ` +
+        `The workflow failed (attempt ${outcome!.attempt}, ended ${isoTime(storedTime(outcome!.time))})${jobs}. ` +
         'Fix the cause and run it again with --restart; `toil status --failed --printLogs` shows the logs.'
       );
     }
     case 'killed':
-      return `The workflow was killed (attempt ${outcome!.attempt}, at ${isoTime(outcome!.time)}). Resume it with --restart.`;
+      return `The workflow was killed (attempt ${outcome!.attempt}, at ${isoTime(storedTime(outcome!.time))}). Resume it with --restart.`;
     case 'leader-died':
       return (
         `The workflow is not running: its leader (${who}, attempt ${leader!.attempt}) stopped without ` +
@@ -342,6 +345,7 @@ export async function getStatus(
     }
     if (state !== 'completed' || wantJobs) {
       const summary = records || wantJobs ? undefined : storedSummary;
+      let countsUpdated: EpochSeconds | undefined;
       if (summary) {
         report.counts = {
           unfinished: summary.unfinished,
@@ -353,7 +357,8 @@ export async function getStatus(
           ready: summary.ready,
         };
         report.countsSource = 'summary';
-        report.countsUpdatedAt = epochMillis(summary.updatedAt);
+        countsUpdated = storedTime(summary.updatedAt);
+        report.countsUpdatedAt = epochMillis(countsUpdated);
       } else if (rootId !== undefined || wantJobs) {
         const walked = await walkJobs(store, host, wantJobs && !records);
         report.counts = walked.counts;
@@ -363,9 +368,9 @@ export async function getStatus(
       if (report.counts && state !== 'completed') {
         report.summaryLine = summaryLine(report.counts, store.locator);
       }
-      if (state === 'running-elsewhere' && report.countsUpdatedAt !== undefined) {
+      if (state === 'running-elsewhere' && countsUpdated !== undefined) {
         // Whether a remote leader still works shows in how fresh its counts are.
-        report.message += ` Its job counts were last updated ${isoTime(report.countsUpdatedAt)}.`;
+        report.message += ` Its job counts were last updated ${isoTime(countsUpdated)}.`;
       }
     }
 

@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
 import { RecordingHost } from '@toil/core';
-import { classifyLeader, epochMillis, getStatus, isRunning, killWorkflow } from '@toil/stats';
+import {
+  classifyLeader,
+  epochMillis,
+  getStatus,
+  isRunning,
+  killWorkflow,
+  storedTime,
+} from '@toil/stats';
 import { buildStoreWithRootJob, deadPid, exited, localLeader, useScratchDir } from './stores.js';
 
 describe('leader liveness', () => {
@@ -48,8 +55,8 @@ describe('leader liveness', () => {
   });
 
   it('reads leader times as the epoch seconds records hold', () => {
-    expect(epochMillis(1_700_000_000)).toBe(1_700_000_000_000);
-    expect(epochMillis(1_700_000_000.5)).toBe(1_700_000_000_500);
+    expect(epochMillis(storedTime(1_700_000_000))).toBe(1_700_000_000_000);
+    expect(epochMillis(storedTime(1_700_000_000.5))).toBe(1_700_000_000_500);
     const dead = deadPid();
     expect(classifyLeader(localLeader(dead, { startedAt: Date.now() / 1000 })).kind).toBe(
       'local-dead',
