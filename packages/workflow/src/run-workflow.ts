@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { ToilError } from '@toil/core';
 import { PACKAGE_CODE_DIR } from './here.js';
 import { STARTED_MARKER_ENV } from './started-marker.js';
-import { isTypeScript, tsxLoaderArgs } from './worker-command.js';
+import { COMPILED_ENV, compileWorkflow } from './compile.js';
 
 const WORKFLOW_EXTENSIONS = /\.[cm]?[jt]s$/;
 
@@ -21,7 +21,7 @@ function programErrorsImport(typeScript: boolean): string[] {
 
 /** What {@link runWorkflowFile} runs. */
 export interface RunWorkflowFileOptions {
-  /** The workflow file (`.ts`, `.mts`, `.cts` through tsx; `.js`, `.mjs`, `.cjs` as is). */
+  /** The workflow file (`.ts`, `.mts`, `.cts` compiled once with esbuild; `.js`, `.mjs`, `.cjs` as is). */
   workflow: string;
   /** The program's arguments: the job store locator and options. */
   args: string[];
@@ -30,7 +30,8 @@ export interface RunWorkflowFileOptions {
 }
 
 /**
- * Runs a workflow file as its own program (what `toil run` does): `node [tsx] FILE ARGS...`
+ * Runs a workflow file as its own program (what `toil run` does): `node FILE ARGS...`, a
+ * TypeScript file compiled first (see {@link compileWorkflow}),
  * with this process's stdio, forwarding SIGINT and SIGTERM. Resolves to its exit status.
  * Throws `INVALID_ARGUMENT` when the file does not exist, and `WORKFLOW_INVALID` when the
  * program exited 0 without parsing workflow options or creating a `Toil` (the file never
@@ -60,17 +61,26 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
       { hint },
     );
   }
+  // A TypeScript workflow is compiled once (content-addressed) and run as JavaScript; workers
+  // load the same file. Stack traces map back to the .ts lines through its source map.
+  const code = await compileWorkflow(file);
+  const compiledEnv = code.compiled
+    ? {
+        [COMPILED_ENV.source]: code.source,
+        [COMPILED_ENV.compiled]: code.compiled,
+        [COMPILED_ENV.hash]: code.hash!,
+      }
+    : {};
   const argv = [
-    ...(isTypeScript(file) ? tsxLoaderArgs() : []),
-    ...programErrorsImport(isTypeScript(file)),
-    file,
+    ...programErrorsImport(false),
+    ...(code.compiled ? ['--enable-source-maps', code.compiled] : [file]),
     ...options.args,
   ];
   const markerDir = mkdtempSync(join(tmpdir(), 'toil-run-'));
   const marker = join(markerDir, 'started');
   const child = spawn(process.execPath, argv, {
     stdio: 'inherit',
-    env: { ...process.env, ...options.env, [STARTED_MARKER_ENV]: marker },
+    env: { ...process.env, ...options.env, ...compiledEnv, [STARTED_MARKER_ENV]: marker },
   });
   const forward = (signal: NodeJS.Signals) => {
     child.kill(signal);

@@ -6,6 +6,7 @@ import { ToilError, isRecordedProcessAlive, localNodeId, report, type IoHost } f
 import { openJobStore, type FileId, type JobStore, type WorkflowConfig } from '@toil/jobstore';
 import type { BatchSystem, BatchSystemContext, WorkflowCode } from '@toil/batch-system';
 import { findBatchSystem } from './batch-registry.js';
+import { COMPILED_ENV, compileWorkflow } from './compile.js';
 import { ConsoleHost } from './console-host.js';
 import { internalOf, type Job } from './job.js';
 import { Leader, type LeaderLimits } from './leader.js';
@@ -91,6 +92,7 @@ export class Toil implements AsyncDisposable {
    */
   private cleanable = false;
   private closed = false;
+  private code: Promise<WorkflowCode> | undefined;
 
   constructor(options: ToilOptions, context: ToilContextOptions = {}) {
     markWorkflowStarted();
@@ -125,6 +127,29 @@ export class Toil implements AsyncDisposable {
     return module;
   }
 
+  /**
+   * The user's workflow file: the module this process loaded, or, when `toil run` started
+   * it from compiled JavaScript, the file that was compiled.
+   */
+  private workflowSource(): string {
+    const module = this.workflowModule();
+    const compiled = process.env[COMPILED_ENV.compiled];
+    const source = process.env[COMPILED_ENV.source];
+    return compiled && source && compiled === module ? source : module;
+  }
+
+  /** What workers load: the compiled JavaScript of a TypeScript workflow (compiled once). */
+  private async workflowCode(source: string): Promise<WorkflowCode> {
+    const module = this.options.workflowModule;
+    const compiled = process.env[COMPILED_ENV.compiled];
+    const hash = process.env[COMPILED_ENV.hash];
+    if (compiled && hash && compiled === module && source === process.env[COMPILED_ENV.source]) {
+      return { source, compiled, hash };
+    }
+    this.code ??= compileWorkflow(source);
+    return this.code;
+  }
+
   private newConfig(): WorkflowConfig {
     const o = this.options;
     return {
@@ -133,7 +158,7 @@ export class Toil implements AsyncDisposable {
       attempt: 0,
       createdAt: Date.now() / 1000,
       toilVersion: WORKFLOW_VERSION,
-      workflowModule: this.workflowModule(),
+      workflowModule: this.workflowSource(),
       batchSystem: o.batchSystem,
       defaultCores: o.defaultCores,
       defaultMemory: o.defaultMemory,
@@ -367,7 +392,7 @@ export class Toil implements AsyncDisposable {
     }
     if (given.has('stats') && o.stats) config.stats = true;
     if (config.stats && config.clean !== 'never') config.clean = 'never';
-    if (o.workflowModule) config.workflowModule = o.workflowModule;
+    if (o.workflowModule) config.workflowModule = this.workflowSource();
     return config;
   }
 
@@ -378,7 +403,7 @@ export class Toil implements AsyncDisposable {
     completedBefore: number,
     previousBatchSystem?: string,
   ): Promise<{ leader: Leader; batchSystem: BatchSystem }> {
-    const workflow: WorkflowCode = { source: config.workflowModule ?? this.workflowModule() };
+    const workflow = await this.workflowCode(config.workflowModule ?? this.workflowSource());
     const workDir = config.workDir ?? tmpdir();
     const plugin = findBatchSystem(config.batchSystem, workflow.source);
     const context: BatchSystemContext = {

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ToilError, report, toToilError, type IoHost } from '@toil/core';
-import { parseWorkerArguments, type JobInvocation } from '@toil/batch-system';
+import { parseWorkerArguments, type JobInvocation, type WorkflowCode } from '@toil/batch-system';
+import { compileWorkflow } from './compile.js';
 import { openJobStore, type JobRecord, type JobStore } from '@toil/jobstore';
-import { moduleOf, poolWorkerArgv } from './worker-command.js';
+import { isTypeScript, moduleOf, poolWorkerArgv } from './worker-command.js';
 import { selfCpuSeconds } from './resources.js';
 import { WorkerProcess, type FromWorker, type ToWorker } from './worker-process.js';
 import {
@@ -14,6 +15,16 @@ import {
   StatsBuffer,
   type WorkerRuntime,
 } from './worker-runtime.js';
+
+/**
+ * The module to load on this machine: the leader's compiled JavaScript when this machine sees
+ * it, else the source compiled here (same content address), else the source as it is.
+ */
+async function workflowModuleHere(code: WorkflowCode): Promise<string> {
+  const module = moduleOf(code);
+  if (module !== code.source || !isTypeScript(code.source)) return module;
+  return moduleOf(await compileWorkflow(code.source));
+}
 
 /** A worker has no terminal: warnings go to its log (stderr). */
 const logHost: IoHost = {
@@ -183,7 +194,7 @@ async function oneShotMain(invocation: JobInvocation): Promise<number> {
     const worker = new WorkerProcess(
       poolWorkerArgv({
         jobStoreLocator: store.locator,
-        workflowModule: moduleOf(invocation.workflow),
+        workflowModule: await workflowModuleHere(invocation.workflow),
         workerDir,
       }),
       workerDir,

@@ -7,4 +7,7 @@
  */
 import { workerMain } from './worker-main.js';
 
+// Compiled TypeScript workflows carry source maps: job logs show the user's .ts lines.
+process.setSourceMapsEnabled(true);
+
 void workerMain(process.argv.slice(2));

@@ -22,7 +22,7 @@ describe('the one-shot worker command and JavaScript workflows', () => {
     const written = lines(out);
     expect(written).toEqual([
       expect.stringMatching(
-        /^argv --jobStore \S+ --jobId failsOnce-\S+ --workflow \S*workflows\.ts$/,
+        /^argv --jobStore \S+ --jobId failsOnce-\S+ --workflow \S*workflows\.ts --compiled \S+\.mjs --hash [0-9a-f]{64}$/,
       ),
       'failsOnce first attempt',
       expect.stringMatching(/^argv /),

@@ -25,7 +25,7 @@ function batchSystemsHelp(): string {
 
 /**
  * `toil run WORKFLOW JOBSTORE [options]`: runs a workflow file as its own program (TypeScript
- * through tsx, JavaScript as is). The workflow's options (`--stats`, `--restart`, ...) pass
+ * compiled once with esbuild, JavaScript as is). The workflow's options (`--stats`, `--restart`, ...) pass
  * through to it; the logging options are forwarded too.
  */
 export default defineCommand({
