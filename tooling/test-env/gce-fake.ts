@@ -54,6 +54,16 @@ export interface GceFakeOptions {
   tickMs?: number;
   /** Longest an `operations.wait` call blocks, default 120,000 ms like the real API. */
   waitTimeoutMs?: number;
+  /**
+   * Where instance addresses come from instead of {@link subnetCidr}: the simulated cloud's
+   * `allocateAddress()` (see `gce-simcloud.ts`).
+   */
+  allocateAddress?: () => string;
+  /**
+   * The console (serial port 1) of an instance, by name, instead of the fake's own: the
+   * simulated cloud's `consoleOutput(name)`, where a real node printed its boot.
+   */
+  consoleOutput?: (instanceName: string) => string | undefined;
 }
 
 /** A fault to inject: the next `count` requests that match answer with this error. */
@@ -258,7 +268,7 @@ function nowRfc3339(): string {
 export function compileFilter(filter: string | undefined): (item: Json) => boolean {
   if (!filter || !filter.trim()) return () => true;
   const terms: string[] = [];
-  const parenthesised = filter.match(/\(([^()]*)\)/g);
+  const parenthesised = filter.trim().startsWith('(') ? filter.match(/\(([^()]*)\)/g) : null;
   if (parenthesised) {
     const rest = filter.replace(/\(([^()]*)\)/g, ' ').replace(/\bAND\b/g, ' ');
     if (rest.trim())
@@ -340,6 +350,8 @@ class FakeState extends EventEmitter {
   cpuQuota: number;
   readonly tickMs: number;
   readonly waitTimeoutMs: number;
+  readonly allocateAddress?: () => string;
+  readonly consoleOutput?: (instanceName: string) => string | undefined;
   requestCount = 0;
   readonly tokens = new Set<string>();
   readonly faults: InjectedFault[] = [];
@@ -376,6 +388,8 @@ class FakeState extends EventEmitter {
     this.cpuQuota = options.cpuQuota ?? 24;
     this.tickMs = options.tickMs ?? 30;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 120_000;
+    this.allocateAddress = options.allocateAddress;
+    this.consoleOutput = options.consoleOutput;
     this.networks.set('default', {
       kind: 'compute#network',
       id: this.newId(),
@@ -418,6 +432,10 @@ class FakeState extends EventEmitter {
   }
 
   allocateIp(): number | undefined {
+    if (this.allocateAddress) {
+      const parts = this.allocateAddress().split('.').map(Number);
+      return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+    }
     // .0 is the network, .1 the gateway, the last address the broadcast (as in a GCE subnet)
     for (let i = 2; i < this.subnet.size - 1; i++) {
       const ip = this.subnet.base + i;
@@ -549,6 +567,41 @@ class FakeState extends EventEmitter {
     if (status === 'RUNNING') instance.lastStartTimestamp = nowRfc3339();
     if (status === 'TERMINATED') instance.lastStopTimestamp = nowRfc3339();
     this.emit('instance-status', this.view(instance));
+  }
+
+  /**
+   * Without the simulated cloud, plays cloud-init's console: a `#cloud-config` user data
+   * that asks for `ssh.emit_keys_to_console` gets the host-key fingerprint block (random
+   * keys: nothing listens on the address) as cloud-init prints it.
+   */
+  bootConsole(instance: Instance): void {
+    if (
+      this.consoleOutput ||
+      !this.instanceMap.has(instanceKey(lastSegment(instance.zone), instance.name))
+    )
+      return;
+    const userData = String(
+      (instance.metadata.items ?? []).find((i: Json) => i.key === 'user-data')?.value ?? '',
+    );
+    if (
+      !userData.startsWith('#cloud-config') ||
+      !/"?emit_keys_to_console"?\s*:\s*true/.test(userData)
+    )
+      return;
+    const fp = () => `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`;
+    const host = `root@${instance.name}`;
+    this.serial.set(
+      instance.id,
+      (this.serial.get(instance.id) ?? '') +
+        [
+          `Cloud-init v. 24.1 finished modules:final`,
+          'ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----',
+          `ec2: 256 ${fp()} ${host} (ECDSA)`,
+          `ec2: 256 ${fp()} ${host} (ED25519)`,
+          'ec2: -----END SSH HOST KEY FINGERPRINTS-----',
+          '',
+        ].join('\r\n'),
+    );
   }
 
   resolveImage(source: string): FakeImage {
@@ -895,7 +948,12 @@ function instances(
   if (verb === 'serialPort' && method === 'GET') {
     const port = Number(query.get('port') ?? 1);
     if (port < 1 || port > 4) throw invalid('port', String(port), 'Must be between 1 and 4.');
-    const contents = port === 1 ? (state.serial.get(instance.id) ?? '') : '';
+    const contents =
+      port !== 1
+        ? ''
+        : state.consoleOutput
+          ? (state.consoleOutput(instance.name) ?? '')
+          : (state.serial.get(instance.id) ?? '');
     const all = Buffer.from(contents);
     const start = Math.max(0, Math.min(Number(query.get('start') ?? 0) || 0, all.length));
     return [
@@ -1087,7 +1145,10 @@ function insertInstance(state: FakeState, zone: FakeZone, body: Json): Json {
       if (instance.deleting) return finish();
       state.setStatus(instance, 'STAGING');
       state.later(state.tickMs, () => {
-        if (!instance.deleting) state.setStatus(instance, 'RUNNING');
+        if (!instance.deleting) {
+          state.setStatus(instance, 'RUNNING');
+          state.later(state.tickMs, () => state.bootConsole(instance));
+        }
         finish();
       });
     });

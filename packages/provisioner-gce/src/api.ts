@@ -1,0 +1,208 @@
+import { ToilError } from '@toil/core';
+import '@toil/provisioner';
+
+/** The Compute Engine clients the provisioner uses (from `@google-cloud/compute`, loaded lazily). */
+export interface GceClients {
+  instances: any;
+  zones: any;
+  machineTypes: any;
+  images: any;
+  disks: any;
+  firewalls: any;
+  zoneOperations: any;
+  globalOperations: any;
+}
+
+/** Where the API is and who calls it. */
+export interface GceConnection {
+  project: string;
+  clients: GceClients;
+}
+
+/** A Compute Engine error in one shape: HTTP status, reason (`notFound`…) and message. */
+export interface GceApiError {
+  status?: number;
+  reason?: string;
+  message: string;
+}
+
+const CREDENTIALS_HINT =
+  'Set GOOGLE_APPLICATION_CREDENTIALS to a service-account (or workload identity) JSON file, or run: gcloud auth application-default login';
+
+/**
+ * Reads a Compute Engine error from what the client library threw: 6.x puts the HTTP status
+ * in `code` and the JSON error body in `message`.
+ */
+export function gceError(error: unknown): GceApiError {
+  const e = error as { code?: unknown; status?: unknown; message?: string };
+  const status =
+    typeof e?.code === 'number' && e.code >= 100
+      ? e.code
+      : typeof e?.status === 'number'
+        ? e.status
+        : undefined;
+  let message = String(e?.message ?? error);
+  let reason: string | undefined;
+  try {
+    const body = JSON.parse(message) as {
+      error?: { message?: string; errors?: { reason?: string }[] };
+    };
+    if (body.error?.message) message = body.error.message;
+    reason = body.error?.errors?.[0]?.reason;
+  } catch {
+    // not a JSON body: a network or auth error
+  }
+  return { status, reason, message };
+}
+
+/** True for errors worth retrying: rate limits and transient backend or network errors. */
+export function isTransient(error: GceApiError, raw: unknown): boolean {
+  if (error.status === 429 || (error.status !== undefined && error.status >= 500)) return true;
+  if (
+    error.reason &&
+    ['rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'resourceNotReady'].includes(
+      error.reason,
+    )
+  )
+    return true;
+  const code = (raw as { code?: unknown })?.code;
+  return typeof code === 'string' && ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code);
+}
+
+function isCredentialsError(message: string): boolean {
+  return /default credentials|could not load|GOOGLE_APPLICATION_CREDENTIALS|invalid_grant|unauthori[sz]ed_client|invalid_client/i.test(
+    message,
+  );
+}
+
+/** Converts anything the client threw into a ToilError with a hint. */
+export function toToilError(error: unknown, what: string): ToilError {
+  if (ToilError.is(error)) return error;
+  const e = gceError(error);
+  if (e.status === 401 || isCredentialsError(e.message))
+    return new ToilError(
+      'CLOUD_CREDENTIALS',
+      `Google Cloud credentials were refused or not found (${what}).`,
+      {
+        hint: CREDENTIALS_HINT,
+        cause: error,
+      },
+    );
+  if (e.status === 403 && e.reason !== 'QUOTA_EXCEEDED')
+    return new ToilError('CLOUD_CREDENTIALS', `Compute Engine denied ${what}: ${e.message}`, {
+      hint: 'Give the credentials the Compute Instance Admin and Security Admin roles in the project.',
+      cause: error,
+    });
+  return new ToilError('CLOUD_API', `Compute Engine ${what} failed: ${e.message}`, {
+    hint: 'Check the project, zone and quotas; run again with --logLevel debug for details.',
+    cause: error,
+    data: { status: e.status, reason: e.reason },
+  });
+}
+
+/** The endpoint parts the client takes, from a URL like `http://127.0.0.1:8080`. */
+export function endpointOptions(endpoint: string | undefined): Record<string, unknown> {
+  if (!endpoint) return {};
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new ToilError('INVALID_ARGUMENT', `TOIL_GCE_ENDPOINT is not a URL: ${endpoint}`, {
+      hint: 'For example TOIL_GCE_ENDPOINT=https://compute.googleapis.com',
+    });
+  }
+  const protocol = url.protocol.replace(':', '');
+  return {
+    apiEndpoint: url.hostname,
+    protocol,
+    port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443,
+  };
+}
+
+/**
+ * Connects to Compute Engine through the standard Google auth chain
+ * (`GOOGLE_APPLICATION_CREDENTIALS`, application-default credentials), at `TOIL_GCE_ENDPOINT`
+ * when set. The project is `GOOGLE_CLOUD_PROJECT` (or `GCLOUD_PROJECT`), else the
+ * credentials' own.
+ *
+ * @throws ToilError `CLOUD_CREDENTIALS` with the fix when there are no credentials or project.
+ */
+export async function connect(env: NodeJS.ProcessEnv): Promise<GceConnection> {
+  const [compute, { GoogleAuth }] = await Promise.all([
+    import('@google-cloud/compute'),
+    import('google-auth-library'),
+  ]);
+  const auth = new GoogleAuth({
+    scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+    ...(env.GOOGLE_APPLICATION_CREDENTIALS
+      ? { keyFilename: env.GOOGLE_APPLICATION_CREDENTIALS }
+      : {}),
+    ...(env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT
+      ? { projectId: env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT }
+      : {}),
+  });
+  let project: string | null | undefined;
+  try {
+    await auth.getClient();
+    project = await auth.getProjectId();
+  } catch (error) {
+    const message = String((error as Error)?.message ?? error);
+    if (/project id/i.test(message))
+      throw new ToilError('CLOUD_CREDENTIALS', 'No Google Cloud project found.', {
+        hint: 'Set GOOGLE_CLOUD_PROJECT, or use credentials that name their project.',
+        cause: error,
+      });
+    throw new ToilError('CLOUD_CREDENTIALS', 'No usable Google Cloud credentials found.', {
+      hint: CREDENTIALS_HINT,
+      cause: error,
+    });
+  }
+  if (!project)
+    throw new ToilError('CLOUD_CREDENTIALS', 'No Google Cloud project found.', {
+      hint: 'Set GOOGLE_CLOUD_PROJECT, or use credentials that name their project.',
+    });
+  const options = { auth, fallback: true, ...endpointOptions(env.TOIL_GCE_ENDPOINT) };
+  return {
+    project,
+    clients: {
+      instances: new compute.InstancesClient(options),
+      zones: new compute.ZonesClient(options),
+      machineTypes: new compute.MachineTypesClient(options),
+      images: new compute.ImagesClient(options),
+      disks: new compute.DisksClient(options),
+      firewalls: new compute.FirewallsClient(options),
+      zoneOperations: new compute.ZoneOperationsClient(options),
+      globalOperations: new compute.GlobalOperationsClient(options),
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Counts calls by name and retries transient errors with exponential backoff. */
+export class ApiCaller {
+  /** API calls made, by name. */
+  readonly calls: Record<string, number> = {};
+
+  constructor(private readonly options: { retryDeadlineMs?: number; firstDelayMs?: number } = {}) {}
+
+  /**
+   * Runs one API call, retrying rate limits and transient errors for up to
+   * `retryDeadlineMs` (default 120 s); other errors are thrown as they are.
+   */
+  async call(name: string, fn: () => Promise<any>): Promise<any> {
+    const deadline = Date.now() + (this.options.retryDeadlineMs ?? 120_000);
+    let delay = this.options.firstDelayMs ?? 500;
+    for (;;) {
+      this.calls[name] = (this.calls[name] ?? 0) + 1;
+      try {
+        return await fn();
+      } catch (error) {
+        const e = gceError(error);
+        if (!isTransient(e, error) || Date.now() + delay > deadline) throw error;
+        await sleep(delay + Math.floor(Math.random() * delay * 0.2));
+        delay = Math.min(delay * 2, 16_000);
+      }
+    }
+  }
+}

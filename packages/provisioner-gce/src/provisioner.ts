@@ -1,0 +1,948 @@
+import { randomBytes } from 'node:crypto';
+import { startSpan, ToilError, type IoHost } from '@toil/core';
+import {
+  formatNodeType,
+  type AddNodesOptions,
+  type ClusterNode,
+  type ClusterResource,
+  type ClusterSpec,
+  type ClusterSummary,
+  type DestroyOptions,
+  type DestroyReport,
+  type LaunchResult,
+  type Provisioner,
+  type ProvisionerConfig,
+  type WorkerNodeType,
+} from '@toil/provisioner';
+import { ApiCaller, connect, gceError, toToilError, type GceConnection } from './api.js';
+import {
+  CLUSTER_LABEL,
+  HOST_KEYS_METADATA_KEY,
+  ROLE_LABEL,
+  SSH_USER_LABEL,
+  TAGS_METADATA_KEY,
+  clusterLabels,
+  nodeFromInstance,
+} from './labels.js';
+import { parseConsoleHostKeys, stageOneUserData } from './stage-one.js';
+
+/** The image family nodes boot from unless `TOIL_GCE_IMAGE_FAMILY` names another. */
+export const DEFAULT_IMAGE_FAMILY = 'ubuntu-os-cloud/ubuntu-2204-lts';
+
+/** How long each launch phase may take, in ms (overridable for slow clouds). */
+export interface GcePhaseTimeouts {
+  /** An insert or delete operation until DONE. */
+  operation: number;
+  /** An instance until RUNNING. */
+  running: number;
+  /** Stage 1 until the host keys are on the console. */
+  hostKeys: number;
+}
+
+const DEFAULT_TIMEOUTS: GcePhaseTimeouts = {
+  operation: 300_000,
+  running: 300_000,
+  hostKeys: 600_000,
+};
+
+const AWS_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal)$/;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function closest(name: string, candidates: string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let previous = d[0]!;
+      d[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const current = d[j]!;
+        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = current;
+      }
+    }
+    return d[b.length]!;
+  };
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const dist = distance(name, c);
+    if (dist < bestDistance) [best, bestDistance] = [c, dist];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** The firewall rules of a cluster: SSH from `--sshCidr`, everything between its nodes. */
+export function firewallNames(clusterName: string): { ssh: string; internal: string } {
+  return { ssh: `toil-${clusterName}-ssh`, internal: `toil-${clusterName}-int` };
+}
+
+/** The network tag on every node of a cluster, which its firewall rules target. */
+export function networkTag(clusterName: string): string {
+  return `toil-${clusterName}`;
+}
+
+/**
+ * The Compute Engine provisioner (`--provisioner gce`). Clusters are found by the
+ * `toil-cluster` label on instances and disks and by the names of their firewall rules,
+ * never by a local file.
+ */
+export class GceProvisioner implements Provisioner {
+  readonly name = 'gce';
+  readonly zone: string;
+  private readonly host: IoHost;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timeouts: GcePhaseTimeouts;
+  private readonly api = new ApiCaller();
+  private connection?: Promise<GceConnection>;
+
+  constructor(config: ProvisionerConfig & { timeouts?: Partial<GcePhaseTimeouts> }) {
+    if (!config.zone)
+      throw new ToilError(
+        'ZONE_MISSING',
+        'Please provide a value for --zone or set a default in the TOIL_GCE_ZONE environment variable.',
+        { hint: 'For example: --zone us-west1-a' },
+      );
+    this.zone = config.zone;
+    this.host = config.host;
+    this.env = config.env ?? process.env;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
+  }
+
+  private emit(
+    level: 'info' | 'warning' | 'debug',
+    code: string,
+    message: string,
+    data?: Record<string, unknown>,
+  ) {
+    this.host.emit({
+      code,
+      level,
+      message,
+      data,
+      time: Date.now(),
+      source: 'toil.provisioner.gce',
+    });
+  }
+
+  private conn(): Promise<GceConnection> {
+    this.connection ??= connect(this.env);
+    return this.connection;
+  }
+
+  private async call(
+    name: string,
+    what: string,
+    fn: (c: GceConnection) => Promise<any>,
+  ): Promise<any> {
+    const c = await this.conn();
+    try {
+      return await this.api.call(name, () => fn(c));
+    } catch (error) {
+      throw toToilError(error, what);
+    }
+  }
+
+  /** Like {@link call}, but resolves `undefined` for a 404. */
+  private async callOrMissing(
+    name: string,
+    what: string,
+    fn: (c: GceConnection) => Promise<any>,
+  ): Promise<any> {
+    const c = await this.conn();
+    try {
+      return await this.api.call(name, () => fn(c));
+    } catch (error) {
+      if (gceError(error).status === 404) return undefined;
+      throw toToilError(error, what);
+    }
+  }
+
+  /** Waits for an operation to be DONE (phase named in the timeout), throwing its error. */
+  private async waitOperation(operation: any, phase: string, zone?: string): Promise<void> {
+    const name = operation?.latestResponse?.name ?? operation?.name;
+    const deadline = Date.now() + this.timeouts.operation;
+    for (;;) {
+      const [op] = await this.call('operations.wait', phase, (c) =>
+        zone
+          ? c.clients.zoneOperations.wait({ project: c.project, zone, operation: name })
+          : c.clients.globalOperations.wait({ project: c.project, operation: name }),
+      );
+      if (op.status === 'DONE') {
+        const error = op.error?.errors?.[0];
+        if (error)
+          throw new ToilError(
+            'LAUNCH_FAILED',
+            `${phase} failed: ${error.message} (${error.code})`,
+            {
+              hint:
+                error.code === 'QUOTA_EXCEEDED'
+                  ? 'Ask for more quota, use smaller machine types or fewer workers, or another region.'
+                  : 'See the message; run again with --logLevel debug for details.',
+              data: { code: error.code, phase },
+            },
+          );
+        return;
+      }
+      if (Date.now() > deadline)
+        throw new ToilError(
+          'LAUNCH_FAILED',
+          `Timed out ${phase} after ${Math.round(this.timeouts.operation / 1000)} s.`,
+          {
+            hint: 'Compute Engine may be slow or the zone short of capacity; try again or another zone.',
+            data: { phase, operation: name },
+          },
+        );
+    }
+  }
+
+  /** Instances with the cluster's label in every zone (any state). */
+  private async clusterInstances(clusterName: string): Promise<any[]> {
+    return this.aggregatedInstances(`labels.${CLUSTER_LABEL}=${clusterName}`);
+  }
+
+  private async aggregatedInstances(filter: string): Promise<any[]> {
+    // aggregatedListAsync follows nextPageToken itself; one count per page is not known, so
+    // the whole listing counts as one call (retried as a whole).
+    return this.call('instances.aggregatedList', 'listing instances', async (c) => {
+      const out: any[] = [];
+      const pages = c.clients.instances.aggregatedListAsync(
+        { project: c.project, filter, maxResults: 500 },
+        { autoPaginate: false },
+      );
+      for await (const [, scoped] of pages) out.push(...(scoped?.instances ?? []));
+      return out;
+    });
+  }
+
+  private async listAll(
+    name: string,
+    what: string,
+    fn: (c: GceConnection, pageToken?: string) => Promise<any>,
+  ): Promise<any[]> {
+    const out: any[] = [];
+    let pageToken: string | undefined;
+    do {
+      const [items, , response] = await this.call(name, what, (c) => fn(c, pageToken));
+      out.push(...(items ?? []));
+      pageToken = response?.nextPageToken || undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  private async clusterFirewalls(clusterName: string): Promise<any[]> {
+    const names = firewallNames(clusterName);
+    return this.listAll('firewalls.list', 'listing firewall rules', (c, pageToken) =>
+      c.clients.firewalls.list(
+        {
+          project: c.project,
+          filter: `name eq ${names.ssh}|${names.internal}`,
+          maxResults: 500,
+          ...(pageToken ? { pageToken } : {}),
+        },
+        { autoPaginate: false },
+      ),
+    );
+  }
+
+  private async clusterDisks(clusterName: string, zones: Iterable<string>): Promise<any[]> {
+    const out: any[] = [];
+    for (const zone of new Set(zones))
+      out.push(
+        ...(await this.listAll('disks.list', 'listing disks', (c, pageToken) =>
+          c.clients.disks.list(
+            {
+              project: c.project,
+              zone,
+              filter: `labels.${CLUSTER_LABEL}=${clusterName}`,
+              maxResults: 500,
+              ...(pageToken ? { pageToken } : {}),
+            },
+            { autoPaginate: false },
+          ),
+        )),
+      );
+    return out;
+  }
+
+  /** Checks machine types against the zone's own list; AWS names get Toil's error. */
+  private async checkMachineTypes(types: string[]): Promise<void> {
+    for (const type of types)
+      if (AWS_TYPE.test(type))
+        throw new ToilError(
+          'NODE_TYPE_INVALID',
+          "It looks like you've specified an AWS nodeType with the gce provisioner. Please specify a nodeType for gce.",
+          {
+            hint: 'For example --leaderNodeType e2-standard-2 --nodeTypes e2-standard-4',
+            data: { nodeType: type },
+          },
+        );
+    const zone = await this.callOrMissing('zones.get', `looking up zone ${this.zone}`, (c) =>
+      c.clients.zones.get({ project: c.project, zone: this.zone }),
+    );
+    if (!zone)
+      throw new ToilError('ZONE_INVALID', `The zone ${this.zone} does not exist in this project.`, {
+        hint: 'Give a Compute Engine zone such as us-west1-a (gcloud compute zones list).',
+      });
+    const available = (
+      await this.listAll(
+        'machineTypes.list',
+        `listing machine types of ${this.zone}`,
+        (c, pageToken) =>
+          c.clients.machineTypes.list(
+            {
+              project: c.project,
+              zone: this.zone,
+              maxResults: 500,
+              ...(pageToken ? { pageToken } : {}),
+            },
+            { autoPaginate: false },
+          ),
+      )
+    ).map((t) => String(t.name));
+    for (const type of types)
+      if (!available.includes(type)) {
+        const suggestion = closest(type, available);
+        throw new ToilError(
+          'NODE_TYPE_INVALID',
+          `Invalid machine type (${type}) specified for GCE in zone: ${this.zone}.${suggestion ? ` Did you mean ${suggestion}?` : ''}`,
+          {
+            hint: `See the zone's machine types: gcloud compute machine-types list --zones ${this.zone}`,
+            data: { nodeType: type },
+          },
+        );
+      }
+  }
+
+  /** The image URL nodes boot from: the newest image of the family (never a fixed name). */
+  private async resolveImage(): Promise<string> {
+    const family = this.env.TOIL_GCE_IMAGE_FAMILY || DEFAULT_IMAGE_FAMILY;
+    const [project, name] = family.split('/');
+    if (!project || !name)
+      throw new ToilError(
+        'INVALID_ARGUMENT',
+        `TOIL_GCE_IMAGE_FAMILY must be PROJECT/FAMILY, not ${family}.`,
+        {
+          hint: `For example ${DEFAULT_IMAGE_FAMILY}`,
+        },
+      );
+    const image = await this.callOrMissing(
+      'images.getFromFamily',
+      `resolving image family ${family}`,
+      (c) => c.clients.images.getFromFamily({ project, family: name }),
+    );
+    if (!image)
+      throw new ToilError('LAUNCH_FAILED', `The image family ${family} has no image.`, {
+        hint: 'Set TOIL_GCE_IMAGE_FAMILY to an existing PROJECT/FAMILY (gcloud compute images list).',
+      });
+    return String(image[0].selfLink);
+  }
+
+  private instanceBody(
+    spec: ClusterSpec,
+    name: string,
+    role: 'leader' | 'worker',
+    machineType: string,
+    preemptible: boolean,
+    storageGb: number,
+    image: string,
+  ): Record<string, unknown> {
+    const labels = {
+      ...clusterLabels(spec.clusterName, spec.tags),
+      [ROLE_LABEL]: role,
+      [SSH_USER_LABEL]: spec.sshUser,
+    };
+    return {
+      name,
+      machineType: `zones/${this.zone}/machineTypes/${machineType}`,
+      labels,
+      tags: { items: [networkTag(spec.clusterName)] },
+      metadata: {
+        items: [
+          { key: 'user-data', value: stageOneUserData(spec.sshUser, spec.sshPublicKey) },
+          { key: 'ssh-keys', value: `${spec.sshUser}:${spec.sshPublicKey}` },
+          { key: TAGS_METADATA_KEY, value: JSON.stringify({ ...spec.tags, ToilNodeType: role }) },
+        ],
+      },
+      disks: [
+        {
+          boot: true,
+          autoDelete: true,
+          initializeParams: {
+            sourceImage: image,
+            diskSizeGb: storageGb,
+            labels: clusterLabels(spec.clusterName, spec.tags),
+          },
+        },
+      ],
+      networkInterfaces: [
+        {
+          network: `global/networks/${spec.network ?? 'default'}`,
+          ...(spec.subnet
+            ? {
+                subnetwork: `regions/${this.zone.replace(/-[a-z]$/, '')}/subnetworks/${spec.subnet}`,
+              }
+            : {}),
+          accessConfigs: [{ type: 'ONE_TO_ONE_NAT', name: 'External NAT' }],
+        },
+      ],
+      scheduling: preemptible
+        ? {
+            preemptible: true,
+            automaticRestart: false,
+            onHostMaintenance: 'TERMINATE',
+            provisioningModel: 'SPOT',
+          }
+        : { preemptible: false },
+    };
+  }
+
+  /** Inserts instances, waits for RUNNING and for stage 1's host keys, and pins them. */
+  private async startInstances(
+    bodies: Record<string, unknown>[],
+    phase: string,
+  ): Promise<ClusterNode[]> {
+    const ops = await Promise.all(
+      bodies.map((body) =>
+        this.call('instances.insert', `${phase}: creating ${String(body.name)}`, (c) =>
+          c.clients.instances.insert({
+            project: c.project,
+            zone: this.zone,
+            instanceResource: body,
+          }),
+        ).then(([op]: any) => op),
+      ),
+    );
+    const results = await Promise.allSettled(
+      ops.map((op, i) =>
+        this.waitOperation(op, `${phase}: creating ${String(bodies[i]!.name)}`, this.zone),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return Promise.all(bodies.map((body) => this.waitReady(String(body.name), phase)));
+  }
+
+  private async getInstance(name: string): Promise<any | undefined> {
+    const found = await this.callOrMissing('instances.get', `reading instance ${name}`, (c) =>
+      c.clients.instances.get({ project: c.project, zone: this.zone, instance: name }),
+    );
+    return found?.[0];
+  }
+
+  private async waitReady(name: string, phase: string): Promise<ClusterNode> {
+    let deadline = Date.now() + this.timeouts.running;
+    let instance = await this.getInstance(name);
+    while (instance?.status !== 'RUNNING') {
+      if (!instance || ['STOPPING', 'TERMINATED', 'SUSPENDED'].includes(instance.status))
+        throw new ToilError(
+          'LAUNCH_FAILED',
+          `${phase}: instance ${name} is ${instance?.status ?? 'gone'} instead of RUNNING.`,
+          {
+            hint: 'A preemptible instance may have been reclaimed; destroy the cluster and launch again.',
+          },
+        );
+      if (Date.now() > deadline)
+        throw new ToilError(
+          'LAUNCH_FAILED',
+          `Timed out ${phase}: waiting for ${name} to be RUNNING.`,
+          {
+            hint: 'The zone may be short of capacity; destroy the cluster and try another zone.',
+          },
+        );
+      await sleep(1000);
+      instance = await this.getInstance(name);
+    }
+    deadline = Date.now() + this.timeouts.hostKeys;
+    let keys: ReturnType<typeof parseConsoleHostKeys>;
+    let console: string;
+    for (;;) {
+      const [output] = await this.call(
+        'instances.getSerialPortOutput',
+        `${phase}: reading ${name}'s console`,
+        (c) =>
+          c.clients.instances.getSerialPortOutput({
+            project: c.project,
+            zone: this.zone,
+            instance: name,
+            port: 1,
+          }),
+      );
+      console = String(output?.contents ?? '');
+      keys = parseConsoleHostKeys(console);
+      if (keys) break;
+      if (Date.now() > deadline)
+        throw new ToilError(
+          'LAUNCH_FAILED',
+          `Timed out ${phase}: ${name} never printed its SSH host keys on its console (stage 1).`,
+          {
+            hint:
+              'The image must run cloud-init (TOIL_GCE_IMAGE_FAMILY); the console ends with: ' +
+              console.split('\n').slice(-5).join(' | ').slice(-400),
+          },
+        );
+      await sleep(1000);
+    }
+    const items = [
+      ...(instance.metadata?.items ?? []).filter((i: any) => i.key !== HOST_KEYS_METADATA_KEY),
+      { key: HOST_KEYS_METADATA_KEY, value: JSON.stringify(keys) },
+    ];
+    const [op] = await this.call(
+      'instances.setMetadata',
+      `${phase}: pinning ${name}'s host keys`,
+      (c) =>
+        c.clients.instances.setMetadata({
+          project: c.project,
+          zone: this.zone,
+          instance: name,
+          metadataResource: { fingerprint: instance.metadata?.fingerprint, items },
+        }),
+    );
+    await this.waitOperation(op, `${phase}: pinning ${name}'s host keys`, this.zone);
+    const node = nodeFromInstance({ ...instance, metadata: { items } });
+    if (!node.publicAddress)
+      this.emit(
+        'warning',
+        'GCE_NO_PUBLIC_ADDRESS',
+        `Compute Engine gave ${name} no external address: reach it at ${node.privateAddress} from inside its network.`,
+      );
+    return node;
+  }
+
+  private plan(spec: ClusterSpec): ClusterResource[] {
+    const fw = firewallNames(spec.clusterName);
+    return [
+      { kind: 'firewall', id: fw.ssh, detail: `tcp:22 from ${spec.sshCidr}` },
+      { kind: 'firewall', id: fw.internal, detail: 'all traffic between the nodes' },
+      {
+        kind: 'instance',
+        id: `${spec.clusterName}-leader`,
+        detail: `leader, ${spec.leaderNodeType}, ${spec.leaderStorageGb} GB`,
+      },
+      ...spec.workers.flatMap((w) =>
+        Array.from({ length: w.count }, () => ({
+          kind: 'instance',
+          id: `${spec.clusterName}-w-…`,
+          detail: `worker, ${formatNodeType(w)}${w.spotBid !== undefined ? ', preemptible' : ''}, ${spec.nodeStorageGb} GB`,
+        })),
+      ),
+    ];
+  }
+
+  async launchCluster(given: ClusterSpec): Promise<LaunchResult> {
+    // On GCE --keyPairName is the SSH user (as in Toil), when it is a valid login name.
+    const spec = /^[a-z_][a-z0-9_-]{0,31}$/.test(given.keyPairName)
+      ? { ...given, sshUser: given.keyPairName }
+      : given;
+    const types = [spec.leaderNodeType, ...spec.workers.flatMap((w) => w.instanceTypes)];
+    await this.checkMachineTypes([...new Set(types)]);
+    const image = await this.resolveImage();
+    const existing = await this.clusterInstances(spec.clusterName);
+    if (existing.length > 0)
+      throw new ToilError(
+        'CLUSTER_EXISTS',
+        `A cluster named ${spec.clusterName} already exists (${existing.length} instance(s)).`,
+        {
+          hint: `Choose another name, or remove it first: toil destroy-cluster --provisioner gce ${spec.clusterName}`,
+        },
+      );
+    if (spec.dryRun)
+      return {
+        clusterName: spec.clusterName,
+        dryRun: true,
+        workers: [],
+        resources: this.plan(spec),
+        apiCalls: { ...this.api.calls },
+      };
+    for (const w of spec.workers)
+      if (w.spotBid !== undefined)
+        this.emit(
+          'warning',
+          'GCE_SPOT_BID_IGNORED',
+          `Compute Engine has no spot bids: the ${formatNodeType(w)} workers are preemptible (Spot) at the current price.`,
+        );
+      else if (w.instanceTypes.length > 1)
+        this.emit(
+          'warning',
+          'GCE_FIRST_TYPE',
+          `Compute Engine takes one machine type per group: using ${w.instanceTypes[0]} of ${w.instanceTypes.join('/')}.`,
+        );
+    const resources: ClusterResource[] = [];
+    const span = startSpan(this.host, 'GCE_LAUNCH', `Creating cluster ${spec.clusterName}...`, {
+      source: 'toil.provisioner.gce',
+    });
+    try {
+      const fw = firewallNames(spec.clusterName);
+      const network = `global/networks/${spec.network ?? 'default'}`;
+      const rules = [
+        {
+          name: fw.ssh,
+          network,
+          direction: 'INGRESS',
+          allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
+          sourceRanges: [spec.sshCidr],
+          targetTags: [networkTag(spec.clusterName)],
+          description: `toil cluster ${spec.clusterName}: SSH`,
+        },
+        {
+          name: fw.internal,
+          network,
+          direction: 'INGRESS',
+          allowed: [{ IPProtocol: 'tcp' }, { IPProtocol: 'udp' }, { IPProtocol: 'icmp' }],
+          sourceTags: [networkTag(spec.clusterName)],
+          targetTags: [networkTag(spec.clusterName)],
+          description: `toil cluster ${spec.clusterName}: between its nodes`,
+        },
+      ];
+      for (const rule of rules) {
+        const [op] = await this.call(
+          'firewalls.insert',
+          `creating firewall rule ${rule.name}`,
+          (c) => c.clients.firewalls.insert({ project: c.project, firewallResource: rule }),
+        );
+        await this.waitOperation(op, `creating firewall rule ${rule.name}`);
+        resources.push({ kind: 'firewall', id: rule.name });
+      }
+      span.progress(1, 'Starting the leader');
+      const [leader] = await this.startInstances(
+        [
+          this.instanceBody(
+            spec,
+            `${spec.clusterName}-leader`,
+            'leader',
+            spec.leaderNodeType,
+            false,
+            spec.leaderStorageGb,
+            image,
+          ),
+        ],
+        'starting the leader',
+      );
+      resources.push({ kind: 'instance', id: leader!.name, detail: 'leader' });
+      const workers: ClusterNode[] = [];
+      for (const group of spec.workers) {
+        span.progress(2, `Starting ${group.count} x ${formatNodeType(group)}`);
+        const added = await this.launchWorkers(spec, group, group.count, spec.nodeStorageGb, image);
+        workers.push(...added);
+        resources.push(...added.map((w) => ({ kind: 'instance', id: w.name, detail: 'worker' })));
+      }
+      span.end(`Cluster ${spec.clusterName} created.`);
+      return {
+        clusterName: spec.clusterName,
+        dryRun: false,
+        leader,
+        workers,
+        resources,
+        apiCalls: { ...this.api.calls },
+      };
+    } catch (error) {
+      span.end(`Launching ${spec.clusterName} failed.`, { ok: false, level: 'warning' });
+      const e = ToilError.is(error) ? error : toToilError(error, 'launching the cluster');
+      throw new ToilError(e.code === 'CLOUD_CREDENTIALS' ? e.code : 'LAUNCH_FAILED', e.message, {
+        hint: `Whatever was created is labelled ${CLUSTER_LABEL}=${spec.clusterName}; remove it with: toil destroy-cluster --provisioner gce --zone ${this.zone} ${spec.clusterName}`,
+        cause: error,
+        data: { ...(e.data ?? {}), created: resources },
+      });
+    }
+  }
+
+  private async launchWorkers(
+    spec: ClusterSpec,
+    type: WorkerNodeType,
+    count: number,
+    storageGb: number,
+    image: string,
+  ): Promise<ClusterNode[]> {
+    const preemptible = type.spotBid !== undefined;
+    const bodies = Array.from({ length: count }, () =>
+      this.instanceBody(
+        spec,
+        `${spec.clusterName}-w${preemptible ? 'p' : 'n'}-${randomBytes(3).toString('hex')}`,
+        'worker',
+        type.instanceTypes[0]!,
+        preemptible,
+        storageGb,
+        image,
+      ),
+    );
+    return this.startInstances(bodies, `starting ${count} worker(s)`);
+  }
+
+  async addNodes(
+    clusterName: string,
+    nodeType: WorkerNodeType,
+    count: number,
+    options: AddNodesOptions = {},
+  ): Promise<ClusterNode[]> {
+    const leader = await this.getLeader(clusterName);
+    await this.checkMachineTypes(nodeType.instanceTypes.slice(0, 1));
+    const image = await this.resolveImage();
+    const [instance] = await this.call(
+      'instances.get',
+      `reading the leader of ${clusterName}`,
+      (c) =>
+        c.clients.instances.get({
+          project: c.project,
+          zone: leader.zone ?? this.zone,
+          instance: leader.name,
+        }),
+    );
+    const items = (instance.metadata?.items ?? []) as { key: string; value: string }[];
+    const publicKey = (items.find((i) => i.key === 'ssh-keys')?.value ?? '').replace(/^[^:]*:/, '');
+    const tags = JSON.parse(
+      items.find((i) => i.key === TAGS_METADATA_KEY)?.value ?? '{}',
+    ) as Record<string, string>;
+    delete tags.ToilNodeType;
+    const spec = {
+      clusterName,
+      tags,
+      sshUser: leader.sshUser,
+      sshPublicKey: publicKey,
+      network: String(instance.networkInterfaces?.[0]?.network ?? 'default')
+        .split('/')
+        .pop(),
+    } as ClusterSpec;
+    const withBid =
+      options.spotBid !== undefined ? { ...nodeType, spotBid: options.spotBid } : nodeType;
+    return this.launchWorkers(spec, withBid, count, options.storageGb ?? 50, image);
+  }
+
+  async terminateNodes(clusterName: string, ids: readonly string[]): Promise<void> {
+    const instances = await this.clusterInstances(clusterName);
+    const byId = new Map<string, any>();
+    for (const i of instances) {
+      byId.set(String(i.id), i);
+      byId.set(String(i.name), i);
+    }
+    const foreign = ids.filter((id) => !byId.has(id));
+    if (foreign.length > 0)
+      throw new ToilError(
+        'INVALID_ARGUMENT',
+        `Not nodes of cluster ${clusterName}: ${foreign.join(', ')}.`,
+        {
+          hint: `List the cluster's nodes with: toil list-clusters --provisioner gce`,
+        },
+      );
+    await this.deleteInstances(
+      ids.map((id) => byId.get(id)),
+      'terminating nodes',
+    );
+  }
+
+  private async deleteInstances(instances: any[], phase: string): Promise<void> {
+    const ops = await Promise.all(
+      instances.map(async (i) => {
+        const zone = String(i.zone).split('/').pop()!;
+        const c = await this.conn();
+        try {
+          const [op] = await this.api.call('instances.delete', () =>
+            c.clients.instances.delete({ project: c.project, zone, instance: i.name }),
+          );
+          return { op, zone };
+        } catch (error) {
+          const e = gceError(error);
+          if (e.status === 404 || e.reason === 'resourceNotReady') return undefined;
+          throw toToilError(error, `${phase}: deleting ${i.name}`);
+        }
+      }),
+    );
+    const results = await Promise.allSettled(
+      ops.map((o) =>
+        o ? this.waitOperation(o.op, `${phase}: deleting an instance`, o.zone) : Promise.resolve(),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async destroyCluster(clusterName: string, options: DestroyOptions = {}): Promise<DestroyReport> {
+    const found = await this.findClusterResources(clusterName);
+    const all = [
+      ...found.instances.map(instanceResource),
+      ...found.firewalls.map(firewallResource),
+      ...found.disks.map(diskResource),
+    ];
+    const report: DestroyReport = {
+      clusterName,
+      notFound: all.length === 0,
+      dryRun: Boolean(options.dryRun),
+      deleted: [],
+      remaining: [],
+      apiCalls: {},
+    };
+    if (report.notFound || options.dryRun) {
+      report.deleted = options.dryRun ? all : [];
+      report.apiCalls = { ...this.api.calls };
+      return report;
+    }
+    const span = startSpan(this.host, 'GCE_DESTROY', `Destroying cluster ${clusterName}`, {
+      source: 'toil.provisioner.gce',
+      total: all.length,
+    });
+    try {
+      // The leader first, so that a running workflow cannot start more nodes.
+      const leaders = found.instances.filter((i) => i.labels?.[ROLE_LABEL] === 'leader');
+      const others = found.instances.filter((i) => i.labels?.[ROLE_LABEL] !== 'leader');
+      if (leaders.length) {
+        this.emit('info', 'GCE_DESTROY_LEADER', 'Terminating the leader first ...');
+        await this.deleteInstances(leaders, 'deleting the leader');
+        report.deleted.push(...leaders.map(instanceResource));
+      }
+      if (others.length) {
+        this.emit('info', 'GCE_DESTROY_WORKERS', 'Terminating any remaining workers ...');
+        await this.deleteInstances(others, 'deleting the workers');
+        report.deleted.push(...others.map(instanceResource));
+      }
+      span.progress(report.deleted.length);
+      for (const fw of found.firewalls) {
+        const c = await this.conn();
+        try {
+          const [op] = await this.api.call('firewalls.delete', () =>
+            c.clients.firewalls.delete({ project: c.project, firewall: fw.name }),
+          );
+          await this.waitOperation(op, `deleting firewall rule ${fw.name}`);
+        } catch (error) {
+          if (gceError(error).status !== 404)
+            throw toToilError(error, `deleting firewall rule ${fw.name}`);
+        }
+        report.deleted.push(firewallResource(fw));
+      }
+      // Disks left behind (not auto-deleted, or of instances gone wrong), after their instances.
+      const zones = [this.zone, ...found.instances.map((i) => String(i.zone).split('/').pop()!)];
+      const disks = await this.clusterDisks(clusterName, zones);
+      for (const disk of disks) {
+        const zone = String(disk.zone).split('/').pop()!;
+        const c = await this.conn();
+        try {
+          const [op] = await this.api.call('disks.delete', () =>
+            c.clients.disks.delete({ project: c.project, zone, disk: disk.name }),
+          );
+          await this.waitOperation(op, `deleting disk ${disk.name}`, zone);
+          report.deleted.push(diskResource(disk));
+        } catch (error) {
+          if (gceError(error).status !== 404)
+            this.emit(
+              'warning',
+              'GCE_DISK_KEPT',
+              `Could not delete disk ${disk.name}: ${gceError(error).message}`,
+            );
+        }
+      }
+    } finally {
+      const again = await this.findClusterResources(clusterName);
+      report.remaining = [
+        ...again.instances.map(instanceResource),
+        ...again.firewalls.map(firewallResource),
+        ...again.disks.map(diskResource),
+      ];
+      report.apiCalls = { ...this.api.calls };
+      span.end(
+        report.remaining.length
+          ? `Cluster ${clusterName} is not fully gone.`
+          : `Cluster ${clusterName} is now gone.`,
+        {
+          ok: report.remaining.length === 0,
+        },
+      );
+    }
+    if (report.remaining.length > 0)
+      throw new ToilError(
+        'DESTROY_INCOMPLETE',
+        `Cluster ${clusterName} is not fully gone; left: ${report.remaining.map((r) => `${r.kind} ${r.id}`).join(', ')}.`,
+        {
+          hint: `Run toil destroy-cluster --provisioner gce ${clusterName} again, or delete them in the console.`,
+          data: { report },
+        },
+      );
+    return report;
+  }
+
+  private async findClusterResources(
+    clusterName: string,
+  ): Promise<{ instances: any[]; firewalls: any[]; disks: any[] }> {
+    const instances = await this.clusterInstances(clusterName);
+    const firewalls = await this.clusterFirewalls(clusterName);
+    const zones = [this.zone, ...instances.map((i) => String(i.zone).split('/').pop()!)];
+    const attached = new Set(
+      instances.flatMap((i) => (i.disks ?? []).map((d: any) => String(d.source))),
+    );
+    const disks = (await this.clusterDisks(clusterName, zones)).filter(
+      (d) => !attached.has(String(d.selfLink)),
+    );
+    return { instances, firewalls, disks };
+  }
+
+  async listClusters(): Promise<ClusterSummary[]> {
+    const instances = await this.aggregatedInstances(`labels.${CLUSTER_LABEL}:*`);
+    const byCluster = new Map<string, ClusterNode[]>();
+    for (const node of instances.map(nodeFromInstance)) {
+      const list = byCluster.get(node.clusterName) ?? [];
+      list.push(node);
+      byCluster.set(node.clusterName, list);
+    }
+    return [...byCluster.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, nodes]) => {
+        const leader = nodes.find((n) => n.role === 'leader');
+        const counts: ClusterSummary['nodes'] = {};
+        for (const n of nodes) {
+          const byState = (counts[n.nodeType] ??= {});
+          byState[n.state] = (byState[n.state] ?? 0) + 1;
+        }
+        return {
+          name,
+          provisioner: 'gce',
+          zone: (leader ?? nodes[0])?.zone,
+          ...(leader
+            ? {
+                leader: {
+                  id: leader.id,
+                  state: leader.state,
+                  privateAddress: leader.privateAddress,
+                  publicAddress: leader.publicAddress,
+                },
+              }
+            : {}),
+          owner: leader?.tags.Owner ?? nodes[0]?.tags.Owner,
+          launchTime: (leader ?? nodes.reduce((a, b) => (a.launchTime <= b.launchTime ? a : b)))
+            .launchTime,
+          nodes: counts,
+          nodeCount: nodes.length,
+        };
+      });
+  }
+
+  async listNodes(clusterName: string): Promise<ClusterNode[]> {
+    const nodes = (await this.clusterInstances(clusterName)).map(nodeFromInstance);
+    return nodes.sort((a, b) =>
+      a.role === b.role ? a.launchTime - b.launchTime : a.role === 'leader' ? -1 : 1,
+    );
+  }
+
+  async getLeader(clusterName: string): Promise<ClusterNode> {
+    const leader = (await this.listNodes(clusterName)).find((n) => n.role === 'leader');
+    if (!leader)
+      throw new ToilError('CLUSTER_NOT_FOUND', `The cluster '${clusterName}' could not be found`, {
+        hint: 'List the clusters with: toil list-clusters --provisioner gce',
+      });
+    return leader;
+  }
+}
+
+function instanceResource(i: any): ClusterResource {
+  return { kind: 'instance', id: String(i.name), detail: String(i.status) };
+}
+
+function firewallResource(f: any): ClusterResource {
+  return { kind: 'firewall', id: String(f.name) };
+}
+
+function diskResource(d: any): ClusterResource {
+  return {
+    kind: 'disk',
+    id: String(d.name),
+    detail: String(d.zone ?? '')
+      .split('/')
+      .pop(),
+  };
+}

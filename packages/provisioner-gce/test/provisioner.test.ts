@@ -1,0 +1,254 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RecordingHost, ToilError } from '@toil/core';
+import { parseClusterSpec, type ClusterSpec, type ClusterSpecInput } from '@toil/provisioner';
+import { createProvisioner, GceProvisioner } from '@toil/provisioner-gce';
+import { startGceFake, type GceFake } from '../../../tooling/test-env/gce-fake.js';
+
+// The provisioner runs the real @google-cloud/compute client against the Compute Engine fake,
+// configured as a user would point it elsewhere: TOIL_GCE_ENDPOINT and the standard auth chain
+// (GOOGLE_APPLICATION_CREDENTIALS). Without the simulated cloud the fake plays cloud-init's
+// console (host-key fingerprints), so these tests stop after stage 1 and do not run stage 2.
+
+const ZONE = 'us-central1-a';
+let fake: GceFake;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+function spec(name: string, extra: Partial<ClusterSpecInput> = {}): ClusterSpec {
+  return parseClusterSpec({
+    clusterName: name,
+    provisioner: 'gce',
+    zone: ZONE,
+    leaderNodeType: 'e2-standard-2',
+    keyPairName: 'alice',
+    owner: 'alice',
+    tags: { Name: name, Owner: 'alice', project: 'Genomics', clusterName: name },
+    sshUser: 'alice',
+    sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests alice@laptop',
+    toilPackage: { kind: 'registry', version: '0.1.0' },
+    ...extra,
+  });
+}
+
+function provisioner(host = new RecordingHost()) {
+  return createProvisioner({
+    zone: ZONE,
+    host,
+    env,
+    timeouts: { hostKeys: 30_000 },
+  }) as GceProvisioner;
+}
+
+async function failure(promise: Promise<unknown>): Promise<ToilError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (ToilError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ToilError');
+}
+
+// The auth library reads these from process.env: never probe a metadata server, never read
+// this machine's gcloud login.
+const savedEnv = { ...process.env };
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+beforeAll(async () => {
+  fake = await startGceFake({ cpuQuota: 12 });
+  dir = mkdtempSync(join(tmpdir(), 'provisioner-gce-test-'));
+  env = {
+    ...process.env,
+    ...fake.writeCredentials(dir),
+    TOIL_GCE_ENDPOINT: fake.endpoint,
+    GOOGLE_CLOUD_PROJECT: fake.project,
+  };
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await fake.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the GCE provisioner against the Compute Engine fake', () => {
+  it('launches a leader and preemptible workers, lists them and destroys everything, twice', async () => {
+    const host = new RecordingHost();
+    const p = provisioner(host);
+    const result = await p.launchCluster(
+      spec('gc1', { workers: [{ instanceTypes: ['e2-small'], spotBid: 0.02, count: 2 }] }),
+    );
+    expect(result.leader!.role).toBe('leader');
+    expect(result.leader!.hostKeys.map((k) => k.algorithm).sort()).toEqual([
+      'ecdsa-sha2-nistp256',
+      'ssh-ed25519',
+    ]);
+    expect(result.leader!.privateAddress).toMatch(/^10\./);
+    expect(result.workers).toHaveLength(2);
+    expect(result.workers.every((w) => w.preemptible && w.nodeType === 'e2-small')).toBe(true);
+    expect(host.events.map((e) => e.code)).toContain('GCE_SPOT_BID_IGNORED');
+
+    const view = fake.instances().find((i) => i.name === 'gc1-leader')!;
+    expect(view.labels).toMatchObject({
+      'toil-cluster': 'gc1',
+      'toil-role': 'leader',
+      owner: 'alice',
+      project: 'genomics',
+      'toil-ssh-user': 'alice',
+    });
+    expect(view.metadata['ssh-keys']).toBe(
+      'alice:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests alice@laptop',
+    );
+    expect(view.metadata['user-data']).toMatch(/^#cloud-config\n/);
+    expect(view.metadata['user-data']).not.toMatch(/PRIVATE KEY/);
+    expect(fake.inventory().firewalls.sort()).toEqual(['toil-gc1-int', 'toil-gc1-ssh']);
+
+    const leader = await p.getLeader('gc1');
+    expect([leader.name, leader.tags.project, leader.sshUser]).toEqual([
+      'gc1-leader',
+      'Genomics',
+      'alice',
+    ]);
+    expect(leader.hostKeys).toEqual(result.leader!.hostKeys);
+    expect((await p.listNodes('gc1')).map((n) => n.role)).toEqual(['leader', 'worker', 'worker']);
+    const [summary] = (await p.listClusters()).filter((c) => c.name === 'gc1');
+    expect(summary).toMatchObject({
+      provisioner: 'gce',
+      zone: ZONE,
+      owner: 'alice',
+      nodeCount: 3,
+      nodes: { 'e2-standard-2': { running: 1 }, 'e2-small': { running: 2 } },
+    });
+
+    const dryRun = await p.destroyCluster('gc1', { dryRun: true });
+    expect(dryRun.deleted).toHaveLength(5);
+    expect(fake.inventory().instances).toHaveLength(3);
+
+    const report = await p.destroyCluster('gc1');
+    expect(report.notFound).toBe(false);
+    expect(report.deleted[0]).toMatchObject({ kind: 'instance', id: 'gc1-leader' });
+    expect(report.deleted.map((r) => r.kind)).toEqual([
+      'instance',
+      'instance',
+      'instance',
+      'firewall',
+      'firewall',
+    ]);
+    expect(report.remaining).toEqual([]);
+    expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
+
+    const again = await p.destroyCluster('gc1');
+    expect([again.notFound, again.deleted, again.remaining]).toEqual([true, [], []]);
+    expect((await failure(p.getLeader('gc1'))).code).toBe('CLUSTER_NOT_FOUND');
+  }, 180_000);
+
+  it('leaves nothing after destroying a launch that failed half-way on the CPUS quota', async () => {
+    const p = provisioner();
+    // quota 12: the leader (2) and two e2-standard-4 workers (8) fit, the third does not
+    const error = await failure(
+      p.launchCluster(spec('gc2', { workers: [{ instanceTypes: ['e2-standard-4'], count: 3 }] })),
+    );
+    expect(error.code).toBe('LAUNCH_FAILED');
+    expect(error.message).toMatch(/Quota 'CPUS' exceeded/);
+    expect(error.hint).toMatch(/destroy-cluster --provisioner gce --zone us-central1-a gc2/);
+    expect(fake.inventory().instances.length).toBeGreaterThan(0);
+    const report = await p.destroyCluster('gc2');
+    expect(report.remaining).toEqual([]);
+    expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
+  });
+
+  it('destroys a cluster whose leader was preempted (TERMINATED), leader first', async () => {
+    const p = provisioner();
+    await p.launchCluster(spec('gc3'));
+    fake.preempt(ZONE, 'gc3-leader');
+    const p2 = provisioner();
+    const report = await p2.destroyCluster('gc3');
+    expect(report.deleted[0]).toMatchObject({ kind: 'instance', id: 'gc3-leader' });
+    expect(report.remaining).toEqual([]);
+    expect(fake.inventory().instances).toEqual([]);
+  });
+
+  it('retries rate limits and transient errors', async () => {
+    fake.injectFault({ path: /^aggregated\/instances/, status: 429, count: 2 });
+    fake.injectFault({ path: /^global\/firewalls/, status: 503, count: 1 });
+    const report = await provisioner().destroyCluster('nothing-here');
+    expect(report.notFound).toBe(true);
+    expect(report.apiCalls['instances.aggregatedList']).toBe(3);
+    expect(report.apiCalls['firewalls.list']).toBe(2);
+  });
+
+  it("refuses AWS instance types with Toil's message and unknown machine types with a suggestion", async () => {
+    const p = provisioner();
+    const aws = await failure(p.launchCluster(spec('gc4', { leaderNodeType: 't2.micro' })));
+    expect([aws.code, aws.message]).toEqual([
+      'NODE_TYPE_INVALID',
+      "It looks like you've specified an AWS nodeType with the gce provisioner. Please specify a nodeType for gce.",
+    ]);
+    const typo = await failure(p.launchCluster(spec('gc4', { leaderNodeType: 'e2-standrd-2' })));
+    expect(typo.message).toBe(
+      'Invalid machine type (e2-standrd-2) specified for GCE in zone: us-central1-a. Did you mean e2-standard-2?',
+    );
+    const elsewhere = createProvisioner({ zone: 'europe-west1-b', host: new RecordingHost(), env });
+    const n2 = await failure(
+      elsewhere.launchCluster(
+        spec('gc4', { zone: 'europe-west1-b', leaderNodeType: 'n2-standard-2' }),
+      ),
+    );
+    expect(n2.message).toMatch(
+      /^Invalid machine type \(n2-standard-2\) specified for GCE in zone: europe-west1-b\./,
+    );
+    expect(fake.inventory().instances).toEqual([]);
+  });
+
+  it('plans a dry run and creates nothing', async () => {
+    const result = await provisioner().launchCluster(
+      spec('gc5', { dryRun: true, workers: [{ instanceTypes: ['e2-small'], count: 2 }] }),
+    );
+    expect(result.dryRun).toBe(true);
+    expect(result.resources.map((r) => r.kind)).toEqual([
+      'firewall',
+      'firewall',
+      'instance',
+      'instance',
+      'instance',
+    ]);
+    expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
+  });
+
+  it('refuses a second cluster of the same name', async () => {
+    const p = provisioner();
+    await p.launchCluster(spec('gc6'));
+    expect((await failure(p.launchCluster(spec('gc6')))).code).toBe('CLUSTER_EXISTS');
+    await p.destroyCluster('gc6');
+  });
+
+  it('says in one line how to give credentials when there are none', async () => {
+    const none = createProvisioner({
+      zone: ZONE,
+      host: new RecordingHost(),
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        CLOUDSDK_CONFIG: join(dir, 'no-gcloud'),
+        METADATA_SERVER_DETECTION: 'none',
+        TOIL_GCE_ENDPOINT: fake.endpoint,
+        GOOGLE_CLOUD_PROJECT: fake.project,
+      },
+    });
+    const saved = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    const savedHome = process.env.HOME;
+    delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    process.env.HOME = dir;
+    try {
+      const error = await failure(none.listClusters());
+      expect(error.code).toBe('CLOUD_CREDENTIALS');
+      expect(error.message).toBe('No usable Google Cloud credentials found.');
+      expect(error.hint).toMatch(/GOOGLE_APPLICATION_CREDENTIALS/);
+    } finally {
+      if (saved !== undefined) process.env.GOOGLE_APPLICATION_CREDENTIALS = saved;
+      process.env.HOME = savedHome;
+    }
+  });
+});
