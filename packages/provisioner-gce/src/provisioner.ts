@@ -672,7 +672,7 @@ export class GceProvisioner implements Provisioner {
     clusterName: string,
     nodeType: WorkerNodeType,
     count: number,
-    options: AddNodesOptions = {},
+    options: AddNodesOptions,
   ): Promise<ClusterNode[]> {
     const leader = await this.getLeader(clusterName);
     await this.checkMachineTypes(nodeType.instanceTypes.slice(0, 1));
@@ -697,7 +697,7 @@ export class GceProvisioner implements Provisioner {
       clusterName,
       tags,
       sshUser: leader.sshUser,
-      sshPublicKey: publicKey,
+      sshPublicKey: options.sshPublicKey || publicKey,
       network: String(instance.networkInterfaces?.[0]?.network ?? 'default')
         .split('/')
         .pop(),
