@@ -1,0 +1,122 @@
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  GetConsoleOutputCommand,
+  ImportKeyPairCommand,
+} from '@aws-sdk/client-ec2';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand, runToil } from '../cli.js';
+import { useSimCloud } from '../simcloud/index.js';
+
+const sim = useSimCloud('launch-cluster and destroy-cluster on the simulated cloud');
+const REGION = 'us-west-2';
+
+sim.describe('the toil CLI on the simulated cloud', () => {
+  let home: string;
+  let key: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'simcloud-cluster-'));
+    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    key = join(home, '.ssh', 'id_ed25519');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'ignore' });
+    const ec2 = new EC2Client({ region: REGION });
+    await ec2.send(
+      new ImportKeyPairCommand({
+        KeyName: 'simcloud-key',
+        PublicKeyMaterial: readFileSync(`${key}.pub`),
+      }),
+    );
+    const images = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu*'] }] }),
+    );
+    ec2.destroy();
+    env = { HOME: home, TOIL_AWS_AMI: images.Images![0]!.ImageId! };
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it('launch-cluster (leader + 2 workers, stage 1 only) gives three nodes that take ssh with their console host keys as the stage-1 user; destroy-cluster leaves nothing in moto and no node on the machine', async () => {
+    const cloud = sim.cloud();
+    const subnet = await sim.aws().subnet(REGION);
+    const name = `sim-${process.pid}`;
+    const launched = await runToil(
+      [
+        'launch-cluster',
+        name,
+        '--leaderNodeType',
+        't3.medium',
+        '--nodeTypes',
+        't3.medium',
+        '-w',
+        '2',
+        '--keyPairName',
+        'simcloud-key',
+        '--sshKey',
+        key,
+        '--zone',
+        subnet.zone,
+        '--vpcSubnet',
+        subnet.subnetId,
+        '--bootstrap',
+        'none',
+      ],
+      { env },
+    );
+    expect(launched.stderr).not.toMatch(/error/i);
+    expect(launched.code).toBe(0);
+    await cloud.waitFor('three nodes', () => cloud.nodes().length === 3);
+
+    const ec2 = new EC2Client({ region: REGION });
+    for (const node of cloud.nodes()) {
+      expect(cloud.inSubnet(node.address)).toBe(true);
+      const consoleText = Buffer.from(
+        (await ec2.send(new GetConsoleOutputCommand({ InstanceId: node.instanceId }))).Output!,
+        'base64',
+      ).toString('utf8');
+      for (const hostKey of node.hostKeys)
+        expect(consoleText).toContain(`toil-ts-host-key: 256 ${hostKey.fingerprint} `);
+      const knownHosts = join(home, `known_hosts-${node.instanceId}`);
+      writeFileSync(
+        knownHosts,
+        node.hostKeys
+          .map((k) => `${node.address} ${k.publicKey.split(' ').slice(0, 2).join(' ')}\n`)
+          .join(''),
+      );
+      const session = await runCommand([
+        'ssh',
+        '-i',
+        key,
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        `${node.users[0]}@${node.address}`,
+        'cat /etc/toil-ts/cluster; hostname',
+      ]);
+      expect([session.code, session.stdout]).toEqual([0, `${name}\n${node.hostname}\n`]);
+    }
+
+    const destroyed = await runToil(['destroy-cluster', name, '--zone', subnet.zone], { env });
+    expect(destroyed.code).toBe(0);
+    await cloud.waitFor('no node', () => cloud.nodes().length === 0);
+    const left = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      }),
+    );
+    expect(left.Reservations ?? []).toEqual([]);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(
+      `sc-${cloud.runId}-`,
+    );
+    ec2.destroy();
+  });
+});
