@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LogLevel } from '@toil/core';
 import type { FileId, JobStore, LeaderMessage } from '@toil/jobstore';
-import { runLimited } from './serialize.js';
+import { runLimited } from './limit.js';
 
 /**
  * Deletes files whose deletion a job asked for (`deleteGlobalFile`), 8 at a time. A file that is

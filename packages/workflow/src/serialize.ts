@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { runLimited } from './limit.js';
 import { ToilError } from '@toil/core';
 import type { JobRecord, JobStore, WorkflowConfig } from '@toil/jobstore';
 import {
@@ -438,15 +439,6 @@ export async function materializePlan(
     };
     return record;
   });
-}
-
-/** Runs async tasks with at most `limit` at a time. */
-export async function runLimited(tasks: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, tasks.length) }, async () => {
-    while (next < tasks.length) await tasks[next++]!();
-  });
-  await Promise.all(lanes);
 }
 
 function isPlaceholder(value: unknown): value is PromisePlaceholder {

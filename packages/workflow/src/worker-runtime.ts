@@ -13,6 +13,7 @@ import type {
   WorkflowConfig,
 } from '@toil/jobstore';
 import { JobFileStore, deleteRequestedFiles } from './file-store.js';
+import { runLimited } from './limit.js';
 import { PromisedValue, internalOf } from './job.js';
 import {
   peakRssBytes,
@@ -26,7 +27,6 @@ import {
   materializePlan,
   planJobs,
   rebuildJob,
-  runLimited,
   typeNamesFrom,
   valueAtPath,
   type JobBody,
