@@ -47,6 +47,12 @@ export interface ToilCommand<
   epilogue?: string;
   /** Pass unknown options through (e.g. `run` forwards the workflow's own options). */
   passThrough?: boolean;
+  /**
+   * The positional (declared last, as `[name..]`) that takes every word after the first
+   * positional verbatim, even words that look like options (`ssh-cluster CLUSTER ls -la`).
+   * The CLI splits the command line there before yargs parses the rest.
+   */
+  remainder?: string;
   /** Runs the command; resolves to the process exit code. */
   run(args: ArgsOf<O, P>, context: CommandContext): Promise<number>;
 }

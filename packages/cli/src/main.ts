@@ -152,6 +152,43 @@ export function wordWrap(text: string, width: number | null): string {
     .join('\n');
 }
 
+/**
+ * Splits a command line at the first positional after the command name (for a command with a
+ * {@link ToilCommand.remainder}): what comes before it, and the words after it, which are kept
+ * verbatim. Options that take a value (by their spec) skip their value.
+ */
+export function splitAtRemainder(
+  argv: string[],
+  commandName: string,
+  options: Record<string, { type?: string; alias?: string | readonly string[]; choices?: unknown }>,
+): { head: string[]; rest: string[]; found: boolean } {
+  const takesValue = new Set<string>();
+  for (const [name, spec] of Object.entries(options)) {
+    if (spec.type === 'boolean' || spec.type === 'count') continue;
+    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const aliases = spec.alias === undefined ? [] : [spec.alias].flat();
+    for (const n of [name, kebab, ...aliases]) takesValue.add(n.length === 1 ? `-${n}` : `--${n}`);
+  }
+  const start = argv.indexOf(commandName) + 1;
+  for (let i = start; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') {
+      const at = i + 1;
+      return {
+        head: [...argv.slice(0, i), ...argv.slice(at, at + 1)],
+        rest: argv.slice(at + 1),
+        found: at < argv.length,
+      };
+    }
+    if (word.startsWith('-') && word.length > 1) {
+      if (!word.includes('=') && takesValue.has(word)) i++;
+      continue;
+    }
+    return { head: argv.slice(0, i + 1), rest: argv.slice(i + 1), found: true };
+  }
+  return { head: argv, rest: [], found: false };
+}
+
 function registerCommand(
   parser: Argv,
   command: ToilCommand,
@@ -221,7 +258,23 @@ export async function main(argv: string[], io: MainIo = processIo): Promise<numb
           hint: `Run "toil ${entry.name} --help" for usage.`,
         });
       });
+    let parseArgv = argv;
+    let rest: string[] | undefined;
+    if (command.remainder) {
+      const split = splitAtRemainder(argv, entry.name, {
+        ...globalOptions,
+        ...(command.options as Record<string, { type?: string }>),
+      });
+      parseArgv = split.head;
+      rest = split.rest;
+      const wanted = Object.keys(command.positionals)[0];
+      if (!split.found && wanted && !argv.includes('--help') && !argv.includes('-h'))
+        throw new UsageError(`toil ${entry.name} needs the ${wanted} argument.`, {
+          hint: `Run "toil ${entry.name} --help" for usage.`,
+        });
+    }
     registerCommand(parser, command, async (args) => {
+      if (command.remainder && rest) args[command.remainder] = rest;
       const level = resolveLogLevel(args);
       const json = Boolean(args.json);
       const host = new TerminalHost({ level, json, logFile: args.logFile as string | undefined });
@@ -234,7 +287,7 @@ export async function main(argv: string[], io: MainIo = processIo): Promise<numb
       };
       exitCode = await command.run(args as never, context);
     });
-    await parser.parseAsync(argv, {}, (error, _args, output) => {
+    await parser.parseAsync(parseArgv, {}, (error, _args, output) => {
       if (error) throw error;
       help = output;
     });

@@ -73,28 +73,28 @@ describe('the toil command line', () => {
     expect(result.stderr).toMatch(/Choices: "aws", "gce"/);
   });
 
-  it('says clearly that a command from a package not in this release is unavailable, and exits 1', async () => {
-    const result = await runToil(['rsync-cluster', 'mycluster', ':x', '.']);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('toil rsync-cluster is not available in this release');
-    expect(result.stderr.trim().split('\n')).toHaveLength(2);
-  });
-
   it('prints errors as JSON with --json', async () => {
-    const result = await runToil(['ssh-cluster', 'mycluster', '--json']);
-    expect(result.code).toBe(1);
+    const result = await runToil(['ssh-cluster', '--json', '--sshKey', '/nonexistent/key', 'c1']);
+    expect(result.code).toBe(2);
     const parsed = JSON.parse(result.stdout) as {
       error: { code: string; message: string; hint?: string };
     };
-    expect(parsed.error.code).toBe('NOT_IMPLEMENTED');
-    expect(parsed.error.message).toContain('ssh-cluster');
+    expect(parsed.error.code).toBe('SSH_KEY_NOT_FOUND');
+    expect(parsed.error.message).toContain('/nonexistent/key');
     expect(parsed.error.hint).toBeDefined();
   });
 
   it('shows the stack only at debug level', async () => {
-    const quiet = await runToil(['ssh-cluster', 'c1']);
+    const quiet = await runToil(['ssh-cluster', '--sshKey', '/nonexistent/key', 'c1']);
     expect(quiet.stderr).not.toMatch(/\n\s+at /);
-    const debug = await runToil(['ssh-cluster', 'c1', '--logLevel', 'DEBUG']);
+    const debug = await runToil([
+      'ssh-cluster',
+      '--logLevel',
+      'DEBUG',
+      '--sshKey',
+      '/nonexistent/key',
+      'c1',
+    ]);
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
 

@@ -404,7 +404,12 @@ export class SshConnection {
     const stdin = options.stdin;
     if (stdin === undefined) channel.end();
     else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) channel.end(stdin);
-    else stdin.pipe(channel);
+    else {
+      stdin.pipe(channel);
+      // Stop reading the caller's stream once the command is over (a terminal's stdin would
+      // otherwise keep this process alive).
+      void done.finally(() => stdin.unpipe(channel)).catch(() => {});
+    }
     return done;
   }
 

@@ -38,3 +38,5 @@ export {
 export type { PinnedHostKey, PresentedHostKey } from './host-keys.js';
 export { findExecutable, parseRsyncArgs, rsyncArgv, rsyncCluster } from './rsync.js';
 export type { ParsedRsyncArgs, RsyncClusterOptions, RsyncClusterResult } from './rsync.js';
+export { parseSshOptions } from './ssh-options.js';
+export type { SshOptionSettings } from './ssh-options.js';

@@ -45,12 +45,12 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'ssh-cluster',
-    summary: 'SSH into the toil appliance container running on the leader of the cluster.',
+    summary: 'SSH into the leader of the cluster: a shell, or run a command there.',
     load: async () => (await import('./ssh-cluster.js')).default,
   },
   {
     name: 'rsync-cluster',
-    summary: 'Rsyncs into the toil appliance container running on the leader of the cluster.',
+    summary: "Copy files to or from the cluster's leader with rsync (':' marks the leader's side).",
     load: async () => (await import('./rsync-cluster.js')).default,
   },
   {
