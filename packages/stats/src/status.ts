@@ -1,3 +1,4 @@
+import { text } from 'node:stream/consumers';
 import { ToilError, silentHost, startSpan, type IoHost } from '@toil/core';
 import type { JobRecord, JobStore, LeaderInfo, Outcome } from '@toil/jobstore';
 import {
@@ -190,9 +191,7 @@ async function walkJobs(
 }
 
 async function readLog(store: JobStore, fileId: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.readFileStream(fileId)) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
+  return text(await store.readFileStream(fileId));
 }
 
 const STATE_COLOURS: Record<JobRecord['state'], string> = {

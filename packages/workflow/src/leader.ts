@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { text } from 'node:stream/consumers';
 import { performance } from 'node:perf_hooks';
 import { ToilError, localNodeId, report, type IoHost } from '@toil/core';
 import type { JobRecord, JobStore, JobWrite, Requirements, WorkflowConfig } from '@toil/jobstore';
@@ -1028,10 +1029,8 @@ export class Leader {
   private async readLogTail(logFileId: string | undefined): Promise<string | undefined> {
     if (!logFileId) return undefined;
     try {
-      const stream = await this.s.store.readFileStream(logFileId);
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-      const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+      const log = await text(await this.s.store.readFileStream(logFileId));
+      const lines = log.trimEnd().split('\n');
       return lines.slice(-30).join('\n');
     } catch {
       return undefined;

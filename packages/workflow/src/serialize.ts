@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { runLimited } from './limit.js';
 import { ToilError } from '@toil/core';
 import type { JobRecord, JobStore, WorkflowConfig } from '@toil/jobstore';
@@ -452,11 +453,8 @@ function isPlaceholder(value: unknown): value is PromisePlaceholder {
 }
 
 async function readPromise(store: JobStore, file: string, owner: string): Promise<unknown> {
-  const stream = await store.readFileStream(file);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') {
+  const content = await text(await store.readFileStream(file));
+  if (content === '') {
     throw new ToilError(
       'WORKFLOW_INVALID',
       `Job '${owner}' uses a promised return value that is not resolved yet.`,
@@ -465,7 +463,7 @@ async function readPromise(store: JobStore, file: string, owner: string): Promis
       },
     );
   }
-  return (JSON.parse(text) as { value: unknown }).value;
+  return (JSON.parse(content) as { value: unknown }).value;
 }
 
 /** The part of `value` that `path` names (undefined where a key is missing). */
