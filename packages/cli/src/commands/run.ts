@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defineCommand } from '../command.js';
 import { jobStorePositional } from './job-store-options.js';
 
@@ -57,9 +59,34 @@ export default defineCommand({
     if (context.logLevel !== 'info') logging.push('--logLevel', context.logLevel);
     const logFile = (args as Record<string, unknown>).logFile;
     if (typeof logFile === 'string') logging.push('--logFile', logFile);
+    const preload = resolveToilPreload();
     return runWorkflowFile({
       workflow: args.workflow,
       args: [args.jobStore, ...rest, ...logging],
+      // Through NODE_OPTIONS, so the workflow's worker processes resolve the same way.
+      ...(preload
+        ? {
+            env: {
+              NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${preload}`]
+                .filter(Boolean)
+                .join(' '),
+            },
+          }
+        : {}),
     });
   },
 });
+
+/**
+ * The URL of the built `dist/resolve-toil.js` of this package, which makes a workflow's
+ * `@toil/*` imports fall back to the CLI's copies; undefined when the CLI runs unbuilt.
+ */
+function resolveToilPreload(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) {
+      const preload = join(dir, 'dist', 'resolve-toil.js');
+      return existsSync(preload) ? pathToFileURL(preload).href : undefined;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
