@@ -6,7 +6,7 @@ import {
   type BatchSystemPlugin,
 } from '@toil/batch-system';
 import { PACKAGE_CODE_DIR } from './here.js';
-import { singleMachine } from './single-machine.js';
+import { singleMachine } from './single-machine-plugin.js';
 
 /** Where plugin packages are looked for: next to the workflow first, then next to the engine. */
 function searchPaths(workflowModule: string | undefined): string[] {

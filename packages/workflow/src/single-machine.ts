@@ -11,12 +11,9 @@ import type {
   NodeView,
   ResourceDemand,
   ScalingCapability,
-  OptionSpecs,
   OptionValues,
 } from '@toil/batch-system';
-import { defineBatchSystem } from '@toil/batch-system';
 import {
-  openJobStore,
   type CleanPolicy,
   type JobRecord,
   type JobStore,
@@ -25,6 +22,7 @@ import {
 import { toRunning, withBatchId } from './running-record.js';
 import type { AttemptResult } from './worker-runtime.js';
 import { moduleOf, poolWorkerArgv } from './worker-command.js';
+import type { SINGLE_MACHINE_OPTIONS } from './single-machine-plugin.js';
 import { WorkerProcess } from './worker-process.js';
 
 /** What the leader hands this batch system with a job (`IssuedJob.local`). @internal */
@@ -403,20 +401,6 @@ export class SingleMachineBatchSystem implements BatchSystem {
   }
 }
 
-/** The options the single-machine batch system declares (`--workerIsolation`, `--maxLocalJobs`). */
-export const SINGLE_MACHINE_OPTIONS = {
-  workerIsolation: {
-    type: 'string',
-    choices: ['pool', 'process'],
-    describe: 'pool (default): warm workers run many jobs; process: a fresh process per job.',
-  },
-  maxLocalJobs: {
-    type: 'number',
-    min: 1,
-    describe: 'Most jobs run at once on this machine (default: cores).',
-  },
-} as const satisfies OptionSpecs;
-
 /** Settings of a single-machine batch system for a run, from the workflow's config. */
 export function singleMachineSettings(
   context: BatchSystemContext<OptionValues<typeof SINGLE_MACHINE_OPTIONS>>,
@@ -448,23 +432,3 @@ export function singleMachineSettings(
     limits,
   };
 }
-
-/**
- * The single-machine batch system as a plugin (`--batchSystem single_machine`, the default).
- * The leader builds it directly on its open store; `create` (scripts, the contract suite)
- * opens the store itself.
- */
-export const singleMachine = defineBatchSystem({
-  name: 'single_machine',
-  aliases: ['singleMachine', 'single-machine'],
-  describe: 'Runs jobs on this machine in warm worker processes (the default).',
-  options: SINGLE_MACHINE_OPTIONS,
-  async create(context) {
-    const store = await openJobStore(context.jobStoreLocator, { host: context.host });
-    const config = await store.resume();
-    return new SingleMachineBatchSystem(context, {
-      ...singleMachineSettings(context, config, store),
-      ownsStore: true,
-    });
-  },
-});

@@ -12,11 +12,8 @@ import { internalOf, type Job } from './job.js';
 import { Leader, type LeaderLimits } from './leader.js';
 import type { ToilOptions } from './options.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
-import {
-  SingleMachineBatchSystem,
-  singleMachine,
-  singleMachineSettings,
-} from './single-machine.js';
+import { SingleMachineBatchSystem, singleMachineSettings } from './single-machine.js';
+import { singleMachine } from './single-machine-plugin.js';
 import { markWorkflowStarted } from './started-marker.js';
 import { workerCommand } from './worker-command.js';
 
