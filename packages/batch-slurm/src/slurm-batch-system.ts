@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration, report, ToilError, type IoHost } from '@toil/core';
 import {
   defineBatchSystem,
+  groupDemand,
   workerArguments,
   type BatchSystem,
   type BatchSystemContext,
@@ -492,23 +493,10 @@ export class SlurmBatchSystem implements BatchSystem {
 
   /** Our jobs Slurm has not started yet, grouped by requirements. */
   private demand(): ResourceDemand[] {
-    const groups = new Map<string, ResourceDemand>();
-    for (const { job, queueState } of this.jobs.values()) {
-      if (queueState !== undefined && queueState !== 'PENDING') continue;
-      const r = job.requirements;
-      const key = `${r.cores}/${r.memory}/${r.disk}/${r.preemptible}`;
-      const group = groups.get(key);
-      if (group) group.jobs++;
-      else
-        groups.set(key, {
-          cores: r.cores,
-          memory: r.memory,
-          disk: r.disk,
-          preemptible: r.preemptible,
-          jobs: 1,
-        });
-    }
-    return [...groups.values()];
+    const pending = [...this.jobs.values()].filter(
+      ({ queueState }) => queueState === undefined || queueState === 'PENDING',
+    );
+    return groupDemand(pending.map(({ job }) => job.requirements));
   }
 
   /** The cluster's nodes from one `sinfo` (cores, memory, allocated cores, free memory). */

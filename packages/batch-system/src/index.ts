@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 export * from './contract.js';
+export * from './demand.js';
 export * from './options.js';
 export * from './invocation.js';
 export * from './resolve.js';

@@ -2,16 +2,17 @@ import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { report } from '@toil/core';
-import type {
-  BatchSystem,
-  BatchSystemContext,
-  FinishedJob,
-  IssuedJob,
-  LocalCapability,
-  NodeView,
-  ResourceDemand,
-  ScalingCapability,
-  OptionValues,
+import {
+  groupDemand,
+  type BatchSystem,
+  type BatchSystemContext,
+  type FinishedJob,
+  type IssuedJob,
+  type LocalCapability,
+  type NodeView,
+  type ResourceDemand,
+  type ScalingCapability,
+  type OptionValues,
 } from '@toil/batch-system';
 import {
   type CleanPolicy,
@@ -186,22 +187,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
   }
 
   private demand(): ResourceDemand[] {
-    const groups = new Map<string, ResourceDemand>();
-    for (const { issued } of this.queue) {
-      const r = issued.requirements;
-      const key = `${r.cores}/${r.memory}/${r.disk}/${r.preemptible}`;
-      const group = groups.get(key);
-      if (group) group.jobs++;
-      else
-        groups.set(key, {
-          cores: r.cores,
-          memory: r.memory,
-          disk: r.disk,
-          preemptible: r.preemptible,
-          jobs: 1,
-        });
-    }
-    return [...groups.values()];
+    return groupDemand(this.queue.map(({ issued }) => issued.requirements));
   }
 
   private node(): NodeView {
