@@ -3,6 +3,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   statSync,
   truncateSync,
@@ -265,7 +266,16 @@ it('closes every read handle it opens, also beyond its cache of open logs', asyn
     await writer.commit([{ op: 'put', record: sampleJob(`job-${i}`) }]);
     writers.push(writer);
   }
-  const openFds = () => readdirSync('/proc/self/fd').length;
+  // Only descriptors into this store count: the jest worker also holds (and garbage-collects)
+  // descriptors of other test files, which made a process-wide count flaky.
+  const openFds = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(path);
+      } catch {
+        return false;
+      }
+    }).length;
   const before = openFds();
   const reader = await openJobStore(`file:${path}`);
   for (let i = 0; i < 140; i++) expect((await reader.loadJob(`job-${i}`)).id).toBe(`job-${i}`);
