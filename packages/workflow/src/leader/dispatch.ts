@@ -1,0 +1,145 @@
+import { ToilError } from '@toil/core';
+import type { BatchSystem, JobInvocation } from '@toil/batch-system';
+import type { JobWrite, Requirements } from '@toil/jobstore';
+import type { LocalIssue } from '../single-machine.js';
+import { toRunning, withBatchId } from '../running-record.js';
+import type { BackgroundCommits } from './commits.js';
+import { formatBytes, type LeaderEvents } from './events.js';
+import type { GraphJob, JobGraph } from './job-graph.js';
+
+/**
+ * Most jobs issued to the batch system and not yet finished. Enough to keep a pool or a Slurm
+ * queue busy; larger only costs leader memory (queued records, their `running` commits).
+ */
+export const MAX_IN_FLIGHT = 2000;
+
+/** Resource limits the leader schedules within (Infinity: unlimited). */
+export interface LeaderLimits {
+  cores: number;
+  memory: number;
+  disk: number;
+}
+
+/** What {@link Dispatcher} needs. */
+export interface DispatchContext {
+  graph: JobGraph;
+  batchSystem: BatchSystem;
+  commits: BackgroundCommits;
+  events: LeaderEvents;
+  limits: LeaderLimits;
+  /** What to run for a job. */
+  invocation: (jobId: string) => JobInvocation;
+}
+
+/** The error for a job larger than the workflow may use. */
+function tooLarge(job: GraphJob, limits: LeaderLimits): ToilError {
+  const r: Requirements = job.requirements;
+  const over = [
+    r.cores > limits.cores ? `${r.cores} cores (max ${limits.cores})` : '',
+    r.memory > limits.memory
+      ? `${formatBytes(r.memory)} of memory (max ${formatBytes(limits.memory)})`
+      : '',
+    r.disk > limits.disk ? `${formatBytes(r.disk)} of disk (max ${formatBytes(limits.disk)})` : '',
+  ].filter(Boolean);
+  return new ToilError(
+    'JOB_TOO_LARGE',
+    `Job '${job.name}' (${job.id}) asks for ${over.join(', ')}, more than this workflow may use.`,
+    {
+      hint: 'Give the job smaller requirements, or raise --maxCores / --maxMemory / --maxDisk (the store is kept: rerun with --restart).',
+      data: { jobId: job.id, job: job.name },
+    },
+  );
+}
+
+/**
+ * Hands ready jobs to the batch system within the workflow's limits and the in-flight cap,
+ * records each issued job as `running` with its batch id, and maps batch ids back to jobs.
+ */
+export class Dispatcher {
+  /** Batch id → job id of the attempts issued and not yet reported finished. */
+  private readonly issued = new Map<string, string>();
+
+  constructor(private readonly c: DispatchContext) {}
+
+  /** Number of attempts issued and not yet finished. */
+  get size(): number {
+    return this.issued.size;
+  }
+
+  /** Job ids of the attempts issued and not yet finished. */
+  jobIds(): IterableIterator<string> {
+    return this.issued.values();
+  }
+
+  /** Tracks an attempt the leader did not issue itself (e.g. started by the batch system). */
+  track(batchId: string, jobId: string): void {
+    this.issued.set(batchId, jobId);
+  }
+
+  /** The job of a finished attempt (`fallback` for an id the leader did not issue), untracked. */
+  finished(batchId: string, fallback: string): string {
+    const id = this.issued.get(batchId) ?? fallback;
+    this.issued.delete(batchId);
+    return id;
+  }
+
+  /** Forgets every attempt (the batch system was shut down). */
+  clear(): void {
+    this.issued.clear();
+  }
+
+  /**
+   * Issues ready jobs until none is left or the in-flight cap is reached; returns how many.
+   *
+   * @throws ToilError `JOB_TOO_LARGE` for a job larger than the workflow's limits.
+   */
+  async issueReady(): Promise<number> {
+    // Records of the jobs issued in this pass, state `running` with their batch ids.
+    const running: JobWrite[] = [];
+    try {
+      return await this.issueRecording(running);
+    } finally {
+      // A batch system that starts attempts only after this pass gets one commit for all of
+      // them; it is called before any attempt starts, so the store orders it before anything
+      // the workers write.
+      this.c.commits.commit(running);
+    }
+  }
+
+  private async issueRecording(running: JobWrite[]): Promise<number> {
+    const { graph, batchSystem, limits, commits } = this.c;
+    let count = 0;
+    for (;;) {
+      const job = graph.peekReady();
+      if (!job) return count;
+      const r = job.requirements;
+      if (r.cores > limits.cores || r.memory > limits.memory || r.disk > limits.disk) {
+        throw tooLarge(job, limits);
+      }
+      // The batch system runs issued jobs within the limits; the cap bounds its queue.
+      if (this.issued.size >= MAX_IN_FLIGHT) return count;
+      graph.take();
+      const record = job.recordJson === undefined ? undefined : toRunning(job.recordJson);
+      job.recordJson = undefined;
+      const batchId = await batchSystem.issue({
+        jobId: job.id,
+        name: job.name,
+        requirements: r,
+        invocation: this.c.invocation(job.id),
+        env: {},
+        ...(batchSystem.local
+          ? { local: { recordJson: record && JSON.stringify(record) } satisfies LocalIssue }
+          : {}),
+      });
+      this.issued.set(batchId, job.id);
+      count++;
+      if (record) {
+        running.push({ op: 'put', record: withBatchId(record, batchId) });
+        // The attempt may already run: record it now, before its worker can write (concurrent
+        // commits share one fsync).
+        if (!batchSystem.local?.startsAfterIssuing) commits.commit(running.splice(0));
+      }
+      this.c.events.jobIssued(job, batchId, r);
+    }
+  }
+}
