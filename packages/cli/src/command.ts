@@ -53,6 +53,11 @@ export interface ToilCommand<
    * The CLI splits the command line there before yargs parses the rest.
    */
   remainder?: string;
+  /**
+   * Answers `--help` itself when it can (`run` with a workflow file shows the workflow's own
+   * options); resolves to undefined to show the command's usage as usual.
+   */
+  ownHelp?(argv: string[], context: CommandContext): Promise<number | undefined>;
   /** Runs the command; resolves to the process exit code. */
   run(args: ArgsOf<O, P>, context: CommandContext): Promise<number>;
 }

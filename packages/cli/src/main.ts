@@ -273,6 +273,18 @@ export async function main(argv: string[], io: MainIo = processIo): Promise<numb
           hint: `Run "toil ${entry.name} --help" for usage.`,
         });
     }
+    if (command.ownHelp && (argv.includes('--help') || argv.includes('-h'))) {
+      const level = resolveLogLevel({});
+      const context: CommandContext = {
+        host: new TerminalHost({ level, json: false }),
+        out: io.stdout,
+        json: false,
+        logLevel: level,
+        version: CLI_VERSION,
+      };
+      const code = await command.ownHelp(argv, context);
+      if (code !== undefined) return code;
+    }
     registerCommand(parser, command, async (args) => {
       if (command.remainder && rest) args[command.remainder] = rest;
       const level = resolveLogLevel(args);

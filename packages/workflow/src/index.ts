@@ -21,7 +21,13 @@ export type { JobOptions, JobFunction, Promised, PromisedArgs, PromisePathElemen
 export type { FileStore } from './file-store.js';
 export { Toil, WORKFLOW_VERSION } from './toil.js';
 export type { ToilContextOptions } from './toil.js';
-export { Runner, isMainModule, renderProgramError } from './runner.js';
+export { Runner, WorkflowArgumentParser, isMainModule, renderProgramError } from './runner.js';
+export type {
+  WorkflowOptionSpec,
+  WorkflowOptionSpecs,
+  WorkflowOptionValue,
+  WorkflowOptionValues,
+} from './workflow-options.js';
 export {
   CLEAN_POLICIES,
   DEFAULTS,
@@ -30,7 +36,7 @@ export {
   optionsHelp,
   parseToilOptions,
 } from './options.js';
-export type { ToilOptions } from './options.js';
+export type { ToilOptions, WorkflowCommandLine } from './options.js';
 export { ConsoleHost } from './console-host.js';
 export type { ConsoleHostOptions } from './console-host.js';
 export { batchSystemNames, findBatchSystem } from './batch-registry.js';

@@ -12,6 +12,13 @@ import {
 import { optionHelpLines, parseBatchSystemOptions, type OptionSpecs } from '@toil/batch-system';
 import type { CleanPolicy } from '@toil/jobstore';
 import { batchSystemNames, findBatchSystem } from './batch-registry.js';
+import {
+  checkWorkflowOptionSpecs,
+  workflowOptionHelpLines,
+  workflowOptionValues,
+  yargsSpecsOf,
+  type WorkflowOptionSpecs,
+} from './workflow-options.js';
 
 /** `--clean` / `--cleanWorkDir` values. */
 export const CLEAN_POLICIES = ['always', 'onError', 'never', 'onSuccess'] as const;
@@ -104,12 +111,29 @@ export const TOIL_OPTION_SPECS = {
   ...LOGGING_OPTIONS,
 } as const;
 
+/** Keys of {@link ToilOptions} that are not command-line options (a workflow option may not use them). */
+const TOIL_OPTION_KEYS = [
+  'jobStore',
+  'workflowModule',
+  'logLevel',
+  'batchSystemOptions',
+  'given',
+] as const;
+
 /**
- * Usage text for a workflow program's `--help`: the engine's options, then the options of the
- * batch system given with `--batchSystem` (default single machine), then the batch systems
- * installed here.
+ * Usage text for a workflow program's `--help`: the workflow's own options (when it declares
+ * some), the engine's options, then the options of the batch system given with `--batchSystem`
+ * (default single machine), then the batch systems installed here.
  */
-export function optionsHelp(program = 'workflow', batchSystem = DEFAULTS.batchSystem): string {
+export function optionsHelp(
+  program = 'workflow',
+  batchSystem = DEFAULTS.batchSystem,
+  workflowOptions: WorkflowOptionSpecs = {},
+  description?: string,
+): string {
+  const own = Object.keys(workflowOptions).length
+    ? `Options of this workflow:\n${workflowOptionHelpLines(workflowOptions).join('\n')}\n\n`
+    : '';
   const lines = Object.entries(TOIL_OPTION_SPECS).map(([name, spec]) => {
     const choices = 'choices' in spec ? ` {${spec.choices.join(',')}}` : '';
     const value = spec.type === 'boolean' ? '' : ` ${name === 'logLevel' ? 'LEVEL' : 'VALUE'}`;
@@ -124,7 +148,8 @@ export function optionsHelp(program = 'workflow', batchSystem = DEFAULTS.batchSy
     plugin = `${ToilError.is(error) ? error.message : String(error)}\n`;
   }
   const names = batchSystemNames(module).join(', ');
-  return `Usage: ${program} JOBSTORE [options]\n\nJOBSTORE: file:PATH, PATH or aws:REGION:NAME\n\nOptions:\n${lines.join('\n')}\n  --help\n      Show this help.\n\n${plugin}\nBatch systems here: ${names} (--batchSystem NAME --help shows NAME's options).\n`;
+  const about = description ? `${description}\n\n` : '';
+  return `Usage: ${program} JOBSTORE [options]\n\n${about}JOBSTORE: file:PATH, PATH or aws:REGION:NAME\n\n${own}Toil's options:\n${lines.join('\n')}\n  --help\n      Show this help.\n\n${plugin}\nBatch systems here: ${names} (--batchSystem NAME --help shows NAME's options).\n`;
 }
 
 /** The value of `--batchSystem` in `argv` before parsing (its plugin's options are parsed with it). */
@@ -151,6 +176,13 @@ function positiveNumber(value: unknown, name: string, integer = false): number {
   return n;
 }
 
+/** How `--help` names the program: `toil run FILE` when the CLI runs it, else `node FILE`. */
+function programName(): string {
+  const file = process.env.TOIL_RUN_WORKFLOW ?? process.argv[1];
+  if (!file) return 'workflow';
+  return process.env.TOIL_RUN_WORKFLOW ? `toil run ${file}` : `node ${file}`;
+}
+
 /** The main script of this process, when there is one. */
 function mainModule(): string | undefined {
   const script = process.argv[1];
@@ -162,21 +194,45 @@ function mainModule(): string | undefined {
   }
 }
 
+/** What a workflow adds to Toil's command line (see `Job.Runner.getDefaultArgumentParser`). */
+export interface WorkflowCommandLine {
+  /** The workflow's own options, parsed with Toil's and returned beside them. */
+  options?: WorkflowOptionSpecs;
+  /** A line about the workflow, shown at the top of `--help`. */
+  description?: string;
+}
+
 /**
  * Parses a workflow program's command line into {@link ToilOptions} (Toil's
- * `Job.Runner.getDefaultOptions()` + `parse_args()`): `JOBSTORE [options]`. Unknown options and
- * bad values are a `UsageError`; `--help` throws a `UsageError` whose `data.help` holds the
- * usage text.
+ * `Job.Runner.getDefaultOptions()` + `parse_args()`): `JOBSTORE [options]`, plus the workflow's
+ * own options when it declares some (their values are returned under their names beside
+ * Toil's). Unknown options and bad values are a `UsageError`; `--help` throws a `UsageError`
+ * whose `data.help` holds the usage text.
  */
-export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOptions {
+export function parseToilOptions(
+  argv: string[] = process.argv.slice(2),
+  commandLine: WorkflowCommandLine = {},
+): ToilOptions & Record<string, unknown> {
+  const workflowSpecs = commandLine.options ?? {};
   const batchSystemName = batchSystemArg(argv);
   if (argv.includes('--help') || argv.includes('-h')) {
     throw new UsageError('Help requested.', {
-      data: { help: optionsHelp('workflow', batchSystemName) },
+      data: {
+        help: optionsHelp(programName(), batchSystemName, workflowSpecs, commandLine.description),
+      },
     });
   }
   // The batch system is found first: its options are part of the command line.
   const plugin = findBatchSystem(batchSystemName, mainModule());
+  checkWorkflowOptionSpecs(
+    workflowSpecs,
+    new Set([
+      ...Object.keys(TOIL_OPTION_SPECS),
+      ...Object.keys(plugin.options),
+      ...TOIL_OPTION_KEYS,
+    ]),
+  );
+  const ownSpecs = yargsSpecsOf(workflowSpecs);
   const pluginSpecs: Record<string, object> = {};
   for (const [name, spec] of Object.entries(plugin.options as OptionSpecs)) {
     pluginSpecs[name] = {
@@ -192,6 +248,7 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
   const valueOptions = [
     ...Object.entries(TOIL_OPTION_SPECS),
     ...Object.entries(pluginSpecs as Record<string, { type: string }>),
+    ...Object.entries(ownSpecs as Record<string, { type: string }>),
   ]
     .filter(([, spec]) => spec.type !== 'boolean')
     .map(([name]) => name);
@@ -218,6 +275,7 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
     parsed = yargs(joined)
       .options(TOIL_OPTION_SPECS)
       .options(pluginSpecs)
+      .options(ownSpecs)
       .strictOptions()
       .help(false)
       .version(false)
@@ -247,7 +305,9 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
       hint: 'A workflow takes one job store locator and --options.',
     });
   }
+  const own = workflowOptionValues(workflowSpecs, parsed);
   for (const name of valueOptions) {
+    if (name in workflowSpecs) continue;
     const value = parsed[name];
     // An option given twice is an array: the last one wins, as in Toil's argparse.
     if (Array.isArray(value)) parsed[name] = value.at(-1);
@@ -282,6 +342,7 @@ export function parseToilOptions(argv: string[] = process.argv.slice(2)): ToilOp
     });
   }
   return {
+    ...own,
     jobStore: positionals[0]!,
     workflowModule: mainModule(),
     stats: Boolean(parsed.stats),

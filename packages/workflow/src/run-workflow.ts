@@ -80,7 +80,14 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
   const marker = join(markerDir, 'started');
   const child = spawn(process.execPath, argv, {
     stdio: 'inherit',
-    env: { ...process.env, ...options.env, ...compiledEnv, [STARTED_MARKER_ENV]: marker },
+    env: {
+      ...process.env,
+      ...options.env,
+      ...compiledEnv,
+      [STARTED_MARKER_ENV]: marker,
+      // How the program's --help names itself.
+      TOIL_RUN_WORKFLOW: options.workflow,
+    },
   });
   const forward = (signal: NodeJS.Signals) => {
     child.kill(signal);

@@ -4,6 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { ToilError, isUsageError, redact } from '@toil/core';
 import { parseToilOptions, type ToilOptions } from './options.js';
 import { markWorkflowStarted } from './started-marker.js';
+import type {
+  WorkflowOptionSpec,
+  WorkflowOptionSpecs,
+  WorkflowOptionValue,
+  WorkflowOptionValues,
+} from './workflow-options.js';
 
 let mainModulePath: string | undefined;
 
@@ -109,6 +115,60 @@ export function installProgramErrorHandlers(): void {
 }
 
 /**
+ * A workflow program's command line: Toil's options plus the workflow's own (Python's
+ * `Job.Runner.getDefaultArgumentParser()` with `add_argument`). Each `option` adds one and
+ * widens the type of what {@link WorkflowArgumentParser.parseArgs} returns.
+ *
+ * ```ts
+ * const options = Job.Runner.getDefaultArgumentParser('Sorts a file of lines.')
+ *   .option('numLines', { type: 'number', default: 1000, describe: 'Lines to make' })
+ *   .option('fileToSort', { type: 'string', demandOption: true })
+ *   .parseArgs();
+ * options.numLines; // number
+ * ```
+ */
+export class WorkflowArgumentParser<T extends object = object> {
+  private readonly specs: Record<string, WorkflowOptionSpec>;
+  private readonly description: string | undefined;
+
+  /** Use `Job.Runner.getDefaultArgumentParser()`. */
+  constructor(description?: string, specs: WorkflowOptionSpecs = {}) {
+    this.description = description;
+    this.specs = { ...specs };
+  }
+
+  /** Adds one option (`--NAME`); its value comes back under NAME. */
+  option<const K extends string, const S extends WorkflowOptionSpec>(
+    name: K,
+    spec: S,
+  ): WorkflowArgumentParser<T & { [P in K]: WorkflowOptionValue<S> }> {
+    return new WorkflowArgumentParser(this.description, { ...this.specs, [name]: spec });
+  }
+
+  /** Adds several options at once (yargs' `.options({...})`). */
+  options<const O extends WorkflowOptionSpecs>(
+    specs: O,
+  ): WorkflowArgumentParser<T & WorkflowOptionValues<O>> {
+    return new WorkflowArgumentParser(this.description, { ...this.specs, ...specs });
+  }
+
+  /**
+   * Parses `JOBSTORE [options]` (default `process.argv`): Toil's options and the workflow's,
+   * checked together. Throws a `UsageError` for unknown options and bad values, and one with
+   * the usage text for `--help` (both shown by {@link Runner.main}).
+   */
+  parseArgs(argv: string[] = process.argv.slice(2)): ToilOptions & T {
+    markWorkflowStarted();
+    const options = parseToilOptions(argv, {
+      options: this.specs,
+      description: this.description,
+    });
+    if (mainModulePath) options.workflowModule = mainModulePath;
+    return options as ToilOptions & T;
+  }
+}
+
+/**
  * Helpers for workflow programs (Toil's `Job.Runner`): parse the command line into options and
  * run the program's `main` with Toil-style error reporting.
  */
@@ -122,6 +182,14 @@ export const Runner = {
     const options = parseToilOptions(argv);
     if (mainModulePath) options.workflowModule = mainModulePath;
     return options;
+  },
+
+  /**
+   * A parser for Toil's options to which the workflow adds its own (Python's
+   * `Job.Runner.getDefaultArgumentParser()`); `description` heads its `--help`.
+   */
+  getDefaultArgumentParser(description?: string): WorkflowArgumentParser {
+    return new WorkflowArgumentParser(description);
   },
 
   /**

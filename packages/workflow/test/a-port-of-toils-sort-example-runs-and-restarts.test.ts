@@ -9,22 +9,26 @@ function sortedLines(file: string): string[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).sort();
 }
 
-function sortEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    ...process.env,
-    SORT_INPUT: join(dir, 'input.txt'),
-    SORT_OUTPUT: join(dir, 'sorted.txt'),
-    SORT_N: '600',
-    ...extra,
-  } as Record<string, string>;
+function sortEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { ...process.env, ...extra } as Record<string, string>;
+}
+
+/** sort.py's own options, given on the command line beside Toil's. */
+function sortArgs(dir: string): string[] {
+  return [
+    '--fileToSort',
+    join(dir, 'input.txt'),
+    '--outputFile',
+    join(dir, 'sorted.txt'),
+    '--N',
+    '600',
+  ];
 }
 
 describe("a port of Toil's sort example", () => {
   it('sorts through recursive split/merge jobs that return their successors’ rv()', async () => {
     const dir = scratch();
-    const result = await runToil(['run', SORT, `file:${join(dir, 'store')}`], {
-      env: sortEnv(dir),
-    });
+    const result = await runToil(['run', SORT, `file:${join(dir, 'store')}`, ...sortArgs(dir)]);
     expect(result.stderr).toContain('Finished toil run successfully.');
     expect(result.code).toBe(0);
     const output = readFileSync(join(dir, 'sorted.txt'), 'utf8').split('\n').filter(Boolean);
@@ -37,13 +41,17 @@ describe("a port of Toil's sort example", () => {
   it('delivers the chained promise to toil.restart() after a failed final merge', async () => {
     const dir = scratch();
     const locator = `file:${join(dir, 'store')}`;
-    const env = sortEnv(dir, { SORT_FAIL_ONCE: join(dir, 'failed-once') });
-    const first = await runToil(['run', SORT, locator, '--retryCount', '0'], { env });
+    const env = sortEnv({ SORT_FAIL_ONCE: join(dir, 'failed-once') });
+    const first = await runToil(['run', SORT, locator, ...sortArgs(dir), '--retryCount', '0'], {
+      env,
+    });
     expect(first.code).toBe(1);
     expect(first.stderr).toContain('the final merge fails once');
     expect(existsSync(join(dir, 'sorted.txt'))).toBe(false);
 
-    const restarted = await runToil(['run', SORT, locator, '--restart'], { env });
+    const restarted = await runToil(['run', SORT, locator, ...sortArgs(dir), '--restart'], {
+      env,
+    });
     expect(restarted.stderr).toContain('Finished toil run successfully.');
     expect(restarted.code).toBe(0);
     expect(readFileSync(join(dir, 'sorted.txt'), 'utf8').split('\n').filter(Boolean)).toEqual(
@@ -54,16 +62,22 @@ describe("a port of Toil's sort example", () => {
   it('keeps the store and refuses --restart when the leader died after importFile and before start()', async () => {
     const dir = scratch();
     const locator = `file:${join(dir, 'store')}`;
-    const died = await runToil(['run', SORT, locator], {
-      env: sortEnv(dir, { SORT_DIE_BEFORE_START: '1' }),
+    const died = await runToil(['run', SORT, locator, ...sortArgs(dir)], {
+      env: sortEnv({ SORT_DIE_BEFORE_START: '1' }),
     });
     expect(died.code).not.toBe(0);
     expect(existsSync(join(dir, 'store'))).toBe(true);
 
     for (const clean of ['onSuccess', 'always']) {
-      const restarted = await runToil(['run', SORT, locator, '--restart', '--clean', clean], {
-        env: sortEnv(dir),
-      });
+      const restarted = await runToil([
+        'run',
+        SORT,
+        locator,
+        ...sortArgs(dir),
+        '--restart',
+        '--clean',
+        clean,
+      ]);
       expect(restarted.stderr).toContain('never started');
       expect(restarted.stderr).not.toContain('already been completed');
       expect(restarted.code).toBe(1);

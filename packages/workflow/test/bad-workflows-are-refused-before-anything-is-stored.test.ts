@@ -22,13 +22,13 @@ describe('bad workflows and bad usage', () => {
   it('checks --batchSystem and --workDir before it makes the store, also when importFile makes it', async () => {
     const dir = scratch();
     const locator = `file:${join(dir, 'store')}`;
-    const env = {
-      SORT_INPUT: join(dir, 'input.txt'),
-      SORT_OUTPUT: join(dir, 'sorted.txt'),
-    };
-    const bad = await runToil(['run', SORT, locator, '--batchSystem', 'mesos'], {
-      env: { ...process.env, ...env } as Record<string, string>,
-    });
+    const sortArgs = [
+      '--fileToSort',
+      join(dir, 'input.txt'),
+      '--outputFile',
+      join(dir, 'sorted.txt'),
+    ];
+    const bad = await runToil(['run', SORT, locator, ...sortArgs, '--batchSystem', 'mesos']);
     expect(bad.code).toBe(2);
     expect(errorLines(bad.stderr)).toEqual([
       "toil: error: Unknown batch system 'mesos': no @toil/batch-mesos is installed.",
@@ -42,9 +42,7 @@ describe('bad workflows and bad usage', () => {
     expect(errorLines(badDir.stderr)[0]).toContain('is not a directory');
     expect(existsSync(join(dir, 'store'))).toBe(false);
     // Corrected, the same command runs: nothing was left behind.
-    const good = await runToil(['run', SORT, locator], {
-      env: { ...process.env, ...env, SORT_N: '100000' } as Record<string, string>,
-    });
+    const good = await runToil(['run', SORT, locator, ...sortArgs, '--N', '100000']);
     expect(good.code).toBe(0);
   });
 

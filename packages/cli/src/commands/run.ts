@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defineCommand } from '../command.js';
@@ -51,6 +51,15 @@ export default defineCommand({
     const help = process.argv.includes('--help') || process.argv.includes('-h');
     return help ? `${ENGINE_OPTIONS}\n\n${batchSystemsHelp()}` : ENGINE_OPTIONS;
   },
+  async ownHelp(argv) {
+    // `toil run WF [JOBSTORE] --help`: the workflow's own --help lists its options and Toil's.
+    const words = argv.slice(argv.indexOf('run') + 1).filter((word) => !word.startsWith('-'));
+    const workflow = words[0];
+    if (!workflow || !existsSync(workflow) || !statSync(workflow).isFile()) return undefined;
+    const { runWorkflowFile } = await import('@toil/workflow');
+    const preload = resolveToilPreload();
+    return runWorkflowFile({ workflow, args: ['--help'], ...preloadEnv(preload) });
+  },
   async run(args, context) {
     const { runWorkflowFile } = await import('@toil/workflow');
     // yargs keeps unknown options (the workflow's own) in `_`, after the command name.
@@ -63,19 +72,21 @@ export default defineCommand({
     return runWorkflowFile({
       workflow: args.workflow,
       args: [args.jobStore, ...rest, ...logging],
-      // Through NODE_OPTIONS, so the workflow's worker processes resolve the same way.
-      ...(preload
-        ? {
-            env: {
-              NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${preload}`]
-                .filter(Boolean)
-                .join(' '),
-            },
-          }
-        : {}),
+      ...preloadEnv(preload),
     });
   },
 });
+
+/** The environment that loads `preload` into the workflow program and its workers. */
+function preloadEnv(preload: string | undefined): { env?: NodeJS.ProcessEnv } {
+  // Through NODE_OPTIONS, so the workflow's worker processes resolve the same way.
+  if (!preload) return {};
+  return {
+    env: {
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${preload}`].filter(Boolean).join(' '),
+    },
+  };
+}
 
 /**
  * The URL of the built `dist/resolve-toil.js` of this package, which makes a workflow's
