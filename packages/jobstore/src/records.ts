@@ -119,6 +119,16 @@ export const JobStatsSchema = z.object({
   /** Epoch seconds when the attempt started. */
   start: z.number(),
   succeeded: z.boolean(),
+  /**
+   * The workflow run this attempt belongs to (the config's `attempt`: 0, then one more per
+   * `--restart`). Optional: records written before it was recorded lack it.
+   */
+  workflowAttempt: z.number().int().nonnegative().optional(),
+  /**
+   * Ids of the jobs this job ran after (its predecessors), so reports can draw the job graph
+   * after the records are gone. Optional: records written before it was recorded lack it.
+   */
+  predecessors: z.array(z.string()).optional(),
 });
 /** See {@link JobStatsSchema}. */
 export type JobStats = z.infer<typeof JobStatsSchema>;

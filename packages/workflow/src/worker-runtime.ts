@@ -170,6 +170,8 @@ export async function runAttempt(
     requestedCores: record.requirements.cores,
     start: started,
     succeeded,
+    workflowAttempt: config.attempt,
+    predecessors: record.predecessors,
   });
   try {
     const job = await rebuildJob(record, rt.names, store);

@@ -34,6 +34,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./stats.js')).default,
   },
   {
+    name: 'report',
+    summary: 'Writes an HTML report of a workflow run (timeline, job graph, tables, failed logs).',
+    load: async () => (await import('./report.js')).default,
+  },
+  {
     name: 'status',
     summary: 'Tool for reporting on job status.',
     load: async () => (await import('./status.js')).default,

@@ -1,0 +1,3 @@
+import { definePackageBuild } from '../../tooling/tsup.config.js';
+
+export default definePackageBuild();
