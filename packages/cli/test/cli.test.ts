@@ -18,6 +18,7 @@ describe('the toil command line', () => {
       'rsync-cluster',
       'list-clusters',
       'destroy-cluster',
+      'report',
     ]) {
       expect(result.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     }
