@@ -43,7 +43,8 @@ function syntaxError(source: string, error: unknown): ToilError {
 /**
  * Compiles a TypeScript workflow once into one JavaScript module (esbuild: the workflow file and
  * the local files it imports; packages stay imports, resolved now to absolute paths so the
- * output runs from any directory) with an inline source map to the `.ts` lines. The output is
+ * output runs from any directory, except `@toil/*` packages not installed next to the workflow,
+ * which stay bare for the CLI's resolve hook) with an inline source map to the `.ts` lines. The output is
  * content-addressed (`<sha256>.mjs` in {@link workflowCacheDir}): a `--restart`, another run
  * of the same code and every worker reuse it. JavaScript workflows are returned as they are.
  *
@@ -86,8 +87,13 @@ export async function compileWorkflow(
                 importer: args.importer,
                 pluginData: 'toil-resolving',
               });
-              if (resolved.errors.length > 0 || !resolved.path) return undefined;
-              return { path: resolved.path, external: true };
+              if (resolved.errors.length === 0 && resolved.path) {
+                return { path: resolved.path, external: true };
+              }
+              // Not installed next to the workflow: `toil run`'s resolve hook gives the CLI's
+              // copy at run time, so the import stays as written.
+              if (args.path.startsWith('@toil/')) return { path: args.path, external: true };
+              return undefined;
             });
           },
         },

@@ -1,0 +1,251 @@
+// The release rehearsal (#11): every package packed as it would be published, installed with
+// npm outside the workspace from a registry on 127.0.0.1 that serves only those tarballs and
+// the workspace's own third-party packages (tooling/test-env/npm-registry.ts), then used as a
+// user would. One shared setup: pack, start the registry, install the CLI globally.
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI_BIN, REPO_ROOT, runCommand } from '../cli.js';
+import { exec, outsideEnv, startReleaseRegistry, type ReleaseRegistry } from '../release.js';
+
+const version = (name: string): string =>
+  (JSON.parse(readFileSync(join(REPO_ROOT, name, 'package.json'), 'utf8')) as { version: string })
+    .version;
+
+describe('the release rehearsal: packed tarballs installed with npm outside the workspace', () => {
+  let scratch: string;
+  let release: ReleaseRegistry;
+  let toil: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    if (!existsSync(CLI_BIN)) throw new Error(`${CLI_BIN} is missing: run "pnpm build" first.`);
+    scratch = mkdtempSync(join(tmpdir(), 'toil-rehearsal-'));
+    release = await startReleaseRegistry(REPO_ROOT, scratch);
+    await release.install(join(scratch, 'global'), ['@toil/cli'], { global: true });
+    toil = join(scratch, 'global', 'bin', 'toil');
+    env = outsideEnv({ TOIL_TS_CACHE_DIR: join(scratch, 'toil-cache') });
+  }, 900_000);
+
+  afterAll(async () => {
+    await release?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** A new directory under the scratch dir with nothing installed in or above it. */
+  const emptyDir = (name: string): string => {
+    const dir = join(scratch, name);
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+    expect(existsSync(join(scratch, 'node_modules'))).toBe(false);
+    return dir;
+  };
+
+  it('packs one tarball per package with no workspace: ranges left in any manifest', () => {
+    const packages = readdirSync(join(REPO_ROOT, 'packages')).filter((p) =>
+      existsSync(join(REPO_ROOT, 'packages', p, 'package.json')),
+    );
+    const tarballs = readdirSync(release.tarballDir).filter((f) => f.endsWith('.tgz'));
+    expect(tarballs.sort()).toEqual(
+      packages.map((p) => `toil-${p}-${version(`packages/${p}`)}.tgz`).sort(),
+    );
+    const installed = join(scratch, 'global', 'lib', 'node_modules', '@toil', 'cli');
+    const manifests = [
+      join(installed, 'package.json'),
+      ...readdirSync(join(installed, 'node_modules', '@toil')).map((p) =>
+        join(installed, 'node_modules', '@toil', p, 'package.json'),
+      ),
+    ];
+    expect(manifests.length).toBe(packages.length);
+    for (const manifest of manifests)
+      expect(readFileSync(manifest, 'utf8')).not.toContain('workspace:');
+  });
+
+  it('installs the toil command with npm install -g, and toil --help lists the commands', async () => {
+    const { stdout } = await exec([toil, '--help'], { env });
+    for (const command of ['run', 'stats', 'status', 'clean', 'kill', 'launch-cluster'])
+      expect(stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
+  }, 60_000);
+
+  it('runs the seed example with the installed toil from a directory without node_modules, then toil stats, status and clean on its store', async () => {
+    const dir = emptyDir('seed');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'discoverfiles.ts'),
+      readFileSync(join(REPO_ROOT, 'examples', 'discoverfiles.ts')),
+    );
+    const ran = await exec([toil, 'run', 'discoverfiles.ts', 'file:js', '--stats'], {
+      cwd: dir,
+      env,
+    });
+    expect(ran.stderr).toContain('Finished toil run successfully.');
+
+    const stats = await exec([toil, 'stats', 'file:js', '--json'], { cwd: dir, env });
+    const report = JSON.parse(stats.stdout) as {
+      jobs: { count: number };
+      jobTypes: { name: string }[];
+    };
+    expect(report.jobs.count).toBe(3);
+    expect(report.jobTypes.map((t) => t.name).sort()).toEqual([
+      'DiscoverFiles',
+      'sysFiles',
+      'userFiles',
+    ]);
+    const text = await exec([toil, 'stats', 'file:js'], { cwd: dir, env });
+    expect(text.stdout).toMatch(/^Worker$/m);
+
+    const status = await exec([toil, 'status', 'file:js'], { cwd: dir, env });
+    expect(status.stdout).toContain('completed successfully');
+
+    const cleaned = await exec([toil, 'clean', 'file:js'], { cwd: dir, env });
+    expect(cleaned.stdout).toContain('Deleted the job store file:');
+    expect(existsSync(join(dir, 'js'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+  }, 300_000);
+
+  it('refuses a workflow importing an @toil package installed nowhere with one line saying what to install, storing nothing', async () => {
+    const dir = emptyDir('unresolvable');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'wf.ts'), "import { x } from '@toil/nope';\nconsole.log(x);\n");
+    const failed = await runCommand([toil, 'run', 'wf.ts', 'file:js'], { cwd: dir, env });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toBe(
+      "toil: error: Cannot find module '@toil/nope': it is installed neither next to the workflow nor with the toil CLI. Fix: npm install @toil/nope next to the workflow.\n",
+    );
+    expect(existsSync(join(dir, 'js'))).toBe(false);
+  }, 60_000);
+
+  it("runs a workflow with its own @toil/workflow installed next to it on that copy, in the leader and in the workers, not on the CLI's", async () => {
+    const dir = join(scratch, 'pinned');
+    await release.install(dir, [`@toil/workflow@${version('packages/workflow')}`]);
+    writeFileSync(
+      join(dir, 'wf.mjs'),
+      `import { appendFileSync } from 'node:fs';
+import { Job, Toil } from '@toil/workflow';
+
+const log = new URL('./resolved.txt', import.meta.url);
+const where = (who) => appendFileSync(log, who + ' ' + import.meta.resolve('@toil/workflow') + '\\n');
+
+export class Report extends Job {
+  run() { where('worker'); }
+}
+
+Job.Runner.main(import.meta.url, async () => {
+  where('leader');
+  const toil = new Toil(Job.Runner.getDefaultOptions());
+  try { await toil.start(new Report()); } finally { await toil.close(); }
+});
+`,
+    );
+    await exec([toil, 'run', 'wf.mjs', 'file:js', '--clean', 'always'], { cwd: dir, env });
+    const local = new URL(`file://${join(dir, 'node_modules', '@toil', 'workflow')}/`).href;
+    const lines = readFileSync(join(dir, 'resolved.txt'), 'utf8').trim().split('\n').sort();
+    expect(lines).toEqual([`leader ${local}dist/index.js`, `worker ${local}dist/index.js`]);
+  }, 300_000);
+
+  it('type-checks (nodenext, strict, skipLibCheck false) and runs an ESM and a CommonJS consumer of @toil/jobstore + @toil/stats, with no AWS SDK installed', async () => {
+    const dir = emptyDir('consumer');
+    await release.install(dir, [
+      `@toil/jobstore@${version('packages/jobstore')}`,
+      `@toil/stats@${version('packages/stats')}`,
+      `typescript@${version('node_modules/typescript')}`,
+      `@types/node@${version('node_modules/@types/node')}`,
+    ]);
+    for (const sdk of ['@aws-sdk', '@smithy', '@toil/jobstore-aws'])
+      expect(existsSync(join(dir, 'node_modules', sdk))).toBe(false);
+
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['esm.mts', 'cjs.cts'],
+      }),
+    );
+    const body = (flavour: string) => `
+  const locator = process.argv[2]!;
+  const report: StatsReport = await gatherStats(locator);
+  const status = await getStatus(locator);
+  let aws = 'opened';
+  try {
+    await openJobStore('aws:us-west-2:rehearsal');
+  } catch (error) {
+    aws = (error as { code?: string }).code ?? String(error);
+  }
+  const names = report.jobTypes.map((t) => t.name).sort();
+  console.log(JSON.stringify({ flavour: '${flavour}', jobs: report.jobs.count, names, state: status.state, aws }));`;
+    const imports = `import { openJobStore } from '@toil/jobstore';
+import { gatherStats, getStatus, type StatsReport } from '@toil/stats';
+`;
+    writeFileSync(join(dir, 'esm.mts'), `${imports}${body('esm')}\n`);
+    writeFileSync(
+      join(dir, 'cjs.cts'),
+      `${imports}async function main(): Promise<void> {${body('cjs')}
+}
+void main();
+// A CommonJS module: it has require and module.
+if (typeof require !== 'function' || typeof module !== 'object') throw new Error('not CommonJS');
+`,
+    );
+    await exec(
+      [process.execPath, join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir],
+      {
+        cwd: dir,
+        env,
+      },
+    );
+
+    const store = join(scratch, 'consumer-store');
+    writeFileSync(
+      join(scratch, 'seed-for-consumer.ts'),
+      readFileSync(join(REPO_ROOT, 'examples', 'discoverfiles.ts')),
+    );
+    await exec([toil, 'run', join(scratch, 'seed-for-consumer.ts'), `file:${store}`, '--stats'], {
+      cwd: scratch,
+      env,
+    });
+    for (const [flavour, file] of [
+      ['esm', 'esm.mjs'],
+      ['cjs', 'cjs.cjs'],
+    ] as const) {
+      const { stdout } = await exec([process.execPath, join(dir, file), `file:${store}`], {
+        cwd: dir,
+        env,
+      });
+      expect(JSON.parse(stdout)).toEqual({
+        flavour,
+        jobs: 3,
+        names: ['DiscoverFiles', 'sysFiles', 'userFiles'],
+        state: 'completed',
+        aws: 'JOBSTORE_BACKEND_MISSING',
+      });
+    }
+  }, 300_000);
+
+  it('passes publint and attw (node16 profile) on every packed tarball', async () => {
+    const { stdout } = await exec(
+      [
+        process.execPath,
+        join(REPO_ROOT, 'tooling', 'scripts', 'check-packages.mjs'),
+        release.tarballDir,
+      ],
+      { cwd: REPO_ROOT },
+    );
+    const tarballs = readdirSync(release.tarballDir).filter((f) => f.endsWith('.tgz'));
+    expect(stdout.match(/^ok {3}publint /gm)?.length).toBe(tarballs.length);
+    expect(stdout.match(/^ok {3}attw /gm)?.length).toBe(tarballs.length);
+  }, 300_000);
+});
