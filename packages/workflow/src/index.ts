@@ -39,6 +39,7 @@ export {
 export type { ToilOptions, WorkflowCommandLine } from './options.js';
 export { ConsoleHost } from './console-host.js';
 export type { ConsoleHostOptions } from './console-host.js';
+export type { NameProgress, WorkflowProgress } from './leader/progress.js';
 export { batchSystemNames, findBatchSystem } from './batch-registry.js';
 export { SingleMachineBatchSystem } from './single-machine.js';
 export { singleMachine } from './single-machine-plugin.js';

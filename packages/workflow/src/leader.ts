@@ -12,6 +12,7 @@ import { Dispatcher, type LeaderLimits } from './leader/dispatch.js';
 import { LeaderEvents } from './leader/events.js';
 import { JobGraph, type GraphJob } from './leader/job-graph.js';
 import { restoreForRestart } from './leader/restart.js';
+import { RunProgress, type LeaderCounts } from './leader/progress.js';
 import { LeaderStatus } from './leader/status.js';
 
 export type { LeaderLimits } from './leader/dispatch.js';
@@ -68,6 +69,7 @@ export class Leader {
   private readonly dispatch: Dispatcher;
   private readonly checkpoints: CheckpointRestarts;
   private readonly status: LeaderStatus;
+  private readonly progress: RunProgress;
   private lastPrune = 0;
   private lastHugePrune = 0;
   private stopReason: string | undefined;
@@ -91,6 +93,7 @@ export class Leader {
     });
     this.checkpoints = new CheckpointRestarts(this.graph, store, this.commits, this.events);
     this.status = new LeaderStatus(store, config, this.events);
+    this.progress = new RunProgress(host);
   }
 
   /** Adds freshly stored jobs (a new workflow's graph) and queues the root. */
@@ -145,6 +148,7 @@ export class Leader {
         if (this.stopReason) return await this.stop(this.stopReason);
         await this.checkpoints.restartIdle(this.dispatch.jobIds());
         if ((await this.dispatch.issueReady()) > 0) this.summaryDirty = true;
+        this.progress.tick(this.progressCounts());
         await this.status.writeLeaderInfo(this.pids(), false);
         if (this.summaryDirty && now - lastSummary >= 1000) {
           lastSummary = now;
@@ -180,6 +184,14 @@ export class Leader {
     }
   }
 
+  private progressCounts(): LeaderCounts {
+    return {
+      running: this.dispatch.size,
+      queued: this.graph.readyCount,
+      failedJobs: this.graph.failed.length,
+    };
+  }
+
   private pids(): number[] {
     return this.s.batchSystem.local?.pids() ?? [];
   }
@@ -208,6 +220,7 @@ export class Leader {
       }
       result = { record: record ?? null, createdJson: [], deferredDelete: false };
     }
+    this.progress.jobDone(job.name);
     if (result.record === null) {
       if (result.deferredDelete) this.graph.completedWithRecord(id);
       else this.graph.completedWithoutRecord(id);
@@ -256,6 +269,7 @@ export class Leader {
       return;
     }
     this.events.jobFailed(job, reason, finished.exitCode);
+    this.progress.attemptFailed(job.name);
     const tries = Math.max(0, record.remainingTryCount - 1);
     const updated: JobRecord = {
       ...record,
@@ -313,6 +327,7 @@ export class Leader {
   private async stop(reason: string): Promise<never> {
     const { store, batchSystem } = this.s;
     this.events.stopping(reason);
+    this.progress.end(this.progressCounts(), false);
     const issued = batchSystem.running();
     // Attempts still queued in the batch system never ran: only the started ones are killed.
     const killedBatchIds = batchSystem.started?.() ?? issued;
@@ -378,6 +393,7 @@ export class Leader {
       failedJobs: failedJobs.map(({ id, name }) => ({ id, name })),
     });
     await this.writeSummary();
+    this.progress.end(this.progressCounts(), result === 'succeeded');
     if (result === 'succeeded') {
       this.events.succeeded();
       return;

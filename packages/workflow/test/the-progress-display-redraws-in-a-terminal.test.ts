@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI_BIN, runCommand, runToil } from '../../../tooling/test-env/cli.js';
+
+const NAPS = join(__dirname, 'fixtures', 'naps.ts');
+const JOBS = 150;
+const ESC = '\x1b';
+// A frame's first line; the summary line is `Jobs: N done ...`.
+const FRAME = /Jobs \d+ done · \d+ running · \d+ queued · \d+ failed/g;
+
+const quote = (words: string[]): string =>
+  words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+
+/** Runs `toil run` in a pseudo-terminal of 40x120 (`script`), returning everything it drew. */
+async function runInTerminal(args: string[], env: Record<string, string>): Promise<string> {
+  const command = `stty rows 40 cols 120; exec ${quote([process.execPath, CLI_BIN, ...args])}`;
+  const result = await runCommand(['script', '-qfec', command, '/dev/null'], {
+    // Not CI for the child: in CI the display is off by design (a test below checks that).
+    env: { ...process.env, CI: '', NO_COLOR: '1', TOIL_TEST_JOBS: String(JOBS), ...env },
+  });
+  expect(result.code).toBe(0);
+  return result.stdout;
+}
+
+describe('the live progress display of toil run', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'toil-progress-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('redraws in place on a terminal, logs above it, and ends with one summary line', async () => {
+    const out = await runInTerminal(
+      ['run', NAPS, `file:${join(dir, 'tty')}`, '--maxCores', '2'],
+      {},
+    );
+    const frames = out.match(FRAME) ?? [];
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    // Each redraw erases the previous frame's lines (cursor up, erase line) first.
+    expect(out).toContain('\x1b[2K\x1b[1A');
+    const summary = out.lastIndexOf(`Jobs: ${JOBS + 1} done in `);
+    expect(summary).toBeGreaterThan(out.lastIndexOf('Jobs ' /* last frame */));
+    expect(out.split(`Jobs: ${JOBS + 1} done in `)).toHaveLength(2);
+    // Log lines are printed whole, above the display.
+    expect(out).toMatch(/\n\[[^\]]+\] \[I\] \[toil.leader\] Finished toil run successfully\./);
+    // NO_COLOR: no colour codes, only cursor movement.
+    expect(out).not.toMatch(new RegExp(`${ESC}\\[3\\dm`));
+    // Few names: one line per name under the totals.
+    expect(out).toMatch(/\n {2}nap +\d+ done/);
+  });
+
+  it('prints nothing of it when stderr is piped', async () => {
+    const result = await runToil(['run', NAPS, `file:${join(dir, 'piped')}`, '--maxCores', '2'], {
+      env: { TOIL_TEST_JOBS: '20' },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('\x1b');
+    expect(result.stderr).not.toContain('Jobs');
+    expect(result.stdout).toBe('');
+  });
+
+  it('stays off on a terminal with --logLevel warning and in CI', async () => {
+    const quiet = await runInTerminal(
+      ['run', NAPS, `file:${join(dir, 'quiet')}`, '--logLevel', 'warning'],
+      { TOIL_TEST_JOBS: '20' },
+    );
+    expect(quiet).not.toContain('Jobs');
+    const ci = await runInTerminal(['run', NAPS, `file:${join(dir, 'ci')}`], {
+      CI: 'true',
+      TOIL_TEST_JOBS: '20',
+    });
+    expect(ci).not.toContain('Jobs');
+    expect(ci).toContain('Finished toil run successfully');
+  });
+});
