@@ -138,6 +138,8 @@ export const LeaderMessageSchema = z.object({
   level: z.enum(['critical', 'error', 'warning', 'info', 'debug']),
   text: z.string(),
   jobId: z.string().optional(),
+  /** When the job sent it (epoch seconds); older records have only the record's time. */
+  time: z.number().optional(),
 });
 /** See {@link LeaderMessageSchema}. */
 export type LeaderMessage = z.infer<typeof LeaderMessageSchema>;

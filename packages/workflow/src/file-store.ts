@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LogLevel } from '@toil/core';
 import type { FileId, JobStore, LeaderMessage } from '@toil/jobstore';
+import { MessageLimiter } from './realtime-log.js';
 import { runLimited } from './limit.js';
 
 /**
@@ -51,18 +52,26 @@ export interface FileStore {
 export class JobFileStore implements FileStore {
   /** Files to delete once the job's completion is recorded. */
   readonly deferredDeletes: FileId[] = [];
-  /** Messages for the leader. */
+  /** Messages for the leader, when no sink sends them on as they come. */
   readonly messages: LeaderMessage[] = [];
+  /** The job's bounded channel to the leader's log (also {@link RealtimeLogger}'s). */
+  readonly log: MessageLimiter;
   private tempCounter = 0;
 
   private tempDir: string | undefined;
 
-  /** `tempParent`: where the job's temp dir is made, on first use. */
+  /**
+   * `tempParent`: where the job's temp dir is made, on first use; `sink`: where messages for
+   * the leader go as they are sent (default: kept in {@link JobFileStore.messages}).
+   */
   constructor(
     private readonly store: JobStore,
     private readonly jobId: string,
     private readonly tempParent: string,
-  ) {}
+    sink?: (message: LeaderMessage) => void,
+  ) {
+    this.log = new MessageLimiter(jobId, sink ?? ((message) => this.messages.push(message)));
+  }
 
   /** The job's temp dir if it was made. */
   get madeTempDir(): string | undefined {
@@ -113,7 +122,7 @@ export class JobFileStore implements FileStore {
   }
 
   logToLeader(text: string, level: LogLevel = 'info'): void {
-    this.messages.push({ level, text: String(text), jobId: this.jobId });
+    this.log.send(String(text), level);
   }
 
   logToMaster(text: string, level: LogLevel = 'info'): void {

@@ -19,6 +19,7 @@ export { WORKFLOW_ERROR_CODES } from './errors.js';
 export { Job, FunctionJob, PromisedValue, isJob } from './job.js';
 export type { JobOptions, JobFunction, Promised, PromisedArgs, PromisePathElement } from './job.js';
 export type { FileStore } from './file-store.js';
+export { RealtimeLogger, MESSAGE_RATE, MAX_MESSAGE_CHARS } from './realtime-log.js';
 export { Toil, WORKFLOW_VERSION } from './toil.js';
 export type { ToilContextOptions } from './toil.js';
 export { Runner, WorkflowArgumentParser, isMainModule, renderProgramError } from './runner.js';

@@ -14,6 +14,7 @@ import type {
 } from '@toil/jobstore';
 import { JobFileStore, deleteRequestedFiles } from './file-store.js';
 import { runLimited } from './limit.js';
+import { withJobLog } from './realtime-log.js';
 import { PromisedValue, internalOf } from './job.js';
 import {
   peakRssBytes,
@@ -78,6 +79,13 @@ export class StatsBuffer {
     this.messages.push(...messages);
     if (this.jobs.length + this.messages.length === 0) return;
     if (this.jobs.length >= 1000) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), 1000);
+  }
+
+  /** Adds one message for the leader as the job sends it; flushes within a second. */
+  addMessage(message: LeaderMessage): void {
+    this.messages.push(message);
+    if (this.messages.length >= 1000) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), 1000);
   }
 
@@ -156,7 +164,9 @@ export async function runAttempt(
   // Children's CPU and the memory peak cost /proc reads: only measured for --stats.
   const children0 = config.stats ? reapedChildrenCpuSeconds() : 0;
   if (config.stats) resetPeakRss();
-  const fileStore = new JobFileStore(store, record.id, rt.workerDir);
+  const fileStore = new JobFileStore(store, record.id, rt.workerDir, (message) =>
+    rt.stats.addMessage(message),
+  );
   let succeeded = false;
   const measure = (): JobStats => ({
     jobId: record.id,
@@ -177,7 +187,7 @@ export async function runAttempt(
     const job = await rebuildJob(record, rt.names, store);
     const internal = internalOf(job);
     internal.fileStore = fileStore;
-    const value = await job.run(fileStore);
+    const value = await withJobLog(fileStore.log, () => job.run(fileStore));
     internal.fileStore = undefined;
     const jobStats = measure();
 
@@ -251,9 +261,11 @@ export async function runAttempt(
     if (!holdDeletes) await deleteRequestedFiles(store, fileStore.deferredDeletes);
     succeeded = true;
     jobStats.succeeded = true;
+    fileStore.log.reportDropped();
     rt.stats.add(jobStats, fileStore.messages);
     return result;
   } catch (error) {
+    fileStore.log.reportDropped();
     rt.stats.add(measure(), fileStore.messages);
     throw error;
   } finally {

@@ -82,7 +82,12 @@ export class LeaderStatus {
     for await (const record of this.store.readStats({ unreadOnly: true })) {
       if (record.kind !== 'worker') continue;
       for (const message of record.messages) {
-        this.events.jobMessage(message.level, record.time, message.text, message.jobId);
+        this.events.jobMessage(
+          message.level,
+          message.time ?? record.time,
+          message.text,
+          message.jobId,
+        );
       }
     }
   }
