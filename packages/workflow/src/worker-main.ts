@@ -8,6 +8,7 @@ import { compileWorkflow } from './compile.js';
 import { openJobStore, type JobRecord, type JobStore } from '@toil/jobstore';
 import { isTypeScript, moduleOf, poolWorkerArgv } from './worker-command.js';
 import { selfCpuSeconds } from './resources.js';
+import { WorkerFileCache } from './file-cache.js';
 import { WorkerProcess, type FromWorker, type ToWorker } from './worker-process.js';
 import {
   loadWorkflowModule,
@@ -90,7 +91,14 @@ async function openRuntime(
   const config = await store.resume();
   const names = await loadWorkflowModule(args.module!);
   const workerId = `${process.pid}@${workerDir}`;
-  return { store, config, names, workerDir, stats: new StatsBuffer(store, config.stats, workerId) };
+  return {
+    store,
+    config,
+    names,
+    workerDir,
+    stats: new StatsBuffer(store, config.stats, workerId),
+    fileCache: new WorkerFileCache(join(workerDir, 'file-cache')),
+  };
 }
 
 /** A warm worker: loads the workflow module once, then runs jobs sent by the leader over IPC. */

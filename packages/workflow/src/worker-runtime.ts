@@ -13,6 +13,7 @@ import type {
   WorkflowConfig,
 } from '@toil/jobstore';
 import { JobFileStore, deleteRequestedFiles } from './file-store.js';
+import type { WorkerFileCache } from './file-cache.js';
 import { runLimited } from './limit.js';
 import { withJobLog } from './realtime-log.js';
 import { PromisedValue, internalOf } from './job.js';
@@ -131,6 +132,8 @@ export interface WorkerRuntime {
   /** This worker's directory (job temp dirs go inside). */
   workerDir: string;
   stats: StatsBuffer;
+  /** Read-only copies of store files shared by the worker's attempts (`readGlobalFile`). */
+  fileCache?: WorkerFileCache;
 }
 
 function shouldClean(policy: CleanPolicy, succeeded: boolean): boolean {
@@ -164,8 +167,13 @@ export async function runAttempt(
   // Children's CPU and the memory peak cost /proc reads: only measured for --stats.
   const children0 = config.stats ? reapedChildrenCpuSeconds() : 0;
   if (config.stats) resetPeakRss();
-  const fileStore = new JobFileStore(store, record.id, rt.workerDir, (message) =>
-    rt.stats.addMessage(message),
+  rt.fileCache?.nextAttempt();
+  const fileStore = new JobFileStore(
+    store,
+    record.id,
+    rt.workerDir,
+    (message) => rt.stats.addMessage(message),
+    rt.fileCache,
   );
   let succeeded = false;
   const measure = (): JobStats => ({
@@ -188,6 +196,7 @@ export async function runAttempt(
     const internal = internalOf(job);
     internal.fileStore = fileStore;
     const value = await withJobLog(fileStore.log, () => job.run(fileStore));
+    await fileStore.settleWrites();
     internal.fileStore = undefined;
     const jobStats = measure();
 
