@@ -7,6 +7,9 @@
 // Then the same engine run as users run it: `toil run` (the built CLI, by path) of a .ts file
 // and of its .mjs twin (bench/fixtures/user-workflow.*): 1 job, fan-out 100, chain 1,000, each
 // with and without --stats. BENCH_WORKFLOW_USER_ONLY=1 runs only these.
+// Last, the cost of the live progress display: the 10,000-job fan-out at --logInfo in a
+// pseudo-terminal (`script`, display drawn) against the same through a pipe (no display),
+// runs interleaved. BENCH_WORKFLOW_PROGRESS_ONLY=1 runs only this.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +20,77 @@ const MAX_N = Number(process.env.BENCH_WORKFLOW_MAX_N ?? 100000);
 const SHAPES = join(ROOT, 'bench', 'fixtures', 'workflow-shapes.mjs');
 const GNU_TIME = '/usr/bin/time';
 const USER_ONLY = process.env.BENCH_WORKFLOW_USER_ONLY === '1';
+const PROGRESS_ONLY = process.env.BENCH_WORKFLOW_PROGRESS_ONLY === '1';
+const PROGRESS_N = 10000;
+const PROGRESS_RUNS = Math.max(RUNS, 5);
+
+/** Single quotes for the shell `script` runs the command in. */
+const shellWord = (word) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/** The fan-out at --logInfo, on a 40x120 pseudo-terminal (`tty`) or a pipe; wall seconds. */
+async function runProgressOnce(tty) {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-bench-progress-'));
+  const workflow = [process.execPath, SHAPES, `file:${join(dir, 'store')}`, '--logInfo'];
+  const argv = tty
+    ? [
+        'script',
+        '-qfec',
+        `stty rows 40 cols 120; exec ${workflow.map(shellWord).join(' ')}`,
+        '/dev/null',
+      ]
+    : workflow;
+  try {
+    const result = await timeCommand(argv, {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        CI: '',
+        BENCH_SHAPE: 'fanout',
+        BENCH_N: String(PROGRESS_N),
+        BENCH_RSS_FILE: join(dir, 'rss'),
+      },
+    });
+    if (result.code !== 0) throw new Error(`progress run exited ${result.code}: ${result.stderr}`);
+    // eslint-disable-next-line no-control-regex
+    const plain = result.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    if (tty && !plain.includes(`Jobs: ${(PROGRESS_N + 1).toLocaleString('en-US')} done`))
+      throw new Error('the progress display did not draw in the pseudo-terminal');
+    return result.seconds;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function progressRows(log) {
+  const shown = [];
+  const hidden = [];
+  for (let i = 0; i < PROGRESS_RUNS; i++) {
+    hidden.push(await runProgressOnce(false));
+    shown.push(await runProgressOnce(true));
+  }
+  log(`fan-out N=${PROGRESS_N}, progress shown: ${shown.map((s) => s.toFixed(2)).join(' ')} s`);
+  log(`fan-out N=${PROGRESS_N}, no display: ${hidden.map((s) => s.toFixed(2)).join(' ')} s`);
+  const cost = ((median(shown) - median(hidden)) / median(hidden)) * 100;
+  return [
+    {
+      name: `fan-out N=${PROGRESS_N}, progress display on a terminal: wall (median of ${PROGRESS_RUNS})`,
+      value: median(shown),
+      unit: 's',
+    },
+    {
+      name: `fan-out N=${PROGRESS_N}, piped (no display): wall (median of ${PROGRESS_RUNS})`,
+      value: median(hidden),
+      unit: 's',
+    },
+    {
+      name: `fan-out N=${PROGRESS_N}: cost of the progress display`,
+      value: cost,
+      unit: '%',
+      target: 3,
+      note: 'median shown vs median piped, interleaved runs; includes the pseudo-terminal',
+    },
+  ];
+}
 
 const USER_CASES = [
   { shape: 'one', n: 1, label: '1 job', target: { ts: 0.45 } },
@@ -116,6 +190,7 @@ async function userRows(log) {
 }
 
 export default async function run({ log }) {
+  if (PROGRESS_ONLY) return progressRows(log);
   const rows = [];
   for (const c of USER_ONLY ? [] : CASES) {
     if (c.n > MAX_N) continue;
@@ -150,5 +225,6 @@ export default async function run({ log }) {
     }
   }
   rows.push(...(await userRows(log)));
+  if (!USER_ONLY) rows.push(...(await progressRows(log)));
   return rows;
 }
