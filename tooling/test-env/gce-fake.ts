@@ -56,14 +56,20 @@ export interface GceFakeOptions {
   waitTimeoutMs?: number;
   /**
    * Where instance addresses come from instead of {@link subnetCidr}: the simulated cloud's
-   * `allocateAddress()` (see `gce-simcloud.ts`).
+   * `allocateAddress()` (see `simcloud/gce.ts`).
    */
   allocateAddress?: () => string;
   /**
-   * The console (serial port 1) of an instance, by name, instead of the fake's own: the
-   * simulated cloud's `consoleOutput(name)`, where a real node printed its boot.
+   * The console (serial port 1) of an instance instead of the fake's own: the simulated
+   * cloud's `consoleOutput(id)`, where a real node printed its boot.
    */
-  consoleOutput?: (instanceName: string) => string | undefined;
+  consoleOutput?: (instance: FakeInstanceView) => string | undefined;
+  /**
+   * Checks an `instances.insert` body before anything is created: a reason makes the insert
+   * fail with 400 `simCloudRefused` (the simulated cloud refuses external addresses and
+   * addresses it did not choose).
+   */
+  admitInstance?: (resource: Record<string, any>) => string | undefined;
 }
 
 /** A fault to inject: the next `count` requests that match answer with this error. */
@@ -84,6 +90,8 @@ export interface FakeInstanceView {
   zone: string;
   status: InstanceStatus;
   networkIP: string;
+  /** The external access configs asked for (`ONE_TO_ONE_NAT`…); empty for internal-only. */
+  accessConfigs: string[];
   labels: Record<string, string>;
   metadata: Record<string, string>;
 }
@@ -351,7 +359,8 @@ class FakeState extends EventEmitter {
   readonly tickMs: number;
   readonly waitTimeoutMs: number;
   readonly allocateAddress?: () => string;
-  readonly consoleOutput?: (instanceName: string) => string | undefined;
+  readonly consoleOutput?: (instance: FakeInstanceView) => string | undefined;
+  readonly admitInstance?: (resource: Json) => string | undefined;
   requestCount = 0;
   readonly tokens = new Set<string>();
   readonly faults: InjectedFault[] = [];
@@ -390,6 +399,7 @@ class FakeState extends EventEmitter {
     this.waitTimeoutMs = options.waitTimeoutMs ?? 120_000;
     this.allocateAddress = options.allocateAddress;
     this.consoleOutput = options.consoleOutput;
+    this.admitInstance = options.admitInstance;
     this.networks.set('default', {
       kind: 'compute#network',
       id: this.newId(),
@@ -555,6 +565,9 @@ class FakeState extends EventEmitter {
       zone: lastSegment(instance.zone),
       status: instance.status,
       networkIP: instance.networkInterfaces[0].networkIP,
+      accessConfigs: ((instance.networkInterfaces[0].accessConfigs ?? []) as Json[]).map((a) =>
+        String(a.type),
+      ),
       labels: { ...(instance.labels ?? {}) },
       metadata: Object.fromEntries(
         (instance.metadata.items ?? []).map((i: Json) => [i.key, String(i.value ?? '')]),
@@ -571,8 +584,8 @@ class FakeState extends EventEmitter {
 
   /**
    * Without the simulated cloud, plays cloud-init's console: a `#cloud-config` user data
-   * that asks for `ssh.emit_keys_to_console` gets the host-key fingerprint block (random
-   * keys: nothing listens on the address) as cloud-init prints it.
+   * that does not turn `ssh.emit_keys_to_console` off gets the host-key fingerprint block
+   * (random keys: nothing listens on the address) as cloud-init prints it.
    */
   bootConsole(instance: Instance): void {
     if (
@@ -583,9 +596,10 @@ class FakeState extends EventEmitter {
     const userData = String(
       (instance.metadata.items ?? []).find((i: Json) => i.key === 'user-data')?.value ?? '',
     );
+    // cloud-init prints the block unless told not to (ssh.emit_keys_to_console: false)
     if (
       !userData.startsWith('#cloud-config') ||
-      !/"?emit_keys_to_console"?\s*:\s*true/.test(userData)
+      /"?emit_keys_to_console"?\s*:\s*false/.test(userData)
     )
       return;
     const fp = () => `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`;
@@ -952,7 +966,7 @@ function instances(
       port !== 1
         ? ''
         : state.consoleOutput
-          ? (state.consoleOutput(instance.name) ?? '')
+          ? (state.consoleOutput(state.view(instance)) ?? '')
           : (state.serial.get(instance.id) ?? '');
     const all = Buffer.from(contents);
     const start = Math.max(0, Math.min(Number(query.get('start') ?? 0) || 0, all.length));
@@ -979,6 +993,8 @@ function insertInstance(state: FakeState, zone: FakeZone, body: Json): Json {
       name,
       "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'",
     );
+  const refusal = state.admitInstance?.(body);
+  if (refusal) throw new ApiError(400, `simulated cloud: ${refusal}`, 'simCloudRefused');
   const zoneUrl = `${state.projectUrl()}/zones/${zone.name}`;
   const link = `${zoneUrl}/instances/${name}`;
   if (state.instanceMap.has(instanceKey(zone.name, name)))

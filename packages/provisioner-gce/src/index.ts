@@ -24,7 +24,6 @@ export {
   nodeFromInstance,
   nodeState,
 } from './labels.js';
-export { parseConsoleHostKeys, stageOneUserData } from './stage-one.js';
 export { endpointOptions, gceError } from './api.js';
 
 /**

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { startSpan, ToilError, type IoHost } from '@toil/core';
 import {
   formatNodeType,
+  parseHostKeyFingerprints,
+  renderStage1UserData,
   type AddNodesOptions,
   type ClusterNode,
   type ClusterResource,
@@ -24,7 +26,6 @@ import {
   clusterLabels,
   nodeFromInstance,
 } from './labels.js';
-import { parseConsoleHostKeys, stageOneUserData } from './stage-one.js';
 
 /** The image family nodes boot from unless `TOIL_GCE_IMAGE_FAMILY` names another. */
 export const DEFAULT_IMAGE_FAMILY = 'ubuntu-os-cloud/ubuntu-2204-lts';
@@ -48,6 +49,9 @@ const DEFAULT_TIMEOUTS: GcePhaseTimeouts = {
 const AWS_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal)$/;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The last line of the host-key block cloud-init prints on the serial console. */
+const FINGERPRINTS_END = '-----END SSH HOST KEY FINGERPRINTS-----';
 
 function closest(name: string, candidates: string[]): string | undefined {
   const distance = (a: string, b: string) => {
@@ -359,7 +363,14 @@ export class GceProvisioner implements Provisioner {
       tags: { items: [networkTag(spec.clusterName)] },
       metadata: {
         items: [
-          { key: 'user-data', value: stageOneUserData(spec.sshUser, spec.sshPublicKey) },
+          {
+            key: 'user-data',
+            value: renderStage1UserData({
+              sshUser: spec.sshUser,
+              sshPublicKey: spec.sshPublicKey,
+              clusterName: spec.clusterName,
+            }),
+          },
           { key: 'ssh-keys', value: `${spec.sshUser}:${spec.sshPublicKey}` },
           { key: TAGS_METADATA_KEY, value: JSON.stringify({ ...spec.tags, ToilNodeType: role }) },
         ],
@@ -383,7 +394,9 @@ export class GceProvisioner implements Provisioner {
                 subnetwork: `regions/${this.zone.replace(/-[a-z]$/, '')}/subnetworks/${spec.subnet}`,
               }
             : {}),
-          accessConfigs: [{ type: 'ONE_TO_ONE_NAT', name: 'External NAT' }],
+          ...(spec.externalAddress
+            ? { accessConfigs: [{ type: 'ONE_TO_ONE_NAT', name: 'External NAT' }] }
+            : {}),
         },
       ],
       scheduling: preemptible
@@ -454,7 +467,7 @@ export class GceProvisioner implements Provisioner {
       instance = await this.getInstance(name);
     }
     deadline = Date.now() + this.timeouts.hostKeys;
-    let keys: ReturnType<typeof parseConsoleHostKeys>;
+    let keys: ReturnType<typeof parseHostKeyFingerprints>;
     let console: string;
     for (;;) {
       const [output] = await this.call(
@@ -469,8 +482,9 @@ export class GceProvisioner implements Provisioner {
           }),
       );
       console = String(output?.contents ?? '');
-      keys = parseConsoleHostKeys(console);
-      if (keys) break;
+      // cloud-init's block is complete once its END line is there; earlier reads may hold half.
+      keys = console.includes(FINGERPRINTS_END) ? parseHostKeyFingerprints(console) : [];
+      if (keys.length > 0) break;
       if (Date.now() > deadline)
         throw new ToilError(
           'LAUNCH_FAILED',
@@ -500,7 +514,7 @@ export class GceProvisioner implements Provisioner {
     );
     await this.waitOperation(op, `${phase}: pinning ${name}'s host keys`, this.zone);
     const node = nodeFromInstance({ ...instance, metadata: { items } });
-    if (!node.publicAddress)
+    if (!node.publicAddress && instance.networkInterfaces?.[0]?.accessConfigs?.length)
       this.emit(
         'warning',
         'GCE_NO_PUBLIC_ADDRESS',
@@ -701,6 +715,8 @@ export class GceProvisioner implements Provisioner {
       network: String(instance.networkInterfaces?.[0]?.network ?? 'default')
         .split('/')
         .pop(),
+      // Workers are reachable the way the leader is.
+      externalAddress: (instance.networkInterfaces?.[0]?.accessConfigs ?? []).length > 0,
     } as ClusterSpec;
     const withBid =
       options.spotBid !== undefined ? { ...nodeType, spotBid: options.spotBid } : nodeType;

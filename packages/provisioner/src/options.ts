@@ -96,6 +96,12 @@ export const launchClusterOptions = {
     type: 'string',
     describe: 'GCE only: the network to launch into.',
   },
+  externalAddress: {
+    type: 'boolean',
+    default: true,
+    describe:
+      "GCE only: give every node an external address; --no-externalAddress gives internal addresses only (like gcloud's --no-address), reachable from inside the network.",
+  },
   awsEc2ProfileArn: {
     type: 'string',
     describe: 'Use this instance profile instead of creating an IAM role and profile.',
@@ -151,6 +157,7 @@ export interface LaunchClusterArgs {
   nodeStorage?: number;
   vpcSubnet?: string;
   network?: string;
+  externalAddress?: boolean;
   awsEc2ProfileArn?: string;
   awsEc2ExtraSecurityGroupId?: string[];
   sshCidr?: string;
@@ -246,6 +253,10 @@ export function launchSpecFromOptions(
       throw new ToilError('INVALID_ARGUMENT', `${flag} must be a whole number of GB above 0.`, {
         hint: `For example ${flag} 50.`,
       });
+  if (args.externalAddress === false && args.provisioner !== 'gce')
+    throw new ToilError('INVALID_ARGUMENT', '--no-externalAddress is for --provisioner gce only.', {
+      hint: 'On AWS the subnet decides (its MapPublicIpOnLaunch setting): launch into a private subnet with --vpcSubnet.',
+    });
   if (args.sshCidr !== undefined && !isCidr(args.sshCidr))
     throw new ToilError('INVALID_ARGUMENT', `--sshCidr ${args.sshCidr} is not a CIDR block.`, {
       hint: 'For example --sshCidr 203.0.113.0/24.',
@@ -266,6 +277,7 @@ export function launchSpecFromOptions(
     nodeStorageGb: args.nodeStorage,
     subnet: args.vpcSubnet,
     network: args.network,
+    externalAddress: args.externalAddress ?? true,
     instanceProfileArn: args.awsEc2ProfileArn,
     extraSecurityGroupIds: args.awsEc2ExtraSecurityGroupId ?? [],
     sshCidr: args.sshCidr,

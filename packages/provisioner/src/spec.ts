@@ -49,6 +49,8 @@ export const ClusterSpecSchema = z.object({
   subnet: z.string().min(1).optional(),
   /** GCE network. */
   network: z.string().min(1).optional(),
+  /** GCE: whether nodes get an external address (`false`: internal addresses only). */
+  externalAddress: z.boolean().default(true),
   /** An instance profile to use instead of creating a role and profile (AWS). */
   instanceProfileArn: z.string().min(1).optional(),
   /** Extra security groups for the leader (AWS). */

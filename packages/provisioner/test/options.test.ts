@@ -106,6 +106,20 @@ describe('launchSpecFromOptions', () => {
     ).toContain('is not a CIDR block');
   });
 
+  it('takes --no-externalAddress for GCE and refuses it for AWS, where the subnet decides', () => {
+    const ctx = { version: '1.0.0', env: {}, home };
+    const gce = { ...base, provisioner: 'gce', zone: 'us-central1-a', leaderNodeType: 'e2-small' };
+    expect(launchSpecFromOptions(gce, ctx).externalAddress).toBe(true);
+    expect(launchSpecFromOptions({ ...gce, externalAddress: false }, ctx).externalAddress).toBe(
+      false,
+    );
+    const aws = errorOf(() => launchSpecFromOptions({ ...base, externalAddress: false }, ctx));
+    expect([aws.code, aws.message]).toEqual([
+      'INVALID_ARGUMENT',
+      '--no-externalAddress is for --provisioner gce only.',
+    ]);
+  });
+
   it('refuses a missing SSH key and a missing --sshKey file', () => {
     const empty = mkdtempSync(join(tmpdir(), 'toil-provisioner-nokey-'));
     try {

@@ -4,5 +4,6 @@
  */
 export * from './simcloud.js';
 export * from './aws.js';
+export * from './gce.js';
 export * from './cloud-config.js';
 export * from './jest.js';

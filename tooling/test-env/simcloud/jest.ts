@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findMotoServer, startMoto, type MotoServer } from '../moto.js';
 import { attachAws, type SimAws } from './aws.js';
+import { attachGce, type SimGce } from './gce.js';
 import { startSimCloud, type SimCloud } from './simcloud.js';
 
 /**
@@ -55,12 +56,15 @@ export interface SimCloudEnv {
   cloud(): SimCloud;
   /** moto's EC2 under the simulated cloud, with the front's endpoint (inside tests only). */
   aws(): SimAws;
+  /** The Compute Engine fake under the simulated cloud (inside tests only). */
+  gce(): SimGce;
 }
 
 /**
  * For jest files that need cloud instances to be real nodes. Call at module level: a
- * `beforeAll` starts moto, the simulated cloud and its AWS front, and points the AWS SDK's
- * standard chain of this process (and of children it starts) at the front; an `afterAll`
+ * `beforeAll` starts moto, the simulated cloud, its AWS front and the Compute Engine fake,
+ * and points the AWS SDK's standard chain and the Google auth chain (plus `TOIL_GCE_ENDPOINT`)
+ * of this process (and of children it starts) at them; an `afterAll`
  * removes every node and stops all of it, and fails when the simulated cloud refused
  * something (an address outside its subnet, a public address). Without root, sshd or moto
  * it warns loudly and skips on a developer machine; under `CI=true` it fails.
@@ -70,12 +74,14 @@ export function useSimCloud(suite: string): SimCloudEnv {
   let moto: MotoServer | undefined;
   let cloud: SimCloud | undefined;
   let aws: SimAws | undefined;
+  let gce: SimGce | undefined;
   const saved = new Map<string, string | undefined>();
   const env: SimCloudEnv = {
     describe: (name, body) => describeWithSimCloud(suite, name, body),
     moto: () => moto ?? fail('moto'),
     cloud: () => cloud ?? fail('the simulated cloud'),
     aws: () => aws ?? fail('the AWS front'),
+    gce: () => gce ?? fail('the Compute Engine fake'),
   };
   function fail(what: string): never {
     throw new Error(`${what} is not running (${suite}): use it inside tests`);
@@ -89,7 +95,8 @@ export function useSimCloud(suite: string): SimCloudEnv {
         : undefined,
     });
     aws = await attachAws(cloud, moto);
-    for (const [key, value] of Object.entries(aws.env)) {
+    gce = await attachGce(cloud);
+    for (const [key, value] of Object.entries({ ...aws.env, ...gce.env })) {
       saved.set(key, process.env[key]);
       process.env[key] = value;
     }
@@ -101,6 +108,7 @@ export function useSimCloud(suite: string): SimCloudEnv {
     }
     try {
       await aws?.stop();
+      await gce?.stop();
       await cloud?.stop();
     } finally {
       await moto?.stop();

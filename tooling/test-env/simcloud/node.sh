@@ -72,8 +72,12 @@ node_mounts() {
   # Before /tmp is replaced: the run's hosts file and the node's console live under it.
   mount --bind "$run_dir/hosts" /etc/hosts
   # /dev/console is the node's console: a fifo that a reader inside the node (so it dies with
-  # the node's processes) appends to console.log, which the cloud API serves.
-  setsid bash -c 'exec cat <>"$1" >>"$2"' console "$dir/console.fifo" "$dir/console.log" </dev/null >/dev/null 2>&1 &
+  # the node's processes) appends to console.log, which the cloud API serves. Both are opened
+  # here, before /tmp is replaced below: a reader that opened them itself could start after
+  # that (on a busy machine), find no fifo, exit, and leave every writer blocked in open().
+  exec 3<>"$dir/console.fifo" 4>>"$dir/console.log"
+  setsid cat <&3 >&4 2>/dev/null &
+  exec 3>&- 4>&-
   mount --bind "$dir/console.fifo" /dev/console
   mount -t tmpfs -o mode=0755 "simcloud-$node" /run
   mount -t tmpfs -o mode=1777 "simcloud-$node" /tmp

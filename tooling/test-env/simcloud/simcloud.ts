@@ -397,7 +397,7 @@ export class SimCloud {
     };
     if (instance.publicAddress)
       return refuse(
-        `it has the public address ${instance.publicAddress}; test clusters launch into subnet ${this.cidr} without public addresses`,
+        `it has a public address (${instance.publicAddress}); test clusters launch into subnet ${this.cidr} without public addresses`,
       );
     if (!address) return; // no address yet: next pass
     if (!this.inSubnet(address))
