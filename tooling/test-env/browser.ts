@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { REPO_ROOT } from './cli.js';
+import { describeWithComponent } from './component.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
@@ -24,26 +25,11 @@ export function chromiumPath(): string | undefined {
  * under `CI=true`, a failing one: CI must run the browser tests.
  */
 export function describeWithChromium(name: string, body: () => void): void {
-  if (chromiumPath() !== undefined) {
-    describe(name, body);
-    return;
-  }
-  const reason = 'Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)';
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs Chromium', () => {
-        throw new Error(`CI must run the browser tests, but: ${reason}`);
-      });
-    });
-    return;
-  }
-  console.warn(
-    `\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n` +
-      `!! WARNING: SKIPPING "${name}": ${reason}.\n` +
-      `!! These tests run in a real browser; in CI (CI=true) they fail instead.\n` +
-      `!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n`,
-  );
-  describe.skip(name, body);
+  const reason =
+    chromiumPath() === undefined
+      ? 'Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)'
+      : undefined;
+  describeWithComponent('Chromium', reason, name, body);
 }
 
 /** Starts headless Chromium (one per test file: starting it is the slow part). */

@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeWithComponent } from './component.js';
 
 /**
  * A real single-node Slurm for tests, started and stopped by `tooling/test-env/slurm.sh`.
@@ -41,26 +42,7 @@ export function slurmUnavailableReason(): string | undefined {
  * under `CI=true`, fails it: CI must run the Slurm tests.
  */
 export function describeWithSlurm(name: string, body: () => void): void {
-  const reason = slurmUnavailableReason();
-  if (reason === undefined) {
-    describe(name, body);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs a real Slurm', () => {
-        throw new Error(`CI must run the Slurm tests, but: ${reason}`);
-      });
-    });
-    return;
-  }
-  console.warn(
-    `\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n` +
-      `!! WARNING: SKIPPING "${name}": ${reason}.\n` +
-      `!! These tests run against a real Slurm; in CI (CI=true) they fail instead.\n` +
-      `!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n`,
-  );
-  describe.skip(name, body);
+  describeWithComponent('a real Slurm', slurmUnavailableReason(), name, body);
 }
 
 function runScript(args: string[]): string {

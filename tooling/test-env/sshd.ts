@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { describeWithComponent } from './component.js';
 
 /**
  * A real OpenSSH server for tests: its own config, host keys, pid and a fresh non-root login
@@ -67,23 +68,7 @@ export function sshdUnavailableReason(): string | undefined {
  * failing test: CI must run the SSH tests.
  */
 export function describeWithSshd(name: string, body: () => void): void {
-  const reason = sshdUnavailableReason();
-  if (reason === undefined) {
-    describe(name, body);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs a real sshd', () => {
-        throw new Error(`CI must run the SSH tests, but: ${reason}`);
-      });
-    });
-    return;
-  }
-  console.warn(
-    `\n${'!'.repeat(80)}\n!! WARNING: SKIPPING "${name}": ${reason}.\n!! These tests run against a real sshd; in CI (CI=true) they fail instead.\n${'!'.repeat(80)}\n`,
-  );
-  describe.skip(name, body);
+  describeWithComponent('a real sshd', sshdUnavailableReason(), name, body);
 }
 
 /** A free TCP port on 127.0.0.1. */

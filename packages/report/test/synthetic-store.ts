@@ -5,6 +5,7 @@
 // spot), and 3 jobs of the last level that failed for good with logs. The benchmark writes
 // its 100,000-job store with it too (bench/fixtures/report-store.ts).
 import { openJobStore, type JobRecord, type JobStats, type StatsRecord } from '@toil/jobstore';
+import { sampleConfig, sampleJob } from '@toil/jobstore/testing';
 
 /** The names of the tree's levels, root first; deeper levels reuse the last name. */
 export const LEVEL_NAMES = ['root', 'split', 'align', 'sort', 'merge', 'call', 'annotate'];
@@ -66,24 +67,15 @@ export async function writeSyntheticStore(locator: string, jobs: number): Promis
   const restartGap = 5;
   const failedIds = new Set(syntheticExpectations(jobs).failedIds);
   try {
-    await store.create({
-      format: 1,
-      workflowId: `synthetic-${jobs}`,
-      attempt: 1,
-      createdAt: T0 - 1,
-      toilVersion: '0.1.0',
-      batchSystem: 'slurm',
-      defaultCores: 1,
-      defaultMemory: 2 * 1024 ** 3,
-      defaultDisk: 2 * 1024 ** 3,
-      maxCores: null,
-      maxMemory: null,
-      maxDisk: null,
-      retryCount: 1,
-      stats: true,
-      clean: 'never',
-      cleanWorkDir: 'always',
-    });
+    await store.create(
+      sampleConfig({
+        workflowId: `synthetic-${jobs}`,
+        attempt: 1,
+        createdAt: T0 - 1,
+        batchSystem: 'slurm',
+        clean: 'never',
+      }),
+    );
     const byLane: JobStats[][] = Array.from({ length: LANES }, () => []);
     let end = T0;
     let runEnd0 = T0;
@@ -210,22 +202,5 @@ export async function writeSyntheticStore(locator: string, jobs: number): Promis
 }
 
 function jobRecord(id: string, name: string, overrides: Partial<JobRecord>): JobRecord {
-  return {
-    v: 1,
-    id,
-    jobName: name,
-    displayName: name,
-    version: 3,
-    state: 'ready',
-    requirements: { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptible: false },
-    checkpoint: false,
-    remainingTryCount: 1,
-    children: [],
-    followOns: [],
-    services: [],
-    isService: false,
-    predecessors: [],
-    body: {},
-    ...overrides,
-  };
+  return sampleJob(id, { jobName: name, displayName: name, version: 3, body: {}, ...overrides });
 }
