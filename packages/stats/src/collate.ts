@@ -78,6 +78,11 @@ export interface StatsReport {
   maxCores: number | null;
   /** Whether the workflow was run with `--stats` (its latest attempt). */
   statsEnabled: boolean;
+  /**
+   * False when the workflow never started: its leader stopped before `toil.start()` saved the
+   * root job (e.g. after `importFile`), so there is nothing to report.
+   */
+  started: boolean;
   /** Sum of the leader CPU seconds over every attempt. */
   totalClock: number;
   /** Sum of the leader wall seconds over every attempt. */
@@ -255,7 +260,10 @@ export class StatsCollector {
   }
 
   /** Builds the report from what was added, with the header fields from `config`. */
-  finish(config: WorkflowConfig, options: { jobStore: string; sort?: SortOptions }): StatsReport {
+  finish(
+    config: WorkflowConfig,
+    options: { jobStore: string; sort?: SortOptions; started?: boolean },
+  ): StatsReport {
     const workerList = [...this.workers.values()];
     const worker = buildElement('worker', workerList);
     // Toil's worker element carries no cores either: what was requested is per job.
@@ -296,10 +304,11 @@ export class StatsCollector {
       defaultMemory: config.defaultMemory,
       maxCores: config.maxCores,
       statsEnabled: config.stats,
+      started: options.started ?? true,
       totalClock,
       totalRuntime,
       attempts: attemptList,
-      leaderTotalsPending: !this.attempts.has(config.attempt),
+      leaderTotalsPending: (options.started ?? true) && !this.attempts.has(config.attempt),
       sort,
       worker,
       jobs,

@@ -167,6 +167,13 @@ function header(report: StatsReport, pretty: boolean): string[] {
  */
 export function noStatsMessage(report: StatsReport): string | undefined {
   if (report.jobs.count > 0) return undefined;
+  if (!report.started) {
+    return (
+      `The workflow in ${report.jobStore} never started (its leader stopped before toil.start() ` +
+      `saved the root job), so there are no stats. Delete the store with \`toil clean ${report.jobStore}\` ` +
+      'and run the workflow again.'
+    );
+  }
   if (!report.statsEnabled) {
     return (
       'No job stats were recorded: this workflow ran without --stats. ' +

@@ -44,7 +44,9 @@ export async function gatherStats(
         span.progress(collector.count, 'Stats records read');
     }
     span.end(`Read ${collector.count} stats records`, { data: { records: collector.count } });
-    return collector.finish(config, { jobStore: store.locator, sort: options.sort });
+    // Saving the root job id is the last step of toil.start(): without it nothing ran.
+    const started = (await store.getRootJobId()) !== undefined || collector.count > 0;
+    return collector.finish(config, { jobStore: store.locator, sort: options.sort, started });
   });
 }
 

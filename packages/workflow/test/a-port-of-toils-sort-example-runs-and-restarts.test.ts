@@ -90,5 +90,11 @@ describe("a port of Toil's sort example", () => {
     const status = await runToil(['status', locator]);
     expect(status.stdout).toContain('has not started');
     expect(status.stdout).not.toContain('completed');
+    const stats = await runToil(['stats', locator]);
+    expect(stats.stdout).toContain(
+      'never started (its leader stopped before toil.start() saved the root job)',
+    );
+    expect(stats.stdout).not.toContain('ran without --stats');
+    expect(stats.stdout).not.toContain('has not recorded its leader totals');
   });
 });
