@@ -1,4 +1,3 @@
-import { ToilError } from '@toil/core';
 import {
   formatNodeType,
   pairWorkers,
@@ -6,16 +5,7 @@ import {
   parseNodeTypes,
   parseWorkerCounts,
 } from '@toil/provisioner';
-
-function errorOf(fn: () => unknown): ToilError {
-  try {
-    fn();
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
-}
+import { thrownToilError } from '../../../tooling/test-env/errors.js';
 
 describe('parseNodeTypes', () => {
   it("parses every valid case of Toil's test_node_type_parsing", () => {
@@ -60,7 +50,7 @@ describe('parseNodeTypes', () => {
     ['t2.small:1e3', 'the spot bid "1e3" is not a number'],
     ['t2.small/', 'empty instance type'],
   ])('refuses %j with a one-line NODE_TYPE_INVALID error (%s)', (spec, part) => {
-    const error = errorOf(() => parseNodeTypes(spec));
+    const error = thrownToilError(() => parseNodeTypes(spec));
     expect(error.code).toBe('NODE_TYPE_INVALID');
     expect(error.message).toContain(part);
     expect(error.message).not.toContain('\n');
@@ -90,7 +80,7 @@ describe('parseWorkerCounts', () => {
     ['-1', 'Unacceptable range: -1'],
     ['1.5', 'Unacceptable worker count: "1.5"'],
   ])('refuses %j', (spec, message) => {
-    const error = errorOf(() => parseWorkerCounts(spec));
+    const error = thrownToilError(() => parseWorkerCounts(spec));
     expect(error.code).toBe('NODE_TYPE_INVALID');
     expect(error.message).toBe(message);
   });
@@ -111,21 +101,21 @@ describe('pairWorkers', () => {
       ['t3.large', undefined],
       [undefined, '2'],
     ] as const) {
-      const error = errorOf(() => pairWorkers(types, counts));
+      const error = thrownToilError(() => pairWorkers(types, counts));
       expect(error.code).toBe('NODE_TYPE_INVALID');
       expect(error.message).toBe('The --nodeTypes option requires --workers, and vice versa.');
     }
   });
 
   it('refuses lists of different lengths', () => {
-    const error = errorOf(() => pairWorkers('t3.large,t3.small', '2'));
+    const error = thrownToilError(() => pairWorkers('t3.large,t3.small', '2'));
     expect(error.message).toContain(
       'List of worker count ranges must be the same length as the list of node types',
     );
   });
 
   it('refuses a worker range, which needs an autoscaler, with a fixed-count hint', () => {
-    const error = errorOf(() => pairWorkers('t3.large', '0-4'));
+    const error = thrownToilError(() => pairWorkers('t3.large', '0-4'));
     expect(error.code).toBe('CLUSTER_UNSUPPORTED');
     expect(error.hint).toContain('-w 4');
   });

@@ -1,7 +1,6 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ToilError } from '@toil/core';
 import {
   isCidr,
   launchSpecFromOptions,
@@ -9,6 +8,7 @@ import {
   resolveToilPackage,
   type LaunchClusterArgs,
 } from '@toil/provisioner';
+import { thrownToilError } from '../../../tooling/test-env/errors.js';
 
 let home: string;
 beforeAll(() => {
@@ -26,16 +26,6 @@ const base: LaunchClusterArgs = {
   leaderNodeType: 't3.medium',
   keyPairName: 'me',
 };
-
-function errorOf(fn: () => unknown): ToilError {
-  try {
-    fn();
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
-}
 
 describe('launchSpecFromOptions', () => {
   it('builds a checked spec with defaults, tags, workers and the launcher key', () => {
@@ -69,7 +59,7 @@ describe('launchSpecFromOptions', () => {
       { version: '1.0.0', env: { TOIL_AWS_ZONE: 'eu-west-1b' }, home },
     );
     expect(spec.zone).toBe('eu-west-1b');
-    const error = errorOf(() =>
+    const error = thrownToilError(() =>
       launchSpecFromOptions({ ...base, zone: undefined }, { version: '1.0.0', env: {}, home }),
     );
     expect(error.code).toBe('ZONE_MISSING');
@@ -82,27 +72,28 @@ describe('launchSpecFromOptions', () => {
     const ctx = { version: '1.0.0', env: {}, home };
     const bad = { ...base, clusterName: 'Bad_Name', zone: undefined };
     expect(
-      errorOf(() => launchSpecFromOptions({ ...bad, nodeTypes: 'x:y', workers: '1' }, ctx)).code,
+      thrownToilError(() => launchSpecFromOptions({ ...bad, nodeTypes: 'x:y', workers: '1' }, ctx))
+        .code,
     ).toBe('NODE_TYPE_INVALID');
-    expect(errorOf(() => launchSpecFromOptions({ ...bad, nodeTypes: 'x' }, ctx)).message).toContain(
-      'requires --workers',
-    );
-    expect(errorOf(() => launchSpecFromOptions(bad, ctx)).code).toBe('ZONE_MISSING');
-    expect(errorOf(() => launchSpecFromOptions({ ...bad, zone: 'z' }, ctx)).code).toBe(
+    expect(
+      thrownToilError(() => launchSpecFromOptions({ ...bad, nodeTypes: 'x' }, ctx)).message,
+    ).toContain('requires --workers');
+    expect(thrownToilError(() => launchSpecFromOptions(bad, ctx)).code).toBe('ZONE_MISSING');
+    expect(thrownToilError(() => launchSpecFromOptions({ ...bad, zone: 'z' }, ctx)).code).toBe(
       'CLUSTER_NAME_INVALID',
     );
   });
 
   it('refuses bad storage sizes and a bad --sshCidr', () => {
     const ctx = { version: '1.0.0', env: {}, home };
-    expect(errorOf(() => launchSpecFromOptions({ ...base, leaderStorage: 0 }, ctx)).message).toBe(
-      '--leaderStorage must be a whole number of GB above 0.',
-    );
-    expect(errorOf(() => launchSpecFromOptions({ ...base, nodeStorage: 2.5 }, ctx)).code).toBe(
-      'INVALID_ARGUMENT',
-    );
     expect(
-      errorOf(() => launchSpecFromOptions({ ...base, sshCidr: '1.2.3.4' }, ctx)).message,
+      thrownToilError(() => launchSpecFromOptions({ ...base, leaderStorage: 0 }, ctx)).message,
+    ).toBe('--leaderStorage must be a whole number of GB above 0.');
+    expect(
+      thrownToilError(() => launchSpecFromOptions({ ...base, nodeStorage: 2.5 }, ctx)).code,
+    ).toBe('INVALID_ARGUMENT');
+    expect(
+      thrownToilError(() => launchSpecFromOptions({ ...base, sshCidr: '1.2.3.4' }, ctx)).message,
     ).toContain('is not a CIDR block');
   });
 
@@ -113,7 +104,9 @@ describe('launchSpecFromOptions', () => {
     expect(launchSpecFromOptions({ ...gce, externalAddress: false }, ctx).externalAddress).toBe(
       false,
     );
-    const aws = errorOf(() => launchSpecFromOptions({ ...base, externalAddress: false }, ctx));
+    const aws = thrownToilError(() =>
+      launchSpecFromOptions({ ...base, externalAddress: false }, ctx),
+    );
     expect([aws.code, aws.message]).toEqual([
       'INVALID_ARGUMENT',
       '--no-externalAddress is for --provisioner gce only.',
@@ -123,8 +116,10 @@ describe('launchSpecFromOptions', () => {
   it('refuses a missing SSH key and a missing --sshKey file', () => {
     const empty = mkdtempSync(join(tmpdir(), 'toil-provisioner-nokey-'));
     try {
-      expect(errorOf(() => resolveSshKey(undefined, empty)).message).toContain('No SSH key found');
-      expect(errorOf(() => resolveSshKey(join(empty, 'nope'), empty)).message).toContain(
+      expect(thrownToilError(() => resolveSshKey(undefined, empty)).message).toContain(
+        'No SSH key found',
+      );
+      expect(thrownToilError(() => resolveSshKey(join(empty, 'nope'), empty)).message).toContain(
         'must both exist',
       );
     } finally {
@@ -144,12 +139,14 @@ describe('resolveToilPackage', () => {
         kind: 'tarballs',
         paths: [join(dir, 'toil-cli-1.0.0.tgz'), join(dir, 'toil-core-1.0.0.tgz')],
       });
-      expect(errorOf(() => resolveToilPackage([join(dir, 'missing.tgz')], '1')).code).toBe(
+      expect(thrownToilError(() => resolveToilPackage([join(dir, 'missing.tgz')], '1')).code).toBe(
         'INVALID_ARGUMENT',
       );
       const emptyDir = join(dir, 'empty');
       mkdirSync(emptyDir);
-      expect(errorOf(() => resolveToilPackage([emptyDir], '1')).message).toContain('holds no .tgz');
+      expect(thrownToilError(() => resolveToilPackage([emptyDir], '1')).message).toContain(
+        'holds no .tgz',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

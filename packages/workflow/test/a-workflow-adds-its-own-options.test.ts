@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { ToilError } from '@toil/core';
 import { Job, type ToilOptions } from '@toil/workflow';
 import { REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
 import { scratch } from './helpers.js';
+import { thrownToilError } from '../../../tooling/test-env/errors.js';
 
 const SORT = join(REPO_ROOT, 'packages', 'workflow', 'test', 'fixtures', 'sort.ts');
 
@@ -13,16 +13,6 @@ function parser() {
     .option('mode', { type: 'string', choices: ['fast', 'slow'] as const })
     .option('keep', { type: 'boolean', describe: 'Keep the input.' })
     .options({ offset: { type: 'number' } });
-}
-
-function usageError(run: () => unknown): ToilError {
-  try {
-    run();
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
 }
 
 describe("a workflow's own command-line options (Python's getDefaultArgumentParser)", () => {
@@ -51,27 +41,27 @@ describe("a workflow's own command-line options (Python's getDefaultArgumentPars
   });
 
   it('refuse bad values as usage errors showing what was typed', () => {
-    const bad = usageError(() =>
+    const bad = thrownToilError(() =>
       parser().parseArgs(['file:s', '--fileToSort', 'x', '--numLines', 'abc']),
     );
     expect(bad.code).toBe('USAGE');
     expect(bad.message).toBe("Invalid --numLines 'abc'.");
-    expect(usageError(() => parser().parseArgs(['file:s'])).message).toContain('fileToSort');
+    expect(thrownToilError(() => parser().parseArgs(['file:s'])).message).toContain('fileToSort');
     expect(
-      usageError(() => parser().parseArgs(['file:s', '--fileToSort', 'x', '--mode', 'medium']))
+      thrownToilError(() => parser().parseArgs(['file:s', '--fileToSort', 'x', '--mode', 'medium']))
         .message,
     ).toContain('Invalid values');
     expect(
-      usageError(() => parser().parseArgs(['file:s', '--fileToSort', 'x', '--numLinez', '3']))
+      thrownToilError(() => parser().parseArgs(['file:s', '--fileToSort', 'x', '--numLinez', '3']))
         .message,
     ).toBe('Unknown argument: numLinez');
-    expect(usageError(() => parser().parseArgs(['file:s', '--fileToSort'])).message).toContain(
+    expect(thrownToilError(() => parser().parseArgs(['file:s', '--fileToSort'])).message).toContain(
       'fileToSort',
     );
   });
 
   it("list the workflow's options first in --help", () => {
-    const help = usageError(() => parser().parseArgs(['--help'])).data?.help as string;
+    const help = thrownToilError(() => parser().parseArgs(['--help'])).data?.help as string;
     expect(help).toContain('Sorts lines.');
     expect(help.indexOf('Options of this workflow:')).toBeLessThan(help.indexOf("Toil's options:"));
     expect(help).toContain('--numLines N\n      Lines to make. (default 1000)');
@@ -80,14 +70,14 @@ describe("a workflow's own command-line options (Python's getDefaultArgumentPars
   });
 
   it("may not take a name Toil's options use, nor a default of the wrong type", () => {
-    const clash = usageError(() =>
+    const clash = thrownToilError(() =>
       Job.Runner.getDefaultArgumentParser()
         .option('retryCount', { type: 'number' })
         .parseArgs(['file:s']),
     );
     expect(clash.code).toBe('WORKFLOW_INVALID');
     expect(clash.message).toContain("--retryCount, which Toil's own options already use");
-    const wrongDefault = usageError(() =>
+    const wrongDefault = thrownToilError(() =>
       Job.Runner.getDefaultArgumentParser()
         .option('n', { type: 'number', default: '3' as unknown as number })
         .parseArgs(['file:s']),

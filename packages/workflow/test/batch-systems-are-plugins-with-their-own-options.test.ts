@@ -1,15 +1,5 @@
-import { ToilError } from '@toil/core';
 import { findBatchSystem, optionsHelp, parseToilOptions, singleMachine } from '@toil/workflow';
-
-function thrown(fn: () => unknown): ToilError {
-  try {
-    fn();
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
-}
+import { thrownToilError } from '../../../tooling/test-env/errors.js';
 
 describe('batch systems as plugins', () => {
   it('find single_machine (and its aliases) built in and slurm as the package @toil/batch-slurm', () => {
@@ -23,7 +13,7 @@ describe('batch systems as plugins', () => {
   });
 
   it('refuse an unknown name as a usage error naming the package looked for', () => {
-    const error = thrown(() => parseToilOptions(['file:s', '--batchSystem', 'mesos']));
+    const error = thrownToilError(() => parseToilOptions(['file:s', '--batchSystem', 'mesos']));
     expect(error.code).toBe('BATCH_SYSTEM_UNKNOWN');
     expect(error.message).toBe("Unknown batch system 'mesos': no @toil/batch-mesos is installed.");
     expect(error.hint).toMatch(/single_machine.*slurm/);
@@ -44,15 +34,16 @@ describe('batch systems as plugins', () => {
         "--slurmArgs=--comment 'two words'",
       ]).batchSystemOptions,
     ).toEqual({ slurmTime: 86400, slurmArgs: "--comment 'two words'" });
-    expect(thrown(() => parseToilOptions(['file:s', '--slurmTime', '1h'])).message).toMatch(
-      /Unknown argument: slurmTime/,
-    );
-    expect(thrown(() => parseToilOptions(['file:s', '--workerIsolation', 'threads'])).message).toBe(
-      "Invalid --workerIsolation 'threads'.",
-    );
     expect(
-      thrown(() => parseToilOptions(['file:s', '--batchSystem', 'slurm', '--slurmArgs=--mem=4G']))
-        .message,
+      thrownToilError(() => parseToilOptions(['file:s', '--slurmTime', '1h'])).message,
+    ).toMatch(/Unknown argument: slurmTime/);
+    expect(
+      thrownToilError(() => parseToilOptions(['file:s', '--workerIsolation', 'threads'])).message,
+    ).toBe("Invalid --workerIsolation 'threads'.");
+    expect(
+      thrownToilError(() =>
+        parseToilOptions(['file:s', '--batchSystem', 'slurm', '--slurmArgs=--mem=4G']),
+      ).message,
     ).toMatch(/--slurmArgs may not contain --mem/);
   });
 
@@ -63,7 +54,8 @@ describe('batch systems as plugins', () => {
     expect(help).toMatch(/Batch systems here: .*single_machine.*slurm/);
     expect(optionsHelp()).toContain('--workerIsolation VALUE {pool,process}');
     expect(
-      thrown(() => parseToilOptions(['file:s', '--batchSystem', 'slurm', '--help'])).data?.help,
+      thrownToilError(() => parseToilOptions(['file:s', '--batchSystem', 'slurm', '--help'])).data
+        ?.help,
     ).toContain('--slurmPartition VALUE');
   });
 });

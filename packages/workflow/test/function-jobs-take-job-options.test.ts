@@ -1,6 +1,6 @@
-import { ToilError } from '@toil/core';
 import { FunctionJob, Job } from '@toil/workflow';
 import { internalOf } from '../src/job.js';
+import { thrownToilError } from '../../../tooling/test-env/errors.js';
 
 export function work(job: FunctionJob, count: number): number {
   return count + (job ? 0 : 1);
@@ -17,16 +17,6 @@ const loose = Job as unknown as {
   wrapFn(...args: unknown[]): FunctionJob;
 };
 const looseJob = (job: Job) => job as unknown as { addChildFn(...args: unknown[]): FunctionJob };
-
-function thrown(make: () => unknown): ToilError {
-  try {
-    make();
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
-}
 
 describe('function jobs take job options', () => {
   it('sets memory, cores, disk, preemptible, checkpoint and displayName through the *With variants', () => {
@@ -63,13 +53,13 @@ describe('function jobs take job options', () => {
   });
 
   it('refuses job options given as a trailing argument, the way Python passes keywords', () => {
-    const error = thrown(() => loose.wrapJobFn(work, 1, { memory: '1G' }));
+    const error = thrownToilError(() => loose.wrapJobFn(work, 1, { memory: '1G' }));
     expect(error.code).toBe('WORKFLOW_INVALID');
     expect(error.message).toContain('looks like job options (memory)');
     expect(error.hint).toContain('addChildJobFnWith(options, work, ...args)');
-    expect(thrown(() => looseJob(new Job()).addChildFn(plain, 1, { cores: 2 })).hint).toContain(
-      'addChildFnWith',
-    );
+    expect(
+      thrownToilError(() => looseJob(new Job()).addChildFn(plain, 1, { cores: 2 })).hint,
+    ).toContain('addChildFnWith');
     // Data that only resembles options, or that the function takes, is an argument as before.
     expect(Job.wrapFn(plain, { memory: '1G' } as never).args).toEqual([{ memory: '1G' }]);
     expect(loose.wrapJobFn(work, 1, { size: 3 }).args).toEqual([1, { size: 3 }]);
