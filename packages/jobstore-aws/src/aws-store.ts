@@ -6,8 +6,6 @@ import type * as S3 from '@aws-sdk/client-s3';
 import { ToilError, report, silentHost, type IoHost } from '@toil/core';
 import {
   JOBSTORE_FORMAT_VERSION,
-  JobRecordSchema,
-  StatsRecordSchema,
   type DestroyReport,
   type FileId,
   type JobRecord,
@@ -19,7 +17,9 @@ import {
   type WorkflowConfig,
 } from '@toil/jobstore';
 import {
+  JobRecordSchema,
   JobStoreBase,
+  StatsRecordSchema,
   checkFileId,
   checkJobId,
   cleanupPrefix,

@@ -1,7 +1,7 @@
 /**
  * `@toil/jobstore/backend`: what a job store backend package (such as `@toil/jobstore-aws`)
  * builds on: the shared {@link JobStoreBase}, the error constructors, id rules, record
- * validation, the write-sequence clock and a bounded-concurrency pool. Applications need
+ * validation and the zod record schemas, the write-sequence clock and a bounded-concurrency pool. Applications need
  * none of it; they use `openJobStore` from `@toil/jobstore`.
  *
  * @packageDocumentation
@@ -33,8 +33,11 @@ export {
   parseJson,
   parseRecord,
   parseStoreMarker,
+  recordSchemas,
   validateConfigInput,
   validateJobWrites,
   validateRecord,
+  type RecordSchemas,
   type StoreMarker,
 } from './validate.js';
+export * from './schemas.js';

@@ -2,7 +2,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ToilError, startSpan, type IoHost, type Span } from '@toil/core';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { FileId, JobWrite, SharedFileName, WriteFileOptions } from './contract.js';
 import {
   corruptError,
@@ -13,31 +13,27 @@ import {
 } from './errors.js';
 import { checkSharedName, newFileId, newJobId } from './ids.js';
 import { isErrno } from './internal/fs.js';
-import {
-  JobStoreSummarySchema,
-  LeaderInfoSchema,
-  OutcomeSchema,
-  StatsRecordSchema,
-  WorkflowConfigSchema,
-  type JobRecord,
-  type JobStoreSummary,
-  type LeaderInfo,
-  type Outcome,
-  type StatsRecord,
-  type WorkflowConfig,
+import type {
+  JobRecord,
+  JobStoreSummary,
+  LeaderInfo,
+  Outcome,
+  StatsRecord,
+  WorkflowConfig,
 } from './records.js';
 import {
   parseRecord,
   parseStoreMarker,
+  recordSchemas,
   validateConfigInput,
   validateJobWrites,
   validateRecord,
+  type RecordSchemas,
   type StoreMarker,
 } from './validate.js';
 
-const RootJobIdSchema = z.object({ id: z.string().min(1) });
-const KillFlagSchema = z.object({ kill: z.boolean() });
-const ReturnValueSchema = z.object({ value: z.unknown() });
+/** Picks one schema out of the lazily loaded record schemas. */
+type SchemaOf<T> = (schemas: RecordSchemas) => T;
 
 /**
  * What every backend does the same way, on top of the raw storage a backend provides:
@@ -97,7 +93,7 @@ export abstract class JobStoreBase {
 
   /** See {@link JobStore.create}. */
   async create(config: WorkflowConfig): Promise<void> {
-    return this.createStore(validateConfigInput(config));
+    return this.createStore(await validateConfigInput(config));
   }
 
   /** See {@link JobStore.resume}. */
@@ -105,12 +101,13 @@ export abstract class JobStoreBase {
     await this.checkComplete();
     const config = await this.readShared('config');
     if (config === undefined) throw corruptError(this.sharedWhere('config'), 'it is missing');
+    const { WorkflowConfigSchema } = await recordSchemas();
     return parseRecord(WorkflowConfigSchema, config.toString('utf8'), this.sharedWhere('config'));
   }
 
   /** See {@link JobStore.writeConfig}. */
   async writeConfig(config: WorkflowConfig): Promise<void> {
-    const checked = validateConfigInput(config);
+    const checked = await validateConfigInput(config);
     await this.checkComplete();
     await this.writeShared('config', JSON.stringify(checked));
   }
@@ -149,7 +146,7 @@ export abstract class JobStoreBase {
   /** See {@link JobStore.commit}. */
   async commit(writes: JobWrite[]): Promise<void> {
     if (writes.length === 0) return;
-    await this.writeJobs(validateJobWrites(writes));
+    await this.writeJobs(await validateJobWrites(writes));
   }
 
   /** See {@link JobStore.loadJob}. */
@@ -210,29 +207,33 @@ export abstract class JobStoreBase {
 
   private async getShared<T extends z.ZodType>(
     name: SharedFileName,
-    schema: T,
+    schema: SchemaOf<T>,
   ): Promise<z.infer<T> | undefined> {
     const data = await this.readShared(name);
     if (data === undefined) return undefined;
-    return parseRecord(schema, data.toString('utf8'), this.sharedWhere(name));
+    return parseRecord(
+      schema(await recordSchemas()),
+      data.toString('utf8'),
+      this.sharedWhere(name),
+    );
   }
 
   private async putShared<T extends z.ZodType>(
     name: SharedFileName,
-    schema: T,
+    schema: SchemaOf<T>,
     value: unknown,
   ): Promise<void> {
-    const checked = validateRecord(schema, value, `new ${name}`);
+    const checked = validateRecord(schema(await recordSchemas()), value, `new ${name}`);
     return this.writeShared(name, JSON.stringify(checked));
   }
 
   /** See {@link JobStore.setRootJobId}. */
   async setRootJobId(id: string): Promise<void> {
-    return this.putShared('root-job-id', RootJobIdSchema, { id });
+    return this.putShared('root-job-id', (s) => s.RootJobIdSchema, { id });
   }
   /** See {@link JobStore.getRootJobId}. */
   async getRootJobId(): Promise<string | undefined> {
-    return (await this.getShared('root-job-id', RootJobIdSchema))?.id;
+    return (await this.getShared('root-job-id', (s) => s.RootJobIdSchema))?.id;
   }
   /** See {@link JobStore.setRootReturnValue}. */
   async setRootReturnValue(value: unknown): Promise<void> {
@@ -240,47 +241,48 @@ export abstract class JobStoreBase {
   }
   /** See {@link JobStore.getRootReturnValue}. */
   async getRootReturnValue(): Promise<unknown> {
-    return (await this.getShared('root-return-value', ReturnValueSchema))?.value;
+    return (await this.getShared('root-return-value', (s) => s.ReturnValueSchema))?.value;
   }
   /** See {@link JobStore.setLeader}. */
   async setLeader(info: LeaderInfo): Promise<void> {
-    return this.putShared('leader', LeaderInfoSchema, info);
+    return this.putShared('leader', (s) => s.LeaderInfoSchema, info);
   }
   /** See {@link JobStore.getLeader}. */
   getLeader(): Promise<LeaderInfo | undefined> {
-    return this.getShared('leader', LeaderInfoSchema);
+    return this.getShared('leader', (s) => s.LeaderInfoSchema);
   }
   /** See {@link JobStore.setKillFlag}. */
   async setKillFlag(kill: boolean): Promise<void> {
-    if (kill) await this.putShared('kill-flag', KillFlagSchema, { kill });
+    if (kill) await this.putShared('kill-flag', (s) => s.KillFlagSchema, { kill });
     else await this.removeShared('kill-flag');
   }
   /** See {@link JobStore.getKillFlag}. */
   async getKillFlag(): Promise<boolean> {
-    return (await this.getShared('kill-flag', KillFlagSchema))?.kill ?? false;
+    return (await this.getShared('kill-flag', (s) => s.KillFlagSchema))?.kill ?? false;
   }
   /** See {@link JobStore.setOutcome}. */
   async setOutcome(outcome: Outcome | undefined): Promise<void> {
     if (outcome === undefined) await this.removeShared('outcome');
-    else await this.putShared('outcome', OutcomeSchema, outcome);
+    else await this.putShared('outcome', (s) => s.OutcomeSchema, outcome);
   }
   /** See {@link JobStore.getOutcome}. */
   getOutcome(): Promise<Outcome | undefined> {
-    return this.getShared('outcome', OutcomeSchema);
+    return this.getShared('outcome', (s) => s.OutcomeSchema);
   }
   /** See {@link JobStore.writeSummary}. */
   async writeSummary(summary: JobStoreSummary): Promise<void> {
-    return this.putShared('summary', JobStoreSummarySchema, summary);
+    return this.putShared('summary', (s) => s.JobStoreSummarySchema, summary);
   }
   /** See {@link JobStore.readSummary}. */
   readSummary(): Promise<JobStoreSummary | undefined> {
-    return this.getShared('summary', JobStoreSummarySchema);
+    return this.getShared('summary', (s) => s.JobStoreSummarySchema);
   }
 
   // --- stats --------------------------------------------------------------------------------
 
   /** See {@link JobStore.appendStats}. */
   async appendStats(record: StatsRecord): Promise<void> {
+    const { StatsRecordSchema } = await recordSchemas();
     return this.appendValidStats(validateRecord(StatsRecordSchema, record, 'stats record'));
   }
 }

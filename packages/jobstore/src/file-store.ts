@@ -47,13 +47,18 @@ import { nextSeq, observeSeq } from './internal/seq.js';
 import { JobStoreBase } from './base-store.js';
 import {
   JOBSTORE_FORMAT_VERSION,
-  JobRecordSchema,
-  StatsRecordSchema,
   type JobRecord,
   type StatsRecord,
   type WorkflowConfig,
 } from './records.js';
-import { parseJson, parseRecord, validateRecord, type StoreMarker } from './validate.js';
+import {
+  parseJson,
+  parseRecord,
+  recordSchemas,
+  validateRecord,
+  type RecordSchemas,
+  type StoreMarker,
+} from './validate.js';
 import { toLocatorOfKind } from './locator.js';
 
 /** Options of {@link FileJobStore}. */
@@ -521,11 +526,17 @@ export class FileJobStore extends JobStoreBase implements JobStore {
 
   private async readEntry(id: string, entry: IndexEntry): Promise<JobRecord> {
     const path = join(this.path, 'jobs', entry.file);
+    const { JobRecordSchema } = await recordSchemas();
     const buffer = Buffer.allocUnsafe(entry.end - entry.pos);
     await this.withReadHandle(entry.file, (handle) =>
       handle.read(buffer, 0, buffer.length, entry.pos),
     );
-    return recordOfLine(buffer.toString('utf8', 0, buffer.length - 1), `${path}@${entry.pos}`, id);
+    return recordOfLine(
+      JobRecordSchema,
+      buffer.toString('utf8', 0, buffer.length - 1),
+      `${path}@${entry.pos}`,
+      id,
+    );
   }
 
   /**
@@ -631,6 +642,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
   }
 
   async *listJobs(): AsyncIterable<JobRecord> {
+    const { JobRecordSchema } = await recordSchemas();
     // Open every file first: an open handle survives a compaction that unlinks the file.
     const { handles, byFile } = await this.withIndex(async () => {
       const byFile = new Map<string, Map<number, string>>();
@@ -660,7 +672,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
           for (const line of chunk) {
             const id = positions.get(line.pos);
             if (id === undefined) continue;
-            yield recordOfLine(line.text, `${path}@${line.pos}`, id);
+            yield recordOfLine(JobRecordSchema, line.text, `${path}@${line.pos}`, id);
             remaining -= 1;
           }
           if (remaining === 0) break;
@@ -808,6 +820,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
 
   async *readStats(options: { unreadOnly?: boolean } = {}): AsyncIterable<StatsRecord> {
     const dir = join(this.path, 'stats');
+    const { StatsRecordSchema } = await recordSchemas();
     let names: string[];
     let finished: Set<string>;
     try {
@@ -923,8 +936,13 @@ function parseLogLine(text: string, where: string): LogLineEntry {
   return value;
 }
 
-function recordOfLine(text: string, where: string, id: string): JobRecord {
+function recordOfLine(
+  schema: RecordSchemas['JobRecordSchema'],
+  text: string,
+  where: string,
+  id: string,
+): JobRecord {
   const entry = parseLogLine(text, where);
   if (entry.id !== id || entry.r === undefined) throw corruptError(where, `expected job ${id}`);
-  return validateRecord(JobRecordSchema, entry.r, `${where} (job ${id})`);
+  return validateRecord(schema, entry.r, `${where} (job ${id})`);
 }

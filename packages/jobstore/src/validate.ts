@@ -3,12 +3,21 @@ import type { z } from 'zod';
 import type { JobWrite } from './contract.js';
 import { corruptError, incompatibleError } from './errors.js';
 import { checkJobId } from './ids.js';
-import {
-  JOBSTORE_FORMAT_VERSION,
-  JobRecordSchema,
-  WorkflowConfigSchema,
-  type WorkflowConfig,
-} from './records.js';
+import { JOBSTORE_FORMAT_VERSION, type WorkflowConfig } from './records.js';
+
+/** The zod schemas of every record (`schemas.ts`), as {@link recordSchemas} gives them. */
+export type RecordSchemas = typeof import('./schemas.js');
+
+let schemas: Promise<RecordSchemas> | undefined;
+
+/**
+ * The record schemas, loading them (and zod) on the first call. Stores call it when they
+ * first read or write a record, so that importing `@toil/jobstore` does not load zod: it is
+ * most of the package's import time.
+ */
+export function recordSchemas(): Promise<RecordSchemas> {
+  return (schemas ??= import('./schemas.js'));
+}
 
 /**
  * Parses JSON text and validates it against a schema. Not JSON / wrong shape throws
@@ -55,7 +64,8 @@ export function validateRecord<T extends z.ZodType>(
 }
 
 /** A config passed in by a caller, validated: `INVALID_ARGUMENT` naming the first problem. */
-export function validateConfigInput(config: WorkflowConfig): WorkflowConfig {
+export async function validateConfigInput(config: WorkflowConfig): Promise<WorkflowConfig> {
+  const { WorkflowConfigSchema } = await recordSchemas();
   const result = WorkflowConfigSchema.safeParse(config);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -72,7 +82,8 @@ export function validateConfigInput(config: WorkflowConfig): WorkflowConfig {
  * The writes of a commit, validated before any is stored: records against the schema, ids as
  * job ids; an unknown write is `INVALID_ARGUMENT`. Keeps their order.
  */
-export function validateJobWrites(writes: readonly JobWrite[]): JobWrite[] {
+export async function validateJobWrites(writes: readonly JobWrite[]): Promise<JobWrite[]> {
+  const { JobRecordSchema } = await recordSchemas();
   return writes.map((write): JobWrite => {
     if (write.op === 'put') {
       const record = validateRecord(JobRecordSchema, write.record, `job ${write.record?.id}`);

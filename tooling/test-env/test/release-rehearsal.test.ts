@@ -150,7 +150,7 @@ Job.Runner.main(import.meta.url, async () => {
     expect(lines).toEqual([`leader ${local}dist/index.js`, `worker ${local}dist/index.js`]);
   }, 300_000);
 
-  it('type-checks (nodenext, strict, skipLibCheck false) and runs an ESM and a CommonJS consumer of @toil/jobstore + @toil/stats, with no AWS SDK installed', async () => {
+  it('type-checks (nodenext, strict, skipLibCheck false) and runs an ESM and a CommonJS consumer of @toil/jobstore + @toil/stats, with no AWS SDK installed and zod loaded only by the first record read', async () => {
     const dir = emptyDir('consumer');
     await release.install(dir, [
       `@toil/jobstore@${version('packages/jobstore')}`,
@@ -175,7 +175,7 @@ Job.Runner.main(import.meta.url, async () => {
         files: ['esm.mts', 'cjs.cts'],
       }),
     );
-    const body = (flavour: string) => `
+    const body = (flavour: string, extra = '') => `
   const locator = process.argv[2]!;
   const report: StatsReport = await gatherStats(locator);
   const status = await getStatus(locator);
@@ -186,14 +186,18 @@ Job.Runner.main(import.meta.url, async () => {
     aws = (error as { code?: string }).code ?? String(error);
   }
   const names = report.jobTypes.map((t) => t.name).sort();
-  console.log(JSON.stringify({ flavour: '${flavour}', jobs: report.jobs.count, names, state: status.state, aws }));`;
+  console.log(JSON.stringify({ flavour: '${flavour}', jobs: report.jobs.count, names, state: status.state, aws${extra} }));`;
     const imports = `import { openJobStore } from '@toil/jobstore';
 import { gatherStats, getStatus, type StatsReport } from '@toil/stats';
 `;
     writeFileSync(join(dir, 'esm.mts'), `${imports}${body('esm')}\n`);
     writeFileSync(
       join(dir, 'cjs.cts'),
-      `${imports}async function main(): Promise<void> {${body('cjs')}
+      `${imports}
+// zod loads with the first record read, not with the import.
+const zodLoaded = (): boolean => Object.keys(require.cache).some((p) => p.includes('/node_modules/zod/'));
+const zodAtImport = zodLoaded();
+async function main(): Promise<void> {${body('cjs', ', zod: [zodAtImport, zodLoaded()]')}
 }
 void main();
 // A CommonJS module: it has require and module.
@@ -231,6 +235,7 @@ if (typeof require !== 'function' || typeof module !== 'object') throw new Error
         names: ['DiscoverFiles', 'sysFiles', 'userFiles'],
         state: 'completed',
         aws: 'JOBSTORE_BACKEND_MISSING',
+        ...(flavour === 'cjs' ? { zod: [false, true] } : {}),
       });
     }
   }, 300_000);
