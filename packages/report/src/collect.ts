@@ -340,19 +340,21 @@ export class ReportCollector {
       }
     }
     for (const job of failedJobs) group(this.names.get(job.id) ?? job.name).failedJobs++;
-    const edges = new Map<string, { from: string; to: string; count: number }>();
+    // Keyed by name, then by name: no string built per job (100,000 jobs, a handful of names).
+    const edges = new Map<string, Map<string, { from: string; to: string; count: number }>>();
     for (const [jobId, preds] of this.predecessors) {
       const to = this.names.get(jobId)!;
       for (const pred of preds) {
         const from = this.names.get(pred);
         if (from === undefined) continue;
-        const key = `${from}\u0000${to}`;
-        const edge = edges.get(key);
+        let targets = edges.get(from);
+        if (!targets) edges.set(from, (targets = new Map()));
+        const edge = targets.get(to);
         if (edge) edge.count++;
-        else edges.set(key, { from, to, count: 1 });
+        else targets.set(to, { from, to, count: 1 });
       }
     }
-    const edgeList = [...edges.values()];
+    const edgeList = [...edges.values()].flatMap((targets) => [...targets.values()]);
     assignDepths(groups, edgeList);
     for (const g of groups.values()) g.time = round(g.time);
     return {
