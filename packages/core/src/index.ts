@@ -18,6 +18,7 @@ export {
 } from './errors.js';
 export type { ToilErrorCode, ToilErrorCodeRegistry, ToilErrorOptions } from './errors.js';
 export { redact } from './redact.js';
+export { AWS_SDK_NODE_NOTICE_ENV, routeAwsSdkNodeNotice } from './aws-sdk-notice.js';
 export { LOG_LEVEL_RANK, RecordingHost, report, silentHost, startSpan } from './host.js';
 export type { ConfirmRequest, IoHost, LogLevel, Span, ToilEvent } from './host.js';
 export {

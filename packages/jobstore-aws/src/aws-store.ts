@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as S3 from '@aws-sdk/client-s3';
-import { ToilError, report, silentHost, type IoHost } from '@toil/core';
+import { ToilError, routeAwsSdkNodeNotice, silentHost, type IoHost } from '@toil/core';
 import {
   JOBSTORE_FORMAT_VERSION,
   type DestroyReport,
@@ -76,26 +76,6 @@ function isMissingBucket(error: unknown): boolean {
   return errorName(error) === 'NoSuchBucket';
 }
 
-/** The SDK's switch for its Node-version notice (read when a client is made). */
-const SDK_NODE_NOTICE_ENV = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
-
-/**
- * The AWS SDK prints a multi-line `NodeVersionSupportWarning` on stderr when it runs on Node <
- * 22 (its releases from January 2027 need 22); a library must not print, so unless the user set
- * the SDK's switch, it is turned off and the notice is reported through the host instead.
- */
-function routeSdkNodeNotice(host: IoHost): void {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major >= 22 || process.env[SDK_NODE_NOTICE_ENV] !== undefined) return;
-  process.env[SDK_NODE_NOTICE_ENV] = 'true';
-  report(
-    host,
-    'debug',
-    'AWS_SDK_NODE_NOTICE',
-    `The AWS SDK for JavaScript releases from January 2027 need Node 22 or later; this is Node ${process.version}.`,
-  );
-}
-
 /**
  * The `aws:REGION:NAME` job store: one S3 bucket (`NAME--toil`) per store, keys by prefix (see
  * the package README). Credentials, region override and endpoint come from the standard AWS
@@ -130,7 +110,7 @@ export class AwsJobStore extends JobStoreBase implements JobStore {
 
   private async s3(): Promise<{ client: S3.S3Client; sdk: typeof S3 }> {
     this.clientPromise ??= (async () => {
-      if (!this.injectedClient) routeSdkNodeNotice(this.host);
+      if (!this.injectedClient) routeAwsSdkNodeNotice(this.host);
       const sdk = await import('@aws-sdk/client-s3');
       const client =
         this.injectedClient ??

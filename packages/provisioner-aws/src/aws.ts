@@ -1,6 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { ToilError, report, type IoHost } from '@toil/core';
+import { ToilError, routeAwsSdkNodeNotice, type IoHost } from '@toil/core';
 import '@toil/provisioner';
 
 /** The EC2 and IAM clients of one provisioner, with a count of the calls made through them. */
@@ -18,7 +18,7 @@ export interface AwsClients {
  * throttling.
  */
 export function makeClients(region: string, host: IoHost): AwsClients {
-  routeSdkNodeNotice(host);
+  routeAwsSdkNodeNotice(host);
   const calls: Record<string, number> = {};
   const ec2 = new EC2Client({ region, maxAttempts: 8, retryMode: 'adaptive' });
   const iam = new IAMClient({ region, maxAttempts: 8, retryMode: 'adaptive' });
@@ -32,24 +32,6 @@ export function makeClients(region: string, host: IoHost): AwsClients {
   ec2.middlewareStack.add(count as never, { step: 'initialize', name: 'toilCountCalls' });
   iam.middlewareStack.add(count as never, { step: 'initialize', name: 'toilCountCalls' });
   return { ec2, iam, region, calls };
-}
-
-const SDK_NODE_NOTICE_ENV = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
-
-/**
- * The AWS SDK prints a multi-line notice on stderr on Node < 22; a library must not print, so
- * unless the user set the SDK's switch it is turned off and the notice goes to the host.
- */
-function routeSdkNodeNotice(host: IoHost): void {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major >= 22 || process.env[SDK_NODE_NOTICE_ENV] !== undefined) return;
-  process.env[SDK_NODE_NOTICE_ENV] = 'true';
-  report(
-    host,
-    'debug',
-    'AWS_SDK_NODE_NOTICE',
-    `The AWS SDK for JavaScript releases from January 2027 need Node 22 or later; this is Node ${process.version}.`,
-  );
 }
 
 /** The AWS error code of an SDK error (`name`, or `Code` for some services). */

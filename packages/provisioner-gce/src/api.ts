@@ -122,12 +122,12 @@ export function endpointOptions(endpoint: string | undefined): Record<string, un
 /**
  * Connects to Compute Engine through the standard Google auth chain
  * (`GOOGLE_APPLICATION_CREDENTIALS`, application-default credentials), at `TOIL_GCE_ENDPOINT`
- * when set. The project is `GOOGLE_CLOUD_PROJECT` (or `GCLOUD_PROJECT`), else the
- * credentials' own.
+ * when set. The project is `project` (`--project`), else `GOOGLE_CLOUD_PROJECT` (or
+ * `GCLOUD_PROJECT`), else the credentials' own.
  *
  * @throws ToilError `CLOUD_CREDENTIALS` with the fix when there are no credentials or project.
  */
-export async function connect(env: NodeJS.ProcessEnv): Promise<GceConnection> {
+export async function connect(env: NodeJS.ProcessEnv, project?: string): Promise<GceConnection> {
   const [compute, { GoogleAuth }] = await Promise.all([
     import('@google-cloud/compute'),
     import('google-auth-library'),
@@ -137,19 +137,19 @@ export async function connect(env: NodeJS.ProcessEnv): Promise<GceConnection> {
     ...(env.GOOGLE_APPLICATION_CREDENTIALS
       ? { keyFilename: env.GOOGLE_APPLICATION_CREDENTIALS }
       : {}),
-    ...(env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT
-      ? { projectId: env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT }
+    ...(project || env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT
+      ? { projectId: project || env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT }
       : {}),
   });
-  let project: string | null | undefined;
+  let resolved: string | null | undefined;
   try {
     await auth.getClient();
-    project = await auth.getProjectId();
+    resolved = await auth.getProjectId();
   } catch (error) {
     const message = String((error as Error)?.message ?? error);
     if (/project id/i.test(message))
       throw new ToilError('CLOUD_CREDENTIALS', 'No Google Cloud project found.', {
-        hint: 'Set GOOGLE_CLOUD_PROJECT, or use credentials that name their project.',
+        hint: 'Give --project, set GOOGLE_CLOUD_PROJECT, or use credentials that name their project.',
         cause: error,
       });
     throw new ToilError('CLOUD_CREDENTIALS', 'No usable Google Cloud credentials found.', {
@@ -157,13 +157,13 @@ export async function connect(env: NodeJS.ProcessEnv): Promise<GceConnection> {
       cause: error,
     });
   }
-  if (!project)
+  if (!resolved)
     throw new ToilError('CLOUD_CREDENTIALS', 'No Google Cloud project found.', {
-      hint: 'Set GOOGLE_CLOUD_PROJECT, or use credentials that name their project.',
+      hint: 'Give --project, set GOOGLE_CLOUD_PROJECT, or use credentials that name their project.',
     });
   const options = { auth, fallback: true, ...endpointOptions(env.TOIL_GCE_ENDPOINT) };
   return {
-    project,
+    project: resolved,
     clients: {
       instances: new compute.InstancesClient(options),
       zones: new compute.ZonesClient(options),

@@ -96,6 +96,7 @@ export class GceProvisioner implements Provisioner {
   readonly zone: string;
   private readonly host: IoHost;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly project?: string;
   private readonly timeouts: GcePhaseTimeouts;
   private readonly api = new ApiCaller();
   private connection?: Promise<GceConnection>;
@@ -110,6 +111,7 @@ export class GceProvisioner implements Provisioner {
     this.zone = config.zone;
     this.host = config.host;
     this.env = config.env ?? process.env;
+    this.project = config.project;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
   }
 
@@ -129,8 +131,13 @@ export class GceProvisioner implements Provisioner {
     });
   }
 
+  /** The command-line options that name this provisioner, zone and project, for hints. */
+  private options(): string {
+    return `--provisioner gce --zone ${this.zone}${this.project ? ` --project ${this.project}` : ''}`;
+  }
+
   private conn(): Promise<GceConnection> {
-    this.connection ??= connect(this.env);
+    this.connection ??= connect(this.env, this.project);
     return this.connection;
   }
 
@@ -557,7 +564,7 @@ export class GceProvisioner implements Provisioner {
         'CLUSTER_EXISTS',
         `A cluster named ${spec.clusterName} already exists (${existing.length} instance(s)).`,
         {
-          hint: `Choose another name, or remove it first: toil destroy-cluster --provisioner gce ${spec.clusterName}`,
+          hint: `Choose another name, or remove it first: toil destroy-cluster ${this.options()} ${spec.clusterName}`,
         },
       );
     if (spec.dryRun)
@@ -653,7 +660,7 @@ export class GceProvisioner implements Provisioner {
       span.end(`Launching ${spec.clusterName} failed.`, { ok: false, level: 'warning' });
       const e = ToilError.is(error) ? error : toToilError(error, 'launching the cluster');
       throw new ToilError(e.code === 'CLOUD_CREDENTIALS' ? e.code : 'LAUNCH_FAILED', e.message, {
-        hint: `Whatever was created is labelled ${CLUSTER_LABEL}=${spec.clusterName}; remove it with: toil destroy-cluster --provisioner gce --zone ${this.zone} ${spec.clusterName}`,
+        hint: `Whatever was created is labelled ${CLUSTER_LABEL}=${spec.clusterName}; remove it with: toil destroy-cluster ${this.options()} ${spec.clusterName}`,
         cause: error,
         data: { ...(e.data ?? {}), created: resources },
       });
@@ -736,7 +743,7 @@ export class GceProvisioner implements Provisioner {
         'INVALID_ARGUMENT',
         `Not nodes of cluster ${clusterName}: ${foreign.join(', ')}.`,
         {
-          hint: `List the cluster's nodes with: toil list-clusters --provisioner gce`,
+          hint: `List the cluster's nodes with: toil list-clusters ${this.options()}`,
         },
       );
     await this.deleteInstances(
@@ -866,7 +873,7 @@ export class GceProvisioner implements Provisioner {
         'DESTROY_INCOMPLETE',
         `Cluster ${clusterName} is not fully gone; left: ${report.remaining.map((r) => `${r.kind} ${r.id}`).join(', ')}.`,
         {
-          hint: `Run toil destroy-cluster --provisioner gce ${clusterName} again, or delete them in the console.`,
+          hint: `Run toil destroy-cluster ${this.options()} ${clusterName} again, or delete them in the console.`,
           data: { report },
         },
       );
@@ -939,7 +946,7 @@ export class GceProvisioner implements Provisioner {
     const leader = (await this.listNodes(clusterName)).find((n) => n.role === 'leader');
     if (!leader)
       throw new ToilError('CLUSTER_NOT_FOUND', `The cluster '${clusterName}' could not be found`, {
-        hint: 'List the clusters with: toil list-clusters --provisioner gce',
+        hint: `List the clusters with: toil list-clusters ${this.options()}`,
       });
     return leader;
   }

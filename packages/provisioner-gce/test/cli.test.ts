@@ -82,6 +82,25 @@ describe('toil launch-cluster / list-clusters / destroy-cluster --provisioner gc
     expect(again.code).toBe(0);
   }, 300_000);
 
+  it('takes --project over GOOGLE_CLOUD_PROJECT, and refuses --project for AWS in one line', async () => {
+    const elsewhere = { ...env, GOOGLE_CLOUD_PROJECT: 'someone-elses-project' };
+    const given = await runToil(
+      ['list-clusters', '--provisioner', 'gce', '--project', fake.project, '--json'],
+      { env: elsewhere },
+    );
+    expect([given.code, JSON.parse(given.stdout)]).toEqual([0, { clusters: [] }]);
+    const wrong = await runToil(['list-clusters', '--provisioner', 'gce'], { env: elsewhere });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("The resource 'projects/someone-elses-project' was not found");
+    const aws = await runToil(['list-clusters', '--provisioner', 'aws', '--project', 'p1'], {
+      env,
+    });
+    expect([aws.code, aws.stderr.split('\n')[0]]).toEqual([
+      2,
+      'toil: error: --project is for --provisioner gce only.',
+    ]);
+  }, 120_000);
+
   it('refuses an AWS instance type in one line, creating nothing', async () => {
     const result = await runToil(
       [

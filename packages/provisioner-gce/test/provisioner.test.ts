@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordingHost, ToilError } from '@toil/core';
 import { parseClusterSpec, type ClusterSpec, type ClusterSpecInput } from '@toil/provisioner';
+import * as compute from '@google-cloud/compute';
 import { createProvisioner, GceProvisioner } from '@toil/provisioner-gce';
 import { startGceFake, type GceFake } from '../../../tooling/test-env/gce-fake.js';
 
@@ -215,6 +216,71 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
       'instance',
     ]);
     expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
+  });
+
+  it('destroys a disk the cluster left behind (labelled, attached to nothing) after its instances, and looks again', async () => {
+    const p = provisioner();
+    await p.launchCluster(spec('gc7'));
+    const url = new URL(fake.endpoint);
+    const options = { apiEndpoint: url.hostname, port: Number(url.port), protocol: 'http' };
+    const disks = new compute.DisksClient({
+      ...options,
+      keyFilename: env.GOOGLE_APPLICATION_CREDENTIALS,
+    });
+    const zoneOps = new compute.ZoneOperationsClient({
+      ...options,
+      keyFilename: env.GOOGLE_APPLICATION_CREDENTIALS,
+    });
+    const [op] = await disks.insert({
+      project: fake.project,
+      zone: ZONE,
+      diskResource: { name: 'gc7-scratch', sizeGb: '20', labels: { 'toil-cluster': 'gc7' } },
+    });
+    await zoneOps.wait({ project: fake.project, zone: ZONE, operation: op.latestResponse.name });
+    disks.close();
+    zoneOps.close();
+    expect(fake.inventory().disks.sort()).toEqual([`${ZONE}/gc7-leader`, `${ZONE}/gc7-scratch`]);
+
+    const plan = await p.destroyCluster('gc7', { dryRun: true });
+    expect(plan.deleted).toContainEqual({ kind: 'disk', id: 'gc7-scratch', detail: ZONE });
+    const report = await p.destroyCluster('gc7');
+    const kinds = report.deleted.map((r) => `${r.kind} ${r.id}`);
+    expect(kinds).toEqual([
+      'instance gc7-leader',
+      'firewall toil-gc7-int',
+      'firewall toil-gc7-ssh',
+      'disk gc7-scratch',
+    ]);
+    expect(report.remaining).toEqual([]);
+    expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
+  });
+
+  it('takes the project from --project over GOOGLE_CLOUD_PROJECT, and from the credentials when neither is set', async () => {
+    const { GOOGLE_CLOUD_PROJECT: _, ...withoutProject } = env;
+    const fromCredentials = createProvisioner({
+      zone: ZONE,
+      host: new RecordingHost(),
+      env: withoutProject,
+    });
+    await provisioner().launchCluster(spec('gc8'));
+    expect((await fromCredentials.listClusters()).map((c) => c.name)).toEqual(['gc8']);
+
+    const elsewhere = { ...env, GOOGLE_CLOUD_PROJECT: 'someone-elses-project' };
+    const wrong = await failure(
+      createProvisioner({ zone: ZONE, host: new RecordingHost(), env: elsewhere }).listClusters(),
+    );
+    expect([wrong.code, wrong.message]).toEqual([
+      'CLOUD_API',
+      "Compute Engine listing instances failed: The resource 'projects/someone-elses-project' was not found",
+    ]);
+    const given = createProvisioner({
+      zone: ZONE,
+      host: new RecordingHost(),
+      env: elsewhere,
+      project: fake.project,
+    });
+    expect((await given.listClusters()).map((c) => c.name)).toEqual(['gc8']);
+    await given.destroyCluster('gc8');
   });
 
   it('refuses a second cluster of the same name', async () => {

@@ -178,6 +178,11 @@ export interface Provisioner {
 export interface ProvisionerConfig {
   /** The zone (`--zone`), already defaulted from `TOIL_<NAME>_ZONE` by {@link resolveZone}. */
   zone?: string;
+  /**
+   * The cloud project (`--project`), for clouds that have projects (GCE); `loadProvisioner`
+   * refuses it for the others.
+   */
+  project?: string;
   /** Where progress and warnings go. */
   host: IoHost;
   /** The environment to read settings from (default `process.env`). */

@@ -14,6 +14,9 @@ export type ProvisionerName = keyof typeof PROVISIONER_PACKAGES;
 /** The names `--provisioner` accepts, in help order. */
 export const PROVISIONER_NAMES = Object.keys(PROVISIONER_PACKAGES) as ProvisionerName[];
 
+/** The provisioners whose clouds have projects, so `--project` means something to them. */
+const WITH_PROJECTS: readonly string[] = ['gce'];
+
 /**
  * Imports a module by its specifier. The CLI passes its own `(s) => import(s)` so that the
  * provisioner packages resolve next to the CLI, which depends on them.
@@ -44,8 +47,9 @@ function isModuleNotFound(error: unknown, specifier: string): boolean {
  * `@toil/provisioner-gce`. The package is imported only now, so commands that need no cloud
  * never load a cloud SDK.
  *
- * @throws ToilError `PROVISIONER_UNKNOWN` for another name, `PROVISIONER_NOT_INSTALLED` when
- *   the package cannot be found, `INTERNAL` when it does not export `createProvisioner`.
+ * @throws ToilError `PROVISIONER_UNKNOWN` for another name, `INVALID_ARGUMENT` for a
+ *   `project` given to a provisioner without projects, `PROVISIONER_NOT_INSTALLED` when the
+ *   package cannot be found, `INTERNAL` when it does not export `createProvisioner`.
  */
 export async function loadProvisioner(
   name: string,
@@ -53,6 +57,11 @@ export async function loadProvisioner(
   importer: ModuleImporter = (specifier) => import(specifier),
 ): Promise<Provisioner> {
   const specifier = provisionerPackage(name);
+  if (config.project !== undefined && !WITH_PROJECTS.includes(name))
+    throw new ToilError('INVALID_ARGUMENT', `--project is for --provisioner gce only.`, {
+      hint: `The ${name} provisioner has no projects: leave --project out.`,
+      data: { provisioner: name },
+    });
   let loaded: unknown;
   try {
     loaded = await importer(specifier);

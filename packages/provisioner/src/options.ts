@@ -23,6 +23,11 @@ export const provisionerOptions = {
     describe:
       'The availability zone of the leader (default: TOIL_AWS_ZONE / TOIL_GCE_ZONE, else the provisioner configuration).',
   },
+  project: {
+    type: 'string',
+    describe:
+      "GCE only: the Google Cloud project (default: GOOGLE_CLOUD_PROJECT, else the credentials' project).",
+  },
 } as const;
 
 /** The cluster name positional, in yargs form. */

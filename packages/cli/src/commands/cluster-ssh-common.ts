@@ -24,6 +24,7 @@ export interface LeaderArgs {
   clusterName: string;
   provisioner: string;
   zone?: string;
+  project?: string;
   insecure: boolean;
   sshKey?: string;
   sshOption?: string | string[];

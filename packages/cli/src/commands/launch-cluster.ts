@@ -8,7 +8,7 @@ import type { LaunchResult } from '@toil/provisioner';
 import { defineCommand, reportText } from '../command.js';
 import { openProvisioner } from './provisioner.js';
 
-function renderLaunch(result: LaunchResult): string {
+function renderLaunch(result: LaunchResult, provisioner: string): string {
   if (result.dryRun) {
     const lines = result.resources.map(
       (r) => `  ${r.kind} ${r.id}${r.detail ? ` (${r.detail})` : ''}`,
@@ -25,7 +25,7 @@ function renderLaunch(result: LaunchResult): string {
   return (
     `Cluster ${result.clusterName} created: leader ${leader.id} (${leader.nodeType}) at ` +
     `${nodeAddress(leader) ?? 'no address'} as ${leader.sshUser}; ${workers}.\n` +
-    `Reach it with: toil ssh-cluster ${result.clusterName}\n`
+    `Reach it with: toil ssh-cluster ${provisioner === 'aws' ? '' : `--provisioner ${provisioner} --zone ${leader.zone ?? ''} `}${result.clusterName}\n`
   );
 }
 
@@ -49,7 +49,7 @@ export default defineCommand({
     const spec = launchSpecFromOptions(args, { version: context.version });
     const provisioner = await openProvisioner({ ...args, zone: spec.zone }, context);
     const result = await provisioner.launchCluster(spec);
-    context.out(reportText(context.json, result, () => renderLaunch(result)));
+    context.out(reportText(context.json, result, () => renderLaunch(result, args.provisioner)));
     return 0;
   },
 });

@@ -3,16 +3,20 @@ import type { CommandContext } from '../command.js';
 
 /**
  * The provisioner a cluster command names (`--provisioner`, `--zone` or
- * `TOIL_<NAME>_ZONE`), imported only now and resolved next to this CLI, which depends on
+ * `TOIL_<NAME>_ZONE`, `--project`), imported only now and resolved next to this CLI, which depends on
  * the provisioner packages.
  */
 export function openProvisioner(
-  args: { provisioner: string; zone?: string },
+  args: { provisioner: string; zone?: string; project?: string },
   context: CommandContext,
 ): Promise<Provisioner> {
   return loadProvisioner(
     args.provisioner,
-    { zone: resolveZone(args.provisioner, args.zone), host: context.host },
+    {
+      zone: resolveZone(args.provisioner, args.zone),
+      host: context.host,
+      ...(args.project === undefined ? {} : { project: args.project }),
+    },
     (specifier) => import(specifier),
   );
 }
