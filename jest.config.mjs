@@ -19,8 +19,9 @@ export default {
     ],
   },
   // gaxios (under @google-cloud/compute) loads node-fetch with a dynamic import(), which jest's
-  // CommonJS VM cannot run: transpile gaxios too and map node-fetch to Node's fetch.
-  transformIgnorePatterns: ['^(?!.*/node_modules/gaxios/).*/node_modules/'],
+  // CommonJS VM cannot run: transpile gaxios too and map node-fetch to Node's fetch. p-limit
+  // (core's concurrency limiter) and its yocto-queue are ES modules only: transpiled as well.
+  transformIgnorePatterns: ['^(?!.*/node_modules/(gaxios|p-limit|yocto-queue)/).*/node_modules/'],
   moduleNameMapper: {
     '^node-fetch$': '<rootDir>/tooling/test-env/jest-node-fetch.cjs',
     [`^@toil/${names}$`]: '<rootDir>/packages/$1/src/index.ts',

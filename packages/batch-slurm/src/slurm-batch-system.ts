@@ -3,7 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseDuration, report, ToilError, type IoHost } from '@toil/core';
+import {
+  limitConcurrency,
+  parseDuration,
+  report,
+  ToilError,
+  type IoHost,
+  type Limiter,
+} from '@toil/core';
 import {
   defineBatchSystem,
   groupDemand,
@@ -117,8 +124,8 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly finished: FinishedJob[] = [];
   private lastCheck = 0;
   private controllerDownSince: number | undefined;
-  private submitSlots: number;
-  private readonly submitWaiters: Array<() => void> = [];
+  /** At most this many `sbatch` at once. */
+  private readonly submitLimit: Limiter;
   private closed = false;
   private wake: (() => void) | undefined;
   private interrupted = false;
@@ -164,7 +171,7 @@ export class SlurmBatchSystem implements BatchSystem {
         hint: `Use one of: ${STATE_SOURCES.join(', ')}.`,
       });
     this.stateSource = source as SlurmStateSource;
-    this.submitSlots = options.submitConcurrency ?? 8;
+    this.submitLimit = limitConcurrency(options.submitConcurrency ?? 8);
   }
 
   /**
@@ -237,17 +244,9 @@ export class SlurmBatchSystem implements BatchSystem {
     const outputFile = `${base}_%j.out`;
     const errorFile = `${base}_%j.err`;
     const args = sbatchArgs(job, this.settings, { jobName, outputFile, errorFile });
-    await this.takeSubmitSlot();
-    let output: CommandOutput;
-    try {
-      output = await this.slurm(
-        ['sbatch', ...args],
-        `Submitting job ${job.name} (${job.jobId})`,
-        script,
-      );
-    } finally {
-      this.releaseSubmitSlot();
-    }
+    const output: CommandOutput = await this.submitLimit(() =>
+      this.slurm(['sbatch', ...args], `Submitting job ${job.name} (${job.jobId})`, script),
+    );
     const batchId = /^(\d+)/.exec(output.stdout.trim())?.[1];
     if (output.code !== 0 || batchId === undefined) {
       const message = `Slurm did not accept job ${job.name} (${job.jobId}): ${slurmMessage(output)}`;
@@ -633,20 +632,6 @@ export class SlurmBatchSystem implements BatchSystem {
         );
       throw error;
     }
-  }
-
-  private async takeSubmitSlot(): Promise<void> {
-    if (this.submitSlots > 0) {
-      this.submitSlots--;
-      return;
-    }
-    await new Promise<void>((resolveSlot) => this.submitWaiters.push(resolveSlot));
-  }
-
-  private releaseSubmitSlot(): void {
-    const next = this.submitWaiters.shift();
-    if (next) next();
-    else this.submitSlots++;
   }
 }
 

@@ -5,6 +5,7 @@
  * - {@link IoHost}: the event sink libraries report through instead of printing.
  * - {@link formatLogLine} / {@link resolveLogLevel}: Toil-style log lines and logging flags.
  * - {@link parseSize} / {@link parseDuration}: human sizes and durations.
+ * - {@link limitConcurrency} / {@link forEachLimit} / {@link mapLimit}: the one concurrency limiter.
  *
  * @packageDocumentation
  */
@@ -19,6 +20,8 @@ export {
 export type { ToilErrorCode, ToilErrorCodeRegistry, ToilErrorOptions } from './errors.js';
 export { redact } from './redact.js';
 export { AWS_SDK_NODE_NOTICE_ENV, routeAwsSdkNodeNotice } from './aws-sdk-notice.js';
+export { forEachLimit, limitConcurrency, mapLimit } from './limit.js';
+export type { Limiter } from './limit.js';
 export { LOG_LEVEL_RANK, RecordingHost, report, silentHost, startSpan } from './host.js';
 export type { ConfirmRequest, IoHost, LogLevel, Span, ToilEvent } from './host.js';
 export {

@@ -25,7 +25,8 @@ export {
   newFileId,
   safeBasename,
 } from './ids.js';
-export { forEachLimit, mapLimit } from './internal/pool.js';
+/** The project's one concurrency limiter, from `@toil/core` (kept here for backends). */
+export { forEachLimit, mapLimit } from '@toil/core';
 export { nextSeq, observeSeq } from './internal/seq.js';
 export { toLocatorOfKind } from './locator.js';
 export { invalidLocator } from './backends.js';

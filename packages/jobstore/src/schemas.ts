@@ -36,6 +36,8 @@ export const WorkflowConfigSchema = z
     clean: CleanPolicySchema,
     cleanWorkDir: CleanPolicySchema,
     workDir: z.string().optional(),
+    /** `--disableChaining`: every job goes through the leader (no chaining in workers). */
+    disableChaining: z.boolean().optional(),
   })
   // Options of batch systems and later releases travel along unvalidated.
   .passthrough();

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ToilError } from '@toil/core';
 import type { WorkflowCode } from '@toil/batch-system';
+import { PACKAGE_CODE_DIR } from './here.js';
 import { isTypeScript } from './worker-command.js';
 
 /** Environment of a workflow program started from compiled code (set by `toil run`). @internal */
@@ -40,13 +42,80 @@ function syntaxError(source: string, error: unknown): ToilError {
   });
 }
 
+/** What a compilation read: enough to know, without esbuild, that it would give the same output. */
+interface CompileMemo {
+  v: 1;
+  esbuild: string;
+  source: string;
+  /** Local files bundled in (absolute), with what they were when compiled. */
+  inputs: Array<{ path: string; size: number; mtimeMs: number }>;
+  /** Package files the output imports by absolute path. */
+  externals: string[];
+  hash: string;
+}
+
+function writeAtomically(dir: string, name: string, text: string): void {
+  mkdirSync(dir, { recursive: true });
+  const temp = join(dir, `.${name}.${process.pid}.tmp`);
+  writeFileSync(temp, text);
+  renameSync(temp, join(dir, name));
+}
+
+function memoPath(source: string, cacheDir: string): string {
+  return join(cacheDir, `inputs-${createHash('sha256').update(source).digest('hex')}.json`);
+}
+
+/**
+ * The cached compilation of `source` when nothing it was compiled from changed (same size and
+ * modification time of every bundled file, every imported package file still there, the same
+ * esbuild): checking costs a few `stat`s instead of loading esbuild and bundling.
+ */
+function memoized(source: string, cacheDir: string): WorkflowCode | undefined {
+  let memo: CompileMemo;
+  try {
+    memo = JSON.parse(readFileSync(memoPath(source, cacheDir), 'utf8')) as CompileMemo;
+  } catch {
+    return undefined;
+  }
+  if (memo.v !== 1 || memo.source !== source || !/^[0-9a-f]{64}$/.test(memo.hash)) return undefined;
+  const compiled = join(cacheDir, `${memo.hash}.mjs`);
+  if (!existsSync(compiled)) return undefined;
+  for (const input of memo.inputs) {
+    try {
+      const st = statSync(input.path);
+      if (st.size !== input.size || st.mtimeMs !== input.mtimeMs) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (!memo.externals.every((path) => existsSync(path))) return undefined;
+  // esbuild's own version: a newer one may compile differently (read without loading it).
+  if (memo.esbuild !== esbuildVersion()) return undefined;
+  return { source, compiled, hash: memo.hash };
+}
+
+let cachedEsbuildVersion: string | undefined;
+
+function esbuildVersion(): string {
+  if (cachedEsbuildVersion === undefined) {
+    const require = createRequire(join(PACKAGE_CODE_DIR, 'noop.js'));
+    const manifest = JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')) as {
+      version: string;
+    };
+    cachedEsbuildVersion = manifest.version;
+  }
+  return cachedEsbuildVersion;
+}
+
 /**
  * Compiles a TypeScript workflow once into one JavaScript module (esbuild: the workflow file and
  * the local files it imports; packages stay imports, resolved now to absolute paths so the
  * output runs from any directory, except `@toil/*` packages not installed next to the workflow,
  * which stay bare for the CLI's resolve hook) with an inline source map to the `.ts` lines. The output is
  * content-addressed (`<sha256>.mjs` in {@link workflowCacheDir}): a `--restart`, another run
- * of the same code and every worker reuse it. JavaScript workflows are returned as they are.
+ * of the same code and every worker reuse it. What a compilation read is kept beside it
+ * (`inputs-<sha256 of the path>.json`), so a run whose files did not change finds its
+ * JavaScript without loading esbuild. JavaScript workflows are returned as they are.
  *
  * @throws ToilError `WORKFLOW_INVALID` naming the file, line and column of a syntax error.
  */
@@ -55,9 +124,13 @@ export async function compileWorkflow(
   cacheDir: string = workflowCacheDir(),
 ): Promise<WorkflowCode> {
   if (!isTypeScript(source)) return { source };
+  const known = memoized(source, cacheDir);
+  if (known) return known;
   const esbuild = await import('esbuild');
+  const externals = new Set<string>();
   const outfile = join(cacheDir, 'workflow.mjs');
   let output: string;
+  let inputs: string[];
   try {
     const result = await esbuild.build({
       entryPoints: [source],
@@ -69,6 +142,7 @@ export async function compileWorkflow(
       target: 'node20',
       sourcemap: 'inline',
       sourcesContent: false,
+      metafile: true,
       logLevel: 'silent',
       // The package's own tsconfig paths (sources in a monorepo) are not what the JavaScript
       // loads at run time: packages resolve through node_modules.
@@ -88,6 +162,7 @@ export async function compileWorkflow(
                 pluginData: 'toil-resolving',
               });
               if (resolved.errors.length === 0 && resolved.path) {
+                externals.add(resolved.path);
                 return { path: resolved.path, external: true };
               }
               // Not installed next to the workflow: `toil run`'s resolve hook gives the CLI's
@@ -100,16 +175,26 @@ export async function compileWorkflow(
       ],
     });
     output = result.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text;
+    inputs = Object.keys(result.metafile.inputs).map((input) =>
+      isAbsolute(input) ? input : resolve(process.cwd(), input),
+    );
   } catch (error) {
     throw syntaxError(source, error);
   }
   const hash = createHash('sha256').update(output).digest('hex');
   const compiled = join(cacheDir, `${hash}.mjs`);
-  if (!existsSync(compiled)) {
-    mkdirSync(cacheDir, { recursive: true });
-    const temp = join(cacheDir, `.${hash}.${process.pid}.tmp`);
-    writeFileSync(temp, output);
-    renameSync(temp, compiled);
-  }
+  if (!existsSync(compiled)) writeAtomically(cacheDir, `${hash}.mjs`, output);
+  const memo: CompileMemo = {
+    v: 1,
+    esbuild: esbuildVersion(),
+    source,
+    inputs: inputs.map((path) => {
+      const st = statSync(path);
+      return { path, size: st.size, mtimeMs: st.mtimeMs };
+    }),
+    externals: [...externals],
+    hash,
+  };
+  writeAtomically(cacheDir, basename(memoPath(source, cacheDir)), JSON.stringify(memo));
   return { source, compiled, hash };
 }

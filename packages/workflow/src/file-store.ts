@@ -1,10 +1,9 @@
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { ToilError, type LogLevel } from '@toil/core';
+import { ToilError, forEachLimit, type LogLevel } from '@toil/core';
 import type { FileId, JobStore, LeaderMessage } from '@toil/jobstore';
 import { MessageLimiter } from './realtime-log.js';
-import { runLimited } from './limit.js';
 import type { WorkerFileCache } from './file-cache.js';
 
 /**
@@ -12,12 +11,9 @@ import type { WorkerFileCache } from './file-cache.js';
  * already gone is fine: deletions are repeated when a worker or leader died half-way.
  */
 export async function deleteRequestedFiles(store: JobStore, ids: readonly FileId[]): Promise<void> {
-  await runLimited(
-    ids.map((id) => async () => {
-      await store.deleteFile(id).catch(() => undefined);
-    }),
-    8,
-  );
+  await forEachLimit(ids, 8, async (id) => {
+    await store.deleteFile(id).catch(() => undefined);
+  });
 }
 
 /** How {@link FileStore.readGlobalFile} gives a file (Toil's `userPath`, `cache`, `mutable`). */

@@ -350,17 +350,19 @@ export class Job {
         },
       );
     }
-    const cycle = new ToilError(
-      'WORKFLOW_INVALID',
-      `Adding job '${job.displayName}' as a ${relation} of '${this.displayName}' would make a cycle.`,
-      { hint: 'A job cannot run after itself.' },
-    );
-    if (job === (this as Job)) throw cycle;
+    // Made only when thrown: an error captures a stack, and jobs add successors in hot loops.
+    const cycle = () =>
+      new ToilError(
+        'WORKFLOW_INVALID',
+        `Adding job '${job.displayName}' as a ${relation} of '${this.displayName}' would make a cycle.`,
+        { hint: 'A job cannot run after itself.' },
+      );
+    if (job === (this as Job)) throw cycle();
     const ancestors = [...internalOf(this).parents];
     const seen = new Set<Job>();
     while (ancestors.length > 0) {
       const ancestor = ancestors.pop()!;
-      if (ancestor === job) throw cycle;
+      if (ancestor === job) throw cycle();
       if (seen.has(ancestor)) continue;
       seen.add(ancestor);
       ancestors.push(...internalOf(ancestor).parents);

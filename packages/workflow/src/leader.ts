@@ -221,6 +221,8 @@ export class Leader {
       result = { record: record ?? null, createdJson: [], deferredDelete: false };
     }
     this.progress.jobDone(job.name);
+    // Jobs chained in the worker completed under this job's id.
+    this.graph.completed += result.chained ?? 0;
     if (result.record === null) {
       if (result.deferredDelete) this.graph.completedWithRecord(id);
       else this.graph.completedWithoutRecord(id);
@@ -237,10 +239,7 @@ export class Leader {
       const child = await this.s.store.tryLoadJob(childId);
       if (child) created.push({ record: child, json: JSON.stringify(child) });
     }
-    // Successors the batch system already runs on the same worker are tracked as issued.
-    const chained = new Map((local?.chained ?? []).map((c) => [c.jobId, c.batchId]));
-    for (const [child, batchId] of chained) this.dispatch.track(batchId, child);
-    this.graph.ran(id, record, created, new Set(chained.keys()));
+    this.graph.ran(id, record, created);
   }
 
   private async handleFailure(job: GraphJob, finished: FinishedJob): Promise<void> {

@@ -45,6 +45,8 @@ export interface ToilOptions {
   cleanWorkDir: CleanPolicy;
   restart: boolean;
   retryCount: number;
+  /** `--disableChaining`: a job's only successor never runs in its worker; all go through the leader. */
+  disableChaining: boolean;
   maxCores: number | null;
   maxMemory: number | null;
   maxDisk: number | null;
@@ -87,6 +89,10 @@ export const TOIL_OPTION_SPECS = {
   },
   restart: { type: 'boolean', describe: 'Resume the workflow in an existing job store.' },
   retryCount: { type: 'string', describe: 'How many times a failed job is retried (default 1).' },
+  disableChaining: {
+    type: 'boolean',
+    describe: "Run a job's only successor through the leader instead of in the same worker.",
+  },
   maxCores: {
     type: 'string',
     describe: 'Most cores used at once (default: unlimited; single machine: its cores).',
@@ -349,6 +355,7 @@ export function parseToilOptions(
     clean: (parsed.clean as CleanPolicy | undefined) ?? DEFAULTS.clean,
     cleanWorkDir: (parsed.cleanWorkDir as CleanPolicy | undefined) ?? DEFAULTS.cleanWorkDir,
     restart: Boolean(parsed.restart),
+    disableChaining: Boolean(parsed.disableChaining),
     retryCount:
       parsed.retryCount === undefined
         ? DEFAULTS.retryCount

@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { runLimited } from './limit.js';
-import { ToilError } from '@toil/core';
+import { ToilError, forEachLimit } from '@toil/core';
 import type { JobRecord, JobStore, WorkflowConfig } from '@toil/jobstore';
 import {
   FunctionJob,
@@ -401,7 +400,7 @@ export async function materializePlan(
       });
     }
   }
-  await runLimited(promiseWrites, 16);
+  await forEachLimit(promiseWrites, 16, (write) => write());
   return plan.jobs.map(({ job, body }) => {
     const internal = internalOf(job);
     const parents: JobPredecessor[] = internal.parents.map((parent) => ({

@@ -14,13 +14,7 @@ import {
   type ScalingCapability,
   type OptionValues,
 } from '@toil/batch-system';
-import {
-  type CleanPolicy,
-  type JobRecord,
-  type JobStore,
-  type WorkflowConfig,
-} from '@toil/jobstore';
-import { toRunning, withBatchId } from './running-record.js';
+import { type CleanPolicy, type JobStore, type WorkflowConfig } from '@toil/jobstore';
 import type { AttemptResult } from './worker-runtime.js';
 import { moduleOf, poolWorkerArgv } from './worker-command.js';
 import type { SINGLE_MACHINE_OPTIONS } from './single-machine-plugin.js';
@@ -36,11 +30,6 @@ export interface LocalIssue {
 export interface LocalResult {
   /** What a successful attempt stored, as the worker reported it. */
   result?: AttemptResult;
-  /**
-   * Successors started right after this attempt on the same worker (chaining of a single
-   * child), with their batch ids: the leader must not issue them.
-   */
-  chained?: Array<{ jobId: string; batchId: string }>;
 }
 
 function recordJsonOf(job: IssuedJob): string | undefined {
@@ -105,8 +94,6 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private readonly used = { cores: 0, memory: 0, disk: 0 };
   /** Attempts being killed on request: their failure is `killed`, whatever the worker said. */
   private readonly killed = new Set<string>();
-  /** Commits of chained jobs' `running` records not yet durable. */
-  private readonly recording = new Set<Promise<void>>();
 
   constructor(
     private readonly context: BatchSystemContext,
@@ -216,7 +203,6 @@ export class SingleMachineBatchSystem implements BatchSystem {
     }
     await Promise.all(busy.map((r) => r.done));
     await Promise.all([...this.workers].map((w) => w.stop()));
-    await Promise.all([...this.recording]);
     this.workers.clear();
     this.idle.length = 0;
     if (this.options.ownsStore) await this.options.store.close();
@@ -249,62 +235,6 @@ export class SingleMachineBatchSystem implements BatchSystem {
       if (i >= 0) this.idle.splice(i, 1);
     });
     return worker;
-  }
-
-  /**
-   * The job to run next on the same worker without a trip through the leader (Toil's
-   * chaining): the only successor of a finished job, new in this attempt, and no larger than
-   * it. Its predecessor's completion is already stored.
-   */
-  private chainable(previous: IssuedJob, result: AttemptResult | undefined): IssuedJob | undefined {
-    const record = result?.record;
-    if (!record || record.followOns.length > 0 || record.children.length !== 1) return undefined;
-    if (result.createdJson.length !== 1) return undefined;
-    const json = result.createdJson[0]!;
-    const child = JSON.parse(json) as JobRecord;
-    if (
-      child.id !== record.children[0] ||
-      child.children.length > 0 ||
-      child.followOns.length > 0
-    ) {
-      return undefined;
-    }
-    const r = child.requirements;
-    const p = previous.requirements;
-    if (r.cores > p.cores || r.memory > p.memory || r.disk > p.disk) return undefined;
-    return {
-      jobId: child.id,
-      name: child.displayName,
-      requirements: r,
-      invocation: { ...previous.invocation, jobId: child.id },
-      env: previous.env,
-      local: { recordJson: json } satisfies LocalIssue,
-    };
-  }
-
-  /**
-   * Records a chained job as `running` with its batch id (the leader does this for the jobs it
-   * issues) and returns the record JSON to hand to the worker. The commit is called before the
-   * job is sent, so the store orders it before the worker's completion; it is not awaited
-   * (concurrent commits share one fsync). A failed write only leaves the record `waiting`.
-   */
-  private recordRunning(next: IssuedJob, batchId: string): string | undefined {
-    const recordJson = recordJsonOf(next);
-    if (recordJson === undefined) return undefined;
-    const running = toRunning(recordJson);
-    const task = this.options.store
-      .commit([{ op: 'put', record: withBatchId(running, batchId) }])
-      .catch((error: unknown) => {
-        report(
-          this.context.host,
-          'warning',
-          'WORKFLOW_STATE_NOT_STORED',
-          `Could not record job ${next.jobId} as running: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      })
-      .finally(() => this.recording.delete(task));
-    this.recording.add(task);
-    return JSON.stringify(running);
   }
 
   private fits(issued: IssuedJob): boolean {
@@ -351,12 +281,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
           report(this.context.host, 'warning', 'WORKFLOW_LOG_NOT_STORED', outcome.recordError);
         }
         const reuse = this.options.isolation === 'pool' && worker.alive && !this.stopping;
-        const next = reuse ? this.chainable(issued, outcome.result) : undefined;
-        const nextBatchId = next ? String(++this.nextId) : undefined;
-        const local: LocalResult = {
-          result: outcome.result,
-          ...(next ? { chained: [{ jobId: next.jobId, batchId: nextBatchId! }] } : {}),
-        };
+        const local: LocalResult = { result: outcome.result };
         this.finished.push({
           batchId,
           jobId: issued.jobId,
@@ -371,13 +296,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
           local,
         });
         this.killed.delete(batchId);
-        if (next) {
-          this.start(
-            worker,
-            { ...next, local: { recordJson: this.recordRunning(next, nextBatchId!) } },
-            nextBatchId!,
-          );
-        } else if (reuse) this.idle.push(worker);
+        if (reuse) this.idle.push(worker);
         else this.workers.delete(worker);
         this.pump();
         this.wake?.();

@@ -164,6 +164,7 @@ export class Toil implements AsyncDisposable {
       maxMemory: o.maxMemory,
       maxDisk: o.maxDisk,
       retryCount: o.retryCount,
+      ...(o.disableChaining ? { disableChaining: true } : {}),
       stats: o.stats,
       clean: o.clean,
       cleanWorkDir: o.cleanWorkDir,
@@ -362,6 +363,7 @@ export class Toil implements AsyncDisposable {
     const config: WorkflowConfig = { ...stored, attempt: stored.attempt + 1 };
     const overridable = [
       'retryCount',
+      'disableChaining',
       'maxCores',
       'maxMemory',
       'maxDisk',

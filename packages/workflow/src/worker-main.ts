@@ -148,9 +148,12 @@ async function poolMain(args: Record<string, string>): Promise<void> {
       peakMemory: process.resourceUsage().maxRSS * 1024,
     });
     try {
-      const record = message.recordJson
-        ? (JSON.parse(message.recordJson) as JobRecord)
-        : await runtime.store.loadJob(message.jobId);
+      let record: JobRecord;
+      if (message.recordJson) {
+        record = JSON.parse(message.recordJson) as JobRecord;
+        // Handed over before the batch system named the attempt; a chained job runs under it.
+        record.batchId ??= message.batchId;
+      } else record = await runtime.store.loadJob(message.jobId);
       const result = await runAttempt(runtime, record, message.deferLeafDelete);
       const created = result.createdJson;
       for (let i = 0; i < created.length; i += 1000) {

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { ToilError, toToilError } from '@toil/core';
+import { ToilError, forEachLimit, toToilError } from '@toil/core';
 import type {
   CleanPolicy,
   JobRecord,
@@ -14,7 +14,6 @@ import type {
 } from '@toil/jobstore';
 import { JobFileStore, deleteRequestedFiles } from './file-store.js';
 import type { WorkerFileCache } from './file-cache.js';
-import { runLimited } from './limit.js';
 import { withJobLog } from './realtime-log.js';
 import { PromisedValue, internalOf } from './job.js';
 import {
@@ -32,6 +31,7 @@ import {
   typeNamesFrom,
   valueAtPath,
   type JobBody,
+  type JobPlan,
   type TypeNames,
 } from './serialize.js';
 
@@ -43,6 +43,11 @@ export interface AttemptResult {
   createdJson: string[];
   /** True when the completed job's record is still stored and the leader deletes it. */
   deferredDelete: boolean;
+  /**
+   * Jobs that ran and completed earlier in this attempt, each chained onto the one before it
+   * (Toil's chaining): `record` is then the last one's, under the first one's id.
+   */
+  chained?: number;
 }
 
 /** Imports the workflow module (once per worker) and indexes its job types. */
@@ -152,19 +157,109 @@ async function* textChunks(text: string): AsyncGenerator<Uint8Array> {
  * Runs one attempt of a job: rebuilds it, runs it, stores its new successors, delivers its
  * return value to the jobs that promised it, and records its completion (the updated record,
  * or its deletion when it has no successors; with `deferLeafDelete` the leader deletes it).
- * Throws what the job threw (the caller records the failure).
+ * A successor it may chain to ({@link chainTo}) runs next in the same attempt, and so on down
+ * the chain. Throws what the job threw (the caller records the failure on the job's id).
  */
 export async function runAttempt(
   rt: WorkerRuntime,
   record: JobRecord,
   deferLeafDelete: boolean,
 ): Promise<AttemptResult> {
+  // A chained job starts while the commit that created it becomes durable (its completion is
+  // then recorded only once that commit is); the attempt ends when all of them are.
+  const commits = new Set<Promise<void>>();
+  let failed = false;
+  let commitError: unknown;
+  const settled = async (): Promise<void> => {
+    await Promise.all(commits);
+    if (failed) throw commitError;
+  };
+  let current = record;
+  try {
+    for (let chained = 0; ; chained++) {
+      // A chain's last job deletes its own record: the leader cannot tell it from the first.
+      const step = await runJob(rt, current, deferLeafDelete && chained === 0);
+      if (!('next' in step)) {
+        await settled();
+        return chained > 0 ? { ...step, chained } : step;
+      }
+      const commit: Promise<void> = step.committed
+        .catch((error: unknown) => {
+          if (!failed) commitError = error;
+          failed = true;
+        })
+        .finally(() => commits.delete(commit));
+      commits.add(commit);
+      if (failed) throw commitError;
+      if (commits.size >= MAX_PIPELINED_COMMITS) await Promise.race(commits);
+      current = step.next;
+    }
+  } catch (error) {
+    await Promise.allSettled(commits);
+    throw error;
+  }
+}
+
+/** Most chained jobs whose creating commit is not yet durable. */
+const MAX_PIPELINED_COMMITS = 64;
+
+/**
+ * Toil's chaining: the record the job's only successor runs under in the same worker, or
+ * undefined when it must go through the leader. The successor must be new in this attempt,
+ * its only predecessor this job, with no successors of its own, no promised arguments (those
+ * files are its own), not a checkpoint, and need no more cores, memory or disk than this job
+ * (nor a non-preemptible node when this one is preemptible); this job must not be a checkpoint
+ * nor have a time limit (the batch system's allocation would be shared). The successor takes
+ * over this job's id and predecessors (Toil's `JobDescription.replace`), so one commit records
+ * this job's completion and the successor's creation, and nothing else names the successor's
+ * own id.
+ */
+export function chainTo(
+  record: JobRecord,
+  children: string[],
+  followOns: string[],
+  created: JobRecord[],
+  plan: JobPlan,
+): JobRecord | undefined {
+  if (record.checkpoint || record.requirements.runtime !== undefined) return undefined;
+  if (children.length + followOns.length !== 1 || created.length !== 1) return undefined;
+  const next = created[0]!;
+  const body = next.body as JobBody;
+  if (next.id !== (children[0] ?? followOns[0])) return undefined;
+  if (next.checkpoint || next.children.length + next.followOns.length > 0) return undefined;
+  if (body.parents || plan.jobs.some((p) => p.placeholders.length > 0)) return undefined;
+  const r = next.requirements;
+  const p = record.requirements;
+  if (r.cores > p.cores || r.memory > p.memory || r.disk > p.disk) return undefined;
+  if (p.preemptible && !r.preemptible) return undefined;
+  const own = record.body as JobBody;
+  const { parent: _parent, relation: _relation, ...rest } = body;
+  return {
+    ...next,
+    id: record.id,
+    version: record.version + 1,
+    state: 'running',
+    batchId: record.batchId,
+    predecessors: record.predecessors,
+    body: {
+      ...rest,
+      ...(own.parent === undefined ? {} : { parent: own.parent, relation: own.relation }),
+      ...(own.parents ? { parents: own.parents } : {}),
+    } satisfies JobBody,
+  };
+}
+
+async function runJob(
+  rt: WorkerRuntime,
+  record: JobRecord,
+  deferLeafDelete: boolean,
+): Promise<AttemptResult | { next: JobRecord; committed: Promise<void> }> {
   const { store, config } = rt;
   const body = record.body as JobBody;
   const started = Date.now() / 1000;
   const wall0 = performance.now();
-  const cpu0 = selfCpuSeconds();
-  // Children's CPU and the memory peak cost /proc reads: only measured for --stats.
+  // CPU, children's CPU and the memory peak cost system calls: only measured for --stats.
+  const cpu0 = config.stats ? selfCpuSeconds() : 0;
   const children0 = config.stats ? reapedChildrenCpuSeconds() : 0;
   if (config.stats) resetPeakRss();
   rt.fileCache?.nextAttempt();
@@ -180,10 +275,9 @@ export async function runAttempt(
     jobId: record.id,
     name: record.displayName,
     time: (performance.now() - wall0) / 1000,
-    clock: Math.max(
-      0,
-      selfCpuSeconds() - cpu0 + (config.stats ? reapedChildrenCpuSeconds() - children0 : 0),
-    ),
+    clock: config.stats
+      ? Math.max(0, selfCpuSeconds() - cpu0 + reapedChildrenCpuSeconds() - children0)
+      : 0,
     memory: config.stats ? peakRssBytes() : 0,
     requestedCores: record.requirements.cores,
     start: started,
@@ -213,27 +307,38 @@ export async function runAttempt(
     } else if (promiseFiles.length > 0 || body.root || (body.forwards?.length ?? 0) > 0) {
       const encoded = encodeReturnValue(job, value) ?? null;
       const text = JSON.stringify({ value: encoded });
-      await runLimited(
-        [
-          ...promiseFiles.map((file) => () => store.updateFile(file, textChunks(text))),
-          ...(body.forwards ?? []).map(({ file, path }) => () => {
-            const part = JSON.stringify({ value: valueAtPath(encoded, path) ?? null });
-            return store.updateFile(file, textChunks(part));
-          }),
-        ],
-        16,
-      );
+      const writes = [
+        ...promiseFiles.map((file) => () => store.updateFile(file, textChunks(text))),
+        ...(body.forwards ?? []).map(({ file, path }) => () => {
+          const part = JSON.stringify({ value: valueAtPath(encoded, path) ?? null });
+          return store.updateFile(file, textChunks(part));
+        }),
+      ];
+      await forEachLimit(writes, 16, (write) => write());
       if (body.root) {
         await store.setRootReturnValue(valueAtPath(encoded, body.rootPath ?? []) ?? null);
       }
     }
     const children = [...record.children, ...internal.children.map((c) => internalOf(c).id!)];
     const followOns = [...record.followOns, ...internal.followOns.map((c) => internalOf(c).id!)];
-    let result: AttemptResult;
+    let result: AttemptResult | { next: JobRecord; committed: Promise<void> };
     // A checkpoint with successors may run again (its subtree failed): what it deleted must
     // stay until its subtree completed; the leader deletes it then.
     const holdDeletes = record.checkpoint && children.length + followOns.length > 0;
-    if (children.length === 0 && followOns.length === 0) {
+    const next = config.disableChaining
+      ? undefined
+      : chainTo(record, children, followOns, created, plan);
+    if (next) {
+      // This job's completion and its successor's creation, in one commit; the files the job
+      // deleted go once it is durable.
+      const deletes = fileStore.deferredDeletes;
+      const committed = store
+        .commit([{ op: 'put', record: next }])
+        .then(() => deleteRequestedFiles(store, deletes));
+      // Handled by runAttempt, which may first run the successor.
+      committed.catch(() => undefined);
+      result = { next, committed };
+    } else if (children.length === 0 && followOns.length === 0) {
       if (!deferLeafDelete) await store.commit([{ op: 'delete', id: record.id }]);
       result = { record: null, createdJson: [], deferredDelete: deferLeafDelete };
     } else {
@@ -267,7 +372,7 @@ export async function runAttempt(
         deferredDelete: false,
       };
     }
-    if (!holdDeletes) await deleteRequestedFiles(store, fileStore.deferredDeletes);
+    if (!holdDeletes && !next) await deleteRequestedFiles(store, fileStore.deferredDeletes);
     succeeded = true;
     jobStats.succeeded = true;
     fileStore.log.reportDropped();

@@ -58,13 +58,26 @@ describe('retries and totally failed jobs', () => {
 describe('a worker that dies after recording a completion', () => {
   it('does not make the leader rerun the job: its successors run', async () => {
     const dir = scratch();
-    const result = await runWorkflow(FIXTURE, [`file:${join(dir, 'store')}`], {
+    // Without chaining the child goes through the leader, after the lost report.
+    const result = await runWorkflow(FIXTURE, [`file:${join(dir, 'store')}`, '--disableChaining'], {
       TOIL_TEST_CASE: 'lostReport',
       TOIL_TEST_OUT: join(dir, 'out'),
     });
     expect(result.stderr).toContain(
       'completed, but its worker failed afterwards (worker exited with code 7); not running it again.',
     );
+    expect(result.code).toBe(0);
+    expect(lines(join(dir, 'out'))).toEqual(['diesBeforeReporting ran', 'child-after-lost-report']);
+  });
+
+  it('after a chain, reruns nothing: the last job of the chain recorded its own completion', async () => {
+    const dir = scratch();
+    const result = await runWorkflow(FIXTURE, [`file:${join(dir, 'store')}`], {
+      TOIL_TEST_CASE: 'lostReport',
+      TOIL_TEST_OUT: join(dir, 'out'),
+    });
+    expect(result.stderr).toContain('Finished toil run successfully.');
+    expect(result.stderr).not.toContain('reducing the remaining try count');
     expect(result.code).toBe(0);
     expect(lines(join(dir, 'out'))).toEqual(['diesBeforeReporting ran', 'child-after-lost-report']);
   });

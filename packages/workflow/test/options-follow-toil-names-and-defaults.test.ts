@@ -12,6 +12,7 @@ describe('workflow options', () => {
       cleanWorkDir: 'always',
       restart: false,
       retryCount: 1,
+      disableChaining: false,
       maxCores: null,
       maxMemory: null,
       maxDisk: null,
@@ -45,6 +46,7 @@ describe('workflow options', () => {
       '--slurmPartition',
       'debug',
       '--slurmNoMem',
+      '--disableChaining',
       '--logDebug',
     ]);
     expect(o).toMatchObject({
@@ -53,6 +55,7 @@ describe('workflow options', () => {
       defaultMemory: 100e6,
       maxCores: 3,
       retryCount: 0,
+      disableChaining: true,
       clean: 'always',
       batchSystem: 'slurm',
       batchSystemOptions: { slurmTime: 3600, slurmPartition: 'debug', slurmNoMem: true },

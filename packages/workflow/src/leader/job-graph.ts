@@ -220,15 +220,10 @@ export class JobGraph {
   /**
    * A job ran and its completion is stored as `record` (successors included); `created` are
    * the records its attempt stored (and successors the graph did not know). Its children
-   * become ready (or, without children, its follow-ons), except those in `alreadyRunning`
-   * (started by the batch system itself); a discarded job's successors are discarded with it.
+   * become ready (or, without children, its follow-ons); a discarded job's successors are
+   * discarded with it.
    */
-  ran(
-    id: string,
-    record: JobRecord,
-    created: Array<{ record: JobRecord; json: string }>,
-    alreadyRunning: ReadonlySet<string> = new Set(),
-  ): void {
+  ran(id: string, record: JobRecord, created: Array<{ record: JobRecord; json: string }>): void {
     const job = this.nodes.get(id);
     if (!job) return;
     for (const c of created) this.add(c.record, c.json);
@@ -244,7 +239,7 @@ export class JobGraph {
       }
       return;
     }
-    for (const child of job.children) if (!alreadyRunning.has(child)) this.release(child);
+    for (const child of job.children) this.release(child);
     if (job.pendingChildren === 0) this.startFollowOns(job);
   }
 

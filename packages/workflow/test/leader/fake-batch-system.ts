@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ToilError, RecordingHost } from '@toil/core';
-import type { BatchSystem, FinishedJob, IssuedJob } from '@toil/batch-system';
+import type { BatchSystem, FinishedJob, IssuedJob, LocalCapability } from '@toil/batch-system';
 import { openJobStore, type JobRecord, type JobStore, type WorkflowConfig } from '@toil/jobstore';
 import { Job, internalOf } from '../../src/job.js';
 import { Leader } from '../../src/leader.js';
@@ -12,8 +12,13 @@ import {
   recordFailedAttempt,
   runAttempt,
   StatsBuffer,
+  type AttemptResult,
   type WorkerRuntime,
 } from '../../src/worker-runtime.js';
+import type { LocalResult } from '../../src/single-machine.js';
+
+/** Thrown by a job to make the leader die in the middle of the attempt (nothing more is stored). */
+export class LeaderDies extends Error {}
 
 /** What the fake does with the attempts of a job, by the job's display name. */
 export interface FakeScript {
@@ -27,6 +32,11 @@ export interface FakeScript {
   reverse?: boolean;
   /** After this many finished attempts, `poll` throws (the leader dies). */
   crashAfter?: number;
+  /**
+   * Declare the `local` capability and hand each attempt's result back to the leader (as the
+   * single-machine batch system does) instead of letting it read the store.
+   */
+  reportResults?: boolean;
 }
 
 /**
@@ -44,11 +54,14 @@ export class FakeBatchSystem implements BatchSystem {
   private nextId = 0;
   private finishedCount = 0;
   private closed = false;
+  readonly local: LocalCapability | undefined;
 
   constructor(
     private readonly runtime: WorkerRuntime,
     private readonly script: FakeScript = {},
-  ) {}
+  ) {
+    this.local = script.reportResults ? { startsAfterIssuing: false, pids: () => [] } : undefined;
+  }
 
   /** True once `shutdown` was called. */
   get isShutDown(): boolean {
@@ -94,9 +107,11 @@ export class FakeBatchSystem implements BatchSystem {
       return { batchId, jobId: job.jobId, exitCode: 1, failure: 'lost-node', reason: 'node lost' };
     }
     const record = await store.loadJob(job.jobId);
+    let result: AttemptResult;
     try {
-      await runAttempt(this.runtime, record, false);
+      result = await runAttempt(this.runtime, record, false);
     } catch (error) {
+      if (error instanceof LeaderDies) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       await recordFailedAttempt(store, job.jobId, `${reason}\n`, reason);
       return { batchId, jobId: job.jobId, exitCode: 1, failure: 'job-error', reason };
@@ -104,7 +119,12 @@ export class FakeBatchSystem implements BatchSystem {
     if (this.take('loseReport', job.name)) {
       return { batchId, jobId: job.jobId, exitCode: 1, failure: 'lost-node', reason: 'node lost' };
     }
-    return { batchId, jobId: job.jobId, exitCode: 0 };
+    return {
+      batchId,
+      jobId: job.jobId,
+      exitCode: 0,
+      ...(this.local ? { local: { result } satisfies LocalResult } : {}),
+    };
   }
 
   async kill(batchIds: string[]): Promise<void> {
@@ -140,11 +160,11 @@ export interface InProcessWorkflow {
 
 /**
  * Makes a `file:` store in a fresh directory for a workflow whose jobs are the functions in
- * `namespace` (named by their keys), with `retryCount`.
+ * `namespace` (named by their keys), with `retryCount` (default 1) and `disableChaining`.
  */
 export async function inProcessWorkflow(
   namespace: Record<string, unknown>,
-  retryCount = 1,
+  { retryCount = 1, disableChaining = false } = {},
 ): Promise<InProcessWorkflow> {
   const dir = mkdtempSync(join(tmpdir(), 'toil-leader-test-'));
   const modulePath = join(dir, 'jobs.mjs');
@@ -166,6 +186,7 @@ export async function inProcessWorkflow(
     maxMemory: null,
     maxDisk: null,
     retryCount,
+    disableChaining,
     stats: false,
     clean: 'never',
     cleanWorkDir: 'always',

@@ -58,6 +58,15 @@ function created(...records: JobRecord[]): Array<{ record: JobRecord; json: stri
   return records.map((r) => ({ record: r, json: JSON.stringify(r) }));
 }
 
+/** A graph whose root ran and stored `kids` as its successors (`lists`). */
+function afterRootRan(lists: Spec, ...kids: JobRecord[]): JobGraph {
+  const graph = new JobGraph();
+  graph.seed([record('root')], 'root');
+  drain(graph);
+  graph.ran('root', record('root', { ran: true, ...lists }), created(...kids));
+  return graph;
+}
+
 describe('the job graph', () => {
   it('makes only the root ready when a workflow starts', () => {
     const graph = new JobGraph();
@@ -107,16 +116,10 @@ describe('the job graph', () => {
   });
 
   it('starts follow-ons waiting on deleted records only once the deletion is committed', () => {
-    const graph = new JobGraph();
-    graph.seed([record('root')], 'root');
-    drain(graph);
-    graph.ran(
-      'root',
-      record('root', { ran: true, children: ['a'], followOns: ['f'] }),
-      created(
-        record('a', { parent: 'root' }),
-        record('f', { parent: 'root', relation: 'followOn' }),
-      ),
+    const graph = afterRootRan(
+      { children: ['a'], followOns: ['f'] },
+      record('a', { parent: 'root' }),
+      record('f', { parent: 'root', relation: 'followOn' }),
     );
     drain(graph);
     graph.completedWithRecord('a');
@@ -153,28 +156,11 @@ describe('the job graph', () => {
     expect(graph.takeDeletes()!.ids.sort()).toEqual(['a', 'b', 'root']);
   });
 
-  it('does not release children the batch system already runs', () => {
-    const graph = new JobGraph();
-    graph.seed([record('root')], 'root');
-    drain(graph);
-    graph.ran(
-      'root',
-      record('root', { ran: true, children: ['a'] }),
-      created(record('a', { parent: 'root' })),
-      new Set(['a']),
-    );
-    expect(drain(graph)).toEqual([]);
-    expect(graph.has('a')).toBe(true);
-  });
-
   it('prunes finished successors from a parent record still waiting for others', () => {
-    const graph = new JobGraph();
-    graph.seed([record('root')], 'root');
-    drain(graph);
-    graph.ran(
-      'root',
-      record('root', { ran: true, children: ['a', 'b'] }),
-      created(record('a', { parent: 'root' }), record('b', { parent: 'root' })),
+    const graph = afterRootRan(
+      { children: ['a', 'b'] },
+      record('a', { parent: 'root' }),
+      record('b', { parent: 'root' }),
     );
     graph.completedWithoutRecord('a');
     expect(graph.hasDirtyParents).toBe(true);
@@ -202,14 +188,7 @@ describe('the job graph', () => {
   });
 
   it('marks the predecessors of a failed job as blocked', () => {
-    const graph = new JobGraph();
-    graph.seed([record('root')], 'root');
-    drain(graph);
-    graph.ran(
-      'root',
-      record('root', { ran: true, children: ['a'] }),
-      created(record('a', { parent: 'root', children: [] })),
-    );
+    const graph = afterRootRan({ children: ['a'] }, record('a', { parent: 'root', children: [] }));
     graph.fail(graph.get('a')!);
     expect(graph.failed.map((j) => j.id)).toEqual(['a']);
     expect(graph.blockedByFailures().map((j) => j.id)).toEqual(['root']);

@@ -35,6 +35,7 @@ function broken(): never {
 function parentOfBroken(job: Job): void {
   ran('parentOfBroken');
   job.addChildFn(broken);
+  job.addChildFn(double, 1);
 }
 function fanout(job: Job, n: number): unknown {
   ran('fanout');

@@ -1,0 +1,52 @@
+import pLimit from 'p-limit';
+
+/** Runs the tasks given to it with at most a set number at once, in the order given. */
+export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+/**
+ * The one concurrency limiter of the project (p-limit): tasks given to the returned function
+ * run at most `concurrency` at a time (at least 1), first come first served.
+ */
+export function limitConcurrency(concurrency: number): Limiter {
+  const limit = pLimit(Math.max(1, Math.floor(concurrency) || 1));
+  return (task) => limit(task);
+}
+
+/**
+ * Runs `task` over `items` with at most `limit` in flight; once one fails, starts no more and
+ * rejects with the first failure after the tasks already started have settled.
+ */
+export async function forEachLimit<T>(
+  items: Iterable<T>,
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  const run = limitConcurrency(limit);
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    Array.from(items, (item) =>
+      run(async () => {
+        if (failure) return;
+        try {
+          await task(item);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }),
+    ),
+  );
+  if (failure) throw failure.error;
+}
+
+/** {@link forEachLimit} collecting results in the order of `items`. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  await forEachLimit(items.keys(), limit, async (index) => {
+    results[index] = await task(items[index]!);
+  });
+  return results;
+}

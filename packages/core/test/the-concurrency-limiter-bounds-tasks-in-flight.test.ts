@@ -1,0 +1,65 @@
+import { forEachLimit, limitConcurrency, mapLimit } from '@toil/core';
+
+/** A task that records how many run at once and ends when `release` is called. */
+function gatedTasks() {
+  let running = 0;
+  let peak = 0;
+  const gates: Array<() => void> = [];
+  const task = async (): Promise<void> => {
+    running++;
+    peak = Math.max(peak, running);
+    await new Promise<void>((resolve) => gates.push(resolve));
+    running--;
+  };
+  const releaseAll = async (): Promise<void> => {
+    while (gates.length > 0 || running > 0) {
+      gates.splice(0).forEach((open) => open());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  return { task, releaseAll, peak: () => peak, waiting: () => gates.length };
+}
+
+describe('the concurrency limiter', () => {
+  it('runs at most the given number of tasks at once', async () => {
+    const limit = limitConcurrency(3);
+    const t = gatedTasks();
+    const all = Promise.all(Array.from({ length: 10 }, () => limit(t.task)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.waiting()).toBe(3);
+    await t.releaseAll();
+    await all;
+    expect(t.peak()).toBe(3);
+  });
+
+  it('maps in the order of the items, whatever the order tasks end in', async () => {
+    const out = await mapLimit([30, 10, 20], 2, async (ms) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return ms * 2;
+    });
+    expect(out).toEqual([60, 20, 40]);
+  });
+
+  it('starts nothing more after a failure and rejects with the first one', async () => {
+    const started: number[] = [];
+    const error = await forEachLimit([1, 2, 3, 4, 5], 1, async (n) => {
+      started.push(n);
+      if (n === 2) throw new Error('two fails');
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe('two fails');
+    expect(started).toEqual([1, 2]);
+  });
+
+  it('treats a limit below one as one', async () => {
+    const t = gatedTasks();
+    const limit = limitConcurrency(0);
+    const all = Promise.all([limit(t.task), limit(t.task)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.waiting()).toBe(1);
+    await t.releaseAll();
+    await all;
+  });
+});
