@@ -723,12 +723,13 @@ async function route(
     const page = paginate(filtered, query);
     return [200, { kind, id: `projects/${P}`, ...page, selfLink: 'x' }] as [number, Json];
   };
-  const [scope, scopeName, collection, resourceName, verb, ...rest] = parts;
+  // zones/Z/COLLECTION/NAME/VERB or global/COLLECTION/NAME/VERB
+  const [scope, scopeName, third, resourceName, verb, ...rest] = parts;
 
   // images of public projects: projects/debian-cloud/global/images[/family/F]
   if (scope === 'global' && scopeName === 'images') {
     // parts: global images [name | family F]
-    return [404, notFound(`projects/${P}/global/images/${collection ?? ''}`).body()];
+    return [404, notFound(`projects/${P}/global/images/${third ?? ''}`).body()];
   }
 
   if (scope === 'zones' && scopeName === undefined && method === 'GET') {
@@ -737,40 +738,24 @@ async function route(
       [...state.zones.values()].map((z) => zoneResource(state, z)),
     );
   }
-  if (scope === 'zones' && collection === undefined && method === 'GET') {
+  if (scope === 'zones' && third === undefined && method === 'GET') {
     return [200, zoneResource(state, state.zone(scopeName!))];
   }
-  if (scope === 'aggregated' && scopeName === 'instances' && method === 'GET') {
-    const predicate = compileFilter(query.get('filter') ?? undefined);
-    const items: Json = {};
-    for (const zone of state.zones.keys()) {
-      const found = [...state.instanceMap.values()].filter(
-        (i) => lastSegment(i.zone) === zone && predicate(i),
-      );
-      items[`zones/${zone}`] = found.length
-        ? { instances: found }
-        : {
-            warning: {
-              code: 'NO_RESULTS_ON_PAGE',
-              message: "There are no results for scope 'zones/" + zone + "' on this page.",
-              data: [{ key: 'scope', value: `zones/${zone}` }],
-            },
-          };
-    }
-    return [
-      200,
-      { kind: 'compute#instanceAggregatedList', id: `projects/${P}/aggregated/instances`, items },
-    ];
-  }
+  if (
+    scope === 'aggregated' &&
+    (scopeName === 'instances' || scopeName === 'disks') &&
+    method === 'GET'
+  )
+    return [200, aggregated(state, scopeName, query)];
   if (scope === 'zones') {
     const zone = state.zone(scopeName!);
-    switch (collection) {
+    switch (third) {
       case 'machineTypes':
         return machineTypes(state, zone, method, resourceName, list);
       case 'instances':
         return instances(state, zone, method, resourceName, verb, query, body, list);
       case 'disks':
-        return disks(state, zone, method, resourceName, body, list);
+        return collection(state, disks(state, zone), method, resourceName, body, list);
       case 'operations':
         return operations(state, zone.name, method, resourceName, verb, list);
     }
@@ -778,11 +763,11 @@ async function route(
   if (scope === 'global') {
     switch (scopeName) {
       case 'networks':
-        return networks(state, method, collection, body, list);
+        return collection(state, networks(state), method, third, body, list);
       case 'firewalls':
-        return firewalls(state, method, collection, body, list);
+        return collection(state, firewalls(state), method, third, body, list);
       case 'operations':
-        return operations(state, 'global', method, collection, resourceName, list);
+        return operations(state, 'global', method, third, resourceName, list);
     }
   }
   void rest;
@@ -1172,95 +1157,136 @@ function insertInstance(state: FakeState, zone: FakeZone, body: Json): Json {
   return op;
 }
 
-function disks(
-  state: FakeState,
-  zone: FakeZone,
-  method: string,
-  name: string | undefined,
-  body: Json,
-  list: (kind: string, items: Json[]) => [number, Json],
-): [number, Json] {
-  const P = state.project;
-  const zoneUrl = `${state.projectUrl()}/zones/${zone.name}`;
-  if (name === undefined && method === 'GET')
-    return list(
-      'compute#diskList',
-      [...state.disks.values()]
-        .filter((d) => lastSegment(d.zone) === zone.name)
-        .sort((a, b) => a.name.localeCompare(b.name))
-        .map(({ autoDelete: _a, boot: _b, ...d }) => d),
-    );
-  if (name === undefined && method === 'POST') {
-    const diskName = String(body.name ?? '');
-    if (!NAME_RE.test(diskName)) throw invalid('resource.name', diskName, 'Bad name.');
-    if (state.disks.has(instanceKey(zone.name, diskName)))
-      throw alreadyExists(`projects/${P}/zones/${zone.name}/disks/${diskName}`);
-    const image = body.sourceImage ? state.resolveImage(String(body.sourceImage)) : undefined;
-    const disk: Resource = {
-      kind: 'compute#disk',
-      id: state.newId(),
-      name: diskName,
-      sizeGb: String(body.sizeGb ?? image?.diskSizeGb ?? '500'),
-      zone: zoneUrl,
-      status: 'CREATING',
-      type: `${zoneUrl}/diskTypes/${lastSegment(String(body.type ?? 'pd-standard'))}`,
-      ...(image ? { sourceImage: imageResource(image).selfLink } : {}),
-      labels: checkLabels('resource.labels', body.labels),
-      labelFingerprint: fingerprint(),
-      users: [],
-      creationTimestamp: nowRfc3339(),
-      selfLink: `${zoneUrl}/disks/${diskName}`,
-    };
-    return [
-      200,
-      state.operation(zone.name, 'insert', disk.selfLink, disk.id, (finish) => {
-        state.disks.set(instanceKey(zone.name, diskName), disk);
-        disk.status = 'READY';
-        finish();
-      }),
-    ];
-  }
-  const key = instanceKey(zone.name, name!);
-  const disk = state.disks.get(key);
-  if (!disk) throw notFound(`projects/${P}/zones/${zone.name}/disks/${name}`);
-  if (method === 'GET') {
-    const { autoDelete: _a, boot: _b, ...shown } = disk;
-    return [200, shown];
-  }
-  if (method === 'DELETE') {
-    if ((disk.users as string[]).length)
-      throw new ApiError(
-        400,
-        `The disk resource '${disk.selfLink.replace(`${BASE}/`, '')}' is already being used by '${(disk.users as string[])[0]!.replace(`${BASE}/`, '')}'`,
-        'resourceInUseByAnotherResource',
-      );
-    return [
-      200,
-      state.operation(zone.name, 'delete', disk.selfLink, disk.id, (finish) => {
-        state.disks.delete(key);
-        finish();
-      }),
-    ];
-  }
-  throw notFound(`projects/${P}/zones/${zone.name}/disks/${name}`);
+/** A collection of plain resources (disks, networks, firewalls): list, insert, get, delete. */
+interface Collection {
+  /** The list's `kind`, e.g. `compute#networkList`. */
+  listKind: string;
+  /** The operations' scope: `global` or a zone's name. */
+  scope: string;
+  store: Map<string, Resource>;
+  /** The store's key of a name (disks are keyed `zone/name`). */
+  key(name: string): string;
+  /** `projects/P/…/NAME`, for 404 and 409 messages. */
+  path(name: string): string;
+  /** What a bad name is told. */
+  nameRule: string;
+  /** The collection's resources in list order. */
+  items(): Resource[];
+  /** Checks an insert body and makes the resource (stored when its operation runs). */
+  create(name: string, body: Json): Resource;
+  /** Runs in the insert's operation, after the resource is stored. */
+  created?(resource: Resource): void;
+  /** Throws while the resource cannot be deleted (in use). */
+  checkDelete?(resource: Resource): void;
+  /** What GET and list show of a resource (default: all of it). */
+  show?(resource: Resource): Json;
 }
 
-function networks(
+function collection(
   state: FakeState,
+  c: Collection,
   method: string,
   name: string | undefined,
   body: Json,
   list: (kind: string, items: Json[]) => [number, Json],
 ): [number, Json] {
-  const P = state.project;
-  if (name === undefined && method === 'GET')
-    return list('compute#networkList', [...state.networks.values()]);
+  const show = c.show ?? ((r: Resource) => r);
+  if (name === undefined && method === 'GET') return list(c.listKind, c.items().map(show));
   if (name === undefined && method === 'POST') {
-    const netName = String(body.name ?? '');
-    if (!NAME_RE.test(netName)) throw invalid('resource.name', netName, 'Bad name.');
-    if (state.networks.has(netName))
-      throw alreadyExists(`projects/${P}/global/networks/${netName}`);
-    const network: Resource = {
+    const newName = String(body.name ?? '');
+    if (!NAME_RE.test(newName)) throw invalid('resource.name', newName, c.nameRule);
+    if (c.store.has(c.key(newName))) throw alreadyExists(c.path(newName));
+    const resource = c.create(newName, body);
+    return [
+      200,
+      state.operation(c.scope, 'insert', resource.selfLink, resource.id, (finish) => {
+        c.store.set(c.key(newName), resource);
+        c.created?.(resource);
+        finish();
+      }),
+    ];
+  }
+  const resource = c.store.get(c.key(name!));
+  if (!resource) throw notFound(c.path(name!));
+  if (method === 'GET') return [200, show(resource)];
+  if (method === 'DELETE') {
+    c.checkDelete?.(resource);
+    return [
+      200,
+      state.operation(c.scope, 'delete', resource.selfLink, resource.id, (finish) => {
+        c.store.delete(c.key(name!));
+        finish();
+      }),
+    ];
+  }
+  throw notFound(c.path(name!));
+}
+
+function inUse(kind: string, path: string, user: string): ApiError {
+  return new ApiError(
+    400,
+    `The ${kind} resource '${path}' is already being used by '${user.replace(`${BASE}/`, '')}'`,
+    'resourceInUseByAnotherResource',
+  );
+}
+
+const byName = (a: Resource, b: Resource) => a.name.localeCompare(b.name);
+
+/** A disk as the API shows it (without the fake's own attachment fields). */
+function shownDisk({ autoDelete: _a, boot: _b, ...disk }: Resource): Json {
+  return disk;
+}
+
+function disks(state: FakeState, zone: FakeZone): Collection {
+  const P = state.project;
+  const zoneUrl = `${state.projectUrl()}/zones/${zone.name}`;
+  return {
+    listKind: 'compute#diskList',
+    scope: zone.name,
+    store: state.disks,
+    key: (name) => instanceKey(zone.name, name),
+    path: (name) => `projects/${P}/zones/${zone.name}/disks/${name}`,
+    nameRule: 'Bad name.',
+    items: () =>
+      [...state.disks.values()].filter((d) => lastSegment(d.zone) === zone.name).sort(byName),
+    show: shownDisk,
+    create(diskName, body) {
+      const image = body.sourceImage ? state.resolveImage(String(body.sourceImage)) : undefined;
+      return {
+        kind: 'compute#disk',
+        id: state.newId(),
+        name: diskName,
+        sizeGb: String(body.sizeGb ?? image?.diskSizeGb ?? '500'),
+        zone: zoneUrl,
+        status: 'CREATING',
+        type: `${zoneUrl}/diskTypes/${lastSegment(String(body.type ?? 'pd-standard'))}`,
+        ...(image ? { sourceImage: imageResource(image).selfLink } : {}),
+        labels: checkLabels('resource.labels', body.labels),
+        labelFingerprint: fingerprint(),
+        users: [],
+        creationTimestamp: nowRfc3339(),
+        selfLink: `${zoneUrl}/disks/${diskName}`,
+      };
+    },
+    created: (disk) => (disk.status = 'READY'),
+    checkDelete(disk) {
+      const users = disk.users as string[];
+      if (users.length) throw inUse('disk', disk.selfLink.replace(`${BASE}/`, ''), users[0]!);
+    },
+  };
+}
+
+function networks(state: FakeState): Collection {
+  const P = state.project;
+  return {
+    listKind: 'compute#networkList',
+    scope: 'global',
+    store: state.networks,
+    key: (name) => name,
+    path: (name) => `projects/${P}/global/networks/${name}`,
+    nameRule: 'Bad name.',
+    items: () => [...state.networks.values()],
+    create: (netName, body) => ({
       kind: 'compute#network',
       id: state.newId(),
       name: netName,
@@ -1268,113 +1294,97 @@ function networks(
       autoCreateSubnetworks: body.autoCreateSubnetworks ?? true,
       creationTimestamp: nowRfc3339(),
       selfLink: `${state.projectUrl()}/global/networks/${netName}`,
-    };
-    return [
-      200,
-      state.operation('global', 'insert', network.selfLink, network.id, (finish) => {
-        state.networks.set(netName, network);
-        finish();
-      }),
-    ];
-  }
-  const network = state.networks.get(name!);
-  if (!network) throw notFound(`projects/${P}/global/networks/${name}`);
-  if (method === 'GET') return [200, network];
-  if (method === 'DELETE') {
-    const users = [...state.firewalls.values()].filter((f) => lastSegment(f.network) === name);
-    const instanceUsers = [...state.instanceMap.values()].filter(
-      (i) => lastSegment(i.networkInterfaces[0].network) === name,
-    );
-    const user = users[0]?.selfLink ?? instanceUsers[0]?.selfLink;
-    if (user)
-      throw new ApiError(
-        400,
-        `The network resource 'projects/${P}/global/networks/${name}' is already being used by '${user.replace(`${BASE}/`, '')}'`,
-        'resourceInUseByAnotherResource',
+    }),
+    checkDelete(network) {
+      const firewall = [...state.firewalls.values()].find(
+        (f) => lastSegment(f.network) === network.name,
       );
-    return [
-      200,
-      state.operation('global', 'delete', network.selfLink, network.id, (finish) => {
-        state.networks.delete(name!);
-        finish();
-      }),
-    ];
-  }
-  throw notFound(`projects/${P}/global/networks/${name}`);
+      const instance = [...state.instanceMap.values()].find(
+        (i) => lastSegment(i.networkInterfaces[0].network) === network.name,
+      );
+      const user = firewall?.selfLink ?? instance?.selfLink;
+      if (user) throw inUse('network', `projects/${P}/global/networks/${network.name}`, user);
+    },
+  };
 }
 
-function firewalls(
-  state: FakeState,
-  method: string,
-  name: string | undefined,
-  body: Json,
-  list: (kind: string, items: Json[]) => [number, Json],
-): [number, Json] {
+function firewalls(state: FakeState): Collection {
   const P = state.project;
-  if (name === undefined && method === 'GET')
-    return list(
-      'compute#firewallList',
-      [...state.firewalls.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    );
-  if (name === undefined && method === 'POST') {
-    const fwName = String(body.name ?? '');
-    if (!NAME_RE.test(fwName))
-      throw invalid(
-        'resource.name',
-        fwName,
-        "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'",
-      );
-    if (state.firewalls.has(fwName))
-      throw alreadyExists(`projects/${P}/global/firewalls/${fwName}`);
-    const networkName = lastSegment(String(body.network ?? 'global/networks/default'));
-    if (!state.networks.has(networkName))
-      throw notFound(`projects/${P}/global/networks/${networkName}`);
-    if (!body.allowed?.length && !body.denied?.length)
-      throw new ApiError(
-        400,
-        "Invalid value for field 'resource.allowed': ''. Must specify at least one of allowed or denied.",
-        'invalid',
-      );
-    const direction = body.direction ?? 'INGRESS';
-    const firewall: Resource = {
-      kind: 'compute#firewall',
-      id: state.newId(),
-      name: fwName,
-      description: String(body.description ?? ''),
-      network: `${state.projectUrl()}/global/networks/${networkName}`,
-      priority: body.priority ?? 1000,
-      direction,
-      ...(direction === 'INGRESS'
-        ? { sourceRanges: body.sourceRanges ?? (body.sourceTags ? undefined : ['0.0.0.0/0']) }
-        : {}),
-      ...(body.sourceTags ? { sourceTags: body.sourceTags } : {}),
-      ...(body.targetTags ? { targetTags: body.targetTags } : {}),
-      ...(body.allowed ? { allowed: body.allowed } : {}),
-      ...(body.denied ? { denied: body.denied } : {}),
-      disabled: Boolean(body.disabled),
-      creationTimestamp: nowRfc3339(),
-      selfLink: `${state.projectUrl()}/global/firewalls/${fwName}`,
-    };
-    return [
-      200,
-      state.operation('global', 'insert', firewall.selfLink, firewall.id, (finish) => {
-        state.firewalls.set(fwName, firewall);
-        finish();
-      }),
-    ];
+  return {
+    listKind: 'compute#firewallList',
+    scope: 'global',
+    store: state.firewalls,
+    key: (name) => name,
+    path: (name) => `projects/${P}/global/firewalls/${name}`,
+    nameRule: "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'",
+    items: () => [...state.firewalls.values()].sort(byName),
+    create(fwName, body) {
+      const networkName = lastSegment(String(body.network ?? 'global/networks/default'));
+      if (!state.networks.has(networkName))
+        throw notFound(`projects/${P}/global/networks/${networkName}`);
+      if (!body.allowed?.length && !body.denied?.length)
+        throw new ApiError(
+          400,
+          "Invalid value for field 'resource.allowed': ''. Must specify at least one of allowed or denied.",
+          'invalid',
+        );
+      const direction = body.direction ?? 'INGRESS';
+      return {
+        kind: 'compute#firewall',
+        id: state.newId(),
+        name: fwName,
+        description: String(body.description ?? ''),
+        network: `${state.projectUrl()}/global/networks/${networkName}`,
+        priority: body.priority ?? 1000,
+        direction,
+        ...(direction === 'INGRESS'
+          ? { sourceRanges: body.sourceRanges ?? (body.sourceTags ? undefined : ['0.0.0.0/0']) }
+          : {}),
+        ...(body.sourceTags ? { sourceTags: body.sourceTags } : {}),
+        ...(body.targetTags ? { targetTags: body.targetTags } : {}),
+        ...(body.allowed ? { allowed: body.allowed } : {}),
+        ...(body.denied ? { denied: body.denied } : {}),
+        disabled: Boolean(body.disabled),
+        creationTimestamp: nowRfc3339(),
+        selfLink: `${state.projectUrl()}/global/firewalls/${fwName}`,
+      };
+    },
+  };
+}
+
+/**
+ * `aggregated/instances` and `aggregated/disks`: every zone's matching resources under
+ * `zones/ZONE`, or the `NO_RESULTS_ON_PAGE` warning for a zone without any (one page).
+ */
+function aggregated(
+  state: FakeState,
+  collectionName: 'instances' | 'disks',
+  query: URLSearchParams,
+): Json {
+  const predicate = compileFilter(query.get('filter') ?? undefined);
+  const all =
+    collectionName === 'instances'
+      ? [...state.instanceMap.values()]
+      : [...state.disks.values()].map(shownDisk);
+  const items: Json = {};
+  for (const zone of state.zones.keys()) {
+    const found = all.filter((r) => lastSegment(String(r.zone)) === zone && predicate(r));
+    items[`zones/${zone}`] = found.length
+      ? { [collectionName]: found }
+      : {
+          warning: {
+            code: 'NO_RESULTS_ON_PAGE',
+            message: `There are no results for scope 'zones/${zone}' on this page.`,
+            data: [{ key: 'scope', value: `zones/${zone}` }],
+          },
+        };
   }
-  const firewall = state.firewalls.get(name!);
-  if (!firewall) throw notFound(`projects/${P}/global/firewalls/${name}`);
-  if (method === 'GET') return [200, firewall];
-  if (method === 'DELETE')
-    return [
-      200,
-      state.operation('global', 'delete', firewall.selfLink, firewall.id, (finish) => {
-        state.firewalls.delete(name!);
-        finish();
-      }),
-    ];
-  throw notFound(`projects/${P}/global/firewalls/${name}`);
+  const singular = collectionName === 'instances' ? 'instance' : 'disk';
+  return {
+    kind: `compute#${singular}AggregatedList`,
+    id: `projects/${state.project}/aggregated/${collectionName}`,
+    items,
+  };
 }
 
 async function operations(

@@ -50,6 +50,14 @@ const AWS_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|\
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until every promise settled (so none is left running), then throws the first failure. */
+async function settleAll(promises: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find(
+    (r): r is PromiseRejectedResult => r.status === 'rejected',
+  );
+  if (failed) throw failed.reason;
+}
+
 /** The last line of the host-key block cloud-init prints on the serial console. */
 const FINGERPRINTS_END = '-----END SSH HOST KEY FINGERPRINTS-----';
 
@@ -141,32 +149,32 @@ export class GceProvisioner implements Provisioner {
     return this.connection;
   }
 
+  /**
+   * One API call through the retrying caller; errors become ToilErrors saying `what` failed,
+   * except a 404 when `missing` is set, which resolves `undefined`.
+   */
   private async call(
     name: string,
     what: string,
     fn: (c: GceConnection) => Promise<any>,
+    options: { missing?: boolean } = {},
   ): Promise<any> {
     const c = await this.conn();
     try {
       return await this.api.call(name, () => fn(c));
     } catch (error) {
+      if (options.missing && gceError(error).status === 404) return undefined;
       throw toToilError(error, what);
     }
   }
 
   /** Like {@link call}, but resolves `undefined` for a 404. */
-  private async callOrMissing(
+  private callOrMissing(
     name: string,
     what: string,
     fn: (c: GceConnection) => Promise<any>,
   ): Promise<any> {
-    const c = await this.conn();
-    try {
-      return await this.api.call(name, () => fn(c));
-    } catch (error) {
-      if (gceError(error).status === 404) return undefined;
-      throw toToilError(error, what);
-    }
+    return this.call(name, what, fn, { missing: true });
   }
 
   /** Waits for an operation to be DONE (phase named in the timeout), throwing its error. */
@@ -208,20 +216,21 @@ export class GceProvisioner implements Provisioner {
   }
 
   /** Instances with the cluster's label in every zone (any state). */
-  private async clusterInstances(clusterName: string): Promise<any[]> {
-    return this.aggregatedInstances(`labels.${CLUSTER_LABEL}=${clusterName}`);
+  private clusterInstances(clusterName: string): Promise<any[]> {
+    return this.aggregated('instances', `labels.${CLUSTER_LABEL}=${clusterName}`);
   }
 
-  private async aggregatedInstances(filter: string): Promise<any[]> {
+  /** Every zone's instances or disks that match `filter` (`aggregatedList`). */
+  private aggregated(kind: 'instances' | 'disks', filter: string): Promise<any[]> {
     // aggregatedListAsync follows nextPageToken itself; one count per page is not known, so
     // the whole listing counts as one call (retried as a whole).
-    return this.call('instances.aggregatedList', 'listing instances', async (c) => {
+    return this.call(`${kind}.aggregatedList`, `listing ${kind}`, async (c) => {
       const out: any[] = [];
-      const pages = c.clients.instances.aggregatedListAsync(
+      const pages = c.clients[kind].aggregatedListAsync(
         { project: c.project, filter, maxResults: 500 },
         { autoPaginate: false },
       );
-      for await (const [, scoped] of pages) out.push(...(scoped?.instances ?? []));
+      for await (const [, scoped] of pages) out.push(...(scoped?.[kind] ?? []));
       return out;
     });
   }
@@ -256,24 +265,9 @@ export class GceProvisioner implements Provisioner {
     );
   }
 
-  private async clusterDisks(clusterName: string, zones: Iterable<string>): Promise<any[]> {
-    const out: any[] = [];
-    for (const zone of new Set(zones))
-      out.push(
-        ...(await this.listAll('disks.list', 'listing disks', (c, pageToken) =>
-          c.clients.disks.list(
-            {
-              project: c.project,
-              zone,
-              filter: `labels.${CLUSTER_LABEL}=${clusterName}`,
-              maxResults: 500,
-              ...(pageToken ? { pageToken } : {}),
-            },
-            { autoPaginate: false },
-          ),
-        )),
-      );
-    return out;
+  /** Disks with the cluster's label in every zone. */
+  private clusterDisks(clusterName: string): Promise<any[]> {
+    return this.aggregated('disks', `labels.${CLUSTER_LABEL}=${clusterName}`);
   }
 
   /** Checks machine types against the zone's own list; AWS names get Toil's error. */
@@ -433,13 +427,11 @@ export class GceProvisioner implements Provisioner {
         ).then(([op]: any) => op),
       ),
     );
-    const results = await Promise.allSettled(
+    await settleAll(
       ops.map((op, i) =>
         this.waitOperation(op, `${phase}: creating ${String(bodies[i]!.name)}`, this.zone),
       ),
     );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
     return Promise.all(bodies.map((body) => this.waitReady(String(body.name), phase)));
   }
 
@@ -769,13 +761,11 @@ export class GceProvisioner implements Provisioner {
         }
       }),
     );
-    const results = await Promise.allSettled(
+    await settleAll(
       ops.map((o) =>
         o ? this.waitOperation(o.op, `${phase}: deleting an instance`, o.zone) : Promise.resolve(),
       ),
     );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 
   async destroyCluster(clusterName: string, options: DestroyOptions = {}): Promise<DestroyReport> {
@@ -831,8 +821,7 @@ export class GceProvisioner implements Provisioner {
         report.deleted.push(firewallResource(fw));
       }
       // Disks left behind (not auto-deleted, or of instances gone wrong), after their instances.
-      const zones = [this.zone, ...found.instances.map((i) => String(i.zone).split('/').pop()!)];
-      const disks = await this.clusterDisks(clusterName, zones);
+      const disks = await this.clusterDisks(clusterName);
       for (const disk of disks) {
         const zone = String(disk.zone).split('/').pop()!;
         const c = await this.conn();
@@ -885,18 +874,17 @@ export class GceProvisioner implements Provisioner {
   ): Promise<{ instances: any[]; firewalls: any[]; disks: any[] }> {
     const instances = await this.clusterInstances(clusterName);
     const firewalls = await this.clusterFirewalls(clusterName);
-    const zones = [this.zone, ...instances.map((i) => String(i.zone).split('/').pop()!)];
     const attached = new Set(
       instances.flatMap((i) => (i.disks ?? []).map((d: any) => String(d.source))),
     );
-    const disks = (await this.clusterDisks(clusterName, zones)).filter(
+    const disks = (await this.clusterDisks(clusterName)).filter(
       (d) => !attached.has(String(d.selfLink)),
     );
     return { instances, firewalls, disks };
   }
 
   async listClusters(): Promise<ClusterSummary[]> {
-    const instances = await this.aggregatedInstances(`labels.${CLUSTER_LABEL}:*`);
+    const instances = await this.aggregated('instances', `labels.${CLUSTER_LABEL}:*`);
     const byCluster = new Map<string, ClusterNode[]>();
     for (const node of instances.map(nodeFromInstance)) {
       const list = byCluster.get(node.clusterName) ?? [];

@@ -7,3 +7,4 @@ export * from './aws.js';
 export * from './gce.js';
 export * from './cloud-config.js';
 export * from './jest.js';
+export * from './ssh-check.js';

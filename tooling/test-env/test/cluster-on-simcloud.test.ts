@@ -6,11 +6,11 @@ import {
   ImportKeyPairCommand,
 } from '@aws-sdk/client-ec2';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand, runToil } from '../cli.js';
-import { useSimCloud } from '../simcloud/index.js';
+import { runToil } from '../cli.js';
+import { strictSsh, useSimCloud, writeKnownHosts } from '../simcloud/index.js';
 
 const sim = useSimCloud('launch-cluster and destroy-cluster on the simulated cloud');
 const REGION = 'us-west-2';
@@ -81,25 +81,17 @@ sim.describe('the toil CLI on the simulated cloud', () => {
       for (const hostKey of node.hostKeys)
         expect(consoleText).toContain(`toil-ts-host-key: 256 ${hostKey.fingerprint} `);
       const knownHosts = join(home, `known_hosts-${node.instanceId}`);
-      writeFileSync(
+      writeKnownHosts(
         knownHosts,
-        node.hostKeys
-          .map((k) => `${node.address} ${k.publicKey.split(' ').slice(0, 2).join(' ')}\n`)
-          .join(''),
+        node.address,
+        node.hostKeys.map((k) => k.publicKey),
       );
-      const session = await runCommand([
-        'ssh',
-        '-i',
+      const session = await strictSsh(
         key,
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
+        knownHosts,
         `${node.users[0]}@${node.address}`,
         'cat /etc/toil-ts/cluster; hostname',
-      ]);
+      );
       expect([session.code, session.stdout]).toEqual([0, `${name}\n${node.hostname}\n`]);
     }
 

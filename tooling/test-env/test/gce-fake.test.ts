@@ -241,6 +241,17 @@ describe('the Compute Engine fake', () => {
     await waitZone(del);
     const [left] = await c.disks.get({ project: fake.project, zone: ZONE, disk: 'keeper-data' });
     expect(left.users ?? []).toEqual([]);
+    const scopes: Record<string, string[]> = {};
+    for await (const [scope, list] of c.disks.aggregatedListAsync({
+      project: fake.project,
+      filter: 'name = keeper-data',
+    }))
+      scopes[scope] = (list.disks ?? []).map((d) => d.name!);
+    expect(scopes).toEqual({
+      [`zones/${ZONE}`]: ['keeper-data'],
+      'zones/us-central1-b': [],
+      'zones/europe-west1-b': [],
+    });
     const [dd] = await c.disks.delete({ project: fake.project, zone: ZONE, disk: 'keeper-data' });
     await waitZone(dd);
     expect(fake.inventory().disks).toEqual([]);

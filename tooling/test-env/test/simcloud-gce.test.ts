@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as compute from '@google-cloud/compute';
-import { runCommand } from '../cli.js';
-import { useSimCloud } from '../simcloud/index.js';
+import { consoleHostKeys, strictSsh, useSimCloud, writeKnownHosts } from '../simcloud/index.js';
 
 // The real @google-cloud/compute client against the Compute Engine fake under the simulated
 // cloud, configured through the environment useSimCloud sets (the standard Google auth chain
@@ -84,44 +83,10 @@ sim.describe('Compute Engine instances on the simulated cloud', () => {
     const [serial] = await instances.getSerialPortOutput({ project, zone, instance: 'vm-one' });
     const console = serial.contents!;
     expect(console).toContain('stage-one-ran-on-vm-one');
-    const fingerprints = /-----BEGIN SSH HOST KEY FINGERPRINTS-----\n([\s\S]*?)\nec2: -----END/
-      .exec(console)![1]!
-      .split('\n')
-      .map((line) => line.split(' ')[2]);
-    const keys = /-----BEGIN SSH HOST KEY KEYS-----\n([\s\S]*?)\n-----END/
-      .exec(console)![1]!
-      .split('\n');
+    const { fingerprints, publicKeys } = consoleHostKeys(console);
     const knownHosts = join(work, 'known_hosts');
-    writeFileSync(
-      knownHosts,
-      keys.map((k) => `${address} ${k.split(' ').slice(0, 2).join(' ')}\n`).join(''),
-    );
-    const printed = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', knownHosts], {
-      encoding: 'utf8',
-    });
-    expect(
-      printed.stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.split(' ')[1])
-        .sort(),
-    ).toEqual([...fingerprints].sort());
-    const ssh = (command: string) =>
-      runCommand([
-        'ssh',
-        '-i',
-        key,
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
-        '-o',
-        'ConnectTimeout=10',
-        `gceuser@${address}`,
-        command,
-      ]);
+    expect(writeKnownHosts(knownHosts, address, publicKeys)).toEqual([...fingerprints].sort());
+    const ssh = (command: string) => strictSsh(key, knownHosts, `gceuser@${address}`, command);
     const session = await ssh('id -un; hostname; sudo -n id -un; ip -4 -o addr show eth0');
     const [user, host, root, eth0] = session.stdout.split('\n');
     expect([session.code, user, host, root]).toEqual([0, 'gceuser', 'vm-one', 'root']);

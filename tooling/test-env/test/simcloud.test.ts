@@ -9,8 +9,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../cli.js';
-import { startSimCloud, sweepStaleRuns, useSimCloud, type SimCloud } from '../simcloud/index.js';
+import {
+  consoleHostKeys,
+  startSimCloud,
+  strictSsh,
+  sweepStaleRuns,
+  useSimCloud,
+  writeKnownHosts,
+  type SimCloud,
+} from '../simcloud/index.js';
 
 const sim = useSimCloud('the simulated cloud tests');
 const REGION = 'us-west-2';
@@ -43,24 +50,6 @@ function running(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function ssh(key: string, knownHosts: string, target: string, command: string) {
-  return runCommand([
-    'ssh',
-    '-i',
-    key,
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'ConnectTimeout=10',
-    target,
-    command,
-  ]);
 }
 
 sim.describe('simulated cloud', () => {
@@ -116,31 +105,15 @@ sim.describe('simulated cloud', () => {
     const hostname = `ip-${address.replace(/\./g, '-')}`;
     expect(console).toContain(`stage-one-ran-on-${hostname}`);
     expect(console).toContain('written-to-dev-console');
-    const fingerprints = /-----BEGIN SSH HOST KEY FINGERPRINTS-----\n([\s\S]*?)\nec2: -----END/
-      .exec(console)![1]!
-      .split('\n')
-      .map((line) => line.split(' ')[2]);
-    const keys = /-----BEGIN SSH HOST KEY KEYS-----\n([\s\S]*?)\n-----END/
-      .exec(console)![1]!
-      .split('\n');
-    expect(keys.map((k) => k.split(' ')[0]).sort()).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519']);
+    const { fingerprints, publicKeys } = consoleHostKeys(console);
+    expect(publicKeys.map((k) => k.split(' ')[0]).sort()).toEqual([
+      'ecdsa-sha2-nistp256',
+      'ssh-ed25519',
+    ]);
     const knownHosts = join(work, 'known_hosts');
-    writeFileSync(
-      knownHosts,
-      keys.map((k) => `${address} ${k.split(' ').slice(0, 2).join(' ')}\n`).join(''),
-    );
-    const printed = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', knownHosts], {
-      encoding: 'utf8',
-    });
-    expect(
-      printed.stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.split(' ')[1])
-        .sort(),
-    ).toEqual([...fingerprints].sort());
+    expect(writeKnownHosts(knownHosts, address, publicKeys)).toEqual([...fingerprints].sort());
 
-    const session = await ssh(
+    const session = await strictSsh(
       key,
       knownHosts,
       `toiltest@${address}`,
@@ -161,7 +134,7 @@ sim.describe('simulated cloud', () => {
     await client.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     await sim.cloud().waitFor(`removal of ${id}`, () => sim.cloud().node(id) === undefined);
     expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(netns);
-    const after = await ssh(key, knownHosts, `toiltest@${address}`, 'true');
+    const after = await strictSsh(key, knownHosts, `toiltest@${address}`, 'true');
     expect(after.code).not.toBe(0);
     client.destroy();
   });
