@@ -149,7 +149,8 @@ describe('checkpoint jobs', () => {
     expect(out.filter((l) => l.startsWith('flaky attempt'))).toHaveLength(3);
     expect(out.filter((l) => l.startsWith('result='))).toEqual(['result="checkpoint value"']);
     expect((await snapshot(locator)).jobs).toEqual([]);
-  });
+    // Every attempt is a fresh one-shot worker process (about 1 s of start-up each on 2 cores).
+  }, 180_000);
 
   it('nest: only the innermost checkpoint with tries left runs again', async () => {
     const dir = scratch();
