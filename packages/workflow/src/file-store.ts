@@ -93,8 +93,6 @@ export class JobFileStore implements FileStore {
   readonly deferredDeletes: FileId[] = [];
   /** Writes of `writeGlobalFileStream()` that the job's completion waits for. */
   private readonly pendingWrites: WritableGlobalFile[] = [];
-  /** Messages for the leader, when no sink sends them on as they come. */
-  readonly messages: LeaderMessage[] = [];
   /** The job's bounded channel to the leader's log (also {@link RealtimeLogger}'s). */
   readonly log: MessageLimiter;
   private tempCounter = 0;
@@ -103,16 +101,16 @@ export class JobFileStore implements FileStore {
 
   /**
    * `tempParent`: where the job's temp dir is made, on first use; `sink`: where messages for
-   * the leader go as they are sent (default: kept in {@link JobFileStore.messages}).
+   * the leader go as they are sent.
    */
   constructor(
     private readonly store: JobStore,
     private readonly jobId: string,
     private readonly tempParent: string,
-    sink?: (message: LeaderMessage) => void,
+    sink: (message: LeaderMessage) => void,
     private readonly cache?: WorkerFileCache,
   ) {
-    this.log = new MessageLimiter(jobId, sink ?? ((message) => this.messages.push(message)));
+    this.log = new MessageLimiter(jobId, sink);
   }
 
   /** The job's temp dir if it was made. */

@@ -74,7 +74,7 @@ export class StatsBuffer {
   ) {}
 
   /** Adds one attempt; flushes within a second. */
-  add(stats: JobStats, messages: LeaderMessage[]): void {
+  add(stats: JobStats): void {
     if (this.enabled) {
       this.jobs.push(stats);
       this.time += stats.time;
@@ -82,8 +82,7 @@ export class StatsBuffer {
       this.memory = Math.max(this.memory, stats.memory);
       this.cores = Math.max(this.cores, stats.requestedCores);
     }
-    this.messages.push(...messages);
-    if (this.jobs.length + this.messages.length === 0) return;
+    if (this.jobs.length === 0) return;
     if (this.jobs.length >= 1000) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), 1000);
   }
@@ -376,11 +375,11 @@ async function runJob(
     succeeded = true;
     jobStats.succeeded = true;
     fileStore.log.reportDropped();
-    rt.stats.add(jobStats, fileStore.messages);
+    rt.stats.add(jobStats);
     return result;
   } catch (error) {
     fileStore.log.reportDropped();
-    rt.stats.add(measure(), fileStore.messages);
+    rt.stats.add(measure());
     throw error;
   } finally {
     const tempDir = fileStore.madeTempDir;
