@@ -1,18 +1,36 @@
-// Slurm fan-out: time per job for 100 and 1,000 trivial jobs through @toil/batch-slurm (sbatch
-// per job, the leader's sequential issue loop, batched squeue polls), against Slurm's own floor
-// (a bare `sbatch --wrap true` loop, then waiting for the queue to drain) and a job array (one
-// sbatch for all, to see whether arrays would pay off). Also a 100-job workflow fan-out through
-// `toil run --batchSystem slurm` (a Node worker per job). Needs root and the Debian Slurm packages;
-// starts the test cluster with tooling/test-env/slurm.sh if it is not running and stops it after.
+// Slurm throughput, on the real single-node test cluster, in one run:
+// - whole workflows side by side with Slurm's own floor (#18): fan-out 100 with --stats, fan-out
+//   20 and chain 20 through `toil run --batchSystem slurm`, against a bare `sbatch --wrap true`
+//   loop drained from the queue (fan-outs) and serial sbatch-and-wait (chain), with the ratio;
+// - where a one-shot worker's time goes (median over the fan-out's jobs, from the worker's own
+//   TOIL_WORKER_PROFILE lines): Node's start to the entry, the worker's imports, store open, the
+//   workflow module, reading the job, the job, the commits, stats + close; CPU and peak RSS;
+// - the batch-system layer alone: 100 trivial jobs through @toil/batch-slurm vs the floor, and
+//   as one job array (BENCH_SLURM_LAYER_SIZES=100,1000 for more sizes).
+// The machine's load average is printed with the figures: wall times wait for cores.
+// Needs root and the Debian Slurm packages; holds a lease on the test cluster
+// (tooling/test-env/slurm.sh), which starts it if needed and stops it after the last user.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, timeCommand } from './lib.mjs';
+import { CLI, ROOT, median, timeCommand } from './lib.mjs';
 
-const SIZES = [100, 1000];
+const SIZES = (process.env.BENCH_SLURM_LAYER_SIZES ?? '100').split(',').map(Number);
+const SHAPES = join(ROOT, 'bench/fixtures/workflow-shapes.mjs');
+/** The profile's phases, in the order a one-shot worker goes through them. */
+const PHASES = [
+  ['entry', "Node's start to the worker's entry"],
+  ['imports', "the worker's own modules"],
+  ['open', 'opening the store, reading its config'],
+  ['module', 'importing the workflow module'],
+  ['read', 'reading the job'],
+  ['run', 'running the job (without commits)'],
+  ['commit', 'the commit(s)'],
+  ['stats', 'stats record + closing the store'],
+];
 const SCRIPT = join(ROOT, 'tooling/test-env/slurm.sh');
 const SLURM_DIR = process.env.TOIL_TEST_SLURM_DIR ?? '/tmp/toil-ts-slurm';
-const FIXTURE = join(ROOT, 'packages/batch-slurm/test/fixtures/slurm-workflow.mjs');
 
 function slurm(argv, input) {
   return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', input });
@@ -68,7 +86,9 @@ async function ours(n, createBatchSystem, silentHost) {
   const batch = await createBatchSystem({
     host: silentHost,
     jobStoreLocator: `file:${workDir}/store`,
-    workflowModule: FIXTURE,
+    workflowId: 'bench',
+    workflow: { source: SHAPES },
+    workerCommand: ['true'],
     maxCores: null,
     maxMemory: null,
     maxDisk: null,
@@ -80,7 +100,7 @@ async function ours(n, createBatchSystem, silentHost) {
   // Like the leader: one issue after the other.
   for (let i = 0; i < n; i++) {
     ids.push(
-      await batch.issue({
+      await batch.submit({
         jobId: `j${i}`,
         name: 'BenchJob',
         requirements: { cores: 1, memory: 128 * 2 ** 20, disk: 0, preemptible: false },
@@ -105,23 +125,48 @@ async function ours(n, createBatchSystem, silentHost) {
   return { total, submitted };
 }
 
-async function workflowFanout(n) {
+/** Serial floor: each `sbatch --wrap true` waits until the one before left the queue. */
+async function floorChain(n) {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const result = await timeCommand(['sbatch', '--parsable', '-o', '/dev/null', '--wrap', 'true']);
+    if (result.code !== 0) throw new Error(`sbatch failed: ${result.stderr}`);
+    await drain([result.stdout.trim()]);
+  }
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** One `toil run` of bench/fixtures/workflow-shapes.mjs on Slurm with --stats; wall seconds. */
+async function workflow(shape, n, profile) {
   const dir = mkdtempSync(join(SLURM_DIR, 'output', 'bench-wf-'));
   const args = [
     'run',
-    FIXTURE,
+    SHAPES,
     `file:${dir}/store`,
     '--batchSystem',
     'slurm',
     '--defaultMemory',
     '256M',
+    '--stats',
+    '--workDir',
+    dir,
   ];
-  const result = await timeCommand([process.execPath, CLI, ...args], {
-    env: { ...process.env, TOIL_TEST_CASE: 'fanout', TOIL_TEST_COUNT: String(n) },
+  const env = { ...process.env, BENCH_SHAPE: shape, BENCH_N: String(n) };
+  if (profile) env.TOIL_WORKER_PROFILE = profile;
+  const result = await timeCommand([process.execPath, CLI, ...args], { env });
+  const stats = spawnSync(process.execPath, [CLI, 'stats', `file:${dir}/store`, '--raw'], {
+    encoding: 'utf8',
   });
   rmSync(dir, { recursive: true, force: true });
   if (result.code !== 0) throw new Error(`toil run failed: ${result.stderr.slice(-2000)}`);
-  return result.seconds;
+  const jobs = JSON.parse(stats.stdout).jobs.count;
+  return { seconds: result.seconds, jobs };
+}
+
+function load() {
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
 }
 
 export default async function run({ log }) {
@@ -134,7 +179,78 @@ export default async function run({ log }) {
   const { createBatchSystem } = await import('@toil/batch-slurm');
   const { silentHost } = await import('@toil/core');
   const rows = [];
+  const loadBefore = load();
   try {
+    // Whole workflows against Slurm's floor, each floor measured right before its workflow.
+    const profile = join(SLURM_DIR, 'output', `bench-profile-${process.pid}.ndjson`);
+    rmSync(profile, { force: true });
+    const shapes = [
+      { label: 'fan-out 100, --stats', shape: 'fanout', n: 100, target: 2, profile },
+      { label: 'fan-out 20, --stats', shape: 'fanout', n: 20 },
+      { label: 'chain 20, --stats', shape: 'chain', n: 20, target: 1.2 },
+    ];
+    for (const { label, shape, n, target, profile: file } of shapes) {
+      const floorSeconds = shape === 'chain' ? await floorChain(n) : (await floor(n)).total;
+      const ours = await workflow(shape, n, file);
+      log(
+        `${label}: floor ${floorSeconds.toFixed(1)} s, toil-ts ${ours.seconds.toFixed(1)} s (load ${load()})`,
+      );
+      rows.push(
+        {
+          name: `${label}: Slurm's floor (${shape === 'chain' ? 'serial sbatch-and-wait' : 'sbatch loop until drained'})`,
+          value: floorSeconds,
+          unit: 's',
+        },
+        {
+          name: `${label}: toil-ts (toil run --batchSystem slurm)`,
+          value: ours.seconds,
+          unit: 's',
+          note: `${ours.jobs} jobs in toil stats`,
+        },
+        {
+          name: `${label}: toil-ts / floor`,
+          value: ours.seconds / floorSeconds,
+          unit: 'x',
+          ...(target === undefined ? {} : { target }),
+        },
+      );
+    }
+    if (existsSync(profile)) {
+      const samples = readFileSync(profile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
+      rmSync(profile, { force: true });
+      for (const [key, what] of PHASES)
+        rows.push({
+          name: `one-shot worker: ${what}, median`,
+          value: median(samples.map((s) => s[key] ?? 0)),
+          unit: 'ms',
+          note: `${samples.length} jobs of the fan-out 100`,
+        });
+      rows.push(
+        {
+          name: 'one-shot worker: CPU time (user + system), median',
+          value: median(samples.map((s) => s.cpu)),
+          unit: 'ms',
+        },
+        {
+          name: 'one-shot worker: peak RSS, median',
+          value: median(samples.map((s) => s.rss)) / 2 ** 20,
+          unit: 'MiB',
+        },
+      );
+    }
+    const bare = [];
+    for (let i = 0; i < 5; i++)
+      bare.push((await timeCommand([process.execPath, '-e', '0'])).seconds);
+    rows.push({
+      name: 'bare `node -e 0` (start + exit), median of 5',
+      value: median(bare) * 1000,
+      unit: 'ms',
+      note: 'for comparison',
+    });
+    // The batch-system layer alone, with `true` as the job.
     for (const n of SIZES) {
       const bare = await floor(n);
       log(`floor ${n}: ${bare.total.toFixed(1)} s (sbatch loop ${bare.submitted.toFixed(1)} s)`);
@@ -148,42 +264,29 @@ export default async function run({ log }) {
       const oursPerJob = mine.total / n;
       rows.push(
         {
-          name: `${n} jobs: Slurm floor (sbatch --wrap true loop), per job`,
+          name: `${n} \`true\` jobs: Slurm floor (sbatch --wrap true loop), per job`,
           value: floorPerJob,
           unit: 's',
         },
         {
-          name: `${n} jobs: @toil/batch-slurm issue + poll, per job`,
+          name: `${n} \`true\` jobs: @toil/batch-slurm issue + poll, per job`,
           value: oursPerJob,
           unit: 's',
+          note: `${((100 * (oursPerJob - floorPerJob)) / floorPerJob).toFixed(1)} % over the floor`,
         },
         {
-          name: `${n} jobs: our overhead over Slurm's floor`,
-          value: (100 * (oursPerJob - floorPerJob)) / floorPerJob,
-          unit: '%',
-          target: 20,
-        },
-        {
-          name: `${n} jobs: sbatch per job (floor / ours)`,
-          value: bare.submitted / n,
-          unit: 's',
-          note: `ours ${(mine.submitted / n).toFixed(4)} s`,
-        },
-        {
-          name: `${n} jobs: one job array, per job`,
+          name: `${n} \`true\` jobs: one job array, per job`,
           value: arrayed / n,
           unit: 's',
           note: 'for comparison',
         },
       );
     }
-    const wf = await workflowFanout(100);
-    log(`workflow fan-out 100: ${wf.toFixed(1)} s`);
     rows.push({
-      name: '100-job workflow fan-out (toil run --batchSystem slurm), per job',
-      value: wf / 101,
-      unit: 's',
-      note: 'a Node worker per job',
+      name: 'load average (1 / 5 / 15 min) before and after',
+      value: loadavg()[0],
+      unit: '',
+      note: `before ${loadBefore}; after ${load()} (2 cores, shared machine)`,
     });
   } finally {
     spawnSync('bash', [SCRIPT, 'release', String(process.pid)], { stdio: 'ignore' });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -14,6 +14,7 @@ import {
 import {
   defineBatchSystem,
   groupDemand,
+  parseWorkerMeasures,
   workerArguments,
   type BatchSystem,
   type BatchSystemContext,
@@ -460,6 +461,14 @@ export class SlurmBatchSystem implements BatchSystem {
         state = { ...state, state: 'OUT_OF_MEMORY' };
     }
     const outcome = outcomeOf(state);
+    // Without accounting storage Slurm has no CPU or memory figures: the worker's own are
+    // the last line of its output.
+    const measured =
+      state.cpuTime === undefined
+        ? parseWorkerMeasures(await readEnd(tracked.outputFile))
+        : undefined;
+    const cpuTime = state.cpuTime ?? measured?.cpuTime;
+    const peakMemory = state.peakMemory ?? measured?.peakMemory;
     if (outcome.exitCode === 0) {
       await Promise.all([
         rm(tracked.outputFile, { force: true }),
@@ -487,6 +496,8 @@ export class SlurmBatchSystem implements BatchSystem {
       ...(outcome.exitCode === 0 ? {} : { failure: failureKindOf(state) }),
       ...(reason === undefined ? {} : { reason }),
       ...(state.wallTime === undefined ? {} : { wallTime: state.wallTime }),
+      ...(cpuTime === undefined ? {} : { cpuTime }),
+      ...(peakMemory === undefined ? {} : { peakMemory }),
     };
   }
 
@@ -707,6 +718,23 @@ function numberOption(
       `${key} must be a positive number of seconds, not '${String(raw)}'.`,
     );
   return value;
+}
+
+/** The last few hundred bytes of a file ('' when it cannot be read). */
+async function readEnd(path: string, bytes = 512): Promise<string> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    const { size } = await handle.stat();
+    const start = Math.max(0, size - bytes);
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    return buffer.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    await handle?.close();
+  }
 }
 
 async function readTail(path: string, lines: number): Promise<string> {

@@ -15,6 +15,10 @@ export interface SlurmJobState {
   reason?: string;
   /** Elapsed wall seconds, when known. */
   wallTime?: number;
+  /** CPU seconds (user + system) of all its processes (sacct `TotalCPU`), when accounting has it. */
+  cpuTime?: number;
+  /** Peak resident memory in bytes (the largest `MaxRSS` of its steps), when accounting has it. */
+  peakMemory?: number;
 }
 
 /** Job states after which Slurm never runs the job again. */
@@ -91,25 +95,62 @@ function parseExitCode(text: string | undefined): { exitStatus: number; signal: 
 }
 
 /** The columns {@link parseSacct} expects, for `sacct --format`. */
-export const SACCT_FORMAT = 'JobIDRaw,State,ExitCode,ElapsedRaw';
+export const SACCT_FORMAT = 'JobIDRaw,State,ExitCode,ElapsedRaw,TotalCPU,MaxRSS';
+
+/** sacct's `TotalCPU` (`[D-][HH:]MM:SS[.mmm]`) in seconds; undefined when empty or unreadable. */
+export function parseSacctCpu(text: string | undefined): number | undefined {
+  const match = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$/.exec(text?.trim() ?? '');
+  if (!match) return undefined;
+  const [, days, hours, minutes, seconds] = match;
+  return (
+    Number(days ?? 0) * 86400 + Number(hours ?? 0) * 3600 + Number(minutes) * 60 + Number(seconds)
+  );
+}
+
+/** sacct's `MaxRSS` (`80592K`, `1.5M`, `0`) in bytes; undefined when empty or unreadable. */
+export function parseSacctMemory(text: string | undefined): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)([KMGTP]?)$/i.exec(text?.trim() ?? '');
+  if (!match) return undefined;
+  const power = ' KMGTP'.indexOf((match[2] || ' ').toUpperCase());
+  return Math.round(Number(match[1]) * 1024 ** power);
+}
 
 /**
- * Parses `sacct -n -P --format JobIDRaw,State,ExitCode,ElapsedRaw` output (also `sacct -c`).
- * Job steps (`12.batch`, `12.extern`) are skipped; when a job appears twice (a requeued job)
- * the last line wins.
+ * Parses `sacct -n -P --format JobIDRaw,State,ExitCode,ElapsedRaw,TotalCPU,MaxRSS` output (also
+ * `sacct -c`, whose CPU and memory columns are empty). State, exit code, wall and CPU time come
+ * from the job's own line; its peak memory is the largest `MaxRSS` of its steps (`12.batch`,
+ * `12.extern`), which have their own lines. When a job appears twice (a requeued job) the last
+ * line wins.
  */
 export function parseSacct(output: string): Map<string, SlurmJobState> {
   const jobs = new Map<string, SlurmJobState>();
+  const stepMemory = new Map<string, number>();
   for (const line of output.split('\n')) {
-    const [id, stateText, exitText, elapsed] = line.trim().split('|');
-    if (!id || !stateText || !/^\d+$/.test(id)) continue;
+    const [id, stateText, exitText, elapsed, totalCpu, maxRss] = line.trim().split('|');
+    if (!id || !stateText) continue;
+    const step = /^(\d+)\.\S+$/.exec(id);
+    if (step) {
+      const memory = parseSacctMemory(maxRss);
+      if (memory !== undefined)
+        stepMemory.set(step[1]!, Math.max(memory, stepMemory.get(step[1]!) ?? 0));
+      continue;
+    }
+    if (!/^\d+$/.test(id)) continue;
     const wallTime = elapsed && /^\d+$/.test(elapsed) ? Number(elapsed) : undefined;
+    const cpuTime = parseSacctCpu(totalCpu);
+    const peakMemory = parseSacctMemory(maxRss);
     jobs.set(id, {
       id,
       state: stateText.split(' ')[0]!,
       ...parseExitCode(exitText),
       ...(wallTime === undefined ? {} : { wallTime }),
+      ...(cpuTime === undefined ? {} : { cpuTime }),
+      ...(peakMemory === undefined ? {} : { peakMemory }),
     });
+  }
+  for (const [id, memory] of stepMemory) {
+    const job = jobs.get(id);
+    if (job) job.peakMemory = Math.max(memory, job.peakMemory ?? 0);
   }
   return jobs;
 }

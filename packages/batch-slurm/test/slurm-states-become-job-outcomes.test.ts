@@ -1,4 +1,11 @@
-import { outcomeOf, parseSacct, parseScontrolJobs, parseSqueue } from '@toil/batch-slurm';
+import {
+  outcomeOf,
+  parseSacct,
+  parseSacctCpu,
+  parseSacctMemory,
+  parseScontrolJobs,
+  parseSqueue,
+} from '@toil/batch-slurm';
 
 // Outputs of Slurm 22.05 on this machine (see tooling/test-env/slurm.sh).
 const SACCT = [
@@ -29,6 +36,30 @@ describe('Slurm output parsing', () => {
       wallTime: 4,
     });
     expect(jobs.get('5')?.state).toBe('CANCELLED');
+  });
+
+  it("reads CPU time from the job's line and peak memory from its steps when accounting storage has them", () => {
+    // sacct's documented formats (the test cluster has no accounting storage: TotalCPU and
+    // MaxRSS are empty there, as in the lines above).
+    const jobs = parseSacct(
+      [
+        '42|COMPLETED|0:0|3|00:01.612|',
+        '42.batch|COMPLETED|0:0|3|00:01.600|80592K',
+        '42.extern|COMPLETED|0:0|3|00:00.012|1.5M',
+        '43|FAILED|1:0|7300|1-02:03:04|',
+        '44|COMPLETED|0:0|0||',
+        '',
+      ].join('\n'),
+    );
+    expect(jobs.get('42')).toMatchObject({ cpuTime: 1.612, peakMemory: 80592 * 1024 });
+    expect(jobs.get('43')?.cpuTime).toBe(86400 + 2 * 3600 + 3 * 60 + 4);
+    expect(jobs.get('44')).not.toHaveProperty('cpuTime');
+    expect(jobs.get('44')).not.toHaveProperty('peakMemory');
+    expect(parseSacctCpu('01:02:03')).toBe(3723);
+    expect(parseSacctCpu('')).toBeUndefined();
+    expect(parseSacctMemory('2G')).toBe(2 * 2 ** 30);
+    expect(parseSacctMemory('0')).toBe(0);
+    expect(parseSacctMemory('n/a')).toBeUndefined();
   });
 
   it('reads scontrol -o show job lines', () => {

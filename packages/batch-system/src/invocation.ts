@@ -45,3 +45,27 @@ export function parseWorkerArguments(argv: readonly string[]): JobInvocation | u
     workflow: { source, ...(compiled ? { compiled } : {}), ...(hash ? { hash } : {}) },
   };
 }
+
+/** What a one-shot worker measured of its own attempt: CPU seconds and peak memory (bytes). */
+export interface WorkerMeasures {
+  cpuTime: number;
+  peakMemory: number;
+}
+
+const MEASURES_LINE = /^\[toil-worker\] cpuTime=(\d+(?:\.\d+)?) peakMemory=(\d+)$/;
+
+/**
+ * The line a one-shot worker writes last on its standard output: what it measured of its
+ * attempt, for a batch system that cannot ask its own accounting (Slurm without accounting
+ * storage) and reads it back with {@link parseWorkerMeasures}.
+ */
+export function formatWorkerMeasures(measures: WorkerMeasures): string {
+  return `[toil-worker] cpuTime=${measures.cpuTime.toFixed(3)} peakMemory=${Math.round(measures.peakMemory)}\n`;
+}
+
+/** The measures in the last line of `output` (see {@link formatWorkerMeasures}), if it is one. */
+export function parseWorkerMeasures(output: string): WorkerMeasures | undefined {
+  const last = output.trimEnd().split('\n').pop() ?? '';
+  const match = MEASURES_LINE.exec(last.trim());
+  return match ? { cpuTime: Number(match[1]), peakMemory: Number(match[2]) } : undefined;
+}

@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
-import yargs from 'yargs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import type Yargs from 'yargs';
 import {
   LOGGING_OPTIONS,
   ToilError,
@@ -12,6 +13,7 @@ import {
 import { optionHelpLines, parseBatchSystemOptions, type OptionSpecs } from '@toil/batch-system';
 import type { CleanPolicy } from '@toil/jobstore';
 import { batchSystemNames, findBatchSystem } from './batch-registry.js';
+import { PACKAGE_CODE_DIR } from './here.js';
 import {
   checkWorkflowOptionSpecs,
   workflowOptionHelpLines,
@@ -19,6 +21,14 @@ import {
   yargsSpecsOf,
   type WorkflowOptionSpecs,
 } from './workflow-options.js';
+
+/**
+ * yargs, loaded when options are parsed (synchronously, as parsing is): importing the package
+ * (as every worker does through the workflow module) loads none of its ~50 modules.
+ */
+function loadYargs(): typeof Yargs {
+  return createRequire(join(PACKAGE_CODE_DIR, 'noop.js'))('yargs') as typeof Yargs;
+}
 
 /** `--clean` / `--cleanWorkDir` values. */
 export const CLEAN_POLICIES = ['always', 'onError', 'never', 'onSuccess'] as const;
@@ -278,7 +288,7 @@ export function parseToilOptions(
   }
   let parsed: Record<string, unknown>;
   try {
-    parsed = yargs(joined)
+    parsed = loadYargs()(joined)
       .options(TOIL_OPTION_SPECS)
       .options(pluginSpecs)
       .options(ownSpecs)

@@ -1,31 +1,16 @@
-import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ToilError, report, toToilError, type IoHost } from '@toil/core';
-import { parseWorkerArguments, type JobInvocation, type WorkflowCode } from '@toil/batch-system';
-import { compileWorkflow } from './compile.js';
-import { openJobStore, type JobRecord, type JobStore } from '@toil/jobstore';
-import { isTypeScript, moduleOf, poolWorkerArgv } from './worker-command.js';
+import { ToilError, type IoHost } from '@toil/core';
+import { openJobStore, type JobRecord } from '@toil/jobstore';
 import { selfCpuSeconds } from './resources.js';
 import { WorkerFileCache } from './file-cache.js';
-import { WorkerProcess, type FromWorker, type ToWorker } from './worker-process.js';
+import type { FromWorker, ToWorker } from './worker-process.js';
 import {
   loadWorkflowModule,
   runAttempt,
   StatsBuffer,
   type WorkerRuntime,
 } from './worker-runtime.js';
-
-/**
- * The module to load on this machine: the leader's compiled JavaScript when this machine sees
- * it, else the source compiled here (same content address), else the source as it is.
- */
-async function workflowModuleHere(code: WorkflowCode): Promise<string> {
-  const module = moduleOf(code);
-  if (module !== code.source || !isTypeScript(code.source)) return module;
-  return moduleOf(await compileWorkflow(code.source));
-}
 
 /** A worker has no terminal: warnings go to its log (stderr). */
 const logHost: IoHost = {
@@ -189,69 +174,11 @@ async function poolMain(args: Record<string, string>): Promise<void> {
   }
 }
 
-/**
- * One attempt of one job, as a batch system such as Slurm runs it: starts a worker with its
- * output captured, runs the job, and exits 0 on success, 1 on failure (the log is stored on
- * the job and copied to this process's stderr).
- */
-async function oneShotMain(invocation: JobInvocation): Promise<number> {
-  let store: JobStore | undefined;
-  try {
-    store = await openJobStore(invocation.jobStore, { host: logHost });
-    const config = await store.resume();
-    const base = join(config.workDir || tmpdir(), `toil-${config.workflowId}`);
-    mkdirSync(base, { recursive: true });
-    const workerDir = mkdtempSync(join(base, 'worker-'));
-    const worker = new WorkerProcess(
-      poolWorkerArgv({
-        jobStoreLocator: store.locator,
-        workflowModule: await workflowModuleHere(invocation.workflow),
-        workerDir,
-      }),
-      workerDir,
-      store,
-    );
-    const stop = () => {
-      worker.kill();
-      process.exit(143);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    const outcome = await worker.run('1', invocation.jobId, undefined, false);
-    await worker.stop();
-    if (!outcome.ok) {
-      await new Promise<void>((resolve) => {
-        const stream = createReadStream(worker.logPath);
-        stream.on('end', resolve).on('error', () => resolve());
-        stream.pipe(process.stderr, { end: false });
-      });
-      process.stderr.write(`toil worker: job ${invocation.jobId} ${outcome.reason ?? 'failed'}\n`);
-    }
-    const clean = config.cleanWorkDir;
-    if (
-      clean === 'always' ||
-      (clean === 'onSuccess' && outcome.ok) ||
-      (clean === 'onError' && !outcome.ok)
-    ) {
-      rmSync(workerDir, { recursive: true, force: true });
-    }
-    return outcome.ok ? 0 : 1;
-  } catch (error) {
-    report(logHost, 'error', 'WORKER_FAILED', describeError(toToilError(error)));
-    return 1;
-  } finally {
-    await store?.close().catch(() => undefined);
-  }
-}
-
-/** The worker entry: `worker.js pool ...` (warm worker) or `worker.js run ...` (one attempt). */
+/** The warm worker's entry: `worker.js pool ...`, started by the single-machine batch system. */
 export async function workerMain(argv: string[]): Promise<void> {
   const [mode, ...rest] = argv;
-  const invocation = parseWorkerArguments(argv);
   if (mode === 'pool' && process.send) {
     await poolMain(flags(rest));
-  } else if (invocation) {
-    process.exitCode = await oneShotMain(invocation);
   } else {
     process.stderr.write(
       'Usage: worker.js run --jobStore LOCATOR --jobId JOB_ID --workflow FILE [--compiled FILE --hash SHA256]\n',

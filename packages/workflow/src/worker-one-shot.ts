@@ -1,0 +1,241 @@
+import {
+  appendFileSync,
+  createReadStream,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PassThrough, type Readable } from 'node:stream';
+import { ToilError, report, toToilError, type IoHost } from '@toil/core';
+import { formatWorkerMeasures, type JobInvocation, type WorkflowCode } from '@toil/batch-system';
+import { openJobStore, type JobStore } from '@toil/jobstore';
+import { isTypeScript, moduleOf } from './worker-command.js';
+import { WorkerFileCache } from './file-cache.js';
+import { totalCpuSeconds } from './resources.js';
+import {
+  loadWorkflowModule,
+  recordFailedAttempt,
+  runAttempt,
+  StatsBuffer,
+  type WorkerRuntime,
+} from './worker-runtime.js';
+
+/**
+ * Where one attempt of a one-shot worker spent its time, in milliseconds: `entry` from the
+ * process's start to the worker's entry (Node's own start-up and the entry module), `imports`
+ * the worker's own modules, `open` opening the store and reading its config, `module`
+ * importing the workflow module (and what it imports), `read` reading the job, `run` the
+ * job(s) without the store writes, `commit` the job store commits, `stats` appending the
+ * stats record and closing the store. `cpu` is the process's CPU time (ms, with its reaped
+ * children), `rss` its peak memory (bytes). Written as one JSON line to the file
+ * `TOIL_WORKER_PROFILE` names (`pnpm bench slurm`).
+ */
+export interface OneShotProfile {
+  entry: number;
+  imports: number;
+  open: number;
+  module: number;
+  read: number;
+  run: number;
+  commit: number;
+  stats: number;
+  cpu: number;
+  rss: number;
+}
+
+/** A worker has no terminal: warnings go to its log (stderr). */
+const logHost: IoHost = {
+  emit(event) {
+    if (event.level === 'debug' || event.level === 'info') return;
+    process.stderr.write(
+      `[${new Date(event.time).toISOString()}] [${event.level}] ${event.message}\n`,
+    );
+  },
+  async confirm(request) {
+    return request.defaultAnswer;
+  },
+};
+
+/**
+ * The module to load on this machine: the leader's compiled JavaScript when this machine sees
+ * it, else the source compiled here (same content address; esbuild loads only then), else the
+ * source as it is.
+ */
+async function workflowModuleHere(code: WorkflowCode): Promise<string> {
+  const module = moduleOf(code);
+  if (module !== code.source || !isTypeScript(code.source)) return module;
+  const { compileWorkflow } = await import('./compile.js');
+  return moduleOf(await compileWorkflow(code.source));
+}
+
+function describeError(error: unknown): string {
+  const toil = ToilError.is(error) ? error : undefined;
+  if (toil) return `${toil.code}: ${toil.message}${toil.hint ? `\n  hint: ${toil.hint}` : ''}`;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+function summaryOf(error: unknown): string {
+  if (ToilError.is(error)) return error.message;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Most bytes of a piped attempt's output kept for its log. */
+const MAX_PIPED_LOG = 1 << 20;
+
+/**
+ * What this process writes to fd 1 and 2 from now on: the attempt's log. When they are files
+ * (a batch system's output files, as Slurm's `--output`/`--error`) it is read back from them,
+ * so the output of the processes the job started is in it too; otherwise (pipes) what this
+ * process itself writes is kept, up to {@link MAX_PIPED_LOG} bytes.
+ */
+function outputFrom(): () => Readable | string {
+  const files: Array<{ path: string; start: number }> = [];
+  const seen = new Set<string>();
+  const piped: Buffer[] = [];
+  let pipedBytes = 0;
+  for (const [fd, stream] of [
+    [1, process.stdout],
+    [2, process.stderr],
+  ] as const) {
+    let stat;
+    try {
+      stat = fstatSync(fd);
+    } catch {
+      continue;
+    }
+    const key = `${stat.dev}:${stat.ino}`;
+    if (stat.isFile()) {
+      if (!seen.has(key)) files.push({ path: `/proc/self/fd/${fd}`, start: stat.size });
+      seen.add(key);
+      continue;
+    }
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (
+        pipedBytes < MAX_PIPED_LOG &&
+        (typeof chunk === 'string' || chunk instanceof Uint8Array)
+      ) {
+        const bytes = Buffer.from(chunk as string);
+        piped.push(bytes);
+        pipedBytes += bytes.length;
+      }
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+  }
+  return () => {
+    const out = new PassThrough();
+    void (async () => {
+      for (const { path, start } of files) {
+        await new Promise<void>((resolve) => {
+          const stream = createReadStream(path, { start });
+          stream.on('end', resolve).on('error', () => resolve());
+          stream.pipe(out, { end: false });
+        });
+      }
+      out.end(Buffer.concat(piped));
+    })();
+    return out;
+  };
+}
+
+function shouldClean(policy: string, ok: boolean): boolean {
+  return policy === 'always' || (policy === 'onSuccess' && ok) || (policy === 'onError' && !ok);
+}
+
+/**
+ * One attempt of one job in this process, as a batch system such as Slurm runs it
+ * (`worker.js run ...`): opens the store, imports the workflow module, reads the job, runs it
+ * (and the jobs it chains to), commits, appends its stats, writes what it measured of itself
+ * as its last line of output ({@link formatWorkerMeasures}), and resolves to the exit status
+ * (0 success, 1 failure). A failure is recorded on the job with the attempt's output as its
+ * log (read back from the batch system's output files) before this resolves.
+ *
+ * @param entered `performance.now()` when the worker's entry module started.
+ */
+export async function oneShotMain(invocation: JobInvocation, entered: number): Promise<number> {
+  const marks: Partial<OneShotProfile> = { entry: entered, imports: performance.now() - entered };
+  const profilePath = process.env.TOIL_WORKER_PROFILE;
+  let t = performance.now();
+  const lap = (key: keyof OneShotProfile): void => {
+    const now = performance.now();
+    marks[key] = (marks[key] ?? 0) + now - t;
+    t = now;
+  };
+  const attemptLog = outputFrom();
+  let store: JobStore | undefined;
+  let runtime: WorkerRuntime | undefined;
+  let ok = false;
+  let workerDir: string | undefined;
+  let clean = 'never';
+  try {
+    store = await openJobStore(invocation.jobStore, { host: logHost });
+    const config = await store.resume();
+    clean = config.cleanWorkDir;
+    lap('open');
+    if (profilePath) {
+      // Time inside the store's commits, apart from the job's own time.
+      const commit = store.commit.bind(store);
+      store.commit = async (ops) => {
+        lap('run');
+        try {
+          return await commit(ops);
+        } finally {
+          lap('commit');
+        }
+      };
+    }
+    const names = await loadWorkflowModule(await workflowModuleHere(invocation.workflow));
+    lap('module');
+    const base = join(config.workDir || tmpdir(), `toil-${config.workflowId}`);
+    mkdirSync(base, { recursive: true });
+    workerDir = mkdtempSync(join(base, 'worker-'));
+    runtime = {
+      store,
+      config,
+      names,
+      workerDir,
+      stats: new StatsBuffer(store, config.stats, `${process.pid}@${workerDir}`),
+      fileCache: new WorkerFileCache(join(workerDir, 'file-cache')),
+    };
+    const record = await store.loadJob(invocation.jobId);
+    lap('read');
+    await runAttempt(runtime, record, false);
+    lap('run');
+    ok = true;
+  } catch (error) {
+    const reason = summaryOf(error);
+    process.stderr.write(`Job ${invocation.jobId} failed:\n${describeError(error)}\n`);
+    if (store) {
+      const recordError = await recordFailedAttempt(store, invocation.jobId, attemptLog(), reason);
+      if (recordError) report(logHost, 'warning', 'WORKER_FAILED', recordError);
+    } else {
+      report(logHost, 'error', 'WORKER_FAILED', describeError(toToilError(error)));
+    }
+    process.stderr.write(`toil worker: job ${invocation.jobId} failed: ${reason}\n`);
+  } finally {
+    lap('run');
+    await runtime?.stats.flush().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    if (workerDir && shouldClean(clean, ok)) rmSync(workerDir, { recursive: true, force: true });
+    lap('stats');
+  }
+  // The process's own peak (getrusage), not the last job's (VmHWM, reset per job for --stats).
+  const measures = {
+    cpuTime: totalCpuSeconds(),
+    peakMemory: process.resourceUsage().maxRSS * 1024,
+  };
+  process.stdout.write(formatWorkerMeasures(measures));
+  if (profilePath) {
+    const profile = { ...marks, cpu: measures.cpuTime * 1000, rss: measures.peakMemory };
+    try {
+      appendFileSync(profilePath, `${JSON.stringify(profile)}\n`);
+    } catch {
+      // a measuring aid only
+    }
+  }
+  return ok ? 0 : 1;
+}
