@@ -551,25 +551,27 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     const lockPath = join(jobsDir, 'compact.lock');
     if (!(await takeLock(lockPath))) return;
     try {
-      await this.refresh(true);
+      // Which logs are final is settled before the index is read: a log whose writer closes it
+      // (or dies) after that read may end in lines the index lacks, and merging it would
+      // delete them (a job's recorded completion lost, so the job ran again).
       const names = await readdir(jobsDir);
       const present = new Set(names);
       const own = this.jobLog ? basename(this.jobLog.path) : undefined;
+      const final = new Set(
+        names.filter(
+          (name) =>
+            name.endsWith('.snap') ||
+            (name.endsWith('.log') &&
+              name !== own &&
+              (present.has(`${name.slice(0, -4)}.done`) || writerIsDead(name.slice(0, -4)))),
+        ),
+      );
+      await this.refresh(true);
       const merged = new Set<string>();
       let oldestActive = Number.POSITIVE_INFINITY;
-      for (const name of names) {
-        if (name.endsWith('.snap')) merged.add(name);
-        else if (name.endsWith('.log')) {
-          const finished =
-            name !== own &&
-            (present.has(`${name.slice(0, -4)}.done`) || writerIsDead(name.slice(0, -4)));
-          if (finished) merged.add(name);
-          else
-            oldestActive = Math.min(
-              oldestActive,
-              this.logOffsets.get(name)?.firstSeq || Number.POSITIVE_INFINITY,
-            );
-        }
+      for (const [name, state] of this.logOffsets) {
+        if (final.has(name)) merged.add(name);
+        else oldestActive = Math.min(oldestActive, state.firstSeq || Number.POSITIVE_INFINITY);
       }
       if ([...merged].filter((n) => n.endsWith('.log')).length === 0) return;
       // Keep, per job, the newest entry when it lives in a merged file. A deletion is kept

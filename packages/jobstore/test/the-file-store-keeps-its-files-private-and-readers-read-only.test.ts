@@ -254,6 +254,43 @@ it('compacts the logs of closed writers without losing or resurrecting jobs', as
   await Promise.all([creator, leader, staleReader, freshReader].map((store) => store.close()));
 });
 
+it('never merges away what a writer appended and closed while a compaction read the logs', async () => {
+  const path = join(root, 'compaction-race');
+  const locator = `file:${path}`;
+  const creator = await openJobStore(locator);
+  await creator.create(sampleConfig());
+  const { FileJobStore } = await import('@toil/jobstore');
+  // The leader's log stays active and holds the job's `running` record.
+  const leader = new FileJobStore(locator, { compactAfter: 2 });
+  await leader.commit([{ op: 'put', record: sampleJob('leaf') }]);
+  for (let w = 0; w < 2; w++) {
+    const writer = await openJobStore(locator);
+    await writer.commit([{ op: 'put', record: sampleJob(`other-${w}`) }]);
+    await writer.close();
+  }
+  expect(await leader.jobExists('leaf')).toBe(true); // the leader now sees two closed logs
+  // A one-shot worker records the leaf's completion and exits just after the compaction
+  // (started by the leader's next commit) read the logs, before it lists which are final.
+  const worker = await openJobStore(locator);
+  expect(await worker.jobExists('leaf')).toBe(true);
+  const internals = leader as unknown as { refresh(full?: boolean): Promise<void> };
+  const refresh = internals.refresh.bind(leader);
+  let raced = false;
+  internals.refresh = async (full) => {
+    await refresh(full);
+    if (!full || raced) return;
+    raced = true;
+    await worker.commit([{ op: 'delete', id: 'leaf' }]);
+    await worker.close();
+  };
+  await leader.commit([{ op: 'put', record: sampleJob('next') }]);
+  expect(raced).toBe(true);
+  expect(readdirSync(join(path, 'jobs')).filter((n) => n.endsWith('.snap'))).toHaveLength(1);
+  const fresh = await openJobStore(locator);
+  for (const reader of [fresh, leader]) expect(await reader.jobExists('leaf')).toBe(false);
+  await Promise.all([creator, leader, fresh].map((store) => store.close()));
+});
+
 it('closes every read handle it opens, also beyond its cache of open logs', async () => {
   const path = join(root, 'many-logs');
   const first = await openJobStore(`file:${path}`);

@@ -164,43 +164,14 @@ export async function runAttempt(
   record: JobRecord,
   deferLeafDelete: boolean,
 ): Promise<AttemptResult> {
-  // A chained job starts while the commit that created it becomes durable (its completion is
-  // then recorded only once that commit is); the attempt ends when all of them are.
-  const commits = new Set<Promise<void>>();
-  let failed = false;
-  let commitError: unknown;
-  const settled = async (): Promise<void> => {
-    await Promise.all(commits);
-    if (failed) throw commitError;
-  };
   let current = record;
-  try {
-    for (let chained = 0; ; chained++) {
-      // A chain's last job deletes its own record: the leader cannot tell it from the first.
-      const step = await runJob(rt, current, deferLeafDelete && chained === 0);
-      if (!('next' in step)) {
-        await settled();
-        return chained > 0 ? { ...step, chained } : step;
-      }
-      const commit: Promise<void> = step.committed
-        .catch((error: unknown) => {
-          if (!failed) commitError = error;
-          failed = true;
-        })
-        .finally(() => commits.delete(commit));
-      commits.add(commit);
-      if (failed) throw commitError;
-      if (commits.size >= MAX_PIPELINED_COMMITS) await Promise.race(commits);
-      current = step.next;
-    }
-  } catch (error) {
-    await Promise.allSettled(commits);
-    throw error;
+  for (let chained = 0; ; chained++) {
+    // A chain's last job deletes its own record: the leader cannot tell it from the first.
+    const step = await runJob(rt, current, deferLeafDelete && chained === 0);
+    if (!('next' in step)) return chained > 0 ? { ...step, chained } : step;
+    current = step.next;
   }
 }
-
-/** Most chained jobs whose creating commit is not yet durable. */
-const MAX_PIPELINED_COMMITS = 64;
 
 /**
  * Toil's chaining: the record the job's only successor runs under in the same worker, or
@@ -252,7 +223,7 @@ async function runJob(
   rt: WorkerRuntime,
   record: JobRecord,
   deferLeafDelete: boolean,
-): Promise<AttemptResult | { next: JobRecord; committed: Promise<void> }> {
+): Promise<AttemptResult | { next: JobRecord }> {
   const { store, config } = rt;
   const body = record.body as JobBody;
   const started = Date.now() / 1000;
@@ -320,7 +291,7 @@ async function runJob(
     }
     const children = [...record.children, ...internal.children.map((c) => internalOf(c).id!)];
     const followOns = [...record.followOns, ...internal.followOns.map((c) => internalOf(c).id!)];
-    let result: AttemptResult | { next: JobRecord; committed: Promise<void> };
+    let result: AttemptResult | { next: JobRecord };
     // A checkpoint with successors may run again (its subtree failed): what it deleted must
     // stay until its subtree completed; the leader deletes it then.
     const holdDeletes = record.checkpoint && children.length + followOns.length > 0;
@@ -328,15 +299,10 @@ async function runJob(
       ? undefined
       : chainTo(record, children, followOns, created, plan);
     if (next) {
-      // This job's completion and its successor's creation, in one commit; the files the job
-      // deleted go once it is durable.
-      const deletes = fileStore.deferredDeletes;
-      const committed = store
-        .commit([{ op: 'put', record: next }])
-        .then(() => deleteRequestedFiles(store, deletes));
-      // Handled by runAttempt, which may first run the successor.
-      committed.catch(() => undefined);
-      result = { next, committed };
+      // This job's completion and its successor's creation, in one commit, durable before the
+      // successor starts: a crash while the successor runs then reruns only the successor.
+      await store.commit([{ op: 'put', record: next }]);
+      result = { next };
     } else if (children.length === 0 && followOns.length === 0) {
       if (!deferLeafDelete) await store.commit([{ op: 'delete', id: record.id }]);
       result = { record: null, createdJson: [], deferredDelete: deferLeafDelete };
@@ -371,7 +337,7 @@ async function runJob(
         deferredDelete: false,
       };
     }
-    if (!holdDeletes && !next) await deleteRequestedFiles(store, fileStore.deferredDeletes);
+    if (!holdDeletes) await deleteRequestedFiles(store, fileStore.deferredDeletes);
     succeeded = true;
     jobStats.succeeded = true;
     fileStore.log.reportDropped();

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { Job, type FunctionJob } from '../src/job.js';
 import type { JobBody } from '../src/serialize.js';
@@ -13,8 +14,13 @@ const order: string[] = [];
 const failOnce = new Set<number>();
 const dieOnce = new Set<number>();
 
+/** Set by a test: whether each link's own record was durable when the link started. */
+let recordDurableAtStart: ((k: number) => boolean) | undefined;
+const durableAtStart: boolean[] = [];
+
 function link(job: FunctionJob, k: number, n: number): number {
   order.push(`link ${k}`);
+  if (recordDurableAtStart) durableAtStart.push(recordDurableAtStart(k));
   if (dieOnce.delete(k)) throw new LeaderDies(`the leader dies while link ${k} runs`);
   if (failOnce.delete(k)) throw new Error(`link ${k} fails once`);
   if (k < n) job.addChildJobFn(link, k + 1, n);
@@ -52,6 +58,8 @@ async function workflow(disableChaining = false): Promise<InProcessWorkflow> {
 }
 beforeEach(() => {
   order.length = 0;
+  durableAtStart.length = 0;
+  recordDurableAtStart = undefined;
   failOnce.clear();
   dieOnce.clear();
 });
@@ -107,6 +115,24 @@ describe('chaining', () => {
     expect(order).toEqual(['link 1', 'link 2', 'link 3', 'link 3', 'link 4']);
     expect(fake.issuedNames).toHaveLength(2);
     expect(w.host.events.find((e) => e.code === 'WORKFLOW_JOB_RETRY')).toBeDefined();
+  });
+
+  it('starts a chained job only once the commit recording the job before it is durable', async () => {
+    const w = await workflow();
+    const durableArgs: unknown[] = [];
+    const commit = w.store.commit.bind(w.store);
+    jest.spyOn(w.store, 'commit').mockImplementation(async (ops) => {
+      // A slow disk: the commit becomes durable well after it was asked for.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await commit(ops);
+      for (const op of ops) if (op.op === 'put') durableArgs.push((op.record.body as JobBody).args);
+    });
+    recordDurableAtStart = (k) => durableArgs.some((args) => isDeepStrictEqual(args, [k, 4]));
+    const { fake, run } = await w.start(Job.wrapJobFn(link, 1, 4));
+    await run;
+    expect(fake.issuedNames).toEqual(['link']);
+    expect(order).toEqual(['link 1', 'link 2', 'link 3', 'link 4']);
+    expect(durableAtStart).toEqual([true, true, true, true]);
   });
 
   it('after the leader died in a chained job, a restart runs that job again and never the ones before', async () => {
