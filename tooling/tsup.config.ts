@@ -28,8 +28,19 @@ export function relativizeSourceMaps(outDir: string): void {
 }
 
 /**
+ * The version in the `package.json` of the package being built (tsup runs in its folder).
+ * Every build defines it as `__TOIL_PACKAGE_VERSION__`, so a package can report its own
+ * version without reading its manifest at run time.
+ */
+export function packageVersion(dir: string = process.cwd()): string {
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string })
+    .version;
+}
+
+/**
  * The one build configuration every package uses: ESM + CJS + type declarations for both,
- * targeting the Node version in `engines`, with portable source maps that carry their sources.
+ * targeting the Node version in `engines`, with portable source maps that carry their sources,
+ * and `__TOIL_PACKAGE_VERSION__` defined as the package's version.
  * A package's own tsup.config.ts calls this with its entry points.
  */
 export function definePackageBuild(
@@ -49,5 +60,6 @@ export function definePackageBuild(
     treeshake: false,
     onSuccess: async () => relativizeSourceMaps('dist'),
     ...extra,
+    define: { __TOIL_PACKAGE_VERSION__: JSON.stringify(packageVersion()), ...extra.define },
   });
 }

@@ -1,13 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { definePackageBuild } from '../../tooling/tsup.config.js';
-
-const { version } = JSON.parse(
-  readFileSync(new URL('./package.json', import.meta.url), 'utf8'),
-) as { version: string };
 
 /** What both builds of the CLI share. */
 export const cliBuildOptions = {
-  define: { __TOIL_CLI_VERSION__: JSON.stringify(version) },
   // Bundled: one file parses faster than yargs' many modules (start-up budget 0.2 s).
   noExternal: ['yargs', 'picocolors'],
 };

@@ -43,3 +43,22 @@ export function runToil(
   const env = { ...process.env, NO_COLOR: '1', ...(options.env ?? {}) };
   return runCommand([process.execPath, CLI_BIN, ...args], { ...options, env });
 }
+
+/** Quotes words for `sh -c`, each as one single-quoted word. */
+const shellWords = (words: string[]): string =>
+  words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+
+/**
+ * Runs the built CLI with `args` in a pseudo-terminal of 40x120 (util-linux `script`), so it
+ * sees a terminal as a user's shell gives it; `stdout` is everything it drew on the terminal.
+ * The child does not see `CI` (in CI the progress display is off by design) unless `env` sets it.
+ */
+export function runToilInTerminal(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CommandResult> {
+  const command = `stty rows 40 cols 120; exec ${shellWords([process.execPath, CLI_BIN, ...args])}`;
+  return runCommand(['script', '-qfec', command, '/dev/null'], {
+    env: { ...process.env, CI: '', NO_COLOR: '1', ...env },
+  });
+}

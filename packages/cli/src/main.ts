@@ -11,11 +11,11 @@ import type { CommandContext, ToilCommand } from './command.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { TerminalHost } from './render.js';
 
-declare const __TOIL_CLI_VERSION__: string | undefined;
+declare const __TOIL_PACKAGE_VERSION__: string | undefined;
 
-/** The version of this CLI (from its package.json at build time). */
+/** The version of this CLI (from its package.json at build time; `0.0.0-dev` when run from source). */
 export const CLI_VERSION: string =
-  typeof __TOIL_CLI_VERSION__ === 'string' ? __TOIL_CLI_VERSION__ : '0.0.0-dev';
+  typeof __TOIL_PACKAGE_VERSION__ === 'string' ? __TOIL_PACKAGE_VERSION__ : '0.0.0-dev';
 
 /** Logging options as Toil has them, shared by every command. */
 const globalOptions = {

@@ -19,11 +19,14 @@ import { workerCommand } from './worker-command.js';
 
 const SOURCE = 'toil';
 
-declare const __TOIL_WORKFLOW_VERSION__: string | undefined;
+declare const __TOIL_PACKAGE_VERSION__: string | undefined;
 
-/** This package's version, recorded in the job store's config. */
+/**
+ * This package's version (from its package.json at build time; `0.0.0-dev` when run from
+ * source), recorded in the job store's config and logged when a run starts.
+ */
 export const WORKFLOW_VERSION: string =
-  typeof __TOIL_WORKFLOW_VERSION__ === 'string' ? __TOIL_WORKFLOW_VERSION__ : '0.1.0';
+  typeof __TOIL_PACKAGE_VERSION__ === 'string' ? __TOIL_PACKAGE_VERSION__ : '0.0.0-dev';
 
 /** Options of the {@link Toil} constructor besides the workflow options. */
 export interface ToilContextOptions {

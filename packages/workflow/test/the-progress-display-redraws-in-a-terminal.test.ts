@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_BIN, runCommand, runToil } from '../../../tooling/test-env/cli.js';
+import { runToil, runToilInTerminal } from '../../../tooling/test-env/cli.js';
 
 const NAPS = join(__dirname, 'fixtures', 'naps.ts');
 const JOBS = 150;
@@ -9,16 +9,9 @@ const ESC = '\x1b';
 // A frame's first line; the summary line is `Jobs: N done ...`.
 const FRAME = /Jobs \d+ done · \d+ running · \d+ queued · \d+ failed/g;
 
-const quote = (words: string[]): string =>
-  words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
-
-/** Runs `toil run` in a pseudo-terminal of 40x120 (`script`), returning everything it drew. */
+/** Runs `toil run` in a pseudo-terminal, returning everything it drew. */
 async function runInTerminal(args: string[], env: Record<string, string>): Promise<string> {
-  const command = `stty rows 40 cols 120; exec ${quote([process.execPath, CLI_BIN, ...args])}`;
-  const result = await runCommand(['script', '-qfec', command, '/dev/null'], {
-    // Not CI for the child: in CI the display is off by design (a test below checks that).
-    env: { ...process.env, CI: '', NO_COLOR: '1', TOIL_TEST_JOBS: String(JOBS), ...env },
-  });
+  const result = await runToilInTerminal(args, { TOIL_TEST_JOBS: String(JOBS), ...env });
   expect(result.code).toBe(0);
   return result.stdout;
 }

@@ -72,6 +72,8 @@ describe('the release rehearsal: packed tarballs installed with npm outside the 
     const { stdout } = await exec([toil, '--help'], { env });
     for (const command of ['run', 'stats', 'status', 'clean', 'kill', 'launch-cluster'])
       expect(stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
+    const shown = await exec([toil, '--version'], { env });
+    expect(shown.stdout).toBe(`${version('packages/cli')}\n`);
   }, 60_000);
 
   it('runs the seed example with the installed toil from a directory without node_modules, then toil stats, status and clean on its store', async () => {
@@ -86,6 +88,7 @@ describe('the release rehearsal: packed tarballs installed with npm outside the 
       env,
     });
     expect(ran.stderr).toContain('Finished toil run successfully.');
+    expect(ran.stderr).toContain(`Running toil-ts ${version('packages/workflow')} (attempt 0)`);
 
     const stats = await exec([toil, 'stats', 'file:js', '--json'], { cwd: dir, env });
     const report = JSON.parse(stats.stdout) as {
