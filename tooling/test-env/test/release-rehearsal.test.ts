@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_BIN, REPO_ROOT, runCommand } from '../cli.js';
 import { exec, outsideEnv, startReleaseRegistry, type ReleaseRegistry } from '../release.js';
+import { acquireSlurm, describeWithSlurm, releaseSlurm, SLURM_OUTPUT_DIR } from '../slurm.js';
 
 const version = (name: string): string =>
   (JSON.parse(readFileSync(join(REPO_ROOT, name, 'package.json'), 'utf8')) as { version: string })
@@ -152,6 +153,57 @@ Job.Runner.main(import.meta.url, async () => {
     const lines = readFileSync(join(dir, 'resolved.txt'), 'utf8').trim().split('\n').sort();
     expect(lines).toEqual([`leader ${local}dist/index.js`, `worker ${local}dist/index.js`]);
   }, 300_000);
+
+  describeWithSlurm(
+    "README's Slurm row: a program with @toil/workflow and @toil/batch-slurm installed",
+    () => {
+      beforeAll(() => acquireSlurm(), 120_000);
+      afterAll(() => releaseSlurm(), 120_000);
+
+      it('runs its jobs on Slurm with --batchSystem slurm, the plugin found next to the program', async () => {
+        const dir = emptyDir('slurm-program');
+        await release.install(dir, [
+          `@toil/workflow@${version('packages/workflow')}`,
+          `@toil/batch-slurm@${version('packages/batch-slurm')}`,
+        ]);
+        writeFileSync(
+          join(dir, 'wf.mjs'),
+          `import { appendFileSync } from 'node:fs';
+import { Job, Toil } from '@toil/workflow';
+
+const notes = new URL('./notes.txt', import.meta.url);
+export function leaf(i) { appendFileSync(notes, 'leaf ' + i + ' ' + (process.env.SLURM_JOB_ID ? 'slurm' : 'local') + '\\n'); }
+export function fanout(job, n) { for (let i = 0; i < n; i++) job.addChildFn(leaf, i); }
+
+Job.Runner.main(import.meta.url, async () => {
+  const toil = new Toil(Job.Runner.getDefaultOptions());
+  try { await toil.start(Job.wrapJobFn(fanout, 3)); } finally { await toil.close(); }
+});
+`,
+        );
+        const work = mkdtempSync(join(SLURM_OUTPUT_DIR, 'rehearsal-'));
+        const ran = await exec(
+          [
+            process.execPath,
+            'wf.mjs',
+            'file:js',
+            '--batchSystem',
+            'slurm',
+            '--defaultMemory',
+            '256M',
+            '--workDir',
+            work,
+          ],
+          { cwd: dir, env: { ...env, SLURM_CONF: process.env.SLURM_CONF } },
+        );
+        expect(ran.stderr).toContain('with the slurm batch system');
+        expect(ran.stderr).toContain('Finished toil run successfully.');
+        const notes = readFileSync(join(dir, 'notes.txt'), 'utf8').trim().split('\n').sort();
+        expect(notes).toEqual(['leaf 0 slurm', 'leaf 1 slurm', 'leaf 2 slurm']);
+        rmSync(work, { recursive: true, force: true });
+      }, 300_000);
+    },
+  );
 
   it('type-checks (nodenext, strict, skipLibCheck false) and runs an ESM and a CommonJS consumer of @toil/jobstore + @toil/stats, with no AWS SDK installed and zod loaded only by the first record read', async () => {
     const dir = emptyDir('consumer');
