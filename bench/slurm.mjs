@@ -1,7 +1,8 @@
 // Slurm throughput, on the real single-node test cluster, in one run:
-// - whole workflows side by side with Slurm's own floor (#18): fan-out 100 with --stats, fan-out
-//   20 and chain 20 through `toil run --batchSystem slurm`, against a bare `sbatch --wrap true`
-//   loop drained from the queue (fan-outs) and serial sbatch-and-wait (chain), with the ratio;
+// - whole workflows side by side with Slurm's own floor (#18): fan-out 100, fan-out 20 and
+//   chain 20, each with --stats, through `toil run --batchSystem slurm` (one Slurm job per job,
+//   then with 2 warm workers) and on the single machine, against a bare `sbatch --wrap true`
+//   loop drained from the queue (fan-outs) and serial sbatch-and-wait (chain), with the ratios;
 // - where a one-shot worker's time goes (median over the fan-out's jobs, from the worker's own
 //   TOIL_WORKER_PROFILE lines): Node's start to the entry, the worker's imports, store open, the
 //   workflow module, reading the job, the job, the commits, stats + close; CPU and peak RSS;
@@ -136,15 +137,29 @@ async function floorChain(n) {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-/** One `toil run` of bench/fixtures/workflow-shapes.mjs on Slurm with --stats; wall seconds. */
-async function workflow(shape, n, profile) {
+/** Warm workers in the warm rows: one per core of the test cluster's node. */
+const WARM_WORKERS = 2;
+
+/**
+ * One `toil run` of bench/fixtures/workflow-shapes.mjs with --stats: on Slurm (`mode` 'slurm'
+ * or 'warm', with --slurmWarmWorkers) or on the single machine ('single'). Wall seconds and
+ * the jobs `toil stats` counts.
+ */
+async function workflow(shape, n, profile, mode = 'slurm') {
   const dir = mkdtempSync(join(SLURM_DIR, 'output', 'bench-wf-'));
+  const batch =
+    mode === 'single'
+      ? []
+      : [
+          '--batchSystem',
+          'slurm',
+          ...(mode === 'warm' ? ['--slurmWarmWorkers', String(WARM_WORKERS)] : []),
+        ];
   const args = [
     'run',
     SHAPES,
     `file:${dir}/store`,
-    '--batchSystem',
-    'slurm',
+    ...batch,
     '--defaultMemory',
     '256M',
     '--stats',
@@ -192,8 +207,11 @@ export default async function run({ log }) {
     for (const { label, shape, n, target, profile: file } of shapes) {
       const floorSeconds = shape === 'chain' ? await floorChain(n) : (await floor(n)).total;
       const ours = await workflow(shape, n, file);
+      const warm = await workflow(shape, n, undefined, 'warm');
+      const single = await workflow(shape, n, undefined, 'single');
       log(
-        `${label}: floor ${floorSeconds.toFixed(1)} s, toil-ts ${ours.seconds.toFixed(1)} s (load ${load()})`,
+        `${label}: floor ${floorSeconds.toFixed(1)} s, toil-ts ${ours.seconds.toFixed(1)} s, ` +
+          `warm ${warm.seconds.toFixed(1)} s, single machine ${single.seconds.toFixed(1)} s (load ${load()})`,
       );
       rows.push(
         {
@@ -202,16 +220,34 @@ export default async function run({ log }) {
           unit: 's',
         },
         {
-          name: `${label}: toil-ts (toil run --batchSystem slurm)`,
+          name: `${label}: toil-ts, one Slurm job per job`,
           value: ours.seconds,
           unit: 's',
           note: `${ours.jobs} jobs in toil stats`,
         },
         {
-          name: `${label}: toil-ts / floor`,
+          name: `${label}: toil-ts one job per Slurm job / floor`,
           value: ours.seconds / floorSeconds,
           unit: 'x',
           ...(target === undefined ? {} : { target }),
+        },
+        {
+          name: `${label}: toil-ts, ${WARM_WORKERS} warm workers`,
+          value: warm.seconds,
+          unit: 's',
+          note: `${warm.jobs} jobs in toil stats; ${(warm.seconds / floorSeconds).toFixed(2)}x the floor`,
+        },
+        {
+          name: `${label}: toil-ts on the single machine`,
+          value: single.seconds,
+          unit: 's',
+          note: `${single.jobs} jobs in toil stats`,
+        },
+        {
+          name: `${label}: warm workers / single machine`,
+          value: warm.seconds / single.seconds,
+          unit: 'x',
+          ...(shape === 'fanout' && n === 100 ? { target: 1.5 } : {}),
         },
       );
     }

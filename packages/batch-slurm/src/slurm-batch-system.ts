@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { appendFileSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -14,8 +14,13 @@ import {
 import {
   defineBatchSystem,
   groupDemand,
+  parseWarmClaimName,
   parseWorkerMeasures,
+  WARM_DIRS,
+  warmWorkerArguments,
   workerArguments,
+  type JobRequirements,
+  type WarmResult,
   type BatchSystem,
   type BatchSystemContext,
   type FailureKind,
@@ -82,6 +87,10 @@ export interface SlurmBatchSystemOptions {
   submitConcurrency?: number;
   /** Seconds a job may be unknown to Slurm (gone from the queue, no final state) before it counts as lost. Default 60. */
   lostAfter?: number;
+  /** Most warm workers at once (`--slurmWarmWorkers`); 0 (default) runs every attempt as its own Slurm job. */
+  warmWorkers?: number;
+  /** Seconds a warm worker waits for work before it exits (`--slurmWarmIdle`). Default 30. */
+  warmIdle?: number;
 }
 
 interface TrackedJob {
@@ -93,6 +102,14 @@ interface TrackedJob {
   errorFile: string;
   /** When we first looked for its final state and found none. */
   missingSince?: number;
+  /** Set for a warm worker: the class of attempts it runs. */
+  warmClass?: string;
+}
+
+/** An attempt handed to the warm workers of a class. */
+interface WarmAttempt {
+  jobId: string;
+  warmClass: string;
 }
 
 const SOURCE = 'toil.batch.slurm';
@@ -101,6 +118,14 @@ const SOURCE = 'toil.batch.slurm';
 const CONTROLLER_PATIENCE = 120;
 /** A Slurm job id (`42`, or `42_7` for an array task), never an option scancel could read. */
 const SLURM_JOB_ID = /^\d+(_\d+)?$/;
+/** The batch id of an attempt handed to warm workers. */
+const WARM_ATTEMPT_ID = /^w[0-9a-z]+-\d+$/;
+
+/** Warm workers are shared by attempts with the same requirements (cores, MiB, preemptible). */
+function warmClassOf(r: JobRequirements): string {
+  const mib = (bytes: number) => Math.ceil(bytes / 2 ** 20);
+  return `c${Math.ceil(r.cores)}-m${mib(r.memory)}-d${mib(r.disk)}${r.preemptible ? '-p' : ''}`;
+}
 
 /**
  * Runs each job attempt as one Slurm batch job: `sbatch` to submit (the attempt's argv in a
@@ -130,6 +155,16 @@ export class SlurmBatchSystem implements BatchSystem {
   private closed = false;
   private wake: (() => void) | undefined;
   private interrupted = false;
+  private readonly warmMax: number;
+  private readonly warmIdle: number;
+  /** `<logDir>/warm-<workflow>`: one directory per class of warm workers, and `workers`. */
+  private readonly warmRoot: string;
+  private readonly warmAttempts = new Map<string, WarmAttempt>();
+  /** Makes this instance's warm attempt ids differ from a previous leader's. */
+  private readonly warmEpoch = Date.now().toString(36);
+  private warmSeq = 0;
+  /** Warm workers being submitted, by class. */
+  private readonly warmStarting = new Map<symbol, string>();
 
   constructor(
     context: BatchSystemContext<SlurmOptionValues | Record<string, unknown>>,
@@ -173,6 +208,13 @@ export class SlurmBatchSystem implements BatchSystem {
       });
     this.stateSource = source as SlurmStateSource;
     this.submitLimit = limitConcurrency(options.submitConcurrency ?? 8);
+    this.warmMax = Math.floor(
+      options.warmWorkers ??
+        nonNegativeOption(context.options, 'slurmWarmWorkers', 'TOIL_SLURM_WARM_WORKERS') ??
+        0,
+    );
+    this.warmIdle = options.warmIdle ?? numberOption(context.options, 'slurmWarmIdle', '') ?? 30;
+    this.warmRoot = join(this.logDir, `warm-${this.workflowTag}`);
   }
 
   /**
@@ -222,6 +264,11 @@ export class SlurmBatchSystem implements BatchSystem {
    * `BATCH_SUBMIT_FAILED` (Slurm rejected the job), naming the job and quoting Slurm.
    */
   async issue(job: IssuedJob): Promise<string> {
+    // Jobs with a time limit keep their own Slurm job (and its --time).
+    if (this.warmMax > 0 && job.requirements.runtime === undefined) {
+      const attempt = await this.issueWarm(job);
+      if (attempt !== undefined) return attempt;
+    }
     return this.submit({
       jobId: job.jobId,
       name: job.name,
@@ -238,6 +285,10 @@ export class SlurmBatchSystem implements BatchSystem {
    * @throws ToilError as {@link SlurmBatchSystem.issue}.
    */
   async submit(job: SlurmSubmission): Promise<string> {
+    return this.submitAs(job);
+  }
+
+  private async submitAs(job: SlurmSubmission, warmClass?: string): Promise<string> {
     if (this.closed) throw new ToilError('INTERNAL', 'The Slurm batch system has been shut down.');
     const script = batchScript(job);
     const jobName = slurmJobName(this.workflowTag, job);
@@ -266,6 +317,7 @@ export class SlurmBatchSystem implements BatchSystem {
       job,
       outputFile: outputFile.replace('%j', batchId),
       errorFile: errorFile.replace('%j', batchId),
+      ...(warmClass === undefined ? {} : { warmClass }),
     });
     report(
       this.host,
@@ -293,13 +345,14 @@ export class SlurmBatchSystem implements BatchSystem {
         return this.finished.splice(0);
       }
       const now = Date.now();
-      if (this.jobs.size > 0 && now - this.lastCheck >= this.pollIntervalMs) {
+      const busy = this.jobs.size > 0 || this.warmAttempts.size > 0;
+      if (busy && now - this.lastCheck >= this.pollIntervalMs) {
         this.lastCheck = now;
         await this.check();
         continue;
       }
       if (now >= deadline) return [];
-      const nextCheck = (this.jobs.size > 0 ? this.lastCheck : now) + this.pollIntervalMs;
+      const nextCheck = (busy ? this.lastCheck : now) + this.pollIntervalMs;
       const controller = new AbortController();
       const woken = new Promise<'woken'>((resolveWake) => {
         this.wake = () => resolveWake('woken');
@@ -331,9 +384,14 @@ export class SlurmBatchSystem implements BatchSystem {
    * pending, running or completing. Killed attempts are not reported by {@link poll}.
    */
   async kill(batchIds: string[]): Promise<void> {
-    const ids = [...new Set(batchIds)];
+    const unique = [...new Set(batchIds)];
+    // A warm attempt not yet claimed is withdrawn; a claimed one goes with its worker (whose
+    // other attempts are then reported failed when it has left the queue).
+    const workers = await this.withdrawWarm(unique.filter((id) => this.warmAttempts.has(id)));
+    const ids = [...unique.filter((id) => !this.warmAttempts.has(id)), ...workers];
+    for (const id of unique) this.warmAttempts.delete(id);
     if (ids.length === 0) return;
-    for (const id of ids) this.jobs.delete(id);
+    for (const id of ids) if (this.jobs.get(id)?.warmClass === undefined) this.jobs.delete(id);
     const output = await this.slurm(['scancel', ...ids], `Cancelling Slurm jobs ${ids.join(',')}`);
     if (output.code !== 0 && !/Invalid job id|already completing or completed/i.test(output.stderr))
       throw new ToilError(
@@ -385,6 +443,17 @@ export class SlurmBatchSystem implements BatchSystem {
    * @throws ToilError `BATCH_SYSTEM_UNAVAILABLE` when scancel fails.
    */
   async killStale(batchIds: string[]): Promise<void> {
+    const warm = batchIds.filter((id) => WARM_ATTEMPT_ID.test(id));
+    if (warm.length > 0) {
+      // The previous leader's warm workers, from its list; its attempts go with them.
+      const listed = await readFile(join(this.warmRoot, 'workers'), 'utf8').catch(() => '');
+      const workers = listed
+        .split('\n')
+        .filter((id) => SLURM_JOB_ID.test(id) && !this.jobs.has(id));
+      await this.kill(workers);
+      await rm(this.warmRoot, { recursive: true, force: true });
+      batchIds = batchIds.filter((id) => !WARM_ATTEMPT_ID.test(id));
+    }
     const invalid = batchIds.filter((id) => !SLURM_JOB_ID.test(id));
     if (invalid.length > 0)
       report(
@@ -400,17 +469,21 @@ export class SlurmBatchSystem implements BatchSystem {
 
   /** Slurm ids of attempts issued and not yet reported finished (or killed). */
   running(): string[] {
-    return [...this.jobs.keys()];
+    const own = [...this.jobs.values()].filter((t) => t.warmClass === undefined);
+    return [...own.map((t) => t.batchId), ...this.warmAttempts.keys()];
   }
 
-  /** Cancels every attempt still running; the batch system accepts no more jobs. */
+  /** Cancels every attempt still running and every warm worker; accepts no more jobs. */
   async shutdown(): Promise<void> {
     this.closed = true;
-    await this.kill(this.running());
+    this.warmAttempts.clear();
+    await this.kill([...this.jobs.keys()]);
+    await rm(this.warmRoot, { recursive: true, force: true });
   }
 
   /** One look at the queue: jobs no longer pending/running get their final state. */
   private async check(): Promise<void> {
+    if (this.warmAttempts.size > 0 || this.warmWorkers().length > 0) await this.collectWarm();
     // Jobs submitted while squeue runs are not in its answer: look only at those known before.
     const known = [...this.jobs.keys()];
     const queue = await this.squeue();
@@ -434,12 +507,17 @@ export class SlurmBatchSystem implements BatchSystem {
       const state = states.get(id);
       if (state !== undefined && TERMINAL_STATES.has(state.state)) {
         this.jobs.delete(id);
-        this.finished.push(await this.finish(tracked, state));
+        if (tracked.warmClass !== undefined) await this.warmWorkerEnded(tracked, state);
+        else this.finished.push(await this.finish(tracked, state));
         continue;
       }
       tracked.missingSince ??= now;
       if (now - tracked.missingSince >= this.lostAfterMs) {
         this.jobs.delete(id);
+        if (tracked.warmClass !== undefined) {
+          await this.warmWorkerEnded(tracked, { id, state: 'NODE_FAIL', exitStatus: 1, signal: 0 });
+          continue;
+        }
         this.finished.push({
           batchId: id,
           jobId: tracked.job.jobId,
@@ -499,6 +577,207 @@ export class SlurmBatchSystem implements BatchSystem {
       ...(cpuTime === undefined ? {} : { cpuTime }),
       ...(peakMemory === undefined ? {} : { peakMemory }),
     };
+  }
+
+  private warmWorkers(): TrackedJob[] {
+    return [...this.jobs.values()].filter((t) => t.warmClass !== undefined);
+  }
+
+  /**
+   * Hands an attempt to the warm workers of its class (starting one when every worker of the
+   * class has work and the pool has room); undefined when the pool is full of other classes,
+   * so the attempt gets its own Slurm job.
+   */
+  private async issueWarm(job: IssuedJob): Promise<string | undefined> {
+    const warmClass = warmClassOf(job.requirements);
+    // Workers being submitted count: issues may run concurrently.
+    const starting = [...this.warmStarting.values()].filter((c) => c === warmClass).length;
+    const workers = this.warmWorkers().length + this.warmStarting.size;
+    const mine = this.warmWorkers().filter((t) => t.warmClass === warmClass).length + starting;
+    const queued = [...this.warmAttempts.values()].filter((a) => a.warmClass === warmClass).length;
+    if (mine === 0 || queued >= mine) {
+      if (workers < this.warmMax) {
+        const token = Symbol(warmClass);
+        this.warmStarting.set(token, warmClass);
+        try {
+          await this.startWarmWorker(warmClass, job);
+        } finally {
+          this.warmStarting.delete(token);
+        }
+      } else if (mine === 0) return undefined;
+    }
+    const attempt = `w${this.warmEpoch}-${String(++this.warmSeq).padStart(7, '0')}`;
+    const inbox = join(this.warmRoot, warmClass, WARM_DIRS.inbox, attempt);
+    writeFileSync(`${inbox}.tmp`, JSON.stringify({ jobId: job.jobId }));
+    await rename(`${inbox}.tmp`, inbox);
+    this.warmAttempts.set(attempt, { jobId: job.jobId, warmClass });
+    report(
+      this.host,
+      'debug',
+      'SLURM_SUBMITTED',
+      `Handed ${job.name} (${job.jobId}) to the warm workers as ${attempt}`,
+      { jobId: job.jobId, batchId: attempt },
+      SOURCE,
+    );
+    return attempt;
+  }
+
+  /** Submits one warm worker for `warmClass`, sized by the job that asked for it. */
+  private async startWarmWorker(warmClass: string, job: IssuedJob): Promise<void> {
+    const dir = join(this.warmRoot, warmClass);
+    for (const sub of Object.values(WARM_DIRS)) mkdirSync(join(dir, sub), { recursive: true });
+    this.touchHeartbeat();
+    this.warmJobs.set(warmClass, job);
+    const { jobId: _jobId, ...invocation } = job.invocation;
+    const argv = [
+      ...this.workerCommand,
+      ...warmWorkerArguments({
+        invocation,
+        dir,
+        heartbeat: join(this.warmRoot, 'heartbeat'),
+        idle: this.warmIdle,
+        leaderTimeout: Math.max(30, (10 * this.pollIntervalMs) / 1000),
+      }),
+    ];
+    const id = await this.submitAs(
+      {
+        jobId: `warm-${warmClass}`,
+        name: 'warm',
+        requirements: job.requirements,
+        argv,
+        env: job.env,
+      },
+      warmClass,
+    );
+    appendFileSync(join(this.warmRoot, 'workers'), `${id}\n`);
+  }
+
+  /** The leader lives: warm workers exit when this file is older than their leader timeout. */
+  private touchHeartbeat(): void {
+    const path = join(this.warmRoot, 'heartbeat');
+    const now = new Date();
+    try {
+      utimesSync(path, now, now);
+    } catch {
+      mkdirSync(this.warmRoot, { recursive: true });
+      writeFileSync(path, '');
+    }
+  }
+
+  /** Reports the attempts warm workers finished (`done/`), and restarts workers for waiting work. */
+  private async collectWarm(): Promise<void> {
+    this.touchHeartbeat();
+    const classes = new Set([...this.warmAttempts.values()].map((a) => a.warmClass));
+    for (const warmClass of classes) {
+      const done = join(this.warmRoot, warmClass, WARM_DIRS.done);
+      for (const name of await readdir(done).catch(() => [] as string[])) {
+        if (name.endsWith('.tmp')) continue;
+        const attempt = this.warmAttempts.get(name);
+        const path = join(done, name);
+        if (attempt) {
+          const result = JSON.parse(await readFile(path, 'utf8')) as WarmResult;
+          this.warmAttempts.delete(name);
+          this.finished.push({
+            batchId: name,
+            jobId: attempt.jobId,
+            exitCode: result.exitCode,
+            ...(result.exitCode === 0
+              ? {}
+              : {
+                  failure: 'job-error' as const,
+                  reason: `${result.reason ?? 'failed'} (in warm worker ${result.worker ?? '?'})`,
+                }),
+            wallTime: result.wallTime,
+            cpuTime: result.cpuTime,
+            peakMemory: result.peakMemory,
+          });
+        }
+        await rm(path, { force: true });
+      }
+    }
+    // Work waiting in a class whose workers all ended (idle, killed): start one again.
+    const workers = this.warmWorkers();
+    for (const warmClass of classes) {
+      if (this.closed || workers.some((t) => t.warmClass === warmClass)) continue;
+      if (workers.length + this.warmStarting.size >= this.warmMax) break;
+      const first = [...this.warmAttempts.values()].find((a) => a.warmClass === warmClass)!;
+      await this.startWarmWorker(warmClass, this.warmIssue(first));
+      workers.push(this.warmWorkers().at(-1)!);
+    }
+  }
+
+  private readonly warmJobs = new Map<string, IssuedJob>();
+
+  private warmIssue(attempt: WarmAttempt): IssuedJob {
+    return this.warmJobs.get(attempt.warmClass)!;
+  }
+
+  /**
+   * A warm worker left the queue: the attempts it had claimed and not reported failed with
+   * its end (e.g. `TIMEOUT` when Slurm stopped it at its time limit).
+   */
+  private async warmWorkerEnded(worker: TrackedJob, state: SlurmJobState): Promise<void> {
+    const dir = join(this.warmRoot, worker.warmClass!);
+    const outcome = outcomeOf(state);
+    let lost = 0;
+    for (const name of await readdir(join(dir, WARM_DIRS.running)).catch(() => [] as string[])) {
+      const claim = parseWarmClaimName(name);
+      if (!claim || claim.worker !== worker.batchId) continue;
+      const attempt = this.warmAttempts.get(claim.attempt);
+      await rm(join(dir, WARM_DIRS.running, name), { force: true });
+      if (!attempt) continue;
+      // It may have finished just before the worker ended.
+      const done = await readFile(join(dir, WARM_DIRS.done, claim.attempt), 'utf8').catch(() => '');
+      if (done) continue;
+      this.warmAttempts.delete(claim.attempt);
+      lost += 1;
+      const errorTail = await readTail(worker.errorFile, 20);
+      this.finished.push({
+        batchId: claim.attempt,
+        jobId: attempt.jobId,
+        exitCode: outcome.exitCode || 1,
+        failure: outcome.exitCode === 0 ? 'lost-node' : failureKindOf(state),
+        reason:
+          `${outcome.reason ?? `Slurm job ${worker.batchId} ended`} (warm worker running it). ` +
+          `Slurm output: ${worker.outputFile}, ${worker.errorFile}` +
+          (errorTail ? `\n${errorTail}` : ''),
+      });
+    }
+    report(
+      this.host,
+      'debug',
+      'SLURM_JOB_FINISHED',
+      `Warm worker ${worker.batchId} ended ${state.state}${lost ? `, ${lost} attempt(s) lost with it` : ''}`,
+      { batchId: worker.batchId, state: state.state },
+      SOURCE,
+    );
+    if (lost === 0 && state.state === 'COMPLETED')
+      await Promise.all([
+        rm(worker.outputFile, { force: true }),
+        rm(worker.errorFile, { force: true }),
+      ]);
+  }
+
+  /**
+   * Withdraws warm attempts: unclaimed ones are taken out of the inbox; resolves to the Slurm
+   * ids of the workers running the claimed ones.
+   */
+  private async withdrawWarm(ids: string[]): Promise<string[]> {
+    const workers = new Set<string>();
+    for (const id of ids) {
+      const attempt = this.warmAttempts.get(id)!;
+      const dir = join(this.warmRoot, attempt.warmClass);
+      const withdrawn = await rm(join(dir, WARM_DIRS.inbox, id)).then(
+        () => true,
+        () => false,
+      );
+      if (withdrawn) continue;
+      for (const name of await readdir(join(dir, WARM_DIRS.running)).catch(() => [] as string[])) {
+        const claim = parseWarmClaimName(name);
+        if (claim?.attempt === id) workers.add(claim.worker);
+      }
+    }
+    return [...workers].filter((id) => SLURM_JOB_ID.test(id));
   }
 
   /** Our jobs Slurm has not started yet, grouped by requirements. */
@@ -704,6 +983,22 @@ function optionString(options: Record<string, unknown>, key: string): string | u
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+function nonNegativeOption(
+  options: Record<string, unknown>,
+  key: string,
+  envName: string,
+): number | undefined {
+  const raw = options[key] ?? process.env[envName];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `${key} must be a whole number of workers (0 for none), not '${String(raw)}'.`,
+    );
+  return value;
+}
+
 function numberOption(
   options: Record<string, unknown>,
   key: string,
@@ -799,6 +1094,15 @@ export const SLURM_OPTIONS = {
     describe:
       "Command that starts a toil-ts worker on the nodes, e.g. 'toil-worker' or 'apptainer exec toil.sif toil-worker' (default: this machine's node and worker, for nodes with the same layout).",
     parse: (text: string, flag: string): string => (shellWords(text, flag), text),
+  },
+  slurmWarmWorkers: {
+    type: 'number',
+    describe:
+      'Run small jobs in up to N long-running Slurm jobs (warm workers) that take many jobs each, instead of one Slurm job per job (default 0: off; also $TOIL_SLURM_WARM_WORKERS).',
+  },
+  slurmWarmIdle: {
+    type: 'number',
+    describe: 'Seconds a warm worker waits for work before it ends (default 30).',
   },
   slurmCanGrow: {
     type: 'boolean',

@@ -12,3 +12,4 @@ export * from './demand.js';
 export * from './options.js';
 export * from './invocation.js';
 export * from './resolve.js';
+export * from './warm.js';

@@ -47,8 +47,8 @@ export interface OneShotProfile {
   rss: number;
 }
 
-/** A worker has no terminal: warnings go to its log (stderr). */
-const logHost: IoHost = {
+/** A worker has no terminal: warnings go to its log (stderr). @internal */
+export const logHost: IoHost = {
   emit(event) {
     if (event.level === 'debug' || event.level === 'info') return;
     process.stderr.write(
@@ -65,20 +65,22 @@ const logHost: IoHost = {
  * it, else the source compiled here (same content address; esbuild loads only then), else the
  * source as it is.
  */
-async function workflowModuleHere(code: WorkflowCode): Promise<string> {
+export async function workflowModuleHere(code: WorkflowCode): Promise<string> {
   const module = moduleOf(code);
   if (module !== code.source || !isTypeScript(code.source)) return module;
   const { compileWorkflow } = await import('./compile.js');
   return moduleOf(await compileWorkflow(code.source));
 }
 
-function describeError(error: unknown): string {
+/** @internal */
+export function describeError(error: unknown): string {
   const toil = ToilError.is(error) ? error : undefined;
   if (toil) return `${toil.code}: ${toil.message}${toil.hint ? `\n  hint: ${toil.hint}` : ''}`;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
-function summaryOf(error: unknown): string {
+/** @internal */
+export function summaryOf(error: unknown): string {
   if (ToilError.is(error)) return error.message;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -90,9 +92,10 @@ const MAX_PIPED_LOG = 1 << 20;
  * What this process writes to fd 1 and 2 from now on: the attempt's log. When they are files
  * (a batch system's output files, as Slurm's `--output`/`--error`) it is read back from them,
  * so the output of the processes the job started is in it too; otherwise (pipes) what this
- * process itself writes is kept, up to {@link MAX_PIPED_LOG} bytes.
+ * process itself writes is kept, up to {@link MAX_PIPED_LOG} bytes (unless `tee` is false).
+ * @internal
  */
-function outputFrom(): () => Readable | string {
+export function outputFrom(tee = true): () => Readable | string {
   const files: Array<{ path: string; start: number }> = [];
   const seen = new Set<string>();
   const piped: Buffer[] = [];
@@ -113,6 +116,7 @@ function outputFrom(): () => Readable | string {
       seen.add(key);
       continue;
     }
+    if (!tee) continue;
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
       if (
@@ -142,7 +146,8 @@ function outputFrom(): () => Readable | string {
   };
 }
 
-function shouldClean(policy: string, ok: boolean): boolean {
+/** @internal */
+export function shouldClean(policy: string, ok: boolean): boolean {
   return policy === 'always' || (policy === 'onSuccess' && ok) || (policy === 'onError' && !ok);
 }
 

@@ -1,0 +1,146 @@
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { report } from '@toil/core';
+import { WARM_DIRS, warmClaimName, type WarmResult, type WarmWorkerSpec } from '@toil/batch-system';
+import { openJobStore } from '@toil/jobstore';
+import { WorkerFileCache } from './file-cache.js';
+import { totalCpuSeconds } from './resources.js';
+import {
+  describeError,
+  logHost,
+  outputFrom,
+  shouldClean,
+  summaryOf,
+  workflowModuleHere,
+} from './worker-one-shot.js';
+import {
+  loadWorkflowModule,
+  recordFailedAttempt,
+  runAttempt,
+  StatsBuffer,
+  type WorkerRuntime,
+} from './worker-runtime.js';
+
+/** Milliseconds between two looks at an empty inbox. */
+const INBOX_POLL_MS = 100;
+
+/**
+ * A warm worker on a batch system (`worker.js warm ...`, e.g. one long-running Slurm job):
+ * loads the workflow once, then runs the attempts its leader puts in `inbox/` one after the
+ * other (claimed by renaming into `running/`, so several workers share an inbox), each
+ * reported as a file in `done/`; exits 0 when idle for `idle` seconds, when the leader's
+ * heartbeat is older than `leaderTimeout` seconds, or when `stop` exists in `dir`.
+ */
+export async function warmMain(options: WarmWorkerSpec): Promise<number> {
+  const { dir } = options;
+  const name = process.env.SLURM_JOB_ID ?? String(process.pid);
+  for (const sub of Object.values(WARM_DIRS)) mkdirSync(join(dir, sub), { recursive: true });
+  const store = await openJobStore(options.invocation.jobStore, { host: logHost });
+  const config = await store.resume();
+  const names = await loadWorkflowModule(await workflowModuleHere(options.invocation.workflow));
+  const base = join(config.workDir || tmpdir(), `toil-${config.workflowId}`);
+  mkdirSync(base, { recursive: true });
+  const workerDir = mkdtempSync(join(base, 'worker-'));
+  const runtime: WorkerRuntime = {
+    store,
+    config,
+    names,
+    workerDir,
+    stats: new StatsBuffer(store, config.stats, `${process.pid}@${workerDir}`),
+    fileCache: new WorkerFileCache(join(workerDir, 'file-cache')),
+  };
+  let lastWork = Date.now();
+  let failures = 0;
+  for (;;) {
+    if (existsSync(join(dir, 'stop'))) break;
+    const claimed = claimNext(dir, name);
+    if (!claimed) {
+      const now = Date.now();
+      if (now - lastWork > options.idle * 1000) break;
+      if (now - heartbeatTime(options.heartbeat, now) > options.leaderTimeout * 1000) break;
+      await sleep(INBOX_POLL_MS);
+      continue;
+    }
+    const result = await runClaimed(runtime, claimed.jobId);
+    if (result.exitCode !== 0) failures += 1;
+    const done = join(dir, WARM_DIRS.done, claimed.attempt);
+    writeFileSync(`${done}.tmp`, JSON.stringify({ ...result, worker: name } satisfies WarmResult));
+    renameSync(`${done}.tmp`, done);
+    rmSync(claimed.path, { force: true });
+    lastWork = Date.now();
+  }
+  await runtime.stats.flush().catch(() => undefined);
+  await store.close().catch(() => undefined);
+  if (shouldClean(config.cleanWorkDir, failures === 0))
+    rmSync(workerDir, { recursive: true, force: true });
+  return 0;
+}
+
+function heartbeatTime(path: string, now: number): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return now;
+  }
+}
+
+/** Claims the oldest attempt of the inbox (rename into `running/`); undefined when none is left. */
+function claimNext(
+  dir: string,
+  worker: string,
+): { attempt: string; jobId: string; path: string } | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync(join(dir, WARM_DIRS.inbox)).filter((e) => !e.endsWith('.tmp'));
+  } catch {
+    return undefined;
+  }
+  for (const attempt of entries.sort()) {
+    const path = join(dir, WARM_DIRS.running, warmClaimName(attempt, worker));
+    try {
+      renameSync(join(dir, WARM_DIRS.inbox, attempt), path);
+    } catch {
+      continue; // another worker took it, or the leader withdrew it
+    }
+    const { jobId } = JSON.parse(readFileSync(path, 'utf8')) as { jobId: string };
+    return { attempt, jobId, path };
+  }
+  return undefined;
+}
+
+/** Runs one attempt in this process; a failure is recorded on the job with its output as log. */
+async function runClaimed(runtime: WorkerRuntime, jobId: string): Promise<WarmResult> {
+  const started = Date.now();
+  const cpu0 = totalCpuSeconds();
+  const attemptLog = outputFrom(false);
+  let exitCode = 0;
+  let reason: string | undefined;
+  try {
+    await runAttempt(runtime, await runtime.store.loadJob(jobId), false);
+  } catch (error) {
+    exitCode = 1;
+    reason = summaryOf(error);
+    process.stderr.write(`Job ${jobId} failed:\n${describeError(error)}\n`);
+    const recordError = await recordFailedAttempt(runtime.store, jobId, attemptLog(), reason);
+    if (recordError) report(logHost, 'warning', 'WORKER_FAILED', recordError);
+  }
+  return {
+    exitCode,
+    ...(reason === undefined ? {} : { reason }),
+    wallTime: (Date.now() - started) / 1000,
+    cpuTime: Math.max(0, totalCpuSeconds() - cpu0),
+    peakMemory: process.resourceUsage().maxRSS * 1024,
+  };
+}
