@@ -75,6 +75,9 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
     }
     const result = await runClaimed(runtime, claimed.jobId);
     if (result.exitCode !== 0) failures += 1;
+    // Its stats are stored before the leader hears of it: the leader may end the workflow and
+    // cancel this worker right after.
+    await runtime.stats.flush().catch(() => undefined);
     const done = join(dir, WARM_DIRS.done, claimed.attempt);
     writeFileSync(`${done}.tmp`, JSON.stringify({ ...result, worker: name } satisfies WarmResult));
     renameSync(`${done}.tmp`, done);
