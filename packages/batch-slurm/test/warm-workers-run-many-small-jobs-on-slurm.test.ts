@@ -39,9 +39,15 @@ function queued(dir: string, jobName: string): Array<{ id: string; state: string
     .map(([id, state]) => ({ id: id!, state: state! }));
 }
 
-/** How many of the run's warm workers Slurm runs. */
-function running(dir: string): number {
-  return queued(dir, 'warm').filter((j) => j.state === 'RUNNING').length;
+/** How many attempts the run's warm workers have claimed and not finished. */
+function claimed(dir: string): number {
+  const logs = join(dir, 'slurm-logs');
+  const list = (path: string): string[] => (existsSync(path) ? readdirSync(path) : []);
+  let count = 0;
+  for (const root of list(logs).filter((name) => name.startsWith('warm-')))
+    for (const warmClass of list(join(logs, root)))
+      count += list(join(logs, root, warmClass, 'running')).length;
+  return count;
 }
 
 async function waitUntil(what: string, condition: () => boolean, limitMs = 90_000): Promise<void> {
@@ -100,7 +106,7 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     const leader = startLeader(['run', FIXTURE, store, ...args], env);
     let kill;
     try {
-      await waitUntil('two warm workers run', () => running(dir) === 2);
+      await waitUntil('a warm worker runs a sleeper', () => claimed(dir) > 0);
     } finally {
       // Also when the wait failed: the leader must not outlive the test.
       kill = await runToil(['kill', store]);
@@ -116,12 +122,12 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     const env = {
       TOIL_TEST_CASE: 'sleepers',
       TOIL_TEST_COUNT: '3',
-      TOIL_TEST_SECONDS: '5',
+      TOIL_TEST_SECONDS: '10',
       TOIL_TEST_OUT: out,
     };
     const first = startLeader(['run', FIXTURE, store, ...args], env);
     try {
-      await waitUntil('two warm workers run', () => running(dir) === 2);
+      await waitUntil('a warm worker runs a sleeper', () => claimed(dir) > 0);
     } catch (error) {
       await runToil(['kill', store]);
       throw error;
