@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { ToilError, RecordingHost } from '@toil/core';
 import type { JobStore } from './contract.js';
 import type { JobRecord, StatsRecord, WorkflowConfig } from './records.js';
@@ -104,12 +105,6 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];
   for await (const item of items) all.push(item);
   return all;
-}
-
-async function streamToBuffer(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
 }
 
 async function expectToilError(
@@ -483,9 +478,7 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         const fromStream = await store.writeFileFromStream(Readable.from([Buffer.from('abc')]), {
           basename: 'data.bin',
         });
-        expect((await streamToBuffer(await second.readFileStream(fromStream))).toString()).toBe(
-          'abc',
-        );
+        expect((await buffer(await second.readFileStream(fromStream))).toString()).toBe('abc');
         await store.updateFile(fromStream, Readable.from([Buffer.from('abcdef')]));
         expect(await second.fileSize(fromStream)).toBe(6);
         await store.deleteFile(fromPath);
@@ -510,7 +503,7 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
           })(),
         );
         expect(await second.fileSize(big)).toBe(20 * 1024 * 1024);
-        const back = await streamToBuffer(await second.readFileStream(big));
+        const back = await buffer(await second.readFileStream(big));
         expect(back.equals(Buffer.concat(Array.from({ length: 20 }, () => chunk)))).toBe(true);
       });
 
@@ -717,7 +710,7 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
             (await reader.readSharedFile(`user-${prefix}`))!.toString(),
           ) as { iteration: number };
           expect(shared.iteration).toBeGreaterThanOrEqual(acked[w]!);
-          const content = await streamToBuffer(await reader.readFileStream(fileIds[w]!));
+          const content = await buffer(await reader.readFileStream(fileIds[w]!));
           expect(content).toHaveLength(1024 * 1024);
           expect(content.every((byte) => byte === content[0])).toBe(true);
           expect(content[0]).toBeGreaterThanOrEqual(acked[w]! % 256);

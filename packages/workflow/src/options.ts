@@ -16,6 +16,8 @@ import { batchSystemNames, findBatchSystem } from './batch-registry.js';
 import { PACKAGE_CODE_DIR } from './here.js';
 import {
   checkWorkflowOptionSpecs,
+  needsValue,
+  numberValue,
   workflowOptionHelpLines,
   workflowOptionValues,
   yargsSpecsOf,
@@ -181,17 +183,6 @@ function batchSystemArg(argv: string[]): string {
 /** Options whose values are numbers (parsed here, so errors show what the user typed). */
 const NUMBER_OPTIONS = new Set(['retryCount', 'maxCores', 'defaultCores']);
 
-function positiveNumber(value: unknown, name: string, integer = false): number {
-  const text = String(value).trim();
-  const n = text === '' ? Number.NaN : Number(text);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`Invalid --${name} '${String(value)}'.`, {
-      hint: integer ? `Give a whole number >= 0.` : `Give a number >= 0.`,
-    });
-  }
-  return n;
-}
-
 /** How `--help` names the program: `toil run FILE` when the CLI runs it, else `node FILE`. */
 function programName(): string {
   const file = process.env.TOIL_RUN_WORKFLOW ?? process.argv[1];
@@ -328,12 +319,7 @@ export function parseToilOptions(
     // An option given twice is an array: the last one wins, as in Toil's argparse.
     if (Array.isArray(value)) parsed[name] = value.at(-1);
     if (parsed[name] === '' || parsed[name] === null) {
-      throw new UsageError(`--${name} needs a value.`, {
-        hint:
-          NUMBER_OPTIONS.has(name) || pluginNumbers.has(name)
-            ? `Give a number after it, e.g. --${name} 2.`
-            : `Give a value after it (--${name} VALUE); pass --help for the options.`,
-      });
+      throw needsValue(name, NUMBER_OPTIONS.has(name) || pluginNumbers.has(name));
     }
   }
   const given = [...Object.keys(TOIL_OPTION_SPECS), ...Object.keys(pluginSpecs)].filter(
@@ -347,11 +333,11 @@ export function parseToilOptions(
     unknown
   >;
   const maxCores =
-    parsed.maxCores === undefined ? null : positiveNumber(parsed.maxCores, 'maxCores');
+    parsed.maxCores === undefined ? null : numberValue(parsed.maxCores, 'maxCores', { min: 0 });
   const defaultCores =
     parsed.defaultCores === undefined
       ? DEFAULTS.defaultCores
-      : positiveNumber(parsed.defaultCores, 'defaultCores');
+      : numberValue(parsed.defaultCores, 'defaultCores', { min: 0 });
   if (maxCores === 0 || defaultCores === 0) {
     throw new UsageError('Cores must be more than 0.', {
       hint: 'Give --maxCores / --defaultCores > 0.',
@@ -369,7 +355,7 @@ export function parseToilOptions(
     retryCount:
       parsed.retryCount === undefined
         ? DEFAULTS.retryCount
-        : positiveNumber(parsed.retryCount, 'retryCount', true),
+        : numberValue(parsed.retryCount, 'retryCount', { min: 0, integer: true }),
     maxCores,
     maxMemory: size('maxMemory') ?? null,
     maxDisk: size('maxDisk') ?? null,

@@ -45,6 +45,35 @@ export type WorkflowOptionValues<O extends WorkflowOptionSpecs> = {
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
+/** The usage error for `--name` given without a value (`number`: the option takes a number). */
+export function needsValue(name: string, number: boolean): UsageError {
+  return new UsageError(`--${name} needs a value.`, {
+    hint: number
+      ? `Give a number after it, e.g. --${name} 2.`
+      : `Give a value after it (--${name} VALUE); pass --help for the options.`,
+  });
+}
+
+/**
+ * The number an option's value says, as typed: finite, at least `min` when given, whole when
+ * `integer`; anything else is a usage error naming the value.
+ */
+export function numberValue(
+  value: unknown,
+  name: string,
+  { min, integer = false }: { min?: number; integer?: boolean } = {},
+): number {
+  const text = String(value).trim();
+  const n = text === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(n) || (min !== undefined && n < min) || (integer && !Number.isInteger(n))) {
+    const kind = integer ? 'whole number' : 'number';
+    throw new UsageError(`Invalid --${name} '${String(value)}'.`, {
+      hint: min === undefined ? `Give a ${kind}.` : `Give a ${kind} >= ${min}.`,
+    });
+  }
+  return n;
+}
+
 /**
  * Checks a workflow's option specs against the engine's option names (`reserved`): a clash, a
  * name that is not an option name or a default of the wrong type is the workflow's own mistake,
@@ -140,16 +169,9 @@ export function workflowOptionValues(
       continue;
     }
     const text = String(value);
-    if (text === '') {
-      throw new UsageError(`--${name} needs a value.`, {
-        hint: `Give a value after it (--${name} VALUE); pass --help for the options.`,
-      });
-    }
+    if (text === '') throw needsValue(name, spec.type === 'number');
     if (spec.type === 'number') {
-      const n = Number(text.trim());
-      if (text.trim() === '' || !Number.isFinite(n)) {
-        throw new UsageError(`Invalid --${name} '${text}'.`, { hint: 'Give a number.' });
-      }
+      const n = numberValue(text, name);
       if (spec.choices && !spec.choices.includes(n)) {
         throw new UsageError(`Invalid --${name} '${text}'.`, {
           hint: `Choose one of ${spec.choices.join(', ')}.`,
