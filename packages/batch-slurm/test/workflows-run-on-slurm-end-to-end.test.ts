@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openJobStore } from '@toil/jobstore';
 import { CLI_BIN, REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
 import {
   acquireSlurm,
@@ -30,13 +31,27 @@ function notes(out: string): string[] {
   return existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : [];
 }
 
-/** Slurm jobs in the queue whose name ends with `_<jobName>` (one of this file's workflows). */
-function queued(jobName: string): Array<{ id: string; state: string }> {
+/**
+ * Slurm jobs in the queue whose name ends with `_<jobName>` (one of this file's workflows),
+ * only those of the workflow `workflowId` when given (other runs may share the cluster).
+ */
+function queued(jobName: string, workflowId?: string): Array<{ id: string; state: string }> {
+  const prefix = workflowId === undefined ? 'toil_' : `toil_${workflowId.slice(0, 16)}_`;
   return slurmCommand(['squeue', '-h', '-o', '%A|%T|%j'])
     .split('\n')
     .map((line) => line.split('|'))
-    .filter((f) => f.length === 3 && f[2]!.endsWith(`_${jobName}`))
+    .filter((f) => f.length === 3 && f[2]!.startsWith(prefix) && f[2]!.endsWith(`_${jobName}`))
     .map(([id, state]) => ({ id: id!, state: state! }));
+}
+
+/** The id of the workflow in an existing store. */
+async function workflowIdOf(locator: string): Promise<string> {
+  const store = await openJobStore(locator);
+  try {
+    return (await store.resume()).workflowId;
+  } finally {
+    await store.close();
+  }
 }
 
 async function waitUntil(what: string, condition: () => boolean, limitMs = 90_000): Promise<void> {
@@ -106,7 +121,7 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
     expect(raw.batchSystem).toBe('slurm');
     expect(raw.jobs.count).toBe(101);
     expect(raw.jobTypes.find((t) => t.name === 'leaf')?.count).toBe(100);
-    expect(queued('leaf')).toEqual([]);
+    expect(queued('leaf', await workflowIdOf(store))).toEqual([]);
   }, 300_000);
 
   it('retries a failing job, then reports it totally failed with its log', async () => {

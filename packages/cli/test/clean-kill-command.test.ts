@@ -14,6 +14,7 @@ import {
   useScratchDir,
   withFakeLeader,
 } from '../../stats/test/stores.js';
+import { epochSecondsNow } from '@toil/jobstore';
 
 describe('toil clean', () => {
   const scratch = useScratchDir();
@@ -207,7 +208,7 @@ describe('toil kill', () => {
     const finished = await buildStore(`file:${scratch('finished')}`, {
       rootId: 'root',
       leader: localLeader(dead),
-      outcome: { result: 'succeeded', attempt: 0, time: Date.now() / 1000, failedJobs: [] },
+      outcome: { result: 'succeeded', attempt: 0, time: epochSecondsNow(), failedJobs: [] },
     });
     const finishedResult = await runToil(['kill', finished]);
     expect(finishedResult.code).toBe(0);

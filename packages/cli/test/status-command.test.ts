@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { openJobStore } from '@toil/jobstore';
+import { epochSecondsNow, epochSecondsOf, openJobStore } from '@toil/jobstore';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import {
   buildStore,
@@ -22,7 +22,7 @@ describe('toil status', () => {
     const store = await buildStore(`file:${scratch('done')}`, {
       rootId: 'root-gone',
       leader: localLeader(deadPid()),
-      outcome: { result: 'succeeded', attempt: 0, time: Date.now() / 1000, failedJobs: [] },
+      outcome: { result: 'succeeded', attempt: 0, time: epochSecondsNow(), failedJobs: [] },
     });
     const result = await runToil(['status', store, '--failIfNotComplete']);
     expect(result.code).toBe(0);
@@ -40,7 +40,7 @@ describe('toil status', () => {
       outcome: {
         result: 'failed',
         attempt: 0,
-        time: Date.now() / 1000,
+        time: epochSecondsNow(),
         failedJobs: [{ id: 'boom', name: 'boom' }],
       },
       summary: summary({ unfinished: 2, withChildren: 1, totallyFailed: 1 }),
@@ -79,7 +79,7 @@ describe('toil status', () => {
 
     const killed = await buildStoreWithRootJob(`file:${scratch('killed')}`, {
       leader: localLeader(deadPid()),
-      outcome: { result: 'killed', attempt: 0, time: Date.now() / 1000, failedJobs: [] },
+      outcome: { result: 'killed', attempt: 0, time: epochSecondsNow(), failedJobs: [] },
     });
     const killedResult = await runToil(['status', killed]);
     expect(killedResult.stdout).toContain('The workflow was killed (attempt 0');
@@ -108,7 +108,7 @@ describe('toil status', () => {
   });
 
   it("says when a remote leader's counts were last updated, in this century", async () => {
-    const updatedAt = Date.UTC(2026, 10, 30, 1, 2, 3) / 1000;
+    const updatedAt = epochSecondsOf(new Date(Date.UTC(2026, 10, 30, 1, 2, 3)));
     const store = await buildStoreWithRootJob(`file:${scratch('remote-summary')}`, {
       leader: remoteLeader(12345),
       summary: summary({ unfinished: 1, updatedAt }),

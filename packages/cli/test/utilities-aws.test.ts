@@ -11,6 +11,7 @@ import {
   summary,
   withFakeLeader,
 } from '../../stats/test/stores.js';
+import { epochSecondsNow } from '@toil/jobstore';
 
 const REGION = 'us-west-2';
 const run = randomBytes(3).toString('hex');
@@ -39,7 +40,7 @@ moto.describe('the job-store utilities on an aws: store (moto)', () => {
   it('toil status tells completed and failed stores apart', async () => {
     const done = await buildStore(newLocator(), {
       rootId: 'gone',
-      outcome: { result: 'succeeded', attempt: 0, time: Date.now() / 1000, failedJobs: [] },
+      outcome: { result: 'succeeded', attempt: 0, time: epochSecondsNow(), failedJobs: [] },
     });
     const doneResult = await runToil(['status', done, '--failIfNotComplete']);
     expect(doneResult.code).toBe(0);
@@ -51,7 +52,7 @@ moto.describe('the job-store utilities on an aws: store (moto)', () => {
       outcome: {
         result: 'failed',
         attempt: 0,
-        time: Date.now() / 1000,
+        time: epochSecondsNow(),
         failedJobs: [{ id: 'root', name: 'root' }],
       },
       summary: summary({ unfinished: 1, totallyFailed: 1 }),

@@ -10,6 +10,30 @@ import type * as schemas from './schemas.js';
  */
 export const JOBSTORE_FORMAT_VERSION = 1;
 
+/**
+ * A stored time: epoch seconds, as every record holds it (`createdAt`, `startedAt`,
+ * `updatedAt`, `time`, `start`). Branded: a plain number (e.g. `Date.now()`, milliseconds)
+ * does not type-check where a stored time goes, and a stored time becomes a `Date` only
+ * through {@link dateOfEpochSeconds}, so seconds and milliseconds cannot be mixed up (the year
+ * 58882 that `toil status` once printed).
+ */
+export type EpochSeconds = z.infer<typeof schemas.EpochSecondsSchema>;
+
+/** The time now as a stored time (epoch seconds, fractional). */
+export function epochSecondsNow(): EpochSeconds {
+  return (Date.now() / 1000) as EpochSeconds;
+}
+
+/** `date` as a stored time (epoch seconds). */
+export function epochSecondsOf(date: Date): EpochSeconds {
+  return (date.getTime() / 1000) as EpochSeconds;
+}
+
+/** The `Date` of a stored time. */
+export function dateOfEpochSeconds(time: EpochSeconds): Date {
+  return new Date(time * 1000);
+}
+
 /** How a workflow's job store and work directories are cleaned up (Toil's `--clean`). */
 export type CleanPolicy = z.infer<typeof schemas.CleanPolicySchema>;
 

@@ -5,6 +5,12 @@ import { JOBSTORE_FORMAT_VERSION } from './records.js';
 // reads or writes a record: importing @toil/jobstore does not load zod, which was most of its
 // import time. Their types are in records.ts.
 
+/**
+ * A stored time: epoch seconds (not milliseconds), as every record holds it. Branded, so a
+ * number of another unit does not type-check where a stored time goes (see `EpochSeconds`).
+ */
+export const EpochSecondsSchema = z.number().brand<'EpochSeconds'>();
+
 /** How a workflow's job store and work directories are cleaned up (Toil's `--clean`). */
 export const CleanPolicySchema = z.enum(['always', 'onError', 'never', 'onSuccess']);
 
@@ -20,7 +26,7 @@ export const WorkflowConfigSchema = z
     /** 0 for the first run, incremented by each `--restart`. */
     attempt: z.number().int().nonnegative(),
     /** Epoch seconds when the workflow was created. */
-    createdAt: z.number(),
+    createdAt: EpochSecondsSchema,
     toilVersion: z.string(),
     /** Absolute path (or URL) of the workflow module that defines the job classes. */
     workflowModule: z.string().optional(),
@@ -108,7 +114,7 @@ export const JobStatsSchema = z.object({
   memory: z.number().nonnegative(),
   requestedCores: z.number().nonnegative(),
   /** Epoch seconds when the attempt started. */
-  start: z.number(),
+  start: EpochSecondsSchema,
   succeeded: z.boolean(),
   /**
    * The workflow run this attempt belongs to (the config's `attempt`: 0, then one more per
@@ -128,7 +134,7 @@ export const LeaderMessageSchema = z.object({
   text: z.string(),
   jobId: z.string().optional(),
   /** When the job sent it (epoch seconds); older records have only the record's time. */
-  time: z.number().optional(),
+  time: EpochSecondsSchema.optional(),
 });
 
 /**
@@ -140,7 +146,7 @@ export const StatsRecordSchema = z.discriminatedUnion('kind', [
     v: z.literal(1),
     kind: z.literal('worker'),
     /** Epoch seconds when the record was appended. */
-    time: z.number(),
+    time: EpochSecondsSchema,
     worker: z.object({
       id: z.string(),
       host: z.string(),
@@ -159,7 +165,7 @@ export const StatsRecordSchema = z.discriminatedUnion('kind', [
     v: z.literal(1),
     kind: z.literal('leader'),
     /** Epoch seconds when the record was appended. */
-    time: z.number(),
+    time: EpochSecondsSchema,
     /** The run attempt (config.attempt) these totals belong to. */
     attempt: z.number().int().nonnegative(),
     /** Wall seconds of this leader run. */
@@ -176,7 +182,7 @@ export const LeaderInfoSchema = z.object({
   nodeId: z.string(),
   hostname: z.string(),
   /** Epoch seconds when this leader started. */
-  startedAt: z.number(),
+  startedAt: EpochSecondsSchema,
   attempt: z.number().int().nonnegative(),
   /** Pids of the leader's local worker processes (single machine), rewritten as the pool changes. */
   workerPids: z.array(z.number().int().positive()).optional(),
@@ -187,7 +193,7 @@ export const OutcomeSchema = z.object({
   result: z.enum(['succeeded', 'failed', 'killed']),
   attempt: z.number().int().nonnegative(),
   /** Epoch seconds when the run ended. */
-  time: z.number(),
+  time: EpochSecondsSchema,
   failedJobs: z.array(z.object({ id: z.string(), name: z.string() })).default([]),
   /** Batch-system ids the leader killed while stopping (e.g. Slurm job ids on `toil kill`). */
   killedBatchIds: z.array(z.string()).optional(),
@@ -200,7 +206,7 @@ export const OutcomeSchema = z.object({
 export const JobStoreSummarySchema = z.object({
   v: z.literal(1),
   /** Epoch seconds (not milliseconds) of this summary. */
-  updatedAt: z.number(),
+  updatedAt: EpochSecondsSchema,
   attempt: z.number().int().nonnegative(),
   /** Jobs whose records still exist. */
   unfinished: z.number().int().nonnegative(),

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { openJobStore } from './open.js';
-import type { JobRecord } from './records.js';
+import { epochSecondsNow, type JobRecord } from './records.js';
 
 async function main(): Promise<void> {
   const [locator, prefix, jobCount, fileId] = process.argv.slice(2);
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     await store.appendStats({
       v: 1,
       kind: 'leader',
-      time: Date.now() / 1000,
+      time: epochSecondsNow(),
       attempt: iteration,
       totalTime: iteration,
       totalClock: iteration,

@@ -14,7 +14,13 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { ToilError, RecordingHost } from '@toil/core';
 import type { JobStore } from './contract.js';
-import type { JobRecord, StatsRecord, WorkflowConfig } from './records.js';
+import {
+  epochSecondsNow,
+  type EpochSeconds,
+  type JobRecord,
+  type StatsRecord,
+  type WorkflowConfig,
+} from './records.js';
 
 /** What the contract suite needs to know about a backend. */
 export interface ContractBackend {
@@ -41,7 +47,7 @@ export function sampleConfig(overrides: Partial<WorkflowConfig> = {}): WorkflowC
     format: 1,
     workflowId: randomBytes(8).toString('hex'),
     attempt: 0,
-    createdAt: Date.now() / 1000,
+    createdAt: epochSecondsNow(),
     toilVersion: '0.0.0-test',
     batchSystem: 'single_machine',
     defaultCores: 1,
@@ -85,7 +91,7 @@ export function sampleStats(n: number): StatsRecord {
   return {
     v: 1,
     kind: 'worker',
-    time: n,
+    time: n as EpochSeconds,
     worker: {
       id: `w${n}`,
       host: 'localhost',
@@ -564,7 +570,7 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
           pid: 1234,
           nodeId: 'node',
           hostname: 'host',
-          startedAt: 1,
+          startedAt: 1 as EpochSeconds,
           attempt: 0,
           workerPids: [5, 6],
         };
@@ -575,7 +581,7 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         const outcome = {
           result: 'failed' as const,
           attempt: 0,
-          time: 5,
+          time: 5 as EpochSeconds,
           failedJobs: [{ id: 'j', name: 'J' }],
         };
         await store.setOutcome(outcome);
@@ -585,7 +591,7 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
 
         const summary = {
           v: 1 as const,
-          updatedAt: 1,
+          updatedAt: 1 as EpochSeconds,
           attempt: 0,
           unfinished: 3,
           withChildren: 1,
@@ -639,7 +645,7 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         await b.appendStats({
           v: 1,
           kind: 'leader',
-          time: 9,
+          time: 9 as EpochSeconds,
           attempt: 0,
           totalTime: 1,
           totalClock: 1,

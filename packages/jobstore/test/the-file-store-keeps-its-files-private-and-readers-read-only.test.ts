@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ToilError } from '@toil/core';
-import { openJobStore, type JobStore } from '@toil/jobstore';
+import { openJobStore, type EpochSeconds, type JobStore } from '@toil/jobstore';
 import { sampleConfig, sampleJob, sampleStats } from '@toil/jobstore/testing';
 
 let root: string;
@@ -50,7 +50,7 @@ async function populated(name: string): Promise<{ store: JobStore; path: string 
   await store.appendStats(sampleStats(1));
   await store.writeSummary({
     v: 1,
-    updatedAt: 1,
+    updatedAt: 1 as EpochSeconds,
     attempt: 0,
     unfinished: 1,
     withChildren: 0,

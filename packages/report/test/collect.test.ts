@@ -1,4 +1,4 @@
-import type { JobStats, StatsRecord } from '@toil/jobstore';
+import type { EpochSeconds, JobStats, StatsRecord } from '@toil/jobstore';
 import { DETAIL_LIMIT, ReportCollector, type RunContext } from '../src/index.js';
 
 function attempt(
@@ -15,7 +15,7 @@ function attempt(
     clock: time / 2,
     memory: 1e6,
     requestedCores: 1,
-    start,
+    start: start as EpochSeconds,
     succeeded: true,
     workflowAttempt: 0,
     predecessors: [],
@@ -27,7 +27,7 @@ function worker(host: string, pid: number, jobs: JobStats[]): StatsRecord {
   return {
     v: 1,
     kind: 'worker',
-    time: 0,
+    time: 0 as EpochSeconds,
     worker: {
       id: `${host}-${pid}`,
       host,
@@ -83,7 +83,14 @@ describe('the report collector', () => {
       ]),
     );
     c.add(worker('a', 2, [attempt('j1', 'x', 30, 1, { workflowAttempt: 1 })]));
-    c.add({ v: 1, kind: 'leader', time: 20, attempt: 0, totalTime: 11, totalClock: 2 });
+    c.add({
+      v: 1,
+      kind: 'leader',
+      time: 20 as EpochSeconds,
+      attempt: 0,
+      totalTime: 11,
+      totalClock: 2,
+    });
     const collected = c.finish(
       context({ latestAttempt: 1, latestEnd: 32, latestResult: 'succeeded' }),
     );

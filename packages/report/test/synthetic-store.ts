@@ -4,7 +4,16 @@
 // restart after 40 % of the jobs, a failed first try of every 400th job (retried on the
 // spot), and 3 jobs of the last level that failed for good with logs. The benchmark writes
 // its 100,000-job store with it too (bench/fixtures/report-store.ts).
-import { openJobStore, type JobRecord, type JobStats, type StatsRecord } from '@toil/jobstore';
+import {
+  openJobStore,
+  type EpochSeconds,
+  type JobRecord,
+  type JobStats,
+  type StatsRecord,
+} from '@toil/jobstore';
+
+/** A synthetic stored time (epoch seconds). */
+const at = (seconds: number): EpochSeconds => seconds as EpochSeconds;
 import { sampleConfig, sampleJob } from '@toil/jobstore/testing';
 
 /** The names of the tree's levels, root first; deeper levels reuse the last name. */
@@ -71,7 +80,7 @@ export async function writeSyntheticStore(locator: string, jobs: number): Promis
       sampleConfig({
         workflowId: `synthetic-${jobs}`,
         attempt: 1,
-        createdAt: T0 - 1,
+        createdAt: at(T0 - 1),
         batchSystem: 'slurm',
         clean: 'never',
       }),
@@ -97,12 +106,12 @@ export async function writeSyntheticStore(locator: string, jobs: number): Promis
       };
       const retried = i > 0 && i % RETRY_EVERY === 0;
       if (retried) {
-        byLane[lane]!.push({ ...base, time: STEP * 0.4, start, succeeded: false });
+        byLane[lane]!.push({ ...base, time: STEP * 0.4, start: at(start), succeeded: false });
         start += STEP * 0.45;
       }
       const failed = failedIds.has(base.jobId);
       const time = retried ? STEP * 0.4 : STEP * 0.9;
-      byLane[lane]!.push({ ...base, time, start, succeeded: !failed });
+      byLane[lane]!.push({ ...base, time, start: at(start), succeeded: !failed });
       end = Math.max(end, start + time);
       if (workflowAttempt === 0) runEnd0 = end;
     }
@@ -113,7 +122,7 @@ export async function writeSyntheticStore(locator: string, jobs: number): Promis
         records.push({
           v: 1,
           kind: 'worker',
-          time: chunk[chunk.length - 1]!.start + 1,
+          time: at(chunk[chunk.length - 1]!.start + 1),
           worker: {
             id: `worker-${lane}`,
             host: HOSTS[lane % HOSTS.length]!,
@@ -133,7 +142,7 @@ export async function writeSyntheticStore(locator: string, jobs: number): Promis
       {
         v: 1,
         kind: 'leader',
-        time: runEnd0 + 0.5,
+        time: at(runEnd0 + 0.5),
         attempt: 0,
         totalTime: runEnd0 - T0 + 1.5,
         totalClock: 3,
@@ -141,7 +150,7 @@ export async function writeSyntheticStore(locator: string, jobs: number): Promis
       {
         v: 1,
         kind: 'leader',
-        time: end + 0.5,
+        time: at(end + 0.5),
         attempt: 1,
         totalTime: end - (runEnd0 + restartGap - 1) + 0.5,
         totalClock: 4,
@@ -174,18 +183,18 @@ export async function writeSyntheticStore(locator: string, jobs: number): Promis
       pid: 999_999,
       nodeId: 'synthetic-node',
       hostname: 'node-1',
-      startedAt: runEnd0 + restartGap - 1,
+      startedAt: at(runEnd0 + restartGap - 1),
       attempt: 1,
     });
     await store.setOutcome({
       result: 'failed',
       attempt: 1,
-      time: end + 0.5,
+      time: at(end + 0.5),
       failedJobs: [...failedIds].map((id) => ({ id, name: 'annotate' })),
     });
     await store.writeSummary({
       v: 1,
-      updatedAt: end + 0.5,
+      updatedAt: at(end + 0.5),
       attempt: 1,
       unfinished: failedIds.size + 1,
       withChildren: 1,

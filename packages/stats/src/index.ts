@@ -66,7 +66,6 @@ export {
   isRunning,
   isoTime,
   parentPid,
-  storedTime,
 } from './leader.js';
 export type { EpochMillis, EpochSeconds, LeaderLiveness } from './leader.js';
 export { openStore, storeNotFound } from './open.js';

@@ -1,5 +1,5 @@
 import { ToilError, report, silentHost } from '@toil/core';
-import type { LeaderInfo, Outcome } from '@toil/jobstore';
+import { epochSecondsNow, type LeaderInfo, type Outcome } from '@toil/jobstore';
 import {
   classifyLeader,
   currentOutcome,
@@ -7,7 +7,6 @@ import {
   isRunning,
   isoTime,
   parentPid,
-  storedTime,
 } from './leader.js';
 import { withExistingStore, type UtilityOptions } from './open.js';
 
@@ -101,7 +100,7 @@ export async function killWorkflow(
         action: 'finished',
         leader: recorded,
         outcome,
-        message: `The workflow in ${store.locator} already ended (${outcome.result}, attempt ${outcome.attempt}, ${isoTime(storedTime(outcome.time))}); there is nothing to kill.`,
+        message: `The workflow in ${store.locator} already ended (${outcome.result}, attempt ${outcome.attempt}, ${isoTime(outcome.time)}); there is nothing to kill.`,
       };
     }
     if (liveness.kind === 'remote') {
@@ -160,7 +159,7 @@ export async function killWorkflow(
     const deadline = started + timeoutMs;
     let remaining: number[];
     for (;;) {
-      const leaderAlive = isRecordedProcessAlive(recorded.pid, storedTime(recorded.startedAt));
+      const leaderAlive = isRecordedProcessAlive(recorded.pid, recorded.startedAt);
       remaining = workers.filter((pid) => isRunning(pid));
       if (!leaderAlive && remaining.length === 0) break;
       if (Date.now() >= deadline) {
@@ -189,7 +188,7 @@ export async function killWorkflow(
       finalOutcome = {
         result: 'killed',
         attempt: recorded.attempt,
-        time: Date.now() / 1000, // seconds, as the leader records its own outcome
+        time: epochSecondsNow(),
         failedJobs: [],
       };
       await store.setOutcome(finalOutcome);

@@ -4,7 +4,9 @@ import {
   localNodeId,
   parentPid,
 } from '@toil/core';
-import type { LeaderInfo, Outcome } from '@toil/jobstore';
+import type { EpochSeconds, LeaderInfo, Outcome } from '@toil/jobstore';
+
+export type { EpochSeconds } from '@toil/jobstore';
 
 // Kept as exports of @toil/stats, which published them before they moved to @toil/core.
 export { isRunning, parentPid };
@@ -22,23 +24,10 @@ export type LeaderLiveness =
   | { kind: 'local-dead'; leader: LeaderInfo }
   | { kind: 'remote'; leader: LeaderInfo };
 
-declare const EPOCH_SECONDS: unique symbol;
 declare const EPOCH_MILLIS: unique symbol;
-
-/** A stored time: epoch seconds, as every record holds it. */
-export type EpochSeconds = number & { readonly [EPOCH_SECONDS]: true };
 
 /** A time in epoch milliseconds (JavaScript's `Date`). */
 export type EpochMillis = number & { readonly [EPOCH_MILLIS]: true };
-
-/**
- * Marks a time read from a record (`updatedAt`, `startedAt`, `time`: epoch seconds). The two
- * brands keep seconds and milliseconds apart: turning milliseconds into a date as if they were
- * seconds (the year 58882) does not type-check.
- */
-export function storedTime(time: number): EpochSeconds {
-  return time as EpochSeconds;
-}
 
 /** A stored time in epoch milliseconds. */
 export function epochMillis(time: EpochSeconds): EpochMillis {
@@ -57,7 +46,7 @@ export function isRecordedProcessAlive(pid: number, recordedAt: EpochSeconds): b
 export function classifyLeader(leader: LeaderInfo | undefined): LeaderLiveness {
   if (!leader) return { kind: 'none' };
   if (leader.nodeId !== localNodeId()) return { kind: 'remote', leader };
-  return isRecordedProcessAlive(leader.pid, storedTime(leader.startedAt))
+  return isRecordedProcessAlive(leader.pid, leader.startedAt)
     ? { kind: 'local-alive', leader }
     : { kind: 'local-dead', leader };
 }

@@ -5,7 +5,6 @@ import {
   classifyLeader,
   currentOutcome,
   epochMillis,
-  storedTime,
   type EpochMillis,
   type EpochSeconds,
   isoTime,
@@ -251,11 +250,11 @@ function describe(
         ? `The workflow in ${locator} has not started running: its leader (${who}) stopped before saving the root job.`
         : `The workflow in ${locator} has not started: no leader has run it yet.`;
     case 'running':
-      return `The workflow is running: its leader is ${who} (this machine), attempt ${leader!.attempt}, started ${isoTime(storedTime(leader!.startedAt))}.`;
+      return `The workflow is running: its leader is ${who} (this machine), attempt ${leader!.attempt}, started ${isoTime(leader!.startedAt)}.`;
     case 'running-elsewhere':
       return (
         `The workflow's leader is ${who}, another machine (attempt ${leader!.attempt}, started ` +
-        `${isoTime(storedTime(leader!.startedAt))}); it has not recorded an end, so it is presumably running. ` +
+        `${isoTime(leader!.startedAt)}); it has not recorded an end, so it is presumably running. ` +
         'This machine cannot check that process.'
       );
     case 'failed': {
@@ -263,12 +262,12 @@ function describe(
       const jobs =
         failed.length > 0 ? `: ${failed.length} totally failed jobs (${listNames(failed)})` : '';
       return (
-        `The workflow failed (attempt ${outcome!.attempt}, ended ${isoTime(storedTime(outcome!.time))})${jobs}. ` +
+        `The workflow failed (attempt ${outcome!.attempt}, ended ${isoTime(outcome!.time)})${jobs}. ` +
         'Fix the cause and run it again with --restart; `toil status --failed --printLogs` shows the logs.'
       );
     }
     case 'killed':
-      return `The workflow was killed (attempt ${outcome!.attempt}, at ${isoTime(storedTime(outcome!.time))}). Resume it with --restart.`;
+      return `The workflow was killed (attempt ${outcome!.attempt}, at ${isoTime(outcome!.time)}). Resume it with --restart.`;
     case 'leader-died':
       return (
         `The workflow is not running: its leader (${who}, attempt ${leader!.attempt}) stopped without ` +
@@ -356,7 +355,7 @@ export async function getStatus(
           ready: summary.ready,
         };
         report.countsSource = 'summary';
-        countsUpdated = storedTime(summary.updatedAt);
+        countsUpdated = summary.updatedAt;
         report.countsUpdatedAt = epochMillis(countsUpdated);
       } else if (rootId !== undefined || wantJobs) {
         const walked = await walkJobs(store, host, wantJobs && !records);

@@ -1,4 +1,4 @@
-import type { JobStats, StatsRecord, WorkflowConfig } from '@toil/jobstore';
+import type { EpochSeconds, JobStats, StatsRecord, WorkflowConfig } from '@toil/jobstore';
 
 /** A stored workflow config like the seed run's (`--stats`, single machine, defaults). */
 export function seedConfig(overrides: Partial<WorkflowConfig> = {}): WorkflowConfig {
@@ -6,7 +6,7 @@ export function seedConfig(overrides: Partial<WorkflowConfig> = {}): WorkflowCon
     format: 1,
     workflowId: 'wf-seed',
     attempt: 0,
-    createdAt: 1_700_000_000_000,
+    createdAt: 1_700_000_000 as EpochSeconds,
     toilVersion: '0.1.0',
     batchSystem: 'single_machine',
     defaultCores: 1,
@@ -38,7 +38,7 @@ export function jobStats(
     clock,
     memory: memoryKiB * 1024,
     requestedCores: 1,
-    start: 1_700_000_000,
+    start: 1_700_000_000 as EpochSeconds,
     succeeded: true,
     ...extra,
   };
@@ -53,7 +53,7 @@ export function workerRecord(
   return {
     v: 1,
     kind: 'worker',
-    time: 1_700_000_001,
+    time: 1_700_000_001 as EpochSeconds,
     worker: {
       id,
       host: 'vm',
@@ -71,7 +71,14 @@ export function workerRecord(
 
 /** A leader record for one attempt. */
 export function leaderRecord(attempt: number, totalTime: number, totalClock: number): StatsRecord {
-  return { v: 1, kind: 'leader', time: 1_700_000_002, attempt, totalTime, totalClock };
+  return {
+    v: 1,
+    kind: 'leader',
+    time: 1_700_000_002 as EpochSeconds,
+    attempt,
+    totalTime,
+    totalClock,
+  };
 }
 
 /** The seed page's run: three jobs chained in one worker, then the leader's totals. */

@@ -6,9 +6,10 @@ import {
   getStatus,
   isRunning,
   killWorkflow,
-  storedTime,
+  isoTime,
 } from '@toil/stats';
 import { buildStoreWithRootJob, deadPid, exited, localLeader, useScratchDir } from './stores.js';
+import { epochSecondsNow, epochSecondsOf, type EpochSeconds } from '@toil/jobstore';
 
 describe('leader liveness', () => {
   const scratch = useScratchDir();
@@ -37,7 +38,9 @@ describe('leader liveness', () => {
     const child = startSleeper();
     await new Promise((resolve) => child.once('spawn', resolve));
     try {
-      const recordedBefore = localLeader(child.pid!, { startedAt: Date.now() / 1000 - 60 });
+      const recordedBefore = localLeader(child.pid!, {
+        startedAt: epochSecondsOf(new Date(Date.now() - 60_000)),
+      });
       expect(classifyLeader(recordedBefore).kind).toBe('local-dead');
       const locator = await buildStoreWithRootJob(`file:${scratch('recycled')}`, {
         leader: recordedBefore,
@@ -55,10 +58,16 @@ describe('leader liveness', () => {
   });
 
   it('reads leader times as the epoch seconds records hold', () => {
-    expect(epochMillis(storedTime(1_700_000_000))).toBe(1_700_000_000_000);
-    expect(epochMillis(storedTime(1_700_000_000.5))).toBe(1_700_000_000_500);
+    expect(epochMillis(1_700_000_000 as EpochSeconds)).toBe(1_700_000_000_000);
+    expect(epochMillis(1_700_000_000.5 as EpochSeconds)).toBe(1_700_000_000_500);
+    expect(isoTime(epochSecondsOf(new Date(Date.UTC(2026, 10, 30, 1, 2, 3))))).toBe(
+      '2026-11-30T01:02:03Z',
+    );
+    // @ts-expect-error Date.now() is milliseconds, not a stored time: the type refuses it,
+    // which is what `toil status` once got wrong (it printed the year 58882).
+    expect(isoTime(Date.now())).toMatch(/^\+05\d{4}-/);
     const dead = deadPid();
-    expect(classifyLeader(localLeader(dead, { startedAt: Date.now() / 1000 })).kind).toBe(
+    expect(classifyLeader(localLeader(dead, { startedAt: epochSecondsNow() })).kind).toBe(
       'local-dead',
     );
   });

@@ -1,6 +1,7 @@
 import { RecordingHost, ToilError } from '@toil/core';
 import { cleanJobStore, gatherStats, getStatus, killWorkflow } from '@toil/stats';
 import { jobStats, seedRecords, workerRecord } from './fixtures.js';
+import { epochSecondsNow } from '@toil/jobstore';
 import {
   buildStore,
   buildStoreWithRootJob,
@@ -47,7 +48,7 @@ describe('the library functions behind the commands', () => {
     const outcome = {
       result: 'failed' as const,
       attempt: 0,
-      time: Date.now() / 1000,
+      time: epochSecondsNow(),
       failedJobs: [],
     };
     for (const [name, leader] of [

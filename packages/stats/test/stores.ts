@@ -4,6 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localNodeId } from '@toil/core';
 import {
+  epochSecondsNow,
   openJobStore,
   type JobRecord,
   type JobStore,
@@ -137,7 +138,7 @@ export function localLeader(pid: number, overrides: Partial<LeaderInfo> = {}): L
     pid,
     nodeId: localNodeId(),
     hostname: hostname(),
-    startedAt: Date.now() / 1000,
+    startedAt: epochSecondsNow(),
     attempt: 0,
     ...overrides,
   };
@@ -152,7 +153,7 @@ export function remoteLeader(pid: number): LeaderInfo {
 export function summary(counts: Partial<JobStoreSummary> = {}): JobStoreSummary {
   return {
     v: 1,
-    updatedAt: Date.now() / 1000,
+    updatedAt: epochSecondsNow(),
     attempt: 0,
     unfinished: 0,
     withChildren: 0,

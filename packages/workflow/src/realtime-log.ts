@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ToilError, type LogLevel } from '@toil/core';
-import type { LeaderMessage } from '@toil/jobstore';
+import { epochSecondsNow, type LeaderMessage } from '@toil/jobstore';
 
 /** Longest message text sent to the leader; longer ones are cut with a note. */
 export const MAX_MESSAGE_CHARS = 8 * 1024;
@@ -47,7 +47,7 @@ export class MessageLimiter {
       text.length > MAX_MESSAGE_CHARS
         ? `${text.slice(0, MAX_MESSAGE_CHARS)}… (${text.length - MAX_MESSAGE_CHARS} more characters not sent)`
         : text;
-    this.sink({ level, text: cut, jobId: this.jobId, time: Date.now() / 1000 });
+    this.sink({ level, text: cut, jobId: this.jobId, time: epochSecondsNow() });
   }
 
   /** Says how many messages were dropped since the last time it said so. */
@@ -60,7 +60,7 @@ export class MessageLimiter {
       level: 'warning',
       text: `${count} message(s) from this job were not sent (more than ${MESSAGE_RATE.perSecond}/s).`,
       jobId: this.jobId,
-      time: Date.now() / 1000,
+      time: epochSecondsNow(),
     });
   }
 }

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IssuedJob, WorkflowCode } from '@toil/batch-system';
 import type { ContractJobs } from '@toil/batch-system/testing';
-import { openJobStore, type JobStore, type WorkflowConfig } from '@toil/jobstore';
+import { epochSecondsNow, openJobStore, type JobStore, type WorkflowConfig } from '@toil/jobstore';
 import { Job } from './job.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
 import { WORKFLOW_VERSION } from './toil.js';
@@ -57,7 +57,7 @@ export async function contractJobs(dir: string): Promise<ContractWorkflow> {
     format: 1,
     workflowId: `contract-${process.pid}-${Date.now()}`,
     attempt: 0,
-    createdAt: Date.now() / 1000,
+    createdAt: epochSecondsNow(),
     toilVersion: WORKFLOW_VERSION,
     workflowModule: modulePath,
     batchSystem: 'contract',

@@ -3,7 +3,13 @@ import { statSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ToilError, isRecordedProcessAlive, localNodeId, report, type IoHost } from '@toil/core';
-import { openJobStore, type FileId, type JobStore, type WorkflowConfig } from '@toil/jobstore';
+import {
+  epochSecondsNow,
+  openJobStore,
+  type FileId,
+  type JobStore,
+  type WorkflowConfig,
+} from '@toil/jobstore';
 import type { BatchSystem, BatchSystemContext, WorkflowCode } from '@toil/batch-system';
 import { findBatchSystem } from './batch-registry.js';
 import { COMPILED_ENV, compileWorkflow } from './compile.js';
@@ -156,7 +162,7 @@ export class Toil implements AsyncDisposable {
       format: 1,
       workflowId: randomUUID(),
       attempt: 0,
-      createdAt: Date.now() / 1000,
+      createdAt: epochSecondsNow(),
       toilVersion: WORKFLOW_VERSION,
       workflowModule: this.workflowSource(),
       batchSystem: o.batchSystem,
@@ -341,7 +347,7 @@ export class Toil implements AsyncDisposable {
         await store.setOutcome({
           result: 'succeeded',
           attempt: config.attempt,
-          time: Date.now() / 1000,
+          time: epochSecondsNow(),
           failedJobs: [],
         });
         return store.getRootReturnValue();
@@ -477,7 +483,7 @@ export class Toil implements AsyncDisposable {
           .setOutcome({
             result: 'failed',
             attempt: this.config.attempt,
-            time: Date.now() / 1000,
+            time: epochSecondsNow(),
             failedJobs: [],
           })
           .catch(() => undefined);

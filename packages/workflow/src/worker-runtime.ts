@@ -4,13 +4,14 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { ToilError, forEachLimit, toToilError } from '@toil/core';
-import type {
-  CleanPolicy,
-  JobRecord,
-  JobStats,
-  JobStore,
-  LeaderMessage,
-  WorkflowConfig,
+import {
+  epochSecondsNow,
+  type CleanPolicy,
+  type JobRecord,
+  type JobStats,
+  type JobStore,
+  type LeaderMessage,
+  type WorkflowConfig,
 } from '@toil/jobstore';
 import { JobFileStore, deleteRequestedFiles } from './file-store.js';
 import type { WorkerFileCache } from './file-cache.js';
@@ -118,7 +119,7 @@ export class StatsBuffer {
       this.store.appendStats({
         v: 1,
         kind: 'worker',
-        time: Date.now() / 1000,
+        time: epochSecondsNow(),
         worker,
         jobs,
         messages,
@@ -226,7 +227,7 @@ async function runJob(
 ): Promise<AttemptResult | { next: JobRecord }> {
   const { store, config } = rt;
   const body = record.body as JobBody;
-  const started = Date.now() / 1000;
+  const started = epochSecondsNow();
   const wall0 = performance.now();
   // CPU, children's CPU and the memory peak cost system calls: only measured for --stats.
   const cpu0 = config.stats ? selfCpuSeconds() : 0;

@@ -2,7 +2,13 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { text } from 'node:stream/consumers';
 import { localNodeId } from '@toil/core';
-import type { JobStore, Outcome, WorkflowConfig } from '@toil/jobstore';
+import {
+  epochSecondsNow,
+  epochSecondsOf,
+  type JobStore,
+  type Outcome,
+  type WorkflowConfig,
+} from '@toil/jobstore';
 import { totalCpuSeconds } from '../resources.js';
 import type { LeaderEvents } from './events.js';
 import type { GraphCounts } from './job-graph.js';
@@ -32,7 +38,7 @@ export class LeaderStatus {
       pid: process.pid,
       nodeId: localNodeId(),
       hostname: hostname(),
-      startedAt: Date.now() / 1000 - (performance.now() - this.started) / 1000,
+      startedAt: epochSecondsOf(new Date(performance.timeOrigin + this.started)),
       attempt: this.config.attempt,
       workerPids: pids.filter((p) => p > 0),
     });
@@ -42,7 +48,7 @@ export class LeaderStatus {
   async writeSummary(counts: GraphCounts, running: number): Promise<void> {
     await this.store.writeSummary({
       v: 1,
-      updatedAt: Date.now() / 1000,
+      updatedAt: epochSecondsNow(),
       attempt: this.config.attempt,
       unfinished: counts.unfinished,
       withChildren: counts.withChildren,
@@ -60,7 +66,7 @@ export class LeaderStatus {
     await this.store.setOutcome({
       ...outcome,
       attempt: this.config.attempt,
-      time: Date.now() / 1000,
+      time: epochSecondsNow(),
     });
   }
 
@@ -70,7 +76,7 @@ export class LeaderStatus {
     await this.store.appendStats({
       v: 1,
       kind: 'leader',
-      time: Date.now() / 1000,
+      time: epochSecondsNow(),
       attempt: this.config.attempt,
       totalTime: (performance.now() - this.started) / 1000,
       totalClock: Math.max(0, totalCpuSeconds() - this.cpuAtStart),

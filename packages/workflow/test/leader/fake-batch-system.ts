@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ToilError, RecordingHost } from '@toil/core';
 import type { BatchSystem, FinishedJob, IssuedJob, LocalCapability } from '@toil/batch-system';
-import { openJobStore, type JobRecord, type JobStore, type WorkflowConfig } from '@toil/jobstore';
+import {
+  epochSecondsNow,
+  openJobStore,
+  type JobRecord,
+  type JobStore,
+  type WorkflowConfig,
+} from '@toil/jobstore';
 import { Job, internalOf } from '../../src/job.js';
 import { Leader } from '../../src/leader.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from '../../src/serialize.js';
@@ -175,7 +181,7 @@ export async function inProcessWorkflow(
     format: 1,
     workflowId: `leader-test-${process.pid}-${Date.now()}`,
     attempt: 0,
-    createdAt: Date.now() / 1000,
+    createdAt: epochSecondsNow(),
     toilVersion: WORKFLOW_VERSION,
     workflowModule: modulePath,
     batchSystem: 'fake',
