@@ -210,7 +210,7 @@ export class SlurmBatchSystem implements BatchSystem {
     this.submitLimit = limitConcurrency(options.submitConcurrency ?? 8);
     this.warmMax = Math.floor(
       options.warmWorkers ??
-        nonNegativeOption(context.options, 'slurmWarmWorkers', 'TOIL_SLURM_WARM_WORKERS') ??
+        numberOption(context.options, 'slurmWarmWorkers', 'TOIL_SLURM_WARM_WORKERS', 'count') ??
         0,
     );
     this.warmIdle = options.warmIdle ?? numberOption(context.options, 'slurmWarmIdle', '') ?? 30;
@@ -983,34 +983,26 @@ function optionString(options: Record<string, unknown>, key: string): string | u
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function nonNegativeOption(
-  options: Record<string, unknown>,
-  key: string,
-  envName: string,
-): number | undefined {
-  const raw = options[key] ?? process.env[envName];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0)
-    throw new ToilError(
-      'INVALID_ARGUMENT',
-      `${key} must be a whole number of workers (0 for none), not '${String(raw)}'.`,
-    );
-  return value;
-}
-
+/**
+ * A number option from `options[key]`, else `$envName`: seconds (positive) by default, or a
+ * count (a whole number, 0 allowed).
+ */
 function numberOption(
   options: Record<string, unknown>,
   key: string,
   envName: string,
+  kind: 'seconds' | 'count' = 'seconds',
 ): number | undefined {
   const raw = options[key] ?? process.env[envName];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
+  const ok = kind === 'count' ? Number.isInteger(value) && value >= 0 : value > 0;
+  if (!ok || !Number.isFinite(value))
     throw new ToilError(
       'INVALID_ARGUMENT',
-      `${key} must be a positive number of seconds, not '${String(raw)}'.`,
+      kind === 'count'
+        ? `${key} must be a whole number (0 for none), not '${String(raw)}'.`
+        : `${key} must be a positive number of seconds, not '${String(raw)}'.`,
     );
   return value;
 }

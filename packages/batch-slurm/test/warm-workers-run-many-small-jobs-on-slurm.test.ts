@@ -1,42 +1,27 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI_BIN, runToil } from '../../../tooling/test-env/cli.js';
+import { runToil } from '../../../tooling/test-env/cli.js';
+import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
 import {
-  acquireSlurm,
-  describeWithSlurm,
-  releaseSlurm,
-  slurmCommand,
-  SLURM_OUTPUT_DIR,
-} from '../../../tooling/test-env/slurm.js';
-
-const FIXTURE = join(__dirname, 'fixtures', 'slurm-workflow.mjs');
+  FIXTURE,
+  notes,
+  queued as queuedAll,
+  scratch as scratchIn,
+  startLeader,
+  waitUntil,
+} from './slurm-workflows.js';
 
 /** Options of every run here: two warm workers that end after 10 s without work. */
 const WARM = ['--slurmWarmWorkers', '2', '--slurmWarmIdle', '10'];
 
-function scratch(): { dir: string; store: string; out: string; args: string[] } {
-  const dir = mkdtempSync(join(SLURM_OUTPUT_DIR, 'warm-'));
-  return {
-    dir,
-    store: `file:${join(dir, 'store')}`,
-    out: join(dir, 'notes.txt'),
-    args: ['--batchSystem', 'slurm', '--defaultMemory', '256M', '--workDir', dir, ...WARM],
-  };
-}
-
-function notes(out: string): string[] {
-  return existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : [];
+function scratch() {
+  const { slurm, ...rest } = scratchIn('warm-', WARM);
+  return { ...rest, args: slurm };
 }
 
 /** This run's Slurm jobs in the queue whose name ends with `_<jobName>`. */
 function queued(dir: string, jobName: string): Array<{ id: string; state: string }> {
-  // Every Slurm job of a run writes its output under the run's work directory.
-  return slurmCommand(['squeue', '-h', '-O', 'JobID:|,State:|,Name:|,STDOUT:'])
-    .split('\n')
-    .map((line) => line.split('|'))
-    .filter((f) => f.length === 4 && f[2]!.endsWith(`_${jobName}`) && f[3]!.startsWith(dir))
-    .map(([id, state]) => ({ id: id!, state: state! }));
+  return queuedAll(jobName, dir);
 }
 
 /** How many attempts the run's warm workers have claimed and not finished. */
@@ -50,26 +35,27 @@ function claimed(dir: string): number {
   return count;
 }
 
-async function waitUntil(what: string, condition: () => boolean, limitMs = 90_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+/**
+ * Starts a leader with three sleepers of `seconds` on warm workers and resolves once a warm
+ * worker runs one of its jobs (the leader is killed if that does not come).
+ */
+async function startWarmSleepers(seconds: number) {
+  const { dir, store, out, args } = scratch();
+  const env = {
+    TOIL_TEST_CASE: 'sleepers',
+    TOIL_TEST_COUNT: '3',
+    TOIL_TEST_SECONDS: String(seconds),
+    TOIL_TEST_OUT: out,
+  };
+  const leader = startLeader(['run', FIXTURE, store, ...args], env);
+  try {
+    await waitUntil('a warm worker runs a job', () => claimed(dir) > 0);
+  } catch (error) {
+    await runToil(['kill', store]);
+    await leader.exited;
+    throw error;
   }
-}
-
-function startLeader(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, output })),
-  );
-  return { child, exited };
+  return { dir, store, out, args, env, leader };
 }
 
 describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
@@ -96,42 +82,16 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
   }, 180_000);
 
   it('toil kill stops the leader, which cancels its warm workers and the jobs they run', async () => {
-    const { dir, store, out, args } = scratch();
-    const env = {
-      TOIL_TEST_CASE: 'sleepers',
-      TOIL_TEST_COUNT: '3',
-      TOIL_TEST_SECONDS: '600',
-      TOIL_TEST_OUT: out,
-    };
-    const leader = startLeader(['run', FIXTURE, store, ...args], env);
-    let kill;
-    try {
-      await waitUntil('a warm worker runs a sleeper', () => claimed(dir) > 0);
-    } finally {
-      // Also when the wait failed: the leader must not outlive the test.
-      kill = await runToil(['kill', store]);
-      await leader.exited;
-    }
+    const { dir, store, out, leader } = await startWarmSleepers(600);
+    const kill = await runToil(['kill', store]);
+    await leader.exited;
     expect(kill.code).toBe(0);
     expect(queued(dir, 'warm')).toEqual([]);
     expect(notes(out)).toEqual([]);
   }, 180_000);
 
   it('after a SIGKILLed leader, --restart cancels its warm workers, completes, and leaves no worker in the queue', async () => {
-    const { dir, store, out, args } = scratch();
-    const env = {
-      TOIL_TEST_CASE: 'sleepers',
-      TOIL_TEST_COUNT: '3',
-      TOIL_TEST_SECONDS: '10',
-      TOIL_TEST_OUT: out,
-    };
-    const first = startLeader(['run', FIXTURE, store, ...args], env);
-    try {
-      await waitUntil('a warm worker runs a sleeper', () => claimed(dir) > 0);
-    } catch (error) {
-      await runToil(['kill', store]);
-      throw error;
-    }
+    const { dir, store, out, args, env, leader: first } = await startWarmSleepers(10);
     const stale = queued(dir, 'warm').map((j) => j.id);
     const kill = await runToil(['kill', '--force', store]);
     expect(kill.stdout).toMatch(/SIGKILL/);

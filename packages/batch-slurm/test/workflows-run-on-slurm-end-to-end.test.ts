@@ -1,81 +1,19 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openJobStore } from '@toil/jobstore';
-import { CLI_BIN, REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
+import { REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
+import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
 import {
-  acquireSlurm,
-  describeWithSlurm,
-  releaseSlurm,
-  slurmCommand,
-  SLURM_OUTPUT_DIR,
-} from '../../../tooling/test-env/slurm.js';
+  FIXTURE,
+  notes,
+  queued,
+  scratch as scratchIn,
+  startLeader,
+  waitUntil,
+} from './slurm-workflows.js';
 
-const FIXTURE = join(__dirname, 'fixtures', 'slurm-workflow.mjs');
 const EXAMPLE = join(REPO_ROOT, 'examples', 'discoverfiles.ts');
 
-const SLURM = ['--batchSystem', 'slurm', '--defaultMemory', '256M'];
-
-function scratch(): { dir: string; store: string; out: string; slurm: string[] } {
-  const dir = mkdtempSync(join(SLURM_OUTPUT_DIR, 'e2e-'));
-  return {
-    dir,
-    store: `file:${join(dir, 'store')}`,
-    out: join(dir, 'notes.txt'),
-    // Workers' temporary directories and the Slurm output files stay in the test's directory.
-    slurm: [...SLURM, '--workDir', dir],
-  };
-}
-
-function notes(out: string): string[] {
-  return existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : [];
-}
-
-/**
- * Slurm jobs in the queue whose name ends with `_<jobName>` (one of this file's workflows),
- * only those of the workflow `workflowId` when given (other runs may share the cluster).
- */
-function queued(jobName: string, workflowId?: string): Array<{ id: string; state: string }> {
-  const prefix = workflowId === undefined ? 'toil_' : `toil_${workflowId.slice(0, 16)}_`;
-  return slurmCommand(['squeue', '-h', '-o', '%A|%T|%j'])
-    .split('\n')
-    .map((line) => line.split('|'))
-    .filter((f) => f.length === 3 && f[2]!.startsWith(prefix) && f[2]!.endsWith(`_${jobName}`))
-    .map(([id, state]) => ({ id: id!, state: state! }));
-}
-
-/** The id of the workflow in an existing store. */
-async function workflowIdOf(locator: string): Promise<string> {
-  const store = await openJobStore(locator);
-  try {
-    return (await store.resume()).workflowId;
-  } finally {
-    await store.close();
-  }
-}
-
-async function waitUntil(what: string, condition: () => boolean, limitMs = 90_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function startLeader(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    output: string;
-  }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, output })));
-  return { child, exited };
+function scratch() {
+  return scratchIn('e2e-');
 }
 
 /** Starts a leader (in the background) that runs `count` sleepers of `seconds` each on Slurm. */
@@ -107,7 +45,7 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
   });
 
   it('runs a 100-job fan-out with --stats, and toil stats counts every job', async () => {
-    const { store, out, slurm } = scratch();
+    const { dir, store, out, slurm } = scratch();
     const run = await runToil(['run', FIXTURE, store, '--stats', ...slurm], {
       env: { ...process.env, TOIL_TEST_CASE: 'fanout', TOIL_TEST_COUNT: '100', TOIL_TEST_OUT: out },
     });
@@ -121,7 +59,8 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
     expect(raw.batchSystem).toBe('slurm');
     expect(raw.jobs.count).toBe(101);
     expect(raw.jobTypes.find((t) => t.name === 'leaf')?.count).toBe(100);
-    expect(queued('leaf', await workflowIdOf(store))).toEqual([]);
+    // Only this run's jobs: other runs' leaf jobs may share the cluster.
+    expect(queued('leaf', dir)).toEqual([]);
   }, 300_000);
 
   it('retries a failing job, then reports it totally failed with its log', async () => {

@@ -1,29 +1,10 @@
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ToilError, type IoHost } from '@toil/core';
+import { ToilError } from '@toil/core';
 import { openJobStore, type JobRecord } from '@toil/jobstore';
 import { selfCpuSeconds } from './resources.js';
-import { WorkerFileCache } from './file-cache.js';
+import { describeError, logHost, workerRuntime } from './worker-common.js';
 import type { FromWorker, ToWorker } from './worker-process.js';
-import {
-  loadWorkflowModule,
-  runAttempt,
-  StatsBuffer,
-  type WorkerRuntime,
-} from './worker-runtime.js';
-
-/** A worker has no terminal: warnings go to its log (stderr). */
-const logHost: IoHost = {
-  emit(event) {
-    if (event.level === 'debug' || event.level === 'info') return;
-    process.stderr.write(
-      `[${new Date(event.time).toISOString()}] [${event.level}] ${event.message}\n`,
-    );
-  },
-  async confirm(request) {
-    return request.defaultAnswer;
-  },
-};
+import { loadWorkflowModule, runAttempt, type WorkerRuntime } from './worker-runtime.js';
 
 function flags(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -32,12 +13,6 @@ function flags(argv: string[]): Record<string, string> {
     if (arg.startsWith('--')) out[arg.slice(2)] = argv[++i] ?? '';
   }
   return out;
-}
-
-function describeError(error: unknown): string {
-  const toil = ToilError.is(error) ? error : undefined;
-  if (toil) return `${toil.code}: ${toil.message}${toil.hint ? `\n  hint: ${toil.hint}` : ''}`;
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
 /** Kills this worker and everything in its process group (its jobs' processes). */
@@ -75,15 +50,7 @@ async function openRuntime(
   const store = await openJobStore(args.jobStore!, { host: logHost });
   const config = await store.resume();
   const names = await loadWorkflowModule(args.module!);
-  const workerId = `${process.pid}@${workerDir}`;
-  return {
-    store,
-    config,
-    names,
-    workerDir,
-    stats: new StatsBuffer(store, config.stats, workerId),
-    fileCache: new WorkerFileCache(join(workerDir, 'file-cache')),
-  };
+  return workerRuntime(store, config, names, workerDir);
 }
 
 /** A warm worker: loads the workflow module once, then runs jobs sent by the leader over IPC. */

@@ -1,26 +1,23 @@
-import {
-  appendFileSync,
-  createReadStream,
-  fstatSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFileSync, createReadStream, fstatSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, type Readable } from 'node:stream';
-import { ToilError, report, toToilError, type IoHost } from '@toil/core';
-import { formatWorkerMeasures, type JobInvocation, type WorkflowCode } from '@toil/batch-system';
+import { report, toToilError } from '@toil/core';
+import { formatWorkerMeasures, type JobInvocation } from '@toil/batch-system';
 import { openJobStore, type JobStore } from '@toil/jobstore';
-import { isTypeScript, moduleOf } from './worker-command.js';
-import { WorkerFileCache } from './file-cache.js';
 import { totalCpuSeconds } from './resources.js';
+import {
+  describeError,
+  logHost,
+  newWorkerDir,
+  shouldClean,
+  summaryOf,
+  workerRuntime,
+  workflowModuleHere,
+} from './worker-common.js';
 import {
   loadWorkflowModule,
   recordFailedAttempt,
   runAttempt,
-  StatsBuffer,
   type WorkerRuntime,
 } from './worker-runtime.js';
 
@@ -45,44 +42,6 @@ export interface OneShotProfile {
   stats: number;
   cpu: number;
   rss: number;
-}
-
-/** A worker has no terminal: warnings go to its log (stderr). @internal */
-export const logHost: IoHost = {
-  emit(event) {
-    if (event.level === 'debug' || event.level === 'info') return;
-    process.stderr.write(
-      `[${new Date(event.time).toISOString()}] [${event.level}] ${event.message}\n`,
-    );
-  },
-  async confirm(request) {
-    return request.defaultAnswer;
-  },
-};
-
-/**
- * The module to load on this machine: the leader's compiled JavaScript when this machine sees
- * it, else the source compiled here (same content address; esbuild loads only then), else the
- * source as it is.
- */
-export async function workflowModuleHere(code: WorkflowCode): Promise<string> {
-  const module = moduleOf(code);
-  if (module !== code.source || !isTypeScript(code.source)) return module;
-  const { compileWorkflow } = await import('./compile.js');
-  return moduleOf(await compileWorkflow(code.source));
-}
-
-/** @internal */
-export function describeError(error: unknown): string {
-  const toil = ToilError.is(error) ? error : undefined;
-  if (toil) return `${toil.code}: ${toil.message}${toil.hint ? `\n  hint: ${toil.hint}` : ''}`;
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
-}
-
-/** @internal */
-export function summaryOf(error: unknown): string {
-  if (ToilError.is(error)) return error.message;
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** Most bytes of a piped attempt's output kept for its log. */
@@ -146,11 +105,6 @@ export function outputFrom(tee = true): () => Readable | string {
   };
 }
 
-/** @internal */
-export function shouldClean(policy: string, ok: boolean): boolean {
-  return policy === 'always' || (policy === 'onSuccess' && ok) || (policy === 'onError' && !ok);
-}
-
 /**
  * One attempt of one job in this process, as a batch system such as Slurm runs it
  * (`worker.js run ...`): opens the store, imports the workflow module, reads the job, runs it
@@ -195,17 +149,8 @@ export async function oneShotMain(invocation: JobInvocation, entered: number): P
     }
     const names = await loadWorkflowModule(await workflowModuleHere(invocation.workflow));
     lap('module');
-    const base = join(config.workDir || tmpdir(), `toil-${config.workflowId}`);
-    mkdirSync(base, { recursive: true });
-    workerDir = mkdtempSync(join(base, 'worker-'));
-    runtime = {
-      store,
-      config,
-      names,
-      workerDir,
-      stats: new StatsBuffer(store, config.stats, `${process.pid}@${workerDir}`),
-      fileCache: new WorkerFileCache(join(workerDir, 'file-cache')),
-    };
+    workerDir = newWorkerDir(config);
+    runtime = workerRuntime(store, config, names, workerDir);
     const record = await store.loadJob(invocation.jobId);
     lap('read');
     await runAttempt(runtime, record, false);

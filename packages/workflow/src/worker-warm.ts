@@ -1,7 +1,6 @@
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -9,27 +8,26 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { report } from '@toil/core';
 import { WARM_DIRS, warmClaimName, type WarmResult, type WarmWorkerSpec } from '@toil/batch-system';
 import { openJobStore } from '@toil/jobstore';
-import { WorkerFileCache } from './file-cache.js';
 import { totalCpuSeconds } from './resources.js';
 import {
   describeError,
   logHost,
-  outputFrom,
+  newWorkerDir,
   shouldClean,
   summaryOf,
+  workerRuntime,
   workflowModuleHere,
-} from './worker-one-shot.js';
+} from './worker-common.js';
+import { outputFrom } from './worker-one-shot.js';
 import {
   loadWorkflowModule,
   recordFailedAttempt,
   runAttempt,
-  StatsBuffer,
   type WorkerRuntime,
 } from './worker-runtime.js';
 
@@ -50,17 +48,8 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   const store = await openJobStore(options.invocation.jobStore, { host: logHost });
   const config = await store.resume();
   const names = await loadWorkflowModule(await workflowModuleHere(options.invocation.workflow));
-  const base = join(config.workDir || tmpdir(), `toil-${config.workflowId}`);
-  mkdirSync(base, { recursive: true });
-  const workerDir = mkdtempSync(join(base, 'worker-'));
-  const runtime: WorkerRuntime = {
-    store,
-    config,
-    names,
-    workerDir,
-    stats: new StatsBuffer(store, config.stats, `${process.pid}@${workerDir}`),
-    fileCache: new WorkerFileCache(join(workerDir, 'file-cache')),
-  };
+  const workerDir = newWorkerDir(config);
+  const runtime = workerRuntime(store, config, names, workerDir);
   let lastWork = Date.now();
   let failures = 0;
   for (;;) {

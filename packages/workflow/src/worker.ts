@@ -15,38 +15,40 @@ const entered = performance.now();
 process.setSourceMapsEnabled(true);
 
 const argv = process.argv.slice(2);
-if (argv[0] === 'run') {
-  void (async () => {
+
+function usage(): number {
+  process.stderr.write(
+    'Usage: worker.js run --jobStore LOCATOR --jobId JOB_ID --workflow FILE [--compiled FILE --hash SHA256]\n' +
+      '       worker.js warm --dir DIR --heartbeat FILE --idle S --leaderTimeout S --jobStore LOCATOR --jobId - --workflow FILE [--compiled FILE --hash SHA256]\n',
+  );
+  return 2;
+}
+
+/** Runs the mode; a one-shot or warm worker resolves to its exit status. */
+async function main(): Promise<number | undefined> {
+  if (argv[0] === 'run') {
     const [{ parseWorkerArguments }, { oneShotMain }] = await Promise.all([
       import('@toil/batch-system'),
       import('./worker-one-shot.js'),
     ]);
     const invocation = parseWorkerArguments(argv);
-    if (!invocation) {
-      process.stderr.write(
-        'Usage: worker.js run --jobStore LOCATOR --jobId JOB_ID --workflow FILE [--compiled FILE --hash SHA256]\n',
-      );
-      process.exit(2);
-    }
-    const status = await oneShotMain(invocation, entered);
-    // Nothing is left to wait for: timers of the job or of libraries must not delay the exit.
-    process.exit(status);
-  })();
-} else if (argv[0] === 'warm') {
-  void (async () => {
+    return invocation ? oneShotMain(invocation, entered) : usage();
+  }
+  if (argv[0] === 'warm') {
     const [{ parseWarmWorkerArguments }, { warmMain }] = await Promise.all([
       import('@toil/batch-system'),
       import('./worker-warm.js'),
     ]);
     const spec = parseWarmWorkerArguments(argv);
-    if (!spec) {
-      process.stderr.write(
-        'Usage: worker.js warm --dir DIR --heartbeat FILE --idle S --leaderTimeout S --jobStore LOCATOR --jobId - --workflow FILE [--compiled FILE --hash SHA256]\n',
-      );
-      process.exit(2);
-    }
-    process.exit(await warmMain(spec));
-  })();
-} else {
-  void import('./worker-main.js').then(({ workerMain }) => workerMain(argv));
+    return spec ? warmMain(spec) : usage();
+  }
+  const { workerMain } = await import('./worker-main.js');
+  await workerMain(argv);
+  return undefined;
 }
+
+// Nothing is left to wait for once a one-shot or warm worker is done: timers of the job or of
+// libraries must not delay the exit.
+void main().then((status) => {
+  if (status !== undefined) process.exit(status);
+});
