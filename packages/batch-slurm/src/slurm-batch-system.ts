@@ -118,6 +118,8 @@ const SOURCE = 'toil.batch.slurm';
 const CONTROLLER_PATIENCE = 120;
 /** A Slurm job id (`42`, or `42_7` for an array task), never an option scancel could read. */
 const SLURM_JOB_ID = /^\d+(_\d+)?$/;
+/** Milliseconds between two looks at the warm workers' results (`done/`). */
+const WARM_COLLECT_MS = 100;
 /** The batch id of an attempt handed to warm workers. */
 const WARM_ATTEMPT_ID = /^w[0-9a-z]+-\d+$/;
 
@@ -163,6 +165,7 @@ export class SlurmBatchSystem implements BatchSystem {
   /** Makes this instance's warm attempt ids differ from a previous leader's. */
   private readonly warmEpoch = Date.now().toString(36);
   private warmSeq = 0;
+  private lastWarmCollect = 0;
   /** Warm workers being submitted, by class. */
   private readonly warmStarting = new Map<symbol, string>();
 
@@ -348,11 +351,22 @@ export class SlurmBatchSystem implements BatchSystem {
       const busy = this.jobs.size > 0 || this.warmAttempts.size > 0;
       if (busy && now - this.lastCheck >= this.pollIntervalMs) {
         this.lastCheck = now;
+        this.lastWarmCollect = now;
         await this.check();
         continue;
       }
+      // Warm workers' results are files: looked at more often than the queue.
+      const warm = this.warmAttempts.size > 0;
+      if (warm && now - this.lastWarmCollect >= WARM_COLLECT_MS) {
+        this.lastWarmCollect = now;
+        await this.collectWarm();
+        continue;
+      }
       if (now >= deadline) return [];
-      const nextCheck = (busy ? this.lastCheck : now) + this.pollIntervalMs;
+      const nextCheck = Math.min(
+        (busy ? this.lastCheck : now) + this.pollIntervalMs,
+        warm ? this.lastWarmCollect + WARM_COLLECT_MS : Number.POSITIVE_INFINITY,
+      );
       const controller = new AbortController();
       const woken = new Promise<'woken'>((resolveWake) => {
         this.wake = () => resolveWake('woken');
