@@ -802,7 +802,10 @@ export class SlurmBatchSystem implements BatchSystem {
     return groupDemand(pending.map(({ job }) => job.requirements));
   }
 
-  /** The cluster's nodes from one `sinfo` (cores, memory, allocated cores, free memory). */
+  /**
+   * The cluster's nodes from one `sinfo` (cores, memory, allocated cores, free memory); memory
+   * unlimited with --slurmNoMem.
+   */
   private async nodes(): Promise<NodeView[]> {
     const output = await this.slurm(
       ['sinfo', '-h', '-N', '-o', '%N|%c|%m|%C|%e|%d'],
@@ -812,7 +815,14 @@ export class SlurmBatchSystem implements BatchSystem {
       throw new ToilError('BATCH_SYSTEM_UNAVAILABLE', `sinfo failed: ${slurmMessage(output)}`, {
         hint: 'Check that slurmctld is running and reachable (scontrol ping).',
       });
-    return parseSinfoNodes(output.stdout);
+    const nodes = parseSinfoNodes(output.stdout);
+    // With --slurmNoMem Slurm is not asked for memory, so no node's memory limits a job.
+    if (!this.settings.noMem) return nodes;
+    return nodes.map((node) => ({
+      ...node,
+      memory: Number.POSITIVE_INFINITY,
+      free: { ...node.free, memory: Number.POSITIVE_INFINITY },
+    }));
   }
 
   /**

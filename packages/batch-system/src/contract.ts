@@ -132,7 +132,12 @@ export interface ResourceDemand {
 export interface NodeView {
   /** The batch system's name for the node (hostname, Slurm node name). */
   id: string;
-  /** Total cores, memory and disk (bytes) jobs may use there. */
+  /**
+   * Total cores, memory and disk (bytes) jobs may use there; `disk` 0 when the batch system
+   * does not know it (nor limits it), `memory` Infinity when it does not limit it. The leader
+   * fails (or, when the batch system {@link ScalingCapability.canGrow}, lets wait) a job that
+   * fits no node.
+   */
   cores: number;
   memory: number;
   disk: number;

@@ -1,5 +1,5 @@
 import { ToilError } from '@toil/core';
-import type { BatchSystem, JobInvocation } from '@toil/batch-system';
+import type { BatchSystem, JobInvocation, NodeView } from '@toil/batch-system';
 import type { JobWrite, Requirements } from '@toil/jobstore';
 import type { LocalIssue } from '../single-machine.js';
 import { toRunning, withBatchId } from '../running-record.js';
@@ -51,6 +51,43 @@ function tooLarge(job: GraphJob, limits: LeaderLimits): ToilError {
   );
 }
 
+/** How long the batch system's node view is trusted before a job that fits no node asks again. */
+const NODE_VIEW_TTL_MS = 30_000;
+
+/** True when `node` has room for `r` when empty (a node that reports no disk size limits none). */
+function nodeFits(node: NodeView, r: Requirements): boolean {
+  return (
+    node.cores + 1e-9 >= r.cores &&
+    node.memory >= r.memory &&
+    (node.disk <= 0 || node.disk >= r.disk)
+  );
+}
+
+/** The largest nodes, for messages: `4 cores, 15.6 Gi` (the most cores, the most memory). */
+function largestNode(nodes: readonly NodeView[]): string {
+  if (nodes.length === 0) return 'no nodes';
+  const cores = Math.max(...nodes.map((n) => n.cores));
+  const memory = Math.max(...nodes.map((n) => n.memory));
+  return `largest: ${cores} cores, ${formatBytes(memory)} of memory`;
+}
+
+/** The error for a job bigger than every node of a batch system that cannot grow. */
+function fitsNoNode(
+  job: GraphJob,
+  batchSystem: BatchSystem,
+  nodes: readonly NodeView[],
+): ToilError {
+  const r = job.requirements;
+  return new ToilError(
+    'JOB_TOO_LARGE',
+    `Job '${job.name}' (${job.id}) asks for ${r.cores} cores and ${formatBytes(r.memory)} of memory, more than any node of the ${batchSystem.name} batch system has (${largestNode(nodes)}).`,
+    {
+      hint: 'Give the job smaller requirements, or use a cluster that gets larger nodes on demand and tell the batch system so (e.g. --slurmCanGrow); the store is kept: rerun with --restart.',
+      data: { jobId: job.id, job: job.name },
+    },
+  );
+}
+
 /**
  * Hands ready jobs to the batch system within the workflow's limits and the in-flight cap,
  * records each issued job as `running` with its batch id, and maps batch ids back to jobs.
@@ -58,6 +95,10 @@ function tooLarge(job: GraphJob, limits: LeaderLimits): ToilError {
 export class Dispatcher {
   /** Batch id → job id of the attempts issued and not yet reported finished. */
   private readonly issued = new Map<string, string>();
+  /** The batch system's nodes (its `scaling` view) and when they were read. */
+  private nodes: { view: NodeView[]; at: number } | undefined;
+  /** Jobs already reported as waiting for a node that fits. */
+  private readonly waitingForNode = new Set<string>();
 
   constructor(private readonly c: DispatchContext) {}
 
@@ -106,6 +147,32 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * A job bigger than every node of the batch system (its `scaling` view): fails the run
+   * unless the batch system can grow, in which case the job is issued and waits in its queue
+   * for a node that fits (its demand shows it), reported once.
+   *
+   * @throws ToilError `JOB_TOO_LARGE` when no node fits and the batch system cannot grow.
+   */
+  private async checkNodes(job: GraphJob): Promise<void> {
+    const scaling = this.c.batchSystem.scaling;
+    if (!scaling) return;
+    const r = job.requirements;
+    const fits = (view: NodeView[]) => view.some((node) => nodeFits(node, r));
+    const now = Date.now();
+    if (this.nodes === undefined) this.nodes = { view: await scaling.nodes(), at: now };
+    if (fits(this.nodes.view)) return;
+    // A node may have joined since the view was read.
+    if (now - this.nodes.at >= NODE_VIEW_TTL_MS) {
+      this.nodes = { view: await scaling.nodes(), at: now };
+      if (fits(this.nodes.view)) return;
+    }
+    if (!scaling.canGrow) throw fitsNoNode(job, this.c.batchSystem, this.nodes.view);
+    if (this.waitingForNode.has(job.id)) return;
+    this.waitingForNode.add(job.id);
+    this.c.events.jobWaitsForNode(job, r, largestNode(this.nodes.view));
+  }
+
   private async issueRecording(running: JobWrite[]): Promise<number> {
     const { graph, batchSystem, limits, commits } = this.c;
     let count = 0;
@@ -118,6 +185,7 @@ export class Dispatcher {
       }
       // The batch system runs issued jobs within the limits; the cap bounds its queue.
       if (this.issued.size >= MAX_IN_FLIGHT) return count;
+      await this.checkNodes(job);
       graph.take();
       const record = job.recordJson === undefined ? undefined : toRunning(job.recordJson);
       job.recordJson = undefined;

@@ -76,6 +76,16 @@ export class LeaderEvents {
     );
   }
 
+  /** A job bigger than every current node was issued to a batch system that can grow. */
+  jobWaitsForNode(job: JobRef, r: Requirements, largest: string): void {
+    this.emit(
+      'info',
+      'WORKFLOW_JOB_WAITS_FOR_NODE',
+      `Job '${job.name}' ${job.id} asks for ${r.cores} cores and ${formatBytes(r.memory)} of memory, more than any current node has (${largest}); it waits for the batch system to add a node that fits.`,
+      { jobId: job.id, cores: r.cores, memory: r.memory, disk: r.disk },
+    );
+  }
+
   /** A job's worker failed after its completion was recorded. */
   reportLost(job: JobRef, reason: string): void {
     this.emit(

@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ToilError, RecordingHost } from '@toil/core';
-import type { BatchSystem, FinishedJob, IssuedJob, LocalCapability } from '@toil/batch-system';
+import {
+  groupDemand,
+  type BatchSystem,
+  type FinishedJob,
+  type IssuedJob,
+  type LocalCapability,
+  type NodeView,
+  type ScalingCapability,
+} from '@toil/batch-system';
 import {
   epochSecondsNow,
   openJobStore,
@@ -43,6 +51,11 @@ export interface FakeScript {
    * single-machine batch system does) instead of letting it read the store.
    */
   reportResults?: boolean;
+  /**
+   * Declare the `scaling` capability with these nodes (what they can hold; every attempt
+   * still runs) and `canGrow`.
+   */
+  scaling?: { nodes: Array<{ cores: number; memory: number }>; canGrow: boolean };
 }
 
 /**
@@ -61,12 +74,27 @@ export class FakeBatchSystem implements BatchSystem {
   private finishedCount = 0;
   private closed = false;
   readonly local: LocalCapability | undefined;
+  readonly scaling: ScalingCapability | undefined;
 
   constructor(
     private readonly runtime: WorkerRuntime,
     private readonly script: FakeScript = {},
   ) {
     this.local = script.reportResults ? { startsAfterIssuing: false, pids: () => [] } : undefined;
+    const scaling = script.scaling;
+    this.scaling = scaling && {
+      canGrow: scaling.canGrow,
+      demand: () => groupDemand(this.queue.map(({ job }) => job.requirements)),
+      nodes: async () =>
+        scaling.nodes.map(({ cores, memory }, i): NodeView => ({
+          id: `node-${i}`,
+          cores,
+          memory,
+          disk: 0,
+          free: { cores, memory, disk: 0 },
+          busy: false,
+        })),
+    };
   }
 
   /** True once `shutdown` was called. */

@@ -47,7 +47,12 @@ function total(...values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
 
-const JOBS = { double, sum, root, flaky, broken, parentOfBroken, fanout, total };
+function bigChild(job: Job): unknown {
+  ran('bigChild');
+  return job.addChildFnWith({ cores: 8 }, double, 21).rv();
+}
+
+const JOBS = { double, sum, root, flaky, broken, parentOfBroken, fanout, total, bigChild };
 
 let wf: InProcessWorkflow;
 beforeEach(async () => {
@@ -126,6 +131,41 @@ describe('the leader on a stateful fake batch system', () => {
     expect(runs.get('root')).toBe(1);
     expect(fake.issuedNames.filter((n) => n === 'root')).toHaveLength(1);
     expect(codes()).toContain('WORKFLOW_REPORT_LOST');
+  });
+
+  it('stops before issuing a job bigger than every node of a batch system that cannot grow', async () => {
+    const { fake, run } = await wf.start(Job.wrapJobFn(bigChild), {
+      scaling: { nodes: [{ cores: 4, memory: 2 ** 30 }], canGrow: false },
+    });
+    const error = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(ToilError.is(error) && error.code).toBe('JOB_TOO_LARGE');
+    expect((error as Error).message).toMatch(/asks for 8 cores .*largest: 4 cores/);
+    expect(fake.issuedNames).toEqual(['bigChild']);
+    expect(runs.get('double')).toBeUndefined();
+  });
+
+  it('issues a job bigger than every node to a batch system that can grow: it waits there for a node', async () => {
+    const { fake, run } = await wf.start(Job.wrapJobFn(bigChild), {
+      scaling: { nodes: [{ cores: 4, memory: 2 ** 30 }], canGrow: true },
+    });
+    const seen: number[] = [];
+    const issue = fake.issue.bind(fake);
+    jest.spyOn(fake, 'issue').mockImplementation(async (job) => {
+      const batchId = await issue(job);
+      seen.push(fake.scaling!.demand().reduce((n, d) => n + (d.cores === 8 ? d.jobs : 0), 0));
+      return batchId;
+    });
+    await run;
+    expect(await wf.store.getRootReturnValue()).toBe(42);
+    expect(fake.issuedNames).toEqual(['bigChild', 'double']);
+    // The autoscaler's view: the big job is in the batch system's demand while it waits.
+    expect(seen).toEqual([0, 1]);
+    const waits = wf.host.events.filter((e) => e.code === 'WORKFLOW_JOB_WAITS_FOR_NODE');
+    expect(waits).toHaveLength(1);
+    expect(waits[0]!.message).toContain('largest: 4 cores');
   });
 
   it('stops with the error of a batch system that rejects a job, and a restart completes', async () => {
