@@ -189,15 +189,23 @@ it('refuses a store written by another format version', async () => {
   await reader.close();
 });
 
-it('compacts the logs of closed writers without losing or resurrecting jobs', async () => {
-  const path = join(root, 'compacted');
+/**
+ * A new store in `root/name`, its creator and a long-lived writer (like a leader) that
+ * compacts once it has seen `compactAfter` closed logs.
+ */
+async function compactingStore(name: string, compactAfter: number) {
+  const path = join(root, name);
   const locator = `file:${path}`;
   const creator = await openJobStore(locator);
   await creator.create(sampleConfig());
-  // A long-lived writer (like a leader) whose log stays active, holding an early version of
-  // a job that a closed writer deletes later: the deletion must survive compaction.
   const { FileJobStore } = await import('@toil/jobstore');
-  const leader = new FileJobStore(locator, { compactAfter: 8 });
+  return { path, locator, creator, leader: new FileJobStore(locator, { compactAfter }) };
+}
+
+it('compacts the logs of closed writers without losing or resurrecting jobs', async () => {
+  // The leader's log stays active, holding an early version of a job that a closed writer
+  // deletes later: the deletion must survive compaction.
+  const { path, locator, creator, leader } = await compactingStore('compacted', 8);
   await leader.commit([
     { op: 'put', record: sampleJob('doomed') },
     { op: 'put', record: sampleJob('shared', { version: 0 }) },
@@ -255,13 +263,8 @@ it('compacts the logs of closed writers without losing or resurrecting jobs', as
 });
 
 it('never merges away what a writer appended and closed while a compaction read the logs', async () => {
-  const path = join(root, 'compaction-race');
-  const locator = `file:${path}`;
-  const creator = await openJobStore(locator);
-  await creator.create(sampleConfig());
-  const { FileJobStore } = await import('@toil/jobstore');
   // The leader's log stays active and holds the job's `running` record.
-  const leader = new FileJobStore(locator, { compactAfter: 2 });
+  const { path, locator, creator, leader } = await compactingStore('compaction-race', 2);
   await leader.commit([{ op: 'put', record: sampleJob('leaf') }]);
   for (let w = 0; w < 2; w++) {
     const writer = await openJobStore(locator);
