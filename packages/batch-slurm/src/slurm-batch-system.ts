@@ -192,7 +192,10 @@ export class SlurmBatchSystem implements BatchSystem {
       options.logDir ??
       optionString(context.options, 'slurmLogDir') ??
       optionString(context.options, 'batchLogsDir') ??
-      join(context.workDir, 'slurm-logs');
+      // The work directory itself (the system's temporary directory unless --workDir): it
+      // exists on every node, so Slurm can open the files there even without a shared file
+      // system (a launched cluster), where a subdirectory made here would not exist.
+      context.workDir;
     this.logDir = resolve(logDir);
     this.pollIntervalMs =
       1000 *
@@ -1103,7 +1106,7 @@ export const SLURM_OPTIONS = {
   slurmLogDir: {
     type: 'string',
     describe:
-      "Directory for the jobs' Slurm output files, seen by the nodes (default: WORKDIR/slurm-logs).",
+      "Directory for the jobs' Slurm output files, existing on every node (default: WORKDIR).",
   },
   slurmWorkerCommand: {
     type: 'string',

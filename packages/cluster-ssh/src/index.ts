@@ -22,8 +22,8 @@ export type {
   SshTarget,
   TerminalSize,
 } from './connection.js';
-export { waitForSsh } from './wait.js';
-export type { SshWaitPhase, WaitForSshOptions } from './wait.js';
+export { nodeConnector, waitForSsh } from './wait.js';
+export type { NodeConnectTarget, SshWaitPhase, WaitForSshOptions } from './wait.js';
 export { readPrivateKey, resolveCredentials, DEFAULT_KEY_NAMES } from './credentials.js';
 export type { CredentialOptions, Credentials } from './credentials.js';
 export {

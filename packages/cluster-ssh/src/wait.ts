@@ -1,6 +1,8 @@
 import { connect } from 'node:net';
-import { report, startSpan, ToilError } from '@toil/core';
+import { report, startSpan, ToilError, type IoHost } from '@toil/core';
 import { connectSsh, type ConnectOptions, type SshConnection } from './connection.js';
+import type { CredentialOptions } from './credentials.js';
+import type { PinnedHostKey } from './host-keys.js';
 
 /** The phases of {@link waitForSsh}, in order. */
 export type SshWaitPhase = 'tcp' | 'handshake' | 'login';
@@ -116,4 +118,28 @@ export async function waitForSsh(options: WaitForSshOptions): Promise<SshConnect
       data: { host: options.host, port, phase, timeoutMs },
     },
   );
+}
+
+/** A node to reach, as a provisioner's bootstrap describes it (`Stage2Target` of `@toil/provisioner`). */
+export interface NodeConnectTarget {
+  host: string;
+  username: string;
+  /** The host keys pinned at launch; any other key is refused. */
+  hostKeys: readonly PinnedHostKey[];
+  label: string;
+  io: IoHost;
+  /** How long to wait for the node to accept SSH. */
+  timeoutMs: number;
+}
+
+/**
+ * A connection factory for provisioners (the `connect` of `runStage2` in
+ * `@toil/provisioner`): each call waits for the node's SSH with {@link waitForSsh}, host
+ * keys checked against the pinned ones, logging in with `credentials` (`--sshKey`, else the
+ * agent or `~/.ssh`), on port 22 unless `port` says otherwise.
+ */
+export function nodeConnector(
+  credentials: CredentialOptions & { port?: number } = {},
+): (target: NodeConnectTarget) => Promise<SshConnection> {
+  return (target) => waitForSsh({ ...credentials, ...target });
 }

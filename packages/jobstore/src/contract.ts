@@ -62,6 +62,8 @@ export type SharedFileName =
   | 'kill-flag'
   | 'outcome'
   | 'summary'
+  /** The compiled workflow module, for workers on machines that do not see the leader's files. */
+  | 'workflow-code'
   | `user-${string}`;
 
 /**

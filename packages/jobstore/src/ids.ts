@@ -14,6 +14,7 @@ const SHARED_NAMES = new Set([
   'kill-flag',
   'outcome',
   'summary',
+  'workflow-code',
 ]);
 
 /**

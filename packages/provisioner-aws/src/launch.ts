@@ -34,8 +34,11 @@ import {
   hostKeyTags,
   parseHostKeyFingerprints,
   renderStage1UserData,
+  runStage2,
   specInstanceTypes,
   type ClusterNode,
+  type Stage2Cluster,
+  type ToilPackageSource,
   type ClusterResource,
   type ClusterSpec,
   type LaunchResult,
@@ -55,22 +58,49 @@ import {
 
 const SOURCE = 'toil.provisioner.aws';
 
-/** Runs stage 2 of the bootstrap on a node that accepts SSH with its pinned host keys. */
+/**
+ * Runs stage 2 of the bootstrap on a cluster's nodes, which run and have their host keys
+ * pinned (default: `runStage2` of `@toil/provisioner` over `@toil/cluster-ssh`).
+ */
 export type Stage2Runner = (
-  node: ClusterNode,
-  context: { spec: ClusterSpec; leader: ClusterNode; workers: ClusterNode[]; timeoutMs: number },
+  cluster: Stage2Cluster,
+  context: {
+    toilPackage: ToilPackageSource;
+    /** The launcher's private key (`--sshKey`); else the agent or `~/.ssh`. */
+    sshPrivateKeyPath?: string;
+    timeoutMs: number;
+  },
 ) => Promise<void>;
+
+/** Stage 2 as every launch runs it unless told otherwise: {@link runStage2} over SSH. */
+export function defaultStage2(host: IoHost): Stage2Runner {
+  return async (cluster, context) => {
+    // Loaded only now: listing or destroying clusters needs no SSH library.
+    const { nodeConnector } = await import('@toil/cluster-ssh');
+    await runStage2(cluster, {
+      host,
+      toilPackage: context.toilPackage,
+      phaseTimeoutMs: context.timeoutMs,
+      connect: nodeConnector(
+        context.sshPrivateKeyPath ? { privateKeyPath: context.sshPrivateKeyPath } : {},
+      ),
+    });
+  };
+}
 
 /** What a launch needs besides the spec. */
 export interface LaunchContext {
   clients: AwsClients;
   host: IoHost;
   env: NodeJS.ProcessEnv;
-  /** Stage 2 over SSH; required when `spec.bootstrap` is `full`. */
-  stage2?: Stage2Runner;
+  /** Stage 2 over SSH, run when `spec.bootstrap` is `full`. */
+  stage2: Stage2Runner;
   /** First poll delay while waiting, ms (default 2000). */
   pollMs?: number;
 }
+
+/** What waiting for and starting instances needs. */
+export type CloudContext = Pick<LaunchContext, 'clients' | 'host' | 'env' | 'pollMs'>;
 
 /** What the checks before any creation found. */
 interface Preflight {
@@ -350,8 +380,8 @@ interface Created {
 }
 
 /** Waits until every instance runs and has a private address; one call per poll. */
-async function waitRunning(
-  context: LaunchContext,
+export async function waitRunning(
+  context: CloudContext,
   ids: string[],
   phase: string,
   timeoutMs: number,
@@ -404,11 +434,7 @@ async function waitRunning(
 }
 
 /** The last lines of an instance's console, for a failure message. */
-async function consoleTail(
-  context: LaunchContext,
-  instanceId: string,
-  lines = 25,
-): Promise<string> {
+async function consoleTail(context: CloudContext, instanceId: string, lines = 25): Promise<string> {
   try {
     const answer = await context.clients.ec2.send(
       new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }),
@@ -424,8 +450,8 @@ async function consoleTail(
 }
 
 /** Reads the host keys stage 1 printed on the console, pins them in the instance's tags. */
-async function pinHostKeys(
-  context: LaunchContext,
+export async function pinHostKeys(
+  context: CloudContext,
   instance: Instance,
   phase: string,
   timeoutMs: number,
@@ -504,13 +530,12 @@ export async function launchCluster(
       apiCalls: callsSince(),
     };
 
-  if (spec.bootstrap === 'full' && !context.stage2)
-    throw new ToilError(
-      'BOOTSTRAP_FAILED',
-      'Setting nodes up over SSH (bootstrap stage 2) is not available to this provisioner instance.',
-      { hint: 'Launch with --bootstrap none to create only the cloud resources.' },
-    );
   const timeoutMs = spec.phaseTimeoutSeconds * 1000;
+  const stage2Context = {
+    toilPackage: spec.toilPackage,
+    timeoutMs,
+    ...(spec.sshPrivateKeyPath ? { sshPrivateKeyPath: spec.sshPrivateKeyPath } : {}),
+  };
   const created: Created = {};
   const resources: ClusterResource[] = [];
   let phase = 'security-group';
@@ -675,7 +700,7 @@ export async function launchCluster(
       leader = await pinHostKeys(context, leaderInstance!, phase, timeoutMs);
       phase = 'leader-setup';
       span.progress(2, 'Setting the leader up over SSH');
-      await context.stage2!(leader, { spec, leader, workers: [], timeoutMs });
+      await context.stage2({ clusterName: spec.clusterName, leader, workers: [] }, stage2Context);
     }
     span.end(`Leader ${leaderId} ready at ${leader.publicAddress ?? leader.privateAddress}`);
 
@@ -711,17 +736,16 @@ export async function launchCluster(
         for (const instance of running) {
           watched = instance.InstanceId;
           ready.push(await pinHostKeys(context, instance, phase, timeoutMs));
-        }
-        phase = 'workers-setup';
-        let done = 0;
-        for (const node of ready) {
-          watched = node.id;
-          await context.stage2!(node, { spec, leader, workers: ready, timeoutMs });
-          wspan.progress(++done);
+          wspan.progress(ready.length);
         }
       }
-      wspan.end(`${ready.length} worker(s) of ${formatNodeType(group)} ready`);
+      wspan.end(`${ready.length} worker(s) of ${formatNodeType(group)} running`);
       workers.push(...ready);
+    }
+    if (spec.bootstrap === 'full' && workers.length > 0) {
+      phase = 'workers-setup';
+      watched = undefined;
+      await context.stage2({ clusterName: spec.clusterName, leader, workers }, stage2Context);
     }
     return {
       clusterName: spec.clusterName,
@@ -732,6 +756,8 @@ export async function launchCluster(
       apiCalls: callsSince(),
     };
   } catch (error) {
+    const failedNode = ToilError.is(error) ? error.data?.nodeId : undefined;
+    if (typeof failedNode === 'string') watched = failedNode;
     throw await launchFailure(error, spec, context, phase, watched);
   }
 }
@@ -781,7 +807,7 @@ async function launchFailure(
  * spot instances are then tagged, since a request's tags do not reach its instances.
  */
 export async function startWorkers(
-  context: LaunchContext,
+  context: CloudContext,
   spec: Pick<ClusterSpec, 'clusterName' | 'keyPairName' | 'nodeStorageGb'>,
   found: Pick<Preflight, 'subnet' | 'types' | 'images'>,
   created: Created,
@@ -858,7 +884,7 @@ export async function startWorkers(
   throw toAwsError(lastError, 'RunInstances');
 }
 
-async function waitSpotFulfilled(context: LaunchContext, requestIds: string[]): Promise<string[]> {
+async function waitSpotFulfilled(context: CloudContext, requestIds: string[]): Promise<string[]> {
   const deadline = Date.now() + 300_000;
   let delay = context.pollMs ?? 2000;
   for (;;) {

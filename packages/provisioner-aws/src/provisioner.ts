@@ -31,11 +31,18 @@ import {
   tagMap,
   toClusterNode,
 } from './inventory.js';
-import { launchCluster, startWorkers, type Stage2Runner } from './launch.js';
+import {
+  defaultStage2,
+  launchCluster,
+  pinHostKeys,
+  startWorkers,
+  waitRunning,
+  type Stage2Runner,
+} from './launch.js';
 
 /** Options of the AWS provisioner beyond the contract's config. */
 export interface AwsProvisionerOptions extends ProvisionerConfig {
-  /** Runs stage 2 of the bootstrap; needed for launches with `bootstrap: 'full'`. */
+  /** Runs stage 2 of the bootstrap (default: `runStage2` over `@toil/cluster-ssh`). */
   stage2?: Stage2Runner;
   /** First poll delay while waiting for the cloud, ms (default 2000). */
   pollMs?: number;
@@ -73,10 +80,12 @@ export class AwsProvisioner implements Provisioner {
   readonly clients: AwsClients;
   private readonly host: IoHost;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly stage2: Stage2Runner;
 
   constructor(private readonly options: AwsProvisionerOptions) {
     this.env = options.env ?? process.env;
     this.host = options.host;
+    this.stage2 = options.stage2 ?? defaultStage2(options.host);
     this.region = resolveRegion(options.zone, this.env);
     this.zone = options.zone ?? this.region;
     this.clients = makeClients(this.region, this.host);
@@ -87,7 +96,7 @@ export class AwsProvisioner implements Provisioner {
       clients: this.clients,
       host: this.host,
       env: this.env,
-      ...(this.options.stage2 ? { stage2: this.options.stage2 } : {}),
+      stage2: this.stage2,
       ...(this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs }),
     });
   }
@@ -188,6 +197,13 @@ export class AwsProvisioner implements Provisioner {
     count: number,
     options: AddNodesOptions,
   ): Promise<ClusterNode[]> {
+    const bootstrap = options.bootstrap ?? 'full';
+    if (bootstrap === 'full' && !options.toilPackage)
+      throw new ToilError(
+        'INVALID_ARGUMENT',
+        'Adding nodes with bootstrap stage 2 needs options.toilPackage (where the nodes get toil from).',
+        { hint: "Pass toilPackage (e.g. { kind: 'registry', version }), or bootstrap: 'none'." },
+      );
     const leader = await this.getLeader(clusterName);
     const type =
       options.spotBid === undefined ? nodeType : { ...nodeType, spotBid: options.spotBid };
@@ -251,9 +267,31 @@ export class AwsProvisioner implements Provisioner {
       userData,
       { ...tags, [NODE_ROLE_TAG]: 'worker', Name: `${clusterName}-worker` },
     );
-    return sortNodes(
-      (await describeInstances(this.clients, { InstanceIds: ids })).map(toClusterNode),
+    const context = {
+      clients: this.clients,
+      host: this.host,
+      env: this.env,
+      ...(this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs }),
+    };
+    const timeoutMs = (options.phaseTimeoutSeconds ?? 600) * 1000;
+    const running = await waitRunning(context, ids, 'add-nodes-running', timeoutMs);
+    if (bootstrap === 'none') return sortNodes(running.map(toClusterNode));
+    const added: ClusterNode[] = [];
+    for (const instance of running)
+      added.push(await pinHostKeys(context, instance, 'add-nodes-host-keys', timeoutMs));
+    const newIds = new Set(added.map((n) => n.id));
+    const others = (await this.listNodes(clusterName)).filter(
+      (n) => n.role === 'worker' && n.state === 'running' && !newIds.has(n.id),
     );
+    await this.stage2(
+      { clusterName, leader, workers: [...others, ...added] },
+      {
+        toilPackage: options.toilPackage!,
+        timeoutMs,
+        ...(options.sshPrivateKeyPath ? { sshPrivateKeyPath: options.sshPrivateKeyPath } : {}),
+      },
+    );
+    return sortNodes(added);
   }
 
   async terminateNodes(clusterName: string, ids: readonly string[]): Promise<void> {

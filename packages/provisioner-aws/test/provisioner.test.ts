@@ -337,11 +337,18 @@ moto.describe('AwsProvisioner on moto', () => {
     await aws.destroyCluster(name);
   });
 
-  it('adds nodes to a cluster and terminates them, refusing ids of other clusters', async () => {
+  it('adds nodes to a cluster (cloud calls only, bootstrap none) and terminates them, refusing ids of other clusters', async () => {
     const aws = provisioner(new RecordingHost(), ami);
     const name = uniqueName('grow');
     const launched = await aws.launchCluster(spec({ clusterName: name, keyPairName: KEY }));
+    const missing = await errorOf(
+      aws.addNodes(name, { instanceTypes: ['t3.small'] }, 1, {
+        sshPublicKey: 'ssh-ed25519 AAAA t@t',
+      }),
+    );
+    expect(missing.message).toContain('needs options.toilPackage');
     const added = await aws.addNodes(name, { instanceTypes: ['t3.small'] }, 2, {
+      bootstrap: 'none',
       spotBid: 0.05,
       sshPublicKey:
         'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmuVCmF5dEmvj1Bn2v9W/+vOULDW76ujO2M2L8YxKs6 t@t',

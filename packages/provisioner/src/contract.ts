@@ -1,5 +1,5 @@
 import type { IoHost } from '@toil/core';
-import type { ClusterSpec, WorkerNodeType } from './spec.js';
+import type { ClusterSpec, ToilPackageSource, WorkerNodeType } from './spec.js';
 
 /** What a node does in its cluster. */
 export type NodeRole = 'leader' | 'worker';
@@ -128,6 +128,17 @@ export interface AddNodesOptions {
   storageGb?: number;
   /** The public key stage 1 installs for the login user (one OpenSSH line). */
   sshPublicKey: string;
+  /**
+   * `full` (default): once they run, the new nodes get stage 2 and join the cluster's Slurm
+   * (every node's slurm.conf is rewritten); `none`: cloud resources only.
+   */
+  bootstrap?: 'full' | 'none';
+  /** Where stage 2 gets this CLI from; required with `bootstrap: 'full'`. */
+  toilPackage?: ToilPackageSource;
+  /** The private key matching {@link sshPublicKey}, for stage 2 (else the agent or `~/.ssh`). */
+  sshPrivateKeyPath?: string;
+  /** How long each phase may take, seconds (default 600). */
+  phaseTimeoutSeconds?: number;
 }
 
 /**
@@ -162,7 +173,8 @@ export interface Provisioner {
   listNodes(clusterName: string): Promise<ClusterNode[]>;
   /**
    * Starts `count` workers of one node type (`spotBid` makes them spot / preemptible) and
-   * resolves once they run; they then get stage 2 of the bootstrap.
+   * resolves once they run and (unless `bootstrap: 'none'`) stage 2 has made them Slurm
+   * workers of the cluster.
    */
   addNodes(
     clusterName: string,

@@ -6,6 +6,8 @@
  *   `@toil/provisioner-gce`).
  * - The cluster spec ({@link ClusterSpecSchema}) and the launch options that build it
  *   ({@link launchClusterOptions}, {@link launchSpecFromOptions}).
+ * - Bootstrap: stage 1 user data ({@link renderStage1UserData}) and stage 2 over SSH
+ *   ({@link runStage2}, the same for every cloud).
  * - Parsing with Toil's rules and messages: {@link parseNodeTypes}, {@link parseWorkerCounts},
  *   {@link pairWorkers}, {@link checkClusterName}, tags and owner ({@link clusterTags}).
  *
@@ -85,3 +87,16 @@ export {
   renderStage1UserData,
 } from './bootstrap/stage1.js';
 export type { Stage1Input } from './bootstrap/stage1.js';
+export { STAGE2_PHASES, runStage2 } from './bootstrap/stage2.js';
+export type {
+  Stage2Cluster,
+  Stage2Connection,
+  Stage2Connector,
+  Stage2Node,
+  Stage2Options,
+  Stage2Phase,
+  Stage2Report,
+  Stage2Target,
+} from './bootstrap/stage2.js';
+export { renderSlurmConf } from './bootstrap/slurm-conf.js';
+export type { SlurmConfInput, SlurmNodeLine } from './bootstrap/slurm-conf.js';

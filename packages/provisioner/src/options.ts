@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ToilError, parseDuration } from '@toil/core';
@@ -128,9 +128,8 @@ export const launchClusterOptions = {
   },
   toilPackage: {
     type: 'string',
-    array: true,
     describe:
-      'Install toil on the nodes from these package tarballs (a .tgz, or a directory of them) instead of the npm registry.',
+      'Install toil on the nodes from this self-contained @toil/cli install (a directory with dist/ and node_modules/, e.g. made by pnpm deploy, or a .tgz of one), pushed over SFTP, instead of from the npm registry.',
   },
   phaseTimeout: {
     type: 'string',
@@ -167,7 +166,7 @@ export interface LaunchClusterArgs {
   awsEc2ExtraSecurityGroupId?: string[];
   sshCidr?: string;
   sshKey?: string;
-  toilPackage?: string[];
+  toilPackage?: string | string[];
   phaseTimeout?: string;
   bootstrap?: string;
   dryRun?: boolean;
@@ -199,40 +198,56 @@ export function resolveSshKey(
   );
 }
 
+/** How to make a `--toilPackage` bundle from this repository (for messages). */
+const BUNDLE_HINT =
+  'Make one with: pnpm --config.inject-workspace-packages=true --filter @toil/cli deploy --prod DIR (a directory with dist/ and node_modules/), or give a .tgz of such a directory.';
+
 /**
- * Where stage 2 gets toil from: the npm registry at `version` by default, or the tarballs
- * given with `--toilPackage` (each a `.tgz`, or a directory whose `.tgz` files are taken).
+ * Where stage 2 gets toil from: the npm registry at `version` by default, or the
+ * self-contained install given with `--toilPackage` (a directory holding `@toil/cli` at
+ * `version` with its `node_modules`, or a `.tgz`/`.tar.gz` of one, checked on the node).
  *
- * @throws ToilError `INVALID_ARGUMENT` for a path that is neither.
+ * @throws ToilError `INVALID_ARGUMENT` for anything else, or a directory of another version.
  */
 export function resolveToilPackage(
-  paths: readonly string[] | undefined,
+  given: string | readonly string[] | undefined,
   version: string,
 ): ToilPackageSource {
-  if (!paths || paths.length === 0) return { kind: 'registry', version };
-  const tarballs: string[] = [];
-  for (const given of paths) {
-    const path = resolve(given);
-    const stat = existsSync(path) ? statSync(path) : undefined;
-    if (stat?.isDirectory()) {
-      const found = readdirSync(path)
-        .filter((f) => f.endsWith('.tgz'))
-        .sort()
-        .map((f) => join(path, f));
-      if (found.length === 0)
-        throw new ToilError('INVALID_ARGUMENT', `--toilPackage ${given} holds no .tgz package.`, {
-          hint: 'Build the tarballs with pnpm pack (one per @toil package) into that directory.',
-        });
-      tarballs.push(...found);
-    } else if (stat?.isFile() && path.endsWith('.tgz')) tarballs.push(path);
-    else
-      throw new ToilError(
-        'INVALID_ARGUMENT',
-        `--toilPackage ${given} is neither a .tgz file nor a directory.`,
-        { hint: 'Give package tarballs made by pnpm pack, or a directory of them.' },
-      );
+  const paths = given === undefined ? [] : [given].flat();
+  if (paths.length === 0) return { kind: 'registry', version };
+  if (paths.length > 1)
+    throw new ToilError('INVALID_ARGUMENT', '--toilPackage was given more than once.', {
+      hint: BUNDLE_HINT,
+    });
+  const path = resolve(paths[0]!);
+  const stat = existsSync(path) ? statSync(path) : undefined;
+  if (stat?.isFile() && /\.(tgz|tar\.gz)$/.test(path)) return { kind: 'bundle', path, version };
+  if (!stat?.isDirectory())
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `--toilPackage ${paths[0]} is neither a directory nor a .tgz file.`,
+      { hint: BUNDLE_HINT },
+    );
+  const manifest = join(path, 'package.json');
+  let found: { name?: unknown; version?: unknown } = {};
+  try {
+    found = JSON.parse(readFileSync(manifest, 'utf8')) as typeof found;
+  } catch {
+    // reported below
   }
-  return { kind: 'tarballs', paths: tarballs };
+  if (found.name !== '@toil/cli' || !existsSync(join(path, 'node_modules')))
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `--toilPackage ${paths[0]} is not a self-contained @toil/cli install (package.json of @toil/cli and node_modules/).`,
+      { hint: BUNDLE_HINT },
+    );
+  if (found.version !== version)
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      `--toilPackage ${paths[0]} holds @toil/cli ${String(found.version)}, but this toil is ${version}: the nodes must run the launcher's version.`,
+      { hint: BUNDLE_HINT },
+    );
+  return { kind: 'bundle', path, version };
 }
 
 /**

@@ -15,8 +15,12 @@ const nodeTypeFields = {
 export const ToilPackageSourceSchema = z.discriminatedUnion('kind', [
   /** `npm install -g @toil/cli@<version>` from the npm registry (the default). */
   z.object({ kind: z.literal('registry'), version: z.string().min(1) }),
-  /** Package tarballs (`pnpm pack` output) pushed from this machine, for unreleased builds. */
-  z.object({ kind: z.literal('tarballs'), paths: z.array(z.string().min(1)).min(1) }),
+  /**
+   * A self-contained install of `@toil/cli` (a directory with `dist/` and `node_modules/`, as
+   * `pnpm deploy` makes it, or a `.tgz` of one) pushed from this machine over SFTP, for
+   * unreleased builds and nodes that cannot reach a registry. `version` is the launcher's.
+   */
+  z.object({ kind: z.literal('bundle'), path: z.string().min(1), version: z.string().min(1) }),
 ]);
 
 /** Where stage 2 gets this CLI from. */

@@ -129,23 +129,42 @@ describe('launchSpecFromOptions', () => {
 });
 
 describe('resolveToilPackage', () => {
-  it('defaults to the registry at the launcher version, and takes tarballs or a directory of them', () => {
+  it('defaults to the registry at the launcher version, and takes a self-contained install of this version or a .tgz', () => {
     expect(resolveToilPackage(undefined, '2.0.0')).toEqual({ kind: 'registry', version: '2.0.0' });
-    const dir = mkdtempSync(join(tmpdir(), 'toil-provisioner-tgz-'));
+    const dir = mkdtempSync(join(tmpdir(), 'toil-provisioner-bundle-'));
     try {
-      writeFileSync(join(dir, 'toil-core-1.0.0.tgz'), '');
-      writeFileSync(join(dir, 'toil-cli-1.0.0.tgz'), '');
-      expect(resolveToilPackage([dir], '1.0.0')).toEqual({
-        kind: 'tarballs',
-        paths: [join(dir, 'toil-cli-1.0.0.tgz'), join(dir, 'toil-core-1.0.0.tgz')],
+      const bundle = join(dir, 'bundle');
+      mkdirSync(join(bundle, 'node_modules'), { recursive: true });
+      writeFileSync(
+        join(bundle, 'package.json'),
+        JSON.stringify({ name: '@toil/cli', version: '1.0.0' }),
+      );
+      expect(resolveToilPackage(bundle, '1.0.0')).toEqual({
+        kind: 'bundle',
+        path: bundle,
+        version: '1.0.0',
       });
-      expect(thrownToilError(() => resolveToilPackage([join(dir, 'missing.tgz')], '1')).code).toBe(
+      writeFileSync(join(dir, 'bundle.tgz'), '');
+      expect(resolveToilPackage([join(dir, 'bundle.tgz')], '1.0.0')).toEqual({
+        kind: 'bundle',
+        path: join(dir, 'bundle.tgz'),
+        version: '1.0.0',
+      });
+      expect(thrownToilError(() => resolveToilPackage(bundle, '1.0.1')).message).toBe(
+        `--toilPackage ${bundle} holds @toil/cli 1.0.0, but this toil is 1.0.1: the nodes must run the launcher's version.`,
+      );
+      expect(thrownToilError(() => resolveToilPackage(join(dir, 'missing.tgz'), '1')).code).toBe(
         'INVALID_ARGUMENT',
       );
-      const emptyDir = join(dir, 'empty');
-      mkdirSync(emptyDir);
-      expect(thrownToilError(() => resolveToilPackage([emptyDir], '1')).message).toContain(
-        'holds no .tgz',
+      expect(thrownToilError(() => resolveToilPackage([bundle, bundle], '1.0.0')).message).toBe(
+        '--toilPackage was given more than once.',
+      );
+      const notCli = join(dir, 'other');
+      mkdirSync(notCli);
+      const error = thrownToilError(() => resolveToilPackage(notCli, '1'));
+      expect(error.message).toContain('is not a self-contained @toil/cli install');
+      expect(error.hint).toContain(
+        'pnpm --config.inject-workspace-packages=true --filter @toil/cli deploy --prod DIR',
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

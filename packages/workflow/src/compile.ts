@@ -6,6 +6,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ToilError } from '@toil/core';
 import type { WorkflowCode } from '@toil/batch-system';
 import { PACKAGE_CODE_DIR } from './here.js';
+import type { JobStore } from '@toil/jobstore';
 import { isTypeScript } from './worker-command.js';
 
 /** Environment of a workflow program started from compiled code (set by `toil run`). @internal */
@@ -54,7 +55,7 @@ interface CompileMemo {
   hash: string;
 }
 
-function writeAtomically(dir: string, name: string, text: string): void {
+function writeAtomically(dir: string, name: string, text: string | Uint8Array): void {
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${name}.${process.pid}.tmp`);
   writeFileSync(temp, text);
@@ -197,4 +198,40 @@ export async function compileWorkflow(
   };
   writeAtomically(cacheDir, basename(memoPath(source, cacheDir)), JSON.stringify(memo));
   return { source, compiled, hash };
+}
+
+/**
+ * Keeps the compiled module in the job store (shared file `workflow-code`), for workers on
+ * machines that see neither the workflow file nor the leader's compile cache (cluster nodes
+ * without a shared file system). Only what {@link compileWorkflow} made is stored.
+ */
+export async function storeWorkflowCode(store: JobStore, code: WorkflowCode): Promise<void> {
+  if (!code.compiled || !code.hash) return;
+  await store.writeSharedFile('workflow-code', readFileSync(code.compiled));
+}
+
+/**
+ * The compiled module for `code` on this machine, taken from the job store's `workflow-code`
+ * when it is the same content (its SHA-256 is `code.hash`), into the local cache.
+ *
+ * @throws ToilError `WORKFLOW_INVALID` when the store holds no such code.
+ */
+export async function fetchWorkflowCode(
+  store: JobStore,
+  code: WorkflowCode,
+  cacheDir: string = workflowCacheDir(),
+): Promise<string> {
+  const stored = code.hash ? await store.readSharedFile('workflow-code') : undefined;
+  const hash = stored && createHash('sha256').update(stored).digest('hex');
+  if (!stored || hash !== code.hash)
+    throw new ToilError(
+      'WORKFLOW_INVALID',
+      `The workflow ${code.source} is not on this machine and the job store holds no copy of its compiled code${stored ? ' of this version' : ''}.`,
+      {
+        hint: 'Run the workflow with toil run (it stores the code for other machines), or make the file visible on every node at the same path.',
+      },
+    );
+  const compiled = join(cacheDir, `${hash}.mjs`);
+  if (!existsSync(compiled)) writeAtomically(cacheDir, `${hash}.mjs`, stored);
+  return compiled;
 }

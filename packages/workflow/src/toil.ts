@@ -12,7 +12,7 @@ import {
 } from '@toil/jobstore';
 import type { BatchSystem, BatchSystemContext, WorkflowCode } from '@toil/batch-system';
 import { findBatchSystem } from './batch-registry.js';
-import { COMPILED_ENV, compileWorkflow } from './compile.js';
+import { COMPILED_ENV, compileWorkflow, storeWorkflowCode } from './compile.js';
 import { ConsoleHost } from './console-host.js';
 import { internalOf, type Job } from './job.js';
 import { Leader, type LeaderLimits } from './leader.js';
@@ -427,6 +427,8 @@ export class Toil implements AsyncDisposable {
       workerCommand: workerCommand(),
     };
     // The engine's own system runs on the leader's open store; others are made by their plugin.
+    // Workers of other batch systems may run where the leader's files are not.
+    if (plugin !== singleMachine) await storeWorkflowCode(store, workflow);
     const batchSystem: BatchSystem =
       plugin === singleMachine
         ? new SingleMachineBatchSystem(context, singleMachineSettings(context, config, store))

@@ -1,5 +1,5 @@
 // What the worker modes (pool, one-shot, warm) share.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ToilError, type IoHost } from '@toil/core';
@@ -26,12 +26,14 @@ export const logHost: IoHost = {
 /**
  * The module to load on this machine: the leader's compiled JavaScript when this machine sees
  * it, else the source compiled here (same content address; esbuild loads only then), else the
- * source as it is. @internal
+ * compiled copy the leader kept in the job store (a node that sees neither), else the source
+ * as it is. @internal
  */
-export async function workflowModuleHere(code: WorkflowCode): Promise<string> {
+export async function workflowModuleHere(code: WorkflowCode, store: JobStore): Promise<string> {
   const module = moduleOf(code);
   if (module !== code.source || !isTypeScript(code.source)) return module;
-  const { compileWorkflow } = await import('./compile.js');
+  const { compileWorkflow, fetchWorkflowCode } = await import('./compile.js');
+  if (!existsSync(code.source) && code.hash) return fetchWorkflowCode(store, code);
   return moduleOf(await compileWorkflow(code.source));
 }
 

@@ -147,7 +147,7 @@ export async function oneShotMain(invocation: JobInvocation, entered: number): P
         }
       };
     }
-    const names = await loadWorkflowModule(await workflowModuleHere(invocation.workflow));
+    const names = await loadWorkflowModule(await workflowModuleHere(invocation.workflow, store));
     lap('module');
     workerDir = newWorkerDir(config);
     runtime = workerRuntime(store, config, names, workerDir);

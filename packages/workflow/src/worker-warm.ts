@@ -47,7 +47,9 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   for (const sub of Object.values(WARM_DIRS)) mkdirSync(join(dir, sub), { recursive: true });
   const store = await openJobStore(options.invocation.jobStore, { host: logHost });
   const config = await store.resume();
-  const names = await loadWorkflowModule(await workflowModuleHere(options.invocation.workflow));
+  const names = await loadWorkflowModule(
+    await workflowModuleHere(options.invocation.workflow, store),
+  );
   const workerDir = newWorkerDir(config);
   const runtime = workerRuntime(store, config, names, workerDir);
   let lastWork = Date.now();

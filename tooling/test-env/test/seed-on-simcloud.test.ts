@@ -1,0 +1,242 @@
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  ImportKeyPairCommand,
+} from '@aws-sdk/client-ec2';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildCliBundle } from '../cli-bundle.js';
+import { REPO_ROOT, runToil, type CommandResult } from '../cli.js';
+import { useSimCloud } from '../simcloud/index.js';
+
+const sim = useSimCloud('the seed page end to end on the simulated cloud');
+const REGION = 'us-west-2';
+
+/** Expects exit status 0, showing everything the command printed when it is not. */
+function expectOk(result: CommandResult): void {
+  expect(`exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`).toMatch(
+    /^exit 0\n/,
+  );
+}
+
+sim.describe('the seed page on a launched cluster', () => {
+  let home: string;
+  let key: string;
+  let env: Record<string, string>;
+  let zone: string;
+  let cluster: string | undefined;
+
+  /** The CLI as the user runs it, from the user's home and with the cluster's zone. */
+  const toil = (args: string[], cwd = home) => runToil(args, { env, cwd });
+  const onLeader = (...command: string[]) =>
+    toil(['ssh-cluster', '--zone', zone, '--sshKey', key, cluster!, ...command]);
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'seed-simcloud-'));
+    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    key = join(home, '.ssh', 'id_ed25519');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'ignore' });
+    const ec2 = new EC2Client({ region: REGION });
+    await ec2.send(
+      new ImportKeyPairCommand({
+        KeyName: 'seed-key',
+        PublicKeyMaterial: readFileSync(`${key}.pub`),
+      }),
+    );
+    const images = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu*'] }] }),
+    );
+    ec2.destroy();
+    env = { HOME: home, TOIL_AWS_AMI: images.Images![0]!.ImageId! };
+    await buildCliBundle(join(home, 'toil-bundle'));
+  }, 180_000);
+
+  afterAll(async () => {
+    // A failed test must not leave the cluster behind (useSimCloud then removes the nodes).
+    if (cluster) await toil(['destroy-cluster', cluster, '--zone', zone]);
+    rmSync(home, { recursive: true, force: true });
+  }, 120_000);
+
+  it('launch-cluster brings Slurm up over SSH, the example workflow runs there on the workers, stats and a result come back, destroy-cluster leaves nothing', async () => {
+    const cloud = sim.cloud();
+    const subnet = await sim.aws().subnet(REGION);
+    zone = subnet.zone;
+    const name = `seed-${process.pid}`;
+    cluster = name;
+    const store = `aws:${REGION}:${name}-store`;
+
+    // 1. launch: leader + 2 workers, toil pushed from the local bundle (no registry here).
+    const launched = await toil([
+      'launch-cluster',
+      name,
+      '--leaderNodeType',
+      't3.medium',
+      '--nodeTypes',
+      't3.medium',
+      '-w',
+      '2',
+      '--keyPairName',
+      'seed-key',
+      '--sshKey',
+      key,
+      '--zone',
+      zone,
+      '--vpcSubnet',
+      subnet.subnetId,
+      '--toilPackage',
+      join(home, 'toil-bundle'),
+    ]);
+    expectOk(launched);
+    expect(launched.stdout).toContain(`Cluster ${name} created`);
+    const nodes = cloud.nodes();
+    expect(nodes).toHaveLength(3);
+    const ec2 = new EC2Client({ region: REGION });
+    const described = (
+      await ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [{ Name: 'tag:clusterName', Values: [name] }],
+        }),
+      )
+    ).Reservations!.flatMap((r) => r.Instances!);
+    const roleOf = (id: string) =>
+      described.find((i) => i.InstanceId === id)!.Tags!.find((t) => t.Key === 'ToilNodeType')!
+        .Value;
+    const leader = nodes.find((n) => roleOf(n.instanceId) === 'leader')!;
+    const workers = nodes.filter((n) => n !== leader);
+
+    // The munge key: the same on every node, mode 0400 owned by munge, and nowhere else.
+    const keys = new Set<string>();
+    for (const node of nodes) {
+      const stat = await cloud.exec(node.instanceId, [
+        'bash',
+        '-c',
+        'stat -c "%a %U" /etc/munge/munge.key && base64 -w0 /etc/munge/munge.key',
+      ]);
+      const [mode, encoded] = stat.stdout.split('\n');
+      expect(mode).toBe('400 munge');
+      keys.add(encoded!);
+    }
+    expect(keys.size).toBe(1);
+    const mungeKey = [...keys][0]!;
+    const mungeHex = Buffer.from(mungeKey, 'base64').toString('hex');
+    for (const text of [launched.stdout, launched.stderr]) {
+      expect(text).not.toContain(mungeKey);
+      expect(text).not.toContain(mungeHex.slice(0, 32));
+    }
+    for (const node of nodes) {
+      const userData = await ec2.send(
+        new DescribeInstanceAttributeCommand({
+          InstanceId: node.instanceId,
+          Attribute: 'userData',
+        }),
+      );
+      const text = Buffer.from(userData.UserData?.Value ?? '', 'base64').toString('utf8');
+      expect(text).toContain('#cloud-config');
+      expect(text).not.toContain(mungeKey);
+    }
+
+    // 2. ssh-cluster and rsync-cluster reach the leader with the host keys from its console.
+    const exit = await onLeader('bash', '-c', 'echo out; echo err >&2; exit 7');
+    expect([exit.code, exit.stdout, exit.stderr]).toEqual([7, 'out\n', 'err\n']);
+    const sinfo = await onLeader('sinfo', '-h', '-N', '-o', '%N %t');
+    expect(sinfo.stdout.trim().split('\n').sort()).toEqual(
+      workers.map((w) => `${w.hostname} idle`).sort(),
+    );
+    const copied = await toil([
+      'rsync-cluster',
+      '--zone',
+      zone,
+      '--sshKey',
+      key,
+      name,
+      join(REPO_ROOT, 'examples', 'discoverfiles.ts'),
+      ':discoverfiles.ts',
+    ]);
+    expectOk(copied);
+
+    // A key that is not the pinned one is refused (and --insecure is the only way past it).
+    const pinned = described
+      .find((i) => i.InstanceId === leader.instanceId)!
+      .Tags!.filter((t) => t.Key!.startsWith('toil-ts:host-key:'));
+    expect(pinned.length).toBeGreaterThan(0);
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [leader.instanceId],
+        Tags: pinned.map((t) => ({
+          Key: t.Key,
+          Value: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+        })),
+      }),
+    );
+    const refused = await onLeader('true');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('not one of the keys pinned at launch');
+    await ec2.send(new CreateTagsCommand({ Resources: [leader.instanceId], Tags: pinned }));
+
+    // 3. The seed's workflow on the cluster: Slurm places its jobs on the workers.
+    const run = await onLeader(
+      'toil',
+      'run',
+      'discoverfiles.ts',
+      store,
+      '--batchSystem',
+      'slurm',
+      '--stats',
+    );
+    expectOk(run);
+    const placed = await onLeader('squeue', '-h', '-t', 'all', '-o', '%N');
+    const hosts = placed.stdout.trim().split('\n');
+    expect(hosts).toHaveLength(3);
+    for (const host of hosts) expect(workers.map((w) => w.hostname)).toContain(host);
+
+    // 4. toil stats there shows the seed's table; --json after CLUSTER belongs to the command.
+    const stats = await onLeader('toil', 'stats', store);
+    expectOk(stats);
+    for (const line of ['Batch System: slurm', 'Worker', 'Job', 'sysFiles', 'userFiles'])
+      expect(stats.stdout).toContain(line);
+    const json = await onLeader('toil', 'stats', store, '--json', '--outputFile', 'stats.json');
+    expectOk(json);
+    expect(JSON.parse(json.stdout)).toMatchObject({ schema: 'toil-ts/stats' });
+
+    // 5. A result comes back with rsync-cluster.
+    const back = join(home, 'results');
+    mkdirSync(back);
+    const fetched = await toil([
+      'rsync-cluster',
+      '--zone',
+      zone,
+      '--sshKey',
+      key,
+      name,
+      ':stats.json',
+      `${back}/`,
+    ]);
+    expectOk(fetched);
+    expect(JSON.parse(readFileSync(join(back, 'stats.json'), 'utf8'))).toEqual(
+      JSON.parse(json.stdout),
+    );
+
+    // 6. destroy-cluster: nothing left in moto, no node on this machine.
+    const destroyed = await toil(['destroy-cluster', name, '--zone', zone]);
+    expectOk(destroyed);
+    cluster = undefined;
+    await cloud.waitFor('no node', () => cloud.nodes().length === 0);
+    const left = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      }),
+    );
+    expect(left.Reservations ?? []).toEqual([]);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(
+      `sc-${cloud.runId}-`,
+    );
+    ec2.destroy();
+  }, 900_000);
+});
