@@ -131,6 +131,8 @@ function runChild(
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A command that exits without reading its input (EPIPE) is judged by its exit status.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }
