@@ -8,3 +8,4 @@ export * from './gce.js';
 export * from './cloud-config.js';
 export * from './jest.js';
 export * from './ssh-check.js';
+export * from './aws-launcher.js';

@@ -1,16 +1,14 @@
-import {
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  EC2Client,
-  GetConsoleOutputCommand,
-  ImportKeyPairCommand,
-} from '@aws-sdk/client-ec2';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { EC2Client, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runToil } from '../cli.js';
-import { strictSsh, useSimCloud, writeKnownHosts } from '../simcloud/index.js';
+import {
+  leftAfterDestroy,
+  prepareAwsLauncher,
+  strictSsh,
+  useSimCloud,
+  writeKnownHosts,
+} from '../simcloud/index.js';
 
 const sim = useSimCloud('launch-cluster and destroy-cluster on the simulated cloud');
 const REGION = 'us-west-2';
@@ -21,22 +19,7 @@ sim.describe('the toil CLI on the simulated cloud', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), 'simcloud-cluster-'));
-    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
-    key = join(home, '.ssh', 'id_ed25519');
-    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'ignore' });
-    const ec2 = new EC2Client({ region: REGION });
-    await ec2.send(
-      new ImportKeyPairCommand({
-        KeyName: 'simcloud-key',
-        PublicKeyMaterial: readFileSync(`${key}.pub`),
-      }),
-    );
-    const images = await ec2.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu*'] }] }),
-    );
-    ec2.destroy();
-    env = { HOME: home, TOIL_AWS_AMI: images.Images![0]!.ImageId! };
+    ({ home, key, env } = await prepareAwsLauncher(REGION, 'simcloud-key'));
   });
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
@@ -97,18 +80,7 @@ sim.describe('the toil CLI on the simulated cloud', () => {
 
     const destroyed = await runToil(['destroy-cluster', name, '--zone', subnet.zone], { env });
     expect(destroyed.code).toBe(0);
-    await cloud.waitFor('no node', () => cloud.nodes().length === 0);
-    const left = await ec2.send(
-      new DescribeInstancesCommand({
-        Filters: [
-          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-        ],
-      }),
-    );
-    expect(left.Reservations ?? []).toEqual([]);
-    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(
-      `sc-${cloud.runId}-`,
-    );
     ec2.destroy();
+    expect(await leftAfterDestroy(cloud, REGION)).toEqual({ instances: [], namespaces: [] });
   });
 });

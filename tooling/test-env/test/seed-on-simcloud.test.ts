@@ -1,18 +1,14 @@
 import {
   CreateTagsCommand,
-  DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   EC2Client,
-  ImportKeyPairCommand,
 } from '@aws-sdk/client-ec2';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCliBundle } from '../cli-bundle.js';
 import { REPO_ROOT, runToil, type CommandResult } from '../cli.js';
-import { useSimCloud } from '../simcloud/index.js';
+import { leftAfterDestroy, prepareAwsLauncher, useSimCloud } from '../simcloud/index.js';
 
 const sim = useSimCloud('the seed page end to end on the simulated cloud');
 const REGION = 'us-west-2';
@@ -33,26 +29,13 @@ sim.describe('the seed page on a launched cluster', () => {
 
   /** The CLI as the user runs it, from the user's home and with the cluster's zone. */
   const toil = (args: string[], cwd = home) => runToil(args, { env, cwd });
+  const rsync = (...args: string[]) =>
+    toil(['rsync-cluster', '--zone', zone, '--sshKey', key, cluster!, ...args]);
   const onLeader = (...command: string[]) =>
     toil(['ssh-cluster', '--zone', zone, '--sshKey', key, cluster!, ...command]);
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), 'seed-simcloud-'));
-    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
-    key = join(home, '.ssh', 'id_ed25519');
-    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'ignore' });
-    const ec2 = new EC2Client({ region: REGION });
-    await ec2.send(
-      new ImportKeyPairCommand({
-        KeyName: 'seed-key',
-        PublicKeyMaterial: readFileSync(`${key}.pub`),
-      }),
-    );
-    const images = await ec2.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu*'] }] }),
-    );
-    ec2.destroy();
-    env = { HOME: home, TOIL_AWS_AMI: images.Images![0]!.ImageId! };
+    ({ home, key, env } = await prepareAwsLauncher(REGION, 'seed-key'));
     await buildCliBundle(join(home, 'toil-bundle'));
   }, 180_000);
 
@@ -147,16 +130,10 @@ sim.describe('the seed page on a launched cluster', () => {
     expect(sinfo.stdout.trim().split('\n').sort()).toEqual(
       workers.map((w) => `${w.hostname} idle`).sort(),
     );
-    const copied = await toil([
-      'rsync-cluster',
-      '--zone',
-      zone,
-      '--sshKey',
-      key,
-      name,
+    const copied = await rsync(
       join(REPO_ROOT, 'examples', 'discoverfiles.ts'),
       ':discoverfiles.ts',
-    ]);
+    );
     expectOk(copied);
 
     // A key that is not the pinned one is refused (and --insecure is the only way past it).
@@ -206,16 +183,7 @@ sim.describe('the seed page on a launched cluster', () => {
     // 5. A result comes back with rsync-cluster.
     const back = join(home, 'results');
     mkdirSync(back);
-    const fetched = await toil([
-      'rsync-cluster',
-      '--zone',
-      zone,
-      '--sshKey',
-      key,
-      name,
-      ':stats.json',
-      `${back}/`,
-    ]);
+    const fetched = await rsync(':stats.json', `${back}/`);
     expectOk(fetched);
     expect(JSON.parse(readFileSync(join(back, 'stats.json'), 'utf8'))).toEqual(
       JSON.parse(json.stdout),
@@ -225,18 +193,7 @@ sim.describe('the seed page on a launched cluster', () => {
     const destroyed = await toil(['destroy-cluster', name, '--zone', zone]);
     expectOk(destroyed);
     cluster = undefined;
-    await cloud.waitFor('no node', () => cloud.nodes().length === 0);
-    const left = await ec2.send(
-      new DescribeInstancesCommand({
-        Filters: [
-          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-        ],
-      }),
-    );
-    expect(left.Reservations ?? []).toEqual([]);
-    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(
-      `sc-${cloud.runId}-`,
-    );
     ec2.destroy();
+    expect(await leftAfterDestroy(cloud, REGION)).toEqual({ instances: [], namespaces: [] });
   }, 900_000);
 });

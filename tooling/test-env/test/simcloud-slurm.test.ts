@@ -1,42 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { renderSlurmConf } from '@toil/provisioner';
 import { describeWithSimCloud, startSimCloud, type SimCloud } from '../simcloud/index.js';
-
-/** What stage 2 writes on every node, in the form the simulated nodes need. */
-function slurmConf(leader: string, leaderAddress: string, workers: [string, string][]): string {
-  return [
-    'ClusterName=simcloud',
-    `SlurmctldHost=${leader}(${leaderAddress})`,
-    'SlurmUser=slurm',
-    'SlurmdUser=root',
-    'AuthType=auth/munge',
-    'CredType=cred/munge',
-    'MpiDefault=none',
-    'ProctrackType=proctrack/linuxproc',
-    'TaskPlugin=task/none',
-    'JobAcctGatherType=jobacct_gather/linux',
-    'AccountingStorageType=accounting_storage/none',
-    'JobCompType=jobcomp/filetxt',
-    'JobCompLoc=/var/log/slurm/jobcomp.txt',
-    'SelectType=select/cons_tres',
-    'SelectTypeParameters=CR_Core_Memory',
-    'DefMemPerCPU=256',
-    'SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1',
-    'ReturnToService=2',
-    'MailProg=/bin/true',
-    'StateSaveLocation=/var/lib/slurm/slurmctld',
-    'SlurmdSpoolDir=/var/lib/slurm/slurmd',
-    'SlurmctldPidFile=/run/slurmctld.pid',
-    'SlurmdPidFile=/run/slurmd.pid',
-    'SlurmctldLogFile=/var/log/slurm/slurmctld.log',
-    'SlurmdLogFile=/var/log/slurm/slurmd.log',
-    ...workers.map(
-      ([name, address]) =>
-        `NodeName=${name} NodeAddr=${address} CPUs=1 RealMemory=1000 State=UNKNOWN`,
-    ),
-    'PartitionName=work Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
-    '',
-  ].join('\n');
-}
 
 const SETUP = [
   'set -e',
@@ -65,10 +29,17 @@ describeWithSimCloud('Slurm across simulated nodes', 'Slurm on simulated nodes',
         ids.map((id, i) => ({ id, live: true, privateAddress: addresses[i]!, userData: '' })),
     });
     const [leader, w1, w2] = ids.map((id) => cloud.node(id)!);
-    const conf = slurmConf(leader!.hostname, leader!.address, [
-      [w1!.hostname, w1!.address],
-      [w2!.hostname, w2!.address],
-    ]);
+    // The slurm.conf bootstrap stage 2 writes, with one CPU per worker.
+    const conf = renderSlurmConf({
+      clusterName: 'simcloud',
+      controller: { hostname: leader!.hostname, address: leader!.address },
+      nodes: [w1!, w2!].map((w) => ({
+        hostname: w.hostname,
+        address: w.address,
+        cpus: 1,
+        memoryMb: 2000,
+      })),
+    });
     const input = `${Buffer.from(conf).toString('base64')}\n${randomBytes(1024).toString('base64')}\n`;
     for (const id of ids) {
       const setup = await cloud.exec(id, ['bash', '-c', SETUP], { input });

@@ -1,0 +1,77 @@
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  ImportKeyPairCommand,
+} from '@aws-sdk/client-ec2';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SimCloud } from './simcloud.js';
+
+/** A launcher's side of an AWS cluster test (see {@link prepareAwsLauncher}). */
+export interface AwsLauncher {
+  /** A fresh home directory (remove it after the test). */
+  home: string;
+  /** `~/.ssh/id_ed25519` in it, imported into moto as the key pair. */
+  key: string;
+  /** Environment for the CLI: that home, and `TOIL_AWS_AMI` (an image moto has). */
+  env: Record<string, string>;
+}
+
+/**
+ * Makes a launcher for `launch-cluster` tests on the simulated cloud: a home with a new
+ * ed25519 key, that key imported into moto's EC2 as `keyName`, and an image to launch.
+ * Call inside tests or hooks of a `useSimCloud` file (the AWS SDK goes to its front).
+ */
+export async function prepareAwsLauncher(region: string, keyName: string): Promise<AwsLauncher> {
+  const home = mkdtempSync(join(tmpdir(), `simcloud-${keyName}-`));
+  mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+  const key = join(home, '.ssh', 'id_ed25519');
+  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdio: 'ignore' });
+  const ec2 = new EC2Client({ region });
+  try {
+    await ec2.send(
+      new ImportKeyPairCommand({ KeyName: keyName, PublicKeyMaterial: readFileSync(`${key}.pub`) }),
+    );
+    const images = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu*'] }] }),
+    );
+    return { home, key, env: { HOME: home, TOIL_AWS_AMI: images.Images![0]!.ImageId! } };
+  } finally {
+    ec2.destroy();
+  }
+}
+
+/**
+ * What is left after a destroy: instances of moto's EC2 in `region` that are not terminated
+ * (ids), and network namespaces of the run's nodes on this machine (names). Waits first until
+ * the simulated cloud has no node.
+ */
+export async function leftAfterDestroy(
+  cloud: SimCloud,
+  region: string,
+): Promise<{ instances: string[]; namespaces: string[] }> {
+  await cloud.waitFor('no node', () => cloud.nodes().length === 0);
+  const ec2 = new EC2Client({ region });
+  try {
+    const left = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      }),
+    );
+    return {
+      instances: (left.Reservations ?? [])
+        .flatMap((r) => r.Instances ?? [])
+        .map((i) => i.InstanceId!),
+      namespaces: spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((line) => line.startsWith(`sc-${cloud.runId}-`)),
+    };
+  } finally {
+    ec2.destroy();
+  }
+}
