@@ -12,7 +12,6 @@ export type { AwsProvisionerOptions } from './provisioner.js';
 export { zoneToRegion, retryOn, chunks } from './aws.js';
 export type { AwsClients } from './aws.js';
 export { clusterPolicy } from './launch.js';
-export type { Stage2Runner } from './launch.js';
 export { iamName, securityGroupName } from './inventory.js';
 export type { DestroyTiming } from './destroy.js';
 

@@ -34,11 +34,11 @@ import {
   hostKeyTags,
   parseHostKeyFingerprints,
   renderStage1UserData,
-  runStage2,
+  launchStage2,
+  sshStage2Runner,
   specInstanceTypes,
   type ClusterNode,
-  type Stage2Cluster,
-  type ToilPackageSource,
+  type Stage2Runner,
   type ClusterResource,
   type ClusterSpec,
   type LaunchResult,
@@ -58,34 +58,12 @@ import {
 
 const SOURCE = 'toil.provisioner.aws';
 
-/**
- * Runs stage 2 of the bootstrap on a cluster's nodes, which run and have their host keys
- * pinned (default: `runStage2` of `@toil/provisioner` over `@toil/cluster-ssh`).
- */
-export type Stage2Runner = (
-  cluster: Stage2Cluster,
-  context: {
-    toilPackage: ToilPackageSource;
-    /** The launcher's private key (`--sshKey`); else the agent or `~/.ssh`. */
-    sshPrivateKeyPath?: string;
-    timeoutMs: number;
-  },
-) => Promise<void>;
-
-/** Stage 2 as every launch runs it unless told otherwise: {@link runStage2} over SSH. */
+/** Stage 2 as every launch runs it unless told otherwise: `runStage2` over `@toil/cluster-ssh`. */
 export function defaultStage2(host: IoHost): Stage2Runner {
-  return async (cluster, context) => {
-    // Loaded only now: listing or destroying clusters needs no SSH library.
-    const { nodeConnector } = await import('@toil/cluster-ssh');
-    await runStage2(cluster, {
-      host,
-      toilPackage: context.toilPackage,
-      phaseTimeoutMs: context.timeoutMs,
-      connect: nodeConnector(
-        context.sshPrivateKeyPath ? { privateKeyPath: context.sshPrivateKeyPath } : {},
-      ),
-    });
-  };
+  // Loaded only then: listing or destroying clusters needs no SSH library.
+  return sshStage2Runner(host, async (credentials) =>
+    (await import('@toil/cluster-ssh')).nodeConnector(credentials),
+  );
 }
 
 /** What a launch needs besides the spec. */
@@ -531,11 +509,7 @@ export async function launchCluster(
     };
 
   const timeoutMs = spec.phaseTimeoutSeconds * 1000;
-  const stage2Context = {
-    toilPackage: spec.toilPackage,
-    timeoutMs,
-    ...(spec.sshPrivateKeyPath ? { sshPrivateKeyPath: spec.sshPrivateKeyPath } : {}),
-  };
+  const stage2Context = launchStage2(spec);
   const created: Created = {};
   const resources: ClusterResource[] = [];
   let phase = 'security-group';
@@ -694,7 +668,7 @@ export async function launchCluster(
         SOURCE,
       );
     let leader = toClusterNode(leaderInstance!);
-    if (spec.bootstrap === 'full') {
+    if (stage2Context) {
       phase = 'leader-host-keys';
       span.progress(1, 'Waiting for the leader to print its SSH host keys');
       leader = await pinHostKeys(context, leaderInstance!, phase, timeoutMs);
@@ -730,7 +704,7 @@ export async function launchCluster(
       );
       const running = await waitRunning(context, ids, phase, timeoutMs);
       let ready = running.map(toClusterNode);
-      if (spec.bootstrap === 'full') {
+      if (stage2Context) {
         phase = 'workers-host-keys';
         ready = [];
         for (const instance of running) {
@@ -742,7 +716,7 @@ export async function launchCluster(
       wspan.end(`${ready.length} worker(s) of ${formatNodeType(group)} running`);
       workers.push(...ready);
     }
-    if (spec.bootstrap === 'full' && workers.length > 0) {
+    if (stage2Context && workers.length > 0) {
       phase = 'workers-setup';
       watched = undefined;
       await context.stage2({ clusterName: spec.clusterName, leader, workers }, stage2Context);

@@ -4,7 +4,9 @@ import {
   CLUSTER_NAME_TAG,
   CREATED_BY_TAG,
   NODE_ROLE_TAG,
+  addNodesStage2,
   checkClusterName,
+  joinAddedNodes,
   renderStage1UserData,
   type AddNodesOptions,
   type ClusterNode,
@@ -16,6 +18,7 @@ import {
   type NodeState,
   type Provisioner,
   type ProvisionerConfig,
+  type Stage2Runner,
   type WorkerNodeType,
 } from '@toil/provisioner';
 import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
@@ -31,14 +34,7 @@ import {
   tagMap,
   toClusterNode,
 } from './inventory.js';
-import {
-  defaultStage2,
-  launchCluster,
-  pinHostKeys,
-  startWorkers,
-  waitRunning,
-  type Stage2Runner,
-} from './launch.js';
+import { defaultStage2, launchCluster, pinHostKeys, startWorkers, waitRunning } from './launch.js';
 
 /** Options of the AWS provisioner beyond the contract's config. */
 export interface AwsProvisionerOptions extends ProvisionerConfig {
@@ -197,13 +193,7 @@ export class AwsProvisioner implements Provisioner {
     count: number,
     options: AddNodesOptions,
   ): Promise<ClusterNode[]> {
-    const bootstrap = options.bootstrap ?? 'full';
-    if (bootstrap === 'full' && !options.toilPackage)
-      throw new ToilError(
-        'INVALID_ARGUMENT',
-        'Adding nodes with bootstrap stage 2 needs options.toilPackage (where the nodes get toil from).',
-        { hint: "Pass toilPackage (e.g. { kind: 'registry', version }), or bootstrap: 'none'." },
-      );
+    const stage2 = addNodesStage2(options);
     const leader = await this.getLeader(clusterName);
     const type =
       options.spotBid === undefined ? nodeType : { ...nodeType, spotBid: options.spotBid };
@@ -275,21 +265,15 @@ export class AwsProvisioner implements Provisioner {
     };
     const timeoutMs = (options.phaseTimeoutSeconds ?? 600) * 1000;
     const running = await waitRunning(context, ids, 'add-nodes-running', timeoutMs);
-    if (bootstrap === 'none') return sortNodes(running.map(toClusterNode));
+    if (!stage2) return sortNodes(running.map(toClusterNode));
     const added: ClusterNode[] = [];
     for (const instance of running)
       added.push(await pinHostKeys(context, instance, 'add-nodes-host-keys', timeoutMs));
-    const newIds = new Set(added.map((n) => n.id));
-    const others = (await this.listNodes(clusterName)).filter(
-      (n) => n.role === 'worker' && n.state === 'running' && !newIds.has(n.id),
-    );
-    await this.stage2(
-      { clusterName, leader, workers: [...others, ...added] },
-      {
-        toilPackage: options.toilPackage!,
-        timeoutMs,
-        ...(options.sshPrivateKeyPath ? { sshPrivateKeyPath: options.sshPrivateKeyPath } : {}),
-      },
+    await joinAddedNodes(
+      this.stage2,
+      stage2,
+      { clusterName, leader, nodes: await this.listNodes(clusterName) },
+      added,
     );
     return sortNodes(added);
   }

@@ -9,11 +9,11 @@
  *
  * @packageDocumentation
  */
-import type { Provisioner, ProvisionerConfig } from '@toil/provisioner';
-import { GceProvisioner, type GcePhaseTimeouts } from './provisioner.js';
+import type { Provisioner } from '@toil/provisioner';
+import { GceProvisioner, type GceProvisionerOptions } from './provisioner.js';
 
 export { GceProvisioner, DEFAULT_IMAGE_FAMILY, firewallNames, networkTag } from './provisioner.js';
-export type { GcePhaseTimeouts } from './provisioner.js';
+export type { GcePhaseTimeouts, GceProvisionerOptions } from './provisioner.js';
 export {
   CLUSTER_LABEL,
   ROLE_LABEL,
@@ -30,8 +30,6 @@ export { endpointOptions, gceError } from './api.js';
  * Makes the GCE provisioner for `config.zone` (`--zone` or `TOIL_GCE_ZONE`). Connecting and
  * checking credentials happen at the first cloud call.
  */
-export function createProvisioner(
-  config: ProvisionerConfig & { timeouts?: Partial<GcePhaseTimeouts> },
-): Provisioner {
+export function createProvisioner(config: GceProvisionerOptions): Provisioner {
   return new GceProvisioner(config);
 }

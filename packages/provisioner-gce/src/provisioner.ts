@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { startSpan, ToilError, type IoHost } from '@toil/core';
 import {
+  addNodesStage2,
   formatNodeType,
+  joinAddedNodes,
+  launchStage2,
   parseHostKeyFingerprints,
+  sshStage2Runner,
   renderStage1UserData,
   type AddNodesOptions,
   type ClusterNode,
@@ -14,6 +18,7 @@ import {
   type LaunchResult,
   type Provisioner,
   type ProvisionerConfig,
+  type Stage2Runner,
   type WorkerNodeType,
 } from '@toil/provisioner';
 import { ApiCaller, connect, gceError, toToilError, type GceConnection } from './api.js';
@@ -45,6 +50,14 @@ const DEFAULT_TIMEOUTS: GcePhaseTimeouts = {
   running: 300_000,
   hostKeys: 600_000,
 };
+
+/** What the GCE provisioner is made from. */
+export interface GceProvisionerOptions extends ProvisionerConfig {
+  /** Overrides of the phase timeouts. */
+  timeouts?: Partial<GcePhaseTimeouts>;
+  /** Runs stage 2 of the bootstrap (default: `runStage2` over `@toil/cluster-ssh`). */
+  stage2?: Stage2Runner;
+}
 
 const AWS_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal)$/;
 
@@ -107,9 +120,10 @@ export class GceProvisioner implements Provisioner {
   private readonly project?: string;
   private readonly timeouts: GcePhaseTimeouts;
   private readonly api = new ApiCaller();
+  private readonly stage2: Stage2Runner;
   private connection?: Promise<GceConnection>;
 
-  constructor(config: ProvisionerConfig & { timeouts?: Partial<GcePhaseTimeouts> }) {
+  constructor(config: GceProvisionerOptions) {
     if (!config.zone)
       throw new ToilError(
         'ZONE_MISSING',
@@ -121,6 +135,12 @@ export class GceProvisioner implements Provisioner {
     this.env = config.env ?? process.env;
     this.project = config.project;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
+    // cluster-ssh is loaded only when stage 2 runs: list and destroy need no SSH library.
+    this.stage2 =
+      config.stage2 ??
+      sshStage2Runner(config.host, async (credentials) =>
+        (await import('@toil/cluster-ssh')).nodeConnector(credentials),
+      );
   }
 
   private emit(
@@ -581,6 +601,7 @@ export class GceProvisioner implements Provisioner {
           `Compute Engine takes one machine type per group: using ${w.instanceTypes[0]} of ${w.instanceTypes.join('/')}.`,
         );
     const resources: ClusterResource[] = [];
+    const stage2 = launchStage2(spec);
     const span = startSpan(this.host, 'GCE_LAUNCH', `Creating cluster ${spec.clusterName}...`, {
       source: 'toil.provisioner.gce',
     });
@@ -632,12 +653,20 @@ export class GceProvisioner implements Provisioner {
         'starting the leader',
       );
       resources.push({ kind: 'instance', id: leader!.name, detail: 'leader' });
+      if (stage2) {
+        span.progress(2, 'Setting the leader up over SSH');
+        await this.stage2({ clusterName: spec.clusterName, leader: leader!, workers: [] }, stage2);
+      }
       const workers: ClusterNode[] = [];
       for (const group of spec.workers) {
-        span.progress(2, `Starting ${group.count} x ${formatNodeType(group)}`);
+        span.progress(3, `Starting ${group.count} x ${formatNodeType(group)}`);
         const added = await this.launchWorkers(spec, group, group.count, spec.nodeStorageGb, image);
         workers.push(...added);
         resources.push(...added.map((w) => ({ kind: 'instance', id: w.name, detail: 'worker' })));
+      }
+      if (stage2 && workers.length > 0) {
+        span.progress(4, 'Setting the workers up over SSH');
+        await this.stage2({ clusterName: spec.clusterName, leader: leader!, workers }, stage2);
       }
       span.end(`Cluster ${spec.clusterName} created.`);
       return {
@@ -651,7 +680,10 @@ export class GceProvisioner implements Provisioner {
     } catch (error) {
       span.end(`Launching ${spec.clusterName} failed.`, { ok: false, level: 'warning' });
       const e = ToilError.is(error) ? error : toToilError(error, 'launching the cluster');
-      throw new ToilError(e.code === 'CLOUD_CREDENTIALS' ? e.code : 'LAUNCH_FAILED', e.message, {
+      const code = ['CLOUD_CREDENTIALS', 'BOOTSTRAP_FAILED'].includes(e.code)
+        ? e.code
+        : 'LAUNCH_FAILED';
+      throw new ToilError(code, e.message, {
         hint: `Whatever was created is labelled ${CLUSTER_LABEL}=${spec.clusterName}; remove it with: toil destroy-cluster ${this.options()} ${spec.clusterName}`,
         cause: error,
         data: { ...(e.data ?? {}), created: resources },
@@ -687,6 +719,7 @@ export class GceProvisioner implements Provisioner {
     count: number,
     options: AddNodesOptions,
   ): Promise<ClusterNode[]> {
+    const stage2 = addNodesStage2(options);
     const leader = await this.getLeader(clusterName);
     await this.checkMachineTypes(nodeType.instanceTypes.slice(0, 1));
     const image = await this.resolveImage();
@@ -719,7 +752,15 @@ export class GceProvisioner implements Provisioner {
     } as ClusterSpec;
     const withBid =
       options.spotBid !== undefined ? { ...nodeType, spotBid: options.spotBid } : nodeType;
-    return this.launchWorkers(spec, withBid, count, options.storageGb ?? 50, image);
+    const added = await this.launchWorkers(spec, withBid, count, options.storageGb ?? 50, image);
+    if (stage2)
+      await joinAddedNodes(
+        this.stage2,
+        stage2,
+        { clusterName, leader, nodes: await this.listNodes(clusterName) },
+        added,
+      );
+    return added;
   }
 
   async terminateNodes(clusterName: string, ids: readonly string[]): Promise<void> {

@@ -7,7 +7,8 @@ import { startGceFake, type GceFake } from '../../../tooling/test-env/gce-fake.j
 
 // The built CLI, as a user runs it: --provisioner gce, credentials from
 // GOOGLE_APPLICATION_CREDENTIALS, the API at TOIL_GCE_ENDPOINT (the Compute Engine fake).
-// The fake plays cloud-init's console, so launch stops after stage 1 (no SSH, no stage 2).
+// The fake plays cloud-init's console but its nodes take no SSH, so launches here stop after
+// stage 1 (--bootstrap none); stage 2 runs on the simulated cloud (seed-on-simcloud.test.ts).
 
 let fake: GceFake;
 let dir: string;
@@ -37,6 +38,8 @@ describe('toil launch-cluster / list-clusters / destroy-cluster --provisioner gc
       [
         'launch-cluster',
         'cli1',
+        '--bootstrap',
+        'none',
         '--provisioner',
         'gce',
         '--leaderNodeType',

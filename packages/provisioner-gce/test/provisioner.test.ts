@@ -10,7 +10,9 @@ import { startGceFake, type GceFake } from '../../../tooling/test-env/gce-fake.j
 // The provisioner runs the real @google-cloud/compute client against the Compute Engine fake,
 // configured as a user would point it elsewhere: TOIL_GCE_ENDPOINT and the standard auth chain
 // (GOOGLE_APPLICATION_CREDENTIALS). Without the simulated cloud the fake plays cloud-init's
-// console (host-key fingerprints), so these tests stop after stage 1 and do not run stage 2.
+// console (host-key fingerprints), and its nodes take no SSH: stage 2 is a recording runner
+// here (which nodes it is given, when), and runs for real on the simulated cloud
+// (tooling/test-env/test/seed-on-simcloud.test.ts).
 
 const ZONE = 'us-central1-a';
 let fake: GceFake;
@@ -33,14 +35,27 @@ function spec(name: string, extra: Partial<ClusterSpecInput> = {}): ClusterSpec 
   });
 }
 
+/** The stage 2 runs of the recording runner: the leader's and the workers' instance names. */
+let stage2Runs: Array<{ leader: string; workers: string[] }> = [];
+
 function provisioner(host = new RecordingHost()) {
   return createProvisioner({
     zone: ZONE,
     host,
     env,
     timeouts: { hostKeys: 30_000 },
+    stage2: async (cluster) => {
+      stage2Runs.push({
+        leader: cluster.leader.name,
+        workers: cluster.workers.map((w) => w.name).sort(),
+      });
+    },
   }) as GceProvisioner;
 }
+
+beforeEach(() => {
+  stage2Runs = [];
+});
 
 async function failure(promise: Promise<unknown>): Promise<ToilError> {
   try {
@@ -90,6 +105,11 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
     expect(result.workers).toHaveLength(2);
     expect(result.workers.every((w) => w.preemptible && w.nodeType === 'e2-small')).toBe(true);
     expect(host.events.map((e) => e.code)).toContain('GCE_SPOT_BID_IGNORED');
+    // Stage 2 on the leader once it runs, then on the cluster with its workers.
+    expect(stage2Runs).toEqual([
+      { leader: 'gc1-leader', workers: [] },
+      { leader: 'gc1-leader', workers: result.workers.map((w) => w.name).sort() },
+    ]);
 
     const view = fake.instances().find((i) => i.name === 'gc1-leader')!;
     expect(view.labels).toMatchObject({
@@ -282,6 +302,45 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
     expect((await given.listClusters()).map((c) => c.name)).toEqual(['gc8']);
     await given.destroyCluster('gc8');
   });
+
+  it('adds nodes with stage 2 over the leader, the running workers and the new ones, or without it (bootstrap none), and terminates only its own nodes', async () => {
+    const p = provisioner();
+    const launched = await p.launchCluster(
+      spec('gc9', { workers: [{ instanceTypes: ['e2-small'], count: 1 }] }),
+    );
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests alice@laptop';
+    const missing = await failure(
+      p.addNodes('gc9', { instanceTypes: ['e2-small'] }, 1, { sshPublicKey: key }),
+    );
+    expect([missing.code, missing.message]).toEqual([
+      'INVALID_ARGUMENT',
+      expect.stringContaining('needs options.toilPackage'),
+    ]);
+    stage2Runs = [];
+    const [added] = await p.addNodes('gc9', { instanceTypes: ['e2-small'] }, 1, {
+      sshPublicKey: key,
+      toilPackage: { kind: 'registry', version: '0.1.0' },
+    });
+    expect(added!.hostKeys.length).toBeGreaterThan(0);
+    expect(stage2Runs).toEqual([
+      {
+        leader: 'gc9-leader',
+        workers: [launched.workers[0]!.name, added!.name].sort(),
+      },
+    ]);
+    stage2Runs = [];
+    const plain = await p.addNodes('gc9', { instanceTypes: ['e2-small'] }, 1, {
+      sshPublicKey: key,
+      bootstrap: 'none',
+    });
+    expect([plain.length, stage2Runs]).toEqual([1, []]);
+    expect((await failure(p.terminateNodes('gc9', ['gc1-leader']))).code).toBe('INVALID_ARGUMENT');
+    await p.terminateNodes('gc9', [plain[0]!.name]);
+    expect((await p.listNodes('gc9')).map((n) => n.name).sort()).toEqual(
+      ['gc9-leader', launched.workers[0]!.name, added!.name].sort(),
+    );
+    await p.destroyCluster('gc9');
+  }, 120_000);
 
   it('refuses a second cluster of the same name', async () => {
     const p = provisioner();

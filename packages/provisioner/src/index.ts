@@ -98,5 +98,12 @@ export type {
   Stage2Report,
   Stage2Target,
 } from './bootstrap/stage2.js';
+export {
+  addNodesStage2,
+  joinAddedNodes,
+  launchStage2,
+  sshStage2Runner,
+} from './bootstrap/runner.js';
+export type { Stage2RunContext, Stage2Runner } from './bootstrap/runner.js';
 export { renderSlurmConf } from './bootstrap/slurm-conf.js';
 export type { SlurmConfInput, SlurmNodeLine } from './bootstrap/slurm-conf.js';

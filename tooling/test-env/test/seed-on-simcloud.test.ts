@@ -4,7 +4,8 @@ import {
   DescribeInstancesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import * as compute from '@google-cloud/compute';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCliBundle } from '../cli-bundle.js';
 import { REPO_ROOT, runToil, type CommandResult } from '../cli.js';
@@ -26,6 +27,7 @@ sim.describe('the seed page on a launched cluster', () => {
   let env: Record<string, string>;
   let zone: string;
   let cluster: string | undefined;
+  let gceCluster: string | undefined;
 
   /** The CLI as the user runs it, from the user's home and with the cluster's zone. */
   const toil = (args: string[], cwd = home) => runToil(args, { env, cwd });
@@ -42,6 +44,8 @@ sim.describe('the seed page on a launched cluster', () => {
   afterAll(async () => {
     // A failed test must not leave the cluster behind (useSimCloud then removes the nodes).
     if (cluster) await toil(['destroy-cluster', cluster, '--zone', zone]);
+    if (gceCluster)
+      await toil(['destroy-cluster', '--provisioner', 'gce', '--zone', sim.gce().zone, gceCluster]);
     rmSync(home, { recursive: true, force: true });
   }, 120_000);
 
@@ -195,5 +199,128 @@ sim.describe('the seed page on a launched cluster', () => {
     cluster = undefined;
     ec2.destroy();
     expect(await leftAfterDestroy(cloud, REGION)).toEqual({ instances: [], namespaces: [] });
+  }, 900_000);
+  it('with --provisioner gce: launch-cluster brings Slurm up over SSH, the workflow runs on the workers with an aws: job store whose credentials the user brings, stats and a result come back, destroy-cluster leaves nothing', async () => {
+    const cloud = sim.cloud();
+    const { fake, zone: gceZone } = sim.gce();
+    const name = `gseed-${process.pid}`;
+    gceCluster = name;
+    const where = ['--provisioner', 'gce', '--zone', gceZone];
+    const ssh = (...command: string[]) =>
+      toil(['ssh-cluster', ...where, '--sshKey', key, name, ...command]);
+    const rsyncGce = (...args: string[]) =>
+      toil(['rsync-cluster', ...where, '--sshKey', key, name, ...args]);
+
+    const launched = await toil([
+      'launch-cluster',
+      name,
+      ...where,
+      '--leaderNodeType',
+      'e2-standard-2',
+      '--nodeTypes',
+      'e2-standard-2',
+      '-w',
+      '2',
+      '--keyPairName',
+      'gceuser',
+      '--sshKey',
+      key,
+      '--no-externalAddress',
+      '--toilPackage',
+      join(home, 'toil-bundle'),
+    ]);
+    expectOk(launched);
+    expect(launched.stdout).toContain(`Cluster ${name} created`);
+    const nodes = cloud.nodes().filter((n) => n.source === 'gce');
+    expect(nodes).toHaveLength(3);
+    const workers = nodes.filter((n) => n.hostname !== `${name}-leader`);
+    expect(workers).toHaveLength(2);
+    // The host keys pinned in the instances' metadata are the nodes' own (from the console).
+    for (const view of fake.instances()) {
+      const pinned = JSON.parse(view.metadata['toil-host-keys']!) as { sha256: string }[];
+      expect(pinned.map((k) => k.sha256).sort()).toEqual(
+        cloud
+          .node(view.id)!
+          .hostKeys.map((k) => k.fingerprint)
+          .sort(),
+      );
+    }
+    const hello = await ssh('sh', '-c', 'hostname && id -un; exit 7');
+    expect([hello.code, hello.stdout]).toEqual([7, `${name}-leader\ngceuser\n`]);
+    const sinfo = await ssh('sinfo', '-h', '-N', '-o', '%N %t');
+    expect(sinfo.stdout.trim().split('\n').sort()).toEqual(
+      workers.map((w) => `${w.hostname} idle`).sort(),
+    );
+
+    // Compute Engine nodes have no AWS identity: the user brings the aws: job store's
+    // credentials in a file (mode 0600) that the workflow's shell reads; Slurm passes the
+    // leader's environment on to the jobs on the workers. (The endpoint stands in for S3.)
+    const credentials = join(home, 'aws.env');
+    writeFileSync(
+      credentials,
+      [
+        `AWS_ENDPOINT_URL=${sim.aws().nodeEndpoint}`,
+        'AWS_ACCESS_KEY_ID=testing',
+        'AWS_SECRET_ACCESS_KEY=testing',
+        `AWS_REGION=${REGION}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    expectOk(await rsyncGce('-a', credentials, ':aws.env'));
+    expectOk(await rsyncGce(join(REPO_ROOT, 'examples', 'discoverfiles.ts'), ':discoverfiles.ts'));
+    const store = `aws:${REGION}:${name}-store`;
+    const withCredentials = (command: string) =>
+      ssh('bash', '-c', `set -a && . ./aws.env && set +a && ${command}`);
+    expectOk(
+      await withCredentials(`toil run discoverfiles.ts ${store} --batchSystem slurm --stats`),
+    );
+    const placed = await ssh('squeue', '-h', '-t', 'all', '-o', '%N');
+    const hosts = placed.stdout.trim().split('\n');
+    expect(hosts).toHaveLength(3);
+    for (const host of hosts) expect(workers.map((w) => w.hostname)).toContain(host);
+    const json = await withCredentials(`toil stats ${store} --json --outputFile stats.json`);
+    expectOk(json);
+    expect(JSON.parse(json.stdout)).toMatchObject({ schema: 'toil-ts/stats' });
+    const back = join(home, 'gce-results');
+    mkdirSync(back);
+    expectOk(await rsyncGce(':stats.json', `${back}/`));
+    expect(JSON.parse(readFileSync(join(back, 'stats.json'), 'utf8'))).toEqual(
+      JSON.parse(json.stdout),
+    );
+
+    // A pinned key the leader does not have: ssh-cluster refuses to connect.
+    const url = new URL(process.env.TOIL_GCE_ENDPOINT!);
+    const options = { apiEndpoint: url.hostname, port: Number(url.port), protocol: 'http' };
+    const instances = new compute.InstancesClient(options);
+    const zoneOps = new compute.ZoneOperationsClient(options);
+    try {
+      const leaderRef = { project: fake.project, zone: gceZone, instance: `${name}-leader` };
+      const [leader] = await instances.get(leaderRef);
+      const wrong = [{ algorithm: 'ssh-ed25519', sha256: `SHA256:${'A'.repeat(43)}` }];
+      const items = leader.metadata!.items!.map((i) =>
+        i.key === 'toil-host-keys' ? { key: i.key, value: JSON.stringify(wrong) } : i,
+      );
+      const [op] = await instances.setMetadata({
+        ...leaderRef,
+        metadataResource: { fingerprint: leader.metadata!.fingerprint, items },
+      });
+      await zoneOps.wait({
+        project: fake.project,
+        zone: gceZone,
+        operation: op.latestResponse.name,
+      });
+    } finally {
+      await Promise.all([instances.close(), zoneOps.close()]);
+    }
+    const refused = await ssh('true');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('not one of the keys pinned at launch');
+
+    const destroyed = await toil(['destroy-cluster', ...where, name]);
+    expectOk(destroyed);
+    gceCluster = undefined;
+    await cloud.waitFor('no GCE node', () => cloud.nodes().every((n) => n.source !== 'gce'));
+    expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
   }, 900_000);
 });
