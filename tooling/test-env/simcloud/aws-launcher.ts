@@ -47,13 +47,14 @@ export async function prepareAwsLauncher(region: string, keyName: string): Promi
 /**
  * What is left after a destroy: instances of moto's EC2 in `region` that are not terminated
  * (ids), and network namespaces of the run's nodes on this machine (names). Waits first until
- * the simulated cloud has no node.
+ * the simulated cloud has no node, not even one being removed.
  */
 export async function leftAfterDestroy(
   cloud: SimCloud,
   region: string,
 ): Promise<{ instances: string[]; namespaces: string[] }> {
-  await cloud.waitFor('no node', () => cloud.nodes().length === 0);
+  // Not just no node up: a node being removed still has its namespace.
+  await cloud.waitFor('no node', () => cloud.nodesInFlight() === 0);
   const ec2 = new EC2Client({ region });
   try {
     const left = await ec2.send(

@@ -269,6 +269,21 @@ export class SimCloud {
     return out;
   }
 
+  /**
+   * Instances of `source` (every source when absent) whose node is coming up, up, or being
+   * removed: 0 means none of their namespaces, processes or files is left on the machine.
+   */
+  nodesInFlight(source?: string): number {
+    let count = 0;
+    for (const [key, record] of this.records)
+      if (
+        (record.state === 'starting' || record.state === 'up' || record.state === 'stopping') &&
+        (source === undefined || key.startsWith(`${source}/`))
+      )
+        count += 1;
+    return count;
+  }
+
   /** The node of an instance id (any source), while it is up or being removed. */
   node(instanceId: string): SimNode | undefined {
     for (const record of this.records.values())

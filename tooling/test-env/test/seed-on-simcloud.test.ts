@@ -320,7 +320,7 @@ sim.describe('the seed page on a launched cluster', () => {
     const destroyed = await toil(['destroy-cluster', ...where, name]);
     expectOk(destroyed);
     gceCluster = undefined;
-    await cloud.waitFor('no GCE node', () => cloud.nodes().every((n) => n.source !== 'gce'));
+    await cloud.waitFor('no GCE node', () => cloud.nodesInFlight('gce') === 0);
     expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
   }, 900_000);
 });
