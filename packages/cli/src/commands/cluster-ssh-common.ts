@@ -1,10 +1,5 @@
-import {
-  connectSsh,
-  parseSshOptions,
-  readPrivateKey,
-  type PortForward,
-  type SshConnection,
-} from '@toil/cluster-ssh';
+// @toil/cluster-ssh (and its SSH library) is loaded only when a command runs, not for --help.
+import type { connectSsh, parseSshOptions, PortForward, SshConnection } from '@toil/cluster-ssh';
 import { report, ToilError } from '@toil/core';
 import { nodeAddress, type ClusterNode } from '@toil/provisioner';
 import type { CommandContext } from '../command.js';
@@ -50,6 +45,7 @@ export async function resolveLeader(
   args: LeaderArgs,
   context: CommandContext,
 ): Promise<LeaderTarget> {
+  const { parseSshOptions, readPrivateKey } = await import('@toil/cluster-ssh');
   const settings = parseSshOptions(args.sshOption === undefined ? [] : [args.sshOption].flat());
   const privateKeyPath = args.sshKey ?? settings.privateKeyPath;
   if (privateKeyPath !== undefined) readPrivateKey(privateKeyPath);
@@ -99,6 +95,7 @@ export async function openLeaderConnection(
   context: CommandContext,
 ): Promise<{ connection: SshConnection; forwards: PortForward[] }> {
   const target = await resolveLeader(args, context);
+  const { connectSsh } = await import('@toil/cluster-ssh');
   const connection = await connectSsh(target.connect);
   const forwards: PortForward[] = [];
   try {

@@ -1,4 +1,3 @@
-import { parseRsyncArgs, rsyncCluster } from '@toil/cluster-ssh';
 import { report, UsageError } from '@toil/core';
 import { checkClusterName, clusterNamePositional, provisionerOptions } from '@toil/provisioner';
 import { defineCommand } from '../command.js';
@@ -52,6 +51,8 @@ export default defineCommand({
       throw new UsageError('rsync-cluster needs something to copy after the cluster name.', {
         hint: `For example: toil rsync-cluster ${args.clusterName} ./file.ts :`,
       });
+    // Loaded only now: --help needs no SSH library.
+    const { parseRsyncArgs, rsyncCluster } = await import('@toil/cluster-ssh');
     parseRsyncArgs(rsyncArgs);
     const target = await resolveLeader(args, context);
     const result = await rsyncCluster({ ...target.connect, args: rsyncArgs, stdio: 'inherit' });

@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { checkClusterName, clusterNamePositional, provisionerOptions } from '@toil/provisioner';
 import { report } from '@toil/core';
-import { quoteCommand, type ExitStatus } from '@toil/cluster-ssh';
+import type { ExitStatus } from '@toil/cluster-ssh';
 import { defineCommand } from '../command.js';
 import { openLeaderConnection, sshKeyOption } from './cluster-ssh-common.js';
 
@@ -70,6 +70,7 @@ export default defineCommand({
         'toil.ssh',
       );
     const { connection, forwards } = await openLeaderConnection(args, context);
+    const { quoteCommand } = await import('@toil/cluster-ssh');
     const stdin = process.stdin;
     const tty = Boolean(stdin.isTTY && process.stdout.isTTY);
     try {
