@@ -10,3 +10,14 @@ export function thrownToilError(fn: () => unknown): ToilError {
   }
   throw new Error('expected a ToilError');
 }
+
+/** The `ToilError` that `promise` rejects with; fails the test if it resolves or rejects with another error. */
+export async function rejectedToilError(promise: Promise<unknown>): Promise<ToilError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (ToilError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ToilError');
+}

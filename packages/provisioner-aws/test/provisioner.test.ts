@@ -10,7 +10,7 @@ import {
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { GetRolePolicyCommand } from '@aws-sdk/client-iam';
-import { RecordingHost, ToilError } from '@toil/core';
+import { RecordingHost } from '@toil/core';
 import type { DestroyReport } from '@toil/provisioner';
 import { iamName } from '@toil/provisioner-aws';
 import { useMotoStoreEnv } from '../../../tooling/test-env/moto.js';
@@ -24,20 +24,11 @@ import {
   taggedLeftovers,
   uniqueName,
 } from './helpers.js';
+import { rejectedToilError } from '../../../tooling/test-env/errors.js';
 
 const moto = useMotoStoreEnv('the AWS provisioner tests (EC2 and IAM on moto)');
 const KEY = 'tester-key';
 let ami: string;
-
-async function errorOf(promise: Promise<unknown>): Promise<ToilError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
-}
 
 moto.describe('AwsProvisioner on moto', () => {
   beforeAll(async () => {
@@ -147,7 +138,7 @@ moto.describe('AwsProvisioner on moto', () => {
 
     const again = await aws.destroyCluster(name);
     expect(again).toMatchObject({ notFound: true, deleted: [], remaining: [] });
-    expect((await errorOf(aws.getLeader(name))).code).toBe('CLUSTER_NOT_FOUND');
+    expect((await rejectedToilError(aws.getLeader(name))).code).toBe('CLUSTER_NOT_FOUND');
   });
 
   it('destroys a cluster whose leader is stopped', async () => {
@@ -199,7 +190,7 @@ moto.describe('AwsProvisioner on moto', () => {
       }),
     );
     try {
-      const error = await errorOf(aws.destroyCluster(name));
+      const error = await rejectedToilError(aws.destroyCluster(name));
       expect(error.code).toBe('DESTROY_INCOMPLETE');
       expect(error.message).toContain(
         `security-group ${own.GroupId} (still referenced by the rules of ${foreign.GroupId}`,
@@ -232,7 +223,7 @@ moto.describe('AwsProvisioner on moto', () => {
     const aws = provisioner(host, ami, { stage2: async () => {} });
     const name = uniqueName('half');
     // moto's console never shows stage 1's host keys, so the launch stops in that phase.
-    const error = await errorOf(
+    const error = await rejectedToilError(
       aws.launchCluster(
         spec({ clusterName: name, keyPairName: KEY, bootstrap: 'full', phaseTimeoutSeconds: 0.3 }),
       ),
@@ -289,13 +280,13 @@ moto.describe('AwsProvisioner on moto', () => {
   it('refuses bad input before creating anything: unknown type with a suggestion, missing key pair, subnet of another zone, existing cluster', async () => {
     const aws = provisioner(new RecordingHost(), ami);
     const name = uniqueName('bad');
-    const unknown = await errorOf(
+    const unknown = await rejectedToilError(
       aws.launchCluster(spec({ clusterName: name, keyPairName: KEY, leaderNodeType: 't2.mcro' })),
     );
     expect(unknown.message).toBe(
       `Invalid instance type (t2.mcro) specified for AWS in region: ${REGION}. Did you mean t2.micro?`,
     );
-    const worker = await errorOf(
+    const worker = await rejectedToilError(
       aws.launchCluster(
         spec({
           clusterName: name,
@@ -305,7 +296,7 @@ moto.describe('AwsProvisioner on moto', () => {
       ),
     );
     expect(worker.message).toContain('Invalid instance type (m5.huge)');
-    const key = await errorOf(
+    const key = await rejectedToilError(
       aws.launchCluster(spec({ clusterName: name, keyPairName: 'nobody' })),
     );
     expect(key.message).toBe(`The key pair 'nobody' does not exist in ${REGION}.`);
@@ -319,20 +310,22 @@ moto.describe('AwsProvisioner on moto', () => {
         }),
       )
     ).Subnets![0]!;
-    const subnet = await errorOf(
+    const subnet = await rejectedToilError(
       aws.launchCluster(spec({ clusterName: name, keyPairName: KEY, subnet: other.SubnetId })),
     );
     expect(subnet.message).toBe(
       `The subnet ${other.SubnetId} is in us-west-2b, not in the zone ${ZONE}.`,
     );
-    const missing = await errorOf(
+    const missing = await rejectedToilError(
       aws.launchCluster(spec({ clusterName: name, keyPairName: KEY, subnet: 'subnet-0000000000' })),
     );
     expect(missing.message).toContain('does not exist');
     expect(await taggedLeftovers(name)).toEqual([]);
 
     await aws.launchCluster(spec({ clusterName: name, keyPairName: KEY }));
-    const exists = await errorOf(aws.launchCluster(spec({ clusterName: name, keyPairName: KEY })));
+    const exists = await rejectedToilError(
+      aws.launchCluster(spec({ clusterName: name, keyPairName: KEY })),
+    );
     expect(exists.code).toBe('CLUSTER_EXISTS');
     await aws.destroyCluster(name);
   });
@@ -341,7 +334,7 @@ moto.describe('AwsProvisioner on moto', () => {
     const aws = provisioner(new RecordingHost(), ami);
     const name = uniqueName('grow');
     const launched = await aws.launchCluster(spec({ clusterName: name, keyPairName: KEY }));
-    const missing = await errorOf(
+    const missing = await rejectedToilError(
       aws.addNodes(name, { instanceTypes: ['t3.small'] }, 1, {
         sshPublicKey: 'ssh-ed25519 AAAA t@t',
       }),
@@ -358,7 +351,7 @@ moto.describe('AwsProvisioner on moto', () => {
       ['worker', true, name],
     ]);
     expect((await aws.listNodes(name)).length).toBe(3);
-    expect((await errorOf(aws.terminateNodes(name, ['i-0000000000']))).code).toBe(
+    expect((await rejectedToilError(aws.terminateNodes(name, ['i-0000000000']))).code).toBe(
       'INVALID_ARGUMENT',
     );
     await aws.terminateNodes(name, [added[0]!.id]);

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RecordingHost, ToilError } from '@toil/core';
+import { RecordingHost } from '@toil/core';
 import { parseClusterSpec, type ClusterSpec, type ClusterSpecInput } from '@toil/provisioner';
 import * as compute from '@google-cloud/compute';
 import { createProvisioner, GceProvisioner } from '@toil/provisioner-gce';
 import { startGceFake, type GceFake } from '../../../tooling/test-env/gce-fake.js';
+import { rejectedToilError } from '../../../tooling/test-env/errors.js';
 
 // The provisioner runs the real @google-cloud/compute client against the Compute Engine fake,
 // configured as a user would point it elsewhere: TOIL_GCE_ENDPOINT and the standard auth chain
@@ -56,16 +57,6 @@ function provisioner(host = new RecordingHost()) {
 beforeEach(() => {
   stage2Runs = [];
 });
-
-async function failure(promise: Promise<unknown>): Promise<ToilError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
-}
 
 // The auth library reads these from process.env: never probe a metadata server, never read
 // this machine's gcloud login.
@@ -162,13 +153,13 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
 
     const again = await p.destroyCluster('gc1');
     expect([again.notFound, again.deleted, again.remaining]).toEqual([true, [], []]);
-    expect((await failure(p.getLeader('gc1'))).code).toBe('CLUSTER_NOT_FOUND');
+    expect((await rejectedToilError(p.getLeader('gc1'))).code).toBe('CLUSTER_NOT_FOUND');
   }, 180_000);
 
   it('leaves nothing after destroying a launch that failed half-way on the CPUS quota', async () => {
     const p = provisioner();
     // quota 12: the leader (2) and two e2-standard-4 workers (8) fit, the third does not
-    const error = await failure(
+    const error = await rejectedToilError(
       p.launchCluster(spec('gc2', { workers: [{ instanceTypes: ['e2-standard-4'], count: 3 }] })),
     );
     expect(error.code).toBe('LAUNCH_FAILED');
@@ -202,17 +193,21 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
 
   it("refuses AWS instance types with Toil's message and unknown machine types with a suggestion", async () => {
     const p = provisioner();
-    const aws = await failure(p.launchCluster(spec('gc4', { leaderNodeType: 't2.micro' })));
+    const aws = await rejectedToilError(
+      p.launchCluster(spec('gc4', { leaderNodeType: 't2.micro' })),
+    );
     expect([aws.code, aws.message]).toEqual([
       'NODE_TYPE_INVALID',
       "It looks like you've specified an AWS nodeType with the gce provisioner. Please specify a nodeType for gce.",
     ]);
-    const typo = await failure(p.launchCluster(spec('gc4', { leaderNodeType: 'e2-standrd-2' })));
+    const typo = await rejectedToilError(
+      p.launchCluster(spec('gc4', { leaderNodeType: 'e2-standrd-2' })),
+    );
     expect(typo.message).toBe(
       'Invalid machine type (e2-standrd-2) specified for GCE in zone: us-central1-a. Did you mean e2-standard-2?',
     );
     const elsewhere = createProvisioner({ zone: 'europe-west1-b', host: new RecordingHost(), env });
-    const n2 = await failure(
+    const n2 = await rejectedToilError(
       elsewhere.launchCluster(
         spec('gc4', { zone: 'europe-west1-b', leaderNodeType: 'n2-standard-2' }),
       ),
@@ -286,7 +281,7 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
     expect((await fromCredentials.listClusters()).map((c) => c.name)).toEqual(['gc8']);
 
     const elsewhere = { ...env, GOOGLE_CLOUD_PROJECT: 'someone-elses-project' };
-    const wrong = await failure(
+    const wrong = await rejectedToilError(
       createProvisioner({ zone: ZONE, host: new RecordingHost(), env: elsewhere }).listClusters(),
     );
     expect([wrong.code, wrong.message]).toEqual([
@@ -309,7 +304,7 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
       spec('gc9', { workers: [{ instanceTypes: ['e2-small'], count: 1 }] }),
     );
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests alice@laptop';
-    const missing = await failure(
+    const missing = await rejectedToilError(
       p.addNodes('gc9', { instanceTypes: ['e2-small'] }, 1, { sshPublicKey: key }),
     );
     expect([missing.code, missing.message]).toEqual([
@@ -334,7 +329,9 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
       bootstrap: 'none',
     });
     expect([plain.length, stage2Runs]).toEqual([1, []]);
-    expect((await failure(p.terminateNodes('gc9', ['gc1-leader']))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedToilError(p.terminateNodes('gc9', ['gc1-leader']))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
     await p.terminateNodes('gc9', [plain[0]!.name]);
     expect((await p.listNodes('gc9')).map((n) => n.name).sort()).toEqual(
       ['gc9-leader', launched.workers[0]!.name, added!.name].sort(),
@@ -345,7 +342,7 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
   it('refuses a second cluster of the same name', async () => {
     const p = provisioner();
     await p.launchCluster(spec('gc6'));
-    expect((await failure(p.launchCluster(spec('gc6')))).code).toBe('CLUSTER_EXISTS');
+    expect((await rejectedToilError(p.launchCluster(spec('gc6')))).code).toBe('CLUSTER_EXISTS');
     await p.destroyCluster('gc6');
   });
 
@@ -367,7 +364,7 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
     delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
     process.env.HOME = dir;
     try {
-      const error = await failure(none.listClusters());
+      const error = await rejectedToilError(none.listClusters());
       expect(error.code).toBe('CLOUD_CREDENTIALS');
       expect(error.message).toBe('No usable Google Cloud credentials found.');
       expect(error.hint).toMatch(/GOOGLE_APPLICATION_CREDENTIALS/);

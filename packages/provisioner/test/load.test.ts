@@ -1,26 +1,19 @@
-import { RecordingHost, ToilError } from '@toil/core';
+import { RecordingHost } from '@toil/core';
 import { loadProvisioner, provisionerPackage, type Provisioner } from '@toil/provisioner';
+import { rejectedToilError } from '../../../tooling/test-env/errors.js';
 
 const host = new RecordingHost();
-
-async function errorOf(promise: Promise<unknown>): Promise<ToilError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
-}
 
 describe('loadProvisioner', () => {
   it('maps aws and gce to their packages and refuses other names', async () => {
     expect(provisionerPackage('aws')).toBe('@toil/provisioner-aws');
     expect(provisionerPackage('gce')).toBe('@toil/provisioner-gce');
-    const error = await errorOf(loadProvisioner('azure', { host }));
+    const error = await rejectedToilError(loadProvisioner('azure', { host }));
     expect(error.code).toBe('PROVISIONER_UNKNOWN');
     expect(error.message).toBe("Invalid provisioner 'azure'.");
-    expect((await errorOf(loadProvisioner('toString', { host }))).code).toBe('PROVISIONER_UNKNOWN');
+    expect((await rejectedToilError(loadProvisioner('toString', { host }))).code).toBe(
+      'PROVISIONER_UNKNOWN',
+    );
   });
 
   it("calls the package's createProvisioner with the config", async () => {
@@ -37,7 +30,7 @@ describe('loadProvisioner', () => {
   });
 
   it('says which package to install when it is missing', async () => {
-    const error = await errorOf(
+    const error = await rejectedToilError(
       loadProvisioner('gce', { host }, async (s) => {
         throw Object.assign(new Error(`Cannot find package '${s}'`), {
           code: 'ERR_MODULE_NOT_FOUND',
@@ -49,7 +42,7 @@ describe('loadProvisioner', () => {
   });
 
   it('refuses a package without createProvisioner', async () => {
-    const error = await errorOf(loadProvisioner('aws', { host }, async () => ({})));
+    const error = await rejectedToilError(loadProvisioner('aws', { host }, async () => ({})));
     expect(error.message).toBe('@toil/provisioner-aws does not export createProvisioner().');
   });
 });
