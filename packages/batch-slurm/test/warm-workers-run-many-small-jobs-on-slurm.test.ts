@@ -26,7 +26,8 @@ function queued(dir: string, jobName: string): Array<{ id: string; state: string
 
 /** How many attempts the run's warm workers have claimed and not finished. */
 function claimed(dir: string): number {
-  const logs = join(dir, 'slurm-logs');
+  // Slurm's output files and the warm workers' directories are in the work directory.
+  const logs = dir;
   const list = (path: string): string[] => (existsSync(path) ? readdirSync(path) : []);
   let count = 0;
   for (const root of list(logs).filter((name) => name.startsWith('warm-')))
@@ -75,7 +76,7 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     expect(raw.jobs.count).toBe(21);
     // The warm workers' Slurm output files (kept: shutdown cancels them); one-shot jobs would
     // have left none (their files go when they succeed), so these are all the Slurm jobs.
-    const workers = readdirSync(join(dir, 'slurm-logs')).filter((f) => /_warm_\d+\.out$/.test(f));
+    const workers = readdirSync(dir).filter((f) => /_warm_\d+\.out$/.test(f));
     expect(workers.length).toBeGreaterThanOrEqual(1);
     expect(workers.length).toBeLessThanOrEqual(2);
     expect(queued(dir, 'warm')).toEqual([]);
