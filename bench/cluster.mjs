@@ -1,13 +1,17 @@
 // `pnpm bench cluster`: the AWS provisioner against moto_server on 127.0.0.1 (EC2 + IAM with
 // the real SDK). Rows: launch of a leader + 10 workers until every instance runs, destroy of
-// that cluster, destroy of a 100-node cluster, and the API calls each made. moto has no SSH
-// nodes, so launches use bootstrap "none" (no host keys, no stage 2).
+// that cluster, destroy of a 100-node cluster, and the API calls each made (these launches use
+// bootstrap "none": plain moto has no nodes). Then, on the simulated cloud whose instances are
+// real nodes (root, sshd, iproute2: see tooling/test-env/simcloud), the real CLI's
+// launch-to-SSH-ready and launch-to-Slurm-ready times for a leader + 10 workers
+// (bench/cluster-ready.cts; BENCH_CLUSTER_READY=0 leaves them out).
 /* global fetch */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { timed } from './lib.mjs';
 
 function findMoto() {
@@ -64,6 +68,7 @@ const sum = (calls, skip = []) =>
     .reduce((n, [, v]) => n + v, 0);
 
 export default async function run({ log }) {
+  const rows = [];
   const moto = await startMoto();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: moto.endpoint,
@@ -98,7 +103,6 @@ export default async function run({ log }) {
         toilPackage: { kind: 'registry', version: '0.1.0' },
         bootstrap: 'none',
       });
-    const rows = [];
 
     const small = new AwsProvisioner({ zone: 'us-west-2a', host: silentHost, env });
     log('launching a leader + 10 workers');
@@ -148,8 +152,33 @@ export default async function run({ log }) {
         target: 0,
       },
     );
-    return rows;
   } finally {
     moto.stop();
   }
+  if (process.env.BENCH_CLUSTER_READY !== '0') rows.push(...launchToReady(log));
+  return rows;
+}
+
+/** The rows of bench/cluster-ready.cts (TypeScript test tooling, run under tsx as CommonJS). */
+function launchToReady(log) {
+  log('launching leader + 10 workers on the simulated cloud (SSH-ready, then Slurm-ready)');
+  const here = dirname(fileURLToPath(import.meta.url));
+  // tsx's CommonJS hook, entered through require(): the tooling is TypeScript that uses __dirname.
+  const script = join(here, 'cluster-ready.cts');
+  const result = spawnSync(
+    process.execPath,
+    ['--require', 'tsx/cjs', '-e', `require(${JSON.stringify(script)})`],
+    { cwd: join(here, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (result.status !== 0) throw new Error(`bench/cluster-ready.cts failed (${result.status})`);
+  const out = JSON.parse(result.stdout.trim().split('\n').pop());
+  if (out.skipped)
+    return [
+      {
+        name: 'launch to SSH- and Slurm-ready on the simulated cloud',
+        value: 'skipped',
+        note: out.skipped,
+      },
+    ];
+  return out.rows;
 }
