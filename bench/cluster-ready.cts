@@ -1,14 +1,16 @@
 // Launch-to-ready figures for `pnpm bench cluster` (bench/cluster.mjs requires it under tsx's
 // CommonJS hook, so that the test tooling it uses finds its scripts with __dirname). On the simulated cloud (moto's EC2 whose instances are real
 // nodes: network namespaces with their own sshd, see tooling/test-env/simcloud), the real CLI
-// launches a leader + WORKERS workers twice: with `--bootstrap none` (until every node accepts
-// SSH with its host key pinned from its console) and with stage 2 (until Slurm on the leader
-// has every worker idle), destroying each cluster after it. Prints one JSON line of rows.
+// launches a leader + WORKERS workers with stage 2 and reports when its output said every worker
+// accepts SSH with its host key pinned from its console (the leader is set up first, as launch
+// does it) and when it returned with Slurm up (checked: sinfo on the leader shows every worker
+// idle), then destroys the cluster. Prints one JSON line of rows.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCliBundle } from '../tooling/test-env/cli-bundle';
-import { runToil, type CommandResult } from '../tooling/test-env/cli';
+import { CLI_BIN, runToil, type CommandResult } from '../tooling/test-env/cli';
 import { startMoto } from '../tooling/test-env/moto';
 import {
   attachAws,
@@ -44,33 +46,56 @@ async function main(): Promise<void> {
     await buildCliBundle(join(bundle, 'toil'));
     const subnet = await aws.subnet(REGION);
     const toil = (args: string[]) => runToil(args, { env: launcher.env, cwd: launcher.home });
-    const launch = async (name: string, extra: string[]): Promise<number> => {
-      const started = performance.now();
-      const result = await toil([
-        'launch-cluster',
-        name,
-        '--leaderNodeType',
-        't3.medium',
-        '--nodeTypes',
-        't3.medium',
-        '-w',
-        String(WORKERS),
-        '--keyPairName',
-        'bench-ready',
-        '--sshKey',
-        launcher.key,
-        '--zone',
-        subnet.zone,
-        '--vpcSubnet',
-        subnet.subnetId,
-        '--toilPackage',
-        join(bundle, 'toil'),
-        ...extra,
-      ]);
-      const seconds = (performance.now() - started) / 1000;
-      check(`launch-cluster ${name}`, result);
-      return seconds;
-    };
+    /** Runs launch-cluster; seconds until each output line matching `marks` and until it exits. */
+    const launch = (name: string, marks: RegExp) =>
+      new Promise<{ marked?: number; total: number; result: CommandResult }>((done, fail) => {
+        const started = performance.now();
+        let marked: number | undefined;
+        let stdout = '';
+        let stderr = '';
+        const child = spawn(
+          process.execPath,
+          [
+            CLI_BIN,
+            'launch-cluster',
+            name,
+            '--leaderNodeType',
+            't3.medium',
+            '--nodeTypes',
+            't3.medium',
+            '-w',
+            String(WORKERS),
+            '--keyPairName',
+            'bench-ready',
+            '--sshKey',
+            launcher.key,
+            '--zone',
+            subnet.zone,
+            '--vpcSubnet',
+            subnet.subnetId,
+            '--toilPackage',
+            join(bundle, 'toil'),
+          ],
+          { cwd: launcher.home, env: { ...process.env, NO_COLOR: '1', ...launcher.env } },
+        );
+        const watch = (chunk: Buffer, into: 'out' | 'err') => {
+          const text = chunk.toString();
+          if (into === 'out') stdout += text;
+          else stderr += text;
+          if (marked === undefined && marks.test(text))
+            marked = (performance.now() - started) / 1000;
+        };
+        child.stdout.on('data', (d: Buffer) => watch(d, 'out'));
+        child.stderr.on('data', (d: Buffer) => watch(d, 'err'));
+        child.on('error', fail);
+        child.on('close', (code, signal) =>
+          done({
+            marked,
+            total: (performance.now() - started) / 1000,
+            result: { code, signal, stdout, stderr },
+          }),
+        );
+      });
     const destroy = async (name: string): Promise<void> => {
       check(
         `destroy-cluster ${name}`,
@@ -81,20 +106,12 @@ async function main(): Promise<void> {
         throw new Error(`destroy-cluster ${name} left ${JSON.stringify(left)}`);
     };
 
-    const sshReady = await launch('bench-ssh', ['--bootstrap', 'none']);
-    const answered = await toil([
-      'ssh-cluster',
-      '--zone',
-      subnet.zone,
-      '--sshKey',
-      launcher.key,
-      'bench-ssh',
-      'true',
-    ]);
-    check('ssh-cluster after --bootstrap none', answered);
-    await destroy('bench-ssh');
-
-    const slurmReady = await launch('bench-slurm', []);
+    const launched = await launch('bench-slurm', /\d+ worker\(s\) of \S+ running/);
+    check('launch-cluster bench-slurm', launched.result);
+    if (launched.marked === undefined)
+      throw new Error(
+        `launch-cluster printed no "worker(s) ... running" line:\n${launched.result.stderr}`,
+      );
     const sinfo = await toil([
       'ssh-cluster',
       '--zone',
@@ -117,14 +134,14 @@ async function main(): Promise<void> {
 
     const rows = [
       {
-        name: `launch-cluster leader + ${WORKERS} workers on the simulated cloud, until every node accepts SSH with its pinned host key (--bootstrap none)`,
-        value: sshReady,
+        name: `launch-cluster leader + ${WORKERS} workers on the simulated cloud, until every worker accepts SSH with its pinned host key`,
+        value: launched.marked,
         unit: 's',
-        note: 'the real CLI; nodes are network namespaces with their own sshd; includes the CLI start',
+        note: 'the real CLI from its start; the leader is set up (stage 2) before the workers start, as launch does it; nodes are network namespaces with their own sshd',
       },
       {
         name: `launch-cluster leader + ${WORKERS} workers on the simulated cloud, until Slurm has every worker idle (stage 2, --toilPackage bundle)`,
-        value: slurmReady,
+        value: launched.total,
         unit: 's',
         note: `stage 2 on ${WORKERS + 1} nodes over SSH: toil bundle, munge key, slurm.conf, daemons; sinfo then showed ${idle} idle`,
       },
