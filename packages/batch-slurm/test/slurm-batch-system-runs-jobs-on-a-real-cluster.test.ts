@@ -1,6 +1,5 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ToilError } from '@toil/core';
 import { createBatchSystem, SlurmBatchSystem } from '@toil/batch-slurm';
 import {
   acquireSlurm,
@@ -11,17 +10,8 @@ import {
   SLURM_CONF,
   SLURM_OUTPUT_DIR,
 } from '../../../tooling/test-env/slurm.js';
+import { rejectedToilError } from '../../../tooling/test-env/errors.js';
 import { commandJob, nodeJob, slurmContext, waitForAll } from './slurm-context.js';
-
-async function thrown(promise: Promise<unknown>): Promise<ToilError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (ToilError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ToilError');
-}
 
 function withEnv<T>(changes: Record<string, string>, fn: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(changes).map((k) => [k, process.env[k]]));
@@ -169,7 +159,7 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
 
   it('names the job and quotes Slurm when it rejects a submission', async () => {
     const batch = await createBatchSystem(slurmContext());
-    const error = await thrown(
+    const error = await rejectedToilError(
       batch.submit(
         commandJob(['true'], {
           name: 'Greedy',
@@ -185,7 +175,9 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
   });
 
   it('rejects a partition the cluster does not have', async () => {
-    const error = await thrown(createBatchSystem(slurmContext({ slurmPartition: 'nope' })));
+    const error = await rejectedToilError(
+      createBatchSystem(slurmContext({ slurmPartition: 'nope' })),
+    );
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.hint).toMatch(/debug/);
   });
@@ -195,8 +187,10 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     const empty = mkdtempSync(join(SLURM_OUTPUT_DIR, 'empty-path-'));
     const [atStart, atIssue] = await withEnv({ PATH: empty }, () =>
       Promise.all([
-        thrown(createBatchSystem(slurmContext())),
-        thrown(batch.submit(commandJob(['true'], { name: 'Lonely', jobId: 'lonely-1' }))),
+        rejectedToilError(createBatchSystem(slurmContext())),
+        rejectedToilError(
+          batch.submit(commandJob(['true'], { name: 'Lonely', jobId: 'lonely-1' })),
+        ),
       ]),
     );
     expect(atStart.code).toBe('BATCH_SYSTEM_UNAVAILABLE');
@@ -220,8 +214,10 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     const unstarted = new SlurmBatchSystem(slurmContext());
     const [atStart, atIssue] = await withEnv({ SLURM_CONF: conf }, () =>
       Promise.all([
-        thrown(createBatchSystem(slurmContext())),
-        thrown(unstarted.submit(commandJob(['true'], { name: 'Stranded', jobId: 'stranded-1' }))),
+        rejectedToilError(createBatchSystem(slurmContext())),
+        rejectedToilError(
+          unstarted.submit(commandJob(['true'], { name: 'Stranded', jobId: 'stranded-1' })),
+        ),
       ]),
     );
     expect(atStart.code).toBe('BATCH_SYSTEM_UNAVAILABLE');
