@@ -1,6 +1,6 @@
 /**
- * Preloaded with `--import` (through `NODE_OPTIONS`, so worker processes get it too) into a
- * workflow program that `toil run` starts. Makes the workflow's `@toil/*` imports resolve to
+ * Preloaded with `--import` (through `NODE_OPTIONS`) into a workflow program that `toil run`
+ * starts, and imported by its workers when they need it (`TOIL_RESOLVE_HOOK`). Makes the workflow's `@toil/*` imports resolve to
  * the CLI's own copies when they are not installed next to the workflow (so `npm i -g
  * @toil/cli` is enough to run a workflow file), for `import` (a `module.register` resolve
  * hook) and `require` alike. A copy installed next to the workflow is always preferred.
@@ -23,6 +23,16 @@ const cliPackageJson = fileURLToPath(cliBase);
 register(new URL('./resolve-toil-hooks.js', import.meta.url), {
   data: { base: cliBase },
 });
+
+// A hook costs every Node process a loader thread through which each module passes (about
+// 0.4 s of CPU per one-shot Slurm worker): the processes this one starts do not preload it.
+// Workers load it (TOIL_RESOLVE_HOOK) only when their workflow module's imports need it.
+const hook = process.env.TOIL_RESOLVE_HOOK;
+if (hook && process.env.NODE_OPTIONS) {
+  process.env.NODE_OPTIONS = process.env.NODE_OPTIONS.split(' ')
+    .filter((word) => word !== `--import=${hook}`)
+    .join(' ');
+}
 
 type ResolveFilename = (
   request: string,

@@ -51,10 +51,36 @@ export interface AttemptResult {
   chained?: number;
 }
 
-/** Imports the workflow module (once per worker) and indexes its job types. */
+/**
+ * Imports the workflow module (once per worker) and indexes its job types. When an `@toil/*`
+ * import of the module cannot be resolved and `TOIL_RESOLVE_HOOK` names a module (`toil run`'s
+ * resolve hook, which falls back to the CLI's copies), that module is loaded and the workflow
+ * module imported again: only workers that need the hook pay for it.
+ */
 export async function loadWorkflowModule(modulePath: string): Promise<TypeNames> {
-  const namespace = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+  const url = pathToFileURL(modulePath).href;
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    const hook = process.env.TOIL_RESOLVE_HOOK;
+    if (!hook || !isUnresolvedToilImport(error)) throw error;
+    await import(hook);
+    // A failed import stays failed under its URL; nothing of the module ran (imports are
+    // resolved before any code runs).
+    namespace = (await import(`${url}?toil-resolve`)) as Record<string, unknown>;
+  }
   return typeNamesFrom(namespace, modulePath);
+}
+
+/** True for Node's "cannot find" error of an `@toil/*` import or require. */
+function isUnresolvedToilImport(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    typeof message === 'string' &&
+    message.includes("'@toil/")
+  );
 }
 
 /** Collects per-job stats and leader messages and appends them as worker stats records. */

@@ -77,13 +77,17 @@ export default defineCommand({
   },
 });
 
-/** The environment that loads `preload` into the workflow program and its workers. */
+/**
+ * The environment that loads `preload` into the workflow program. `TOIL_RESOLVE_HOOK` names it
+ * for the program's workers: the preload takes itself out of their `NODE_OPTIONS`, and a
+ * worker loads it only when its workflow module's `@toil/*` imports need it.
+ */
 function preloadEnv(preload: string | undefined): { env?: NodeJS.ProcessEnv } {
-  // Through NODE_OPTIONS, so the workflow's worker processes resolve the same way.
   if (!preload) return {};
   return {
     env: {
       NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${preload}`].filter(Boolean).join(' '),
+      TOIL_RESOLVE_HOOK: preload,
     },
   };
 }
