@@ -21,7 +21,9 @@ import type {
   StatsRecord,
   WorkflowConfig,
 } from './records.js';
+import { isPlainWorkerStats, isPlainWorkflowConfig } from './record-checks.js';
 import {
+  parseJson,
   parseRecord,
   parseStoreMarker,
   recordSchemas,
@@ -101,8 +103,10 @@ export abstract class JobStoreBase {
     await this.checkComplete();
     const config = await this.readShared('config');
     if (config === undefined) throw corruptError(this.sharedWhere('config'), 'it is missing');
-    const { WorkflowConfigSchema } = await recordSchemas();
-    return parseRecord(WorkflowConfigSchema, config.toString('utf8'), this.sharedWhere('config'));
+    const where = this.sharedWhere('config');
+    const value = parseJson(config.toString('utf8'), where);
+    if (isPlainWorkflowConfig(value)) return value;
+    return validateRecord((await recordSchemas()).WorkflowConfigSchema, value, where);
   }
 
   /** See {@link JobStore.writeConfig}. */
@@ -282,6 +286,7 @@ export abstract class JobStoreBase {
 
   /** See {@link JobStore.appendStats}. */
   async appendStats(record: StatsRecord): Promise<void> {
+    if (isPlainWorkerStats(record)) return this.appendValidStats(record);
     const { StatsRecordSchema } = await recordSchemas();
     return this.appendValidStats(validateRecord(StatsRecordSchema, record, 'stats record'));
   }

@@ -4,6 +4,7 @@ import type { JobWrite } from './contract.js';
 import { corruptError, incompatibleError } from './errors.js';
 import { checkJobId } from './ids.js';
 import { JOBSTORE_FORMAT_VERSION, type WorkflowConfig } from './records.js';
+import { isPlainJobRecord } from './record-checks.js';
 
 /** The zod schemas of every record (`schemas.ts`), as {@link recordSchemas} gives them. */
 export type RecordSchemas = typeof import('./schemas.js');
@@ -83,10 +84,15 @@ export async function validateConfigInput(config: WorkflowConfig): Promise<Workf
  * job ids; an unknown write is `INVALID_ARGUMENT`. Keeps their order.
  */
 export async function validateJobWrites(writes: readonly JobWrite[]): Promise<JobWrite[]> {
-  const { JobRecordSchema } = await recordSchemas();
+  // zod only when a record does not pass the hand check.
+  const schemas = writes.every((write) => write.op !== 'put' || isPlainJobRecord(write.record))
+    ? undefined
+    : await recordSchemas();
   return writes.map((write): JobWrite => {
     if (write.op === 'put') {
-      const record = validateRecord(JobRecordSchema, write.record, `job ${write.record?.id}`);
+      const record = schemas
+        ? validateRecord(schemas.JobRecordSchema, write.record, `job ${write.record?.id}`)
+        : write.record;
       checkJobId(record.id);
       return { op: 'put', record };
     }
