@@ -5,7 +5,8 @@
 //   loop drained from the queue (fan-outs) and serial sbatch-and-wait (chain), with the ratios;
 // - where a one-shot worker's time goes (median over the fan-out's jobs, from the worker's own
 //   TOIL_WORKER_PROFILE lines): Node's start to the entry, the worker's imports, store open, the
-//   workflow module, reading the job, the job, the commits, stats + close; CPU and peak RSS;
+//   workflow module, reading the job, the job, the commits, stats + close, each as wall and as
+//   the worker's own CPU time (which other processes do not inflate); CPU and peak RSS;
 // - the batch-system layer alone: 100 trivial jobs through @toil/batch-slurm vs the floor, and
 //   as one job array (BENCH_SLURM_LAYER_SIZES=100,1000 for more sizes).
 // The machine's load average is printed with the figures: wall times wait for cores.
@@ -262,7 +263,7 @@ export default async function run({ log }) {
           name: `one-shot worker: ${what}, median`,
           value: median(samples.map((s) => s[key] ?? 0)),
           unit: 'ms',
-          note: `${samples.length} jobs of the fan-out 100`,
+          note: `wall; CPU ${median(samples.map((s) => s.cpuPhases?.[key] ?? 0)).toFixed(0)} ms; ${samples.length} jobs of the fan-out 100`,
         });
       rows.push(
         {

@@ -21,28 +21,34 @@ import {
   type WorkerRuntime,
 } from './worker-runtime.js';
 
+/** The phases of a one-shot attempt, in the order it goes through them. */
+type Phase = 'entry' | 'imports' | 'open' | 'module' | 'read' | 'run' | 'commit' | 'stats';
+
 /**
  * Where one attempt of a one-shot worker spent its time, in milliseconds: `entry` from the
  * process's start to the worker's entry (Node's own start-up and the entry module), `imports`
  * the worker's own modules, `open` opening the store and reading its config, `module`
  * importing the workflow module (and what it imports), `read` reading the job, `run` the
  * job(s) without the store writes, `commit` the job store commits, `stats` appending the
- * stats record and closing the store. `cpu` is the process's CPU time (ms, with its reaped
- * children), `rss` its peak memory (bytes). Written as one JSON line to the file
- * `TOIL_WORKER_PROFILE` names (`pnpm bench slurm`).
+ * stats record and closing the store. `cpuPhases` is the process's own CPU time (user +
+ * system) in each phase, which other processes on the machine do not inflate as they do the
+ * wall times. `cpu` is the process's CPU time (ms, with its reaped children), `rss` its peak
+ * memory (bytes). Written as one JSON line to the file `TOIL_WORKER_PROFILE` names (`pnpm
+ * bench slurm`).
  */
-export interface OneShotProfile {
-  entry: number;
-  imports: number;
-  open: number;
-  module: number;
-  read: number;
-  run: number;
-  commit: number;
-  stats: number;
+export type OneShotProfile = Record<Phase, number> & {
+  cpuPhases: Record<Phase, number>;
   cpu: number;
   rss: number;
+};
+
+/** When the worker's entry module started: `performance.now()` and `process.cpuUsage()`. */
+export interface WorkerEntered {
+  wall: number;
+  cpu: NodeJS.CpuUsage;
 }
+
+const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
 
 /** Most bytes of a piped attempt's output kept for its log. */
 const MAX_PIPED_LOG = 1 << 20;
@@ -113,16 +119,30 @@ export function outputFrom(tee = true): () => Readable | string {
  * (0 success, 1 failure). A failure is recorded on the job with the attempt's output as its
  * log (read back from the batch system's output files) before this resolves.
  *
- * @param entered `performance.now()` when the worker's entry module started.
+ * @param entered when the worker's entry module started.
  */
-export async function oneShotMain(invocation: JobInvocation, entered: number): Promise<number> {
-  const marks: Partial<OneShotProfile> = { entry: entered, imports: performance.now() - entered };
+export async function oneShotMain(
+  invocation: JobInvocation,
+  entered: WorkerEntered,
+): Promise<number> {
   const profilePath = process.env.TOIL_WORKER_PROFILE;
+  const marks: Partial<Record<Phase, number>> = {
+    entry: entered.wall,
+    imports: performance.now() - entered.wall,
+  };
+  const cpuMarks: Partial<Record<Phase, number>> = {
+    entry: cpuMs(entered.cpu),
+    imports: cpuMs(process.cpuUsage(entered.cpu)),
+  };
   let t = performance.now();
-  const lap = (key: keyof OneShotProfile): void => {
+  let cpu = profilePath ? process.cpuUsage() : entered.cpu;
+  const lap = (key: Phase): void => {
+    if (!profilePath) return;
     const now = performance.now();
     marks[key] = (marks[key] ?? 0) + now - t;
+    cpuMarks[key] = (cpuMarks[key] ?? 0) + cpuMs(process.cpuUsage(cpu));
     t = now;
+    cpu = process.cpuUsage();
   };
   const attemptLog = outputFrom();
   let store: JobStore | undefined;
@@ -180,7 +200,12 @@ export async function oneShotMain(invocation: JobInvocation, entered: number): P
   };
   process.stdout.write(formatWorkerMeasures(measures));
   if (profilePath) {
-    const profile = { ...marks, cpu: measures.cpuTime * 1000, rss: measures.peakMemory };
+    const profile = {
+      ...marks,
+      cpuPhases: cpuMarks,
+      cpu: measures.cpuTime * 1000,
+      rss: measures.peakMemory,
+    };
     try {
       appendFileSync(profilePath, `${JSON.stringify(profile)}\n`);
     } catch {

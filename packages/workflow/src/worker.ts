@@ -9,10 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
-const entered = performance.now();
-
-// Compiled TypeScript workflows carry source maps: job logs show the user's .ts lines.
-process.setSourceMapsEnabled(true);
+const entered = { wall: performance.now(), cpu: process.cpuUsage() };
 
 const argv = process.argv.slice(2);
 
