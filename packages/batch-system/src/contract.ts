@@ -145,6 +145,23 @@ export interface NodeView {
   free: { cores: number; memory: number; disk: number };
   /** True when at least one job runs there. */
   busy: boolean;
+  /** The node's type (instance type, node group), when the batch system knows it. */
+  type?: string;
+  /** Its state, when the batch system knows more than {@link NodeView.busy}. */
+  state?: NodeState;
+}
+
+/**
+ * What a node is doing: `booting` (asked for, not yet accepting jobs), `idle`, `busy` (runs at
+ * least one job), `draining` (takes no new jobs; leaves once its jobs end), `down` (lost).
+ */
+export type NodeState = 'booting' | 'idle' | 'busy' | 'draining' | 'down';
+
+/** How many nodes of one type are in one state. */
+export interface NodeGroupCount {
+  type: string;
+  state: NodeState;
+  count: number;
 }
 
 /**

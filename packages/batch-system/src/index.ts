@@ -11,5 +11,6 @@ export * from './contract.js';
 export * from './demand.js';
 export * from './options.js';
 export * from './invocation.js';
+export * from './nodes.js';
 export * from './resolve.js';
 export * from './warm.js';

@@ -38,6 +38,33 @@ describe('ssh-cluster and rsync-cluster refuse bad input with one line and exit 
     );
   });
 
+  it('--detach and --attach used wrongly', async () => {
+    await refused(
+      ['ssh-cluster', 'c1', '--detach', '--attach', 'toil', 'run'],
+      '--detach and --attach cannot be used together.',
+    );
+    await refused(
+      ['ssh-cluster', '--detach', 'c1'],
+      '--detach needs a command to run on the leader.',
+    );
+    await refused(
+      ['ssh-cluster', 'c1', '--attach', 'run-1', 'extra'],
+      "--attach takes at most one word, the run's name, not 'run-1 extra'.",
+    );
+    await refused(
+      ['ssh-cluster', '--runName', 'x', 'c1', 'ls'],
+      '--runName names a run started with --detach.',
+    );
+    await refused(
+      ['ssh-cluster', '--runName', 'a;b', 'c1', '--detach', 'ls'],
+      "'a;b' cannot name a detached run: use 1 to 40 letters, digits, '_' or '-', starting with a letter or digit.",
+    );
+    await refused(
+      ['ssh-cluster', 'c1', '--attach', '../x'],
+      "'../x' cannot name a detached run: use 1 to 40 letters, digits, '_' or '-', starting with a letter or digit.",
+    );
+  });
+
   it('no ":" argument, or two of them', async () => {
     await refused(
       ['rsync-cluster', 'c1', '-av', 'a', 'b'],

@@ -121,6 +121,24 @@ describe('toil status', () => {
     expect(json.countsUpdatedAt).toBe(updatedAt * 1000);
   });
 
+  it("shows a cluster leader's nodes by type and state", async () => {
+    const nodes = [
+      { type: 'c5.large', state: 'idle' as const, count: 1 },
+      { type: 't3.medium', state: 'busy' as const, count: 2 },
+      { type: 't3.medium', state: 'booting' as const, count: 1 },
+    ];
+    const store = await buildStoreWithRootJob(`file:${scratch('remote-nodes')}`, {
+      leader: remoteLeader(12345),
+      summary: summary({ unfinished: 3, running: 2, nodes }),
+    });
+    const result = await runToil(['status', store]);
+    expect(result.stdout).toContain('Nodes: c5.large 1 idle; t3.medium 2 busy, 1 booting.\n');
+    const json = JSON.parse((await runToil(['status', store, '--json'])).stdout) as {
+      nodes: unknown;
+    };
+    expect(json.nodes).toEqual(nodes);
+  });
+
   it('says when the leader is on another machine', async () => {
     const store = await buildStoreWithRootJob(`file:${scratch('remote')}`, {
       leader: remoteLeader(12345),

@@ -38,6 +38,24 @@ declare module '@toil/core' {
     RSYNC_FAILED: true;
     /** rsync is missing (locally or on the node) and the arguments are not a plain copy. */
     RSYNC_UNAVAILABLE: true;
+    /** A detached run's name has characters a run name cannot have. */
+    DETACHED_RUN_NAME_INVALID: true;
+    /** `--detach` without a command to run. */
+    DETACHED_RUN_NO_COMMAND: true;
+    /** A detached run of that name exists already on the node. */
+    DETACHED_RUN_EXISTS: true;
+    /** No detached run of that name (or none at all) on the node. */
+    DETACHED_RUN_NOT_FOUND: true;
+    /** `--attach` without a name while several detached runs are running. */
+    DETACHED_RUN_AMBIGUOUS: true;
+    /** The node has no tmux, which detached runs need. */
+    DETACH_NEEDS_TMUX: true;
+    /** Starting, listing or following a detached run failed on the node. */
+    DETACHED_RUN_FAILED: true;
+    /** A detached run is not running and recorded no exit status. */
+    DETACHED_RUN_LOST: true;
+    /** `ssh-cluster` modes that exclude each other (`--detach` with `--attach`, ...). */
+    SSH_MODE_CONFLICT: true;
   }
 }
 
@@ -47,6 +65,10 @@ export const CLUSTER_SSH_USAGE_ERROR_CODES = [
   'SSH_KEY_PERMISSIONS',
   'SSH_OPTION_INVALID',
   'RSYNC_ARGS_INVALID',
+  'DETACHED_RUN_NAME_INVALID',
+  'DETACHED_RUN_NO_COMMAND',
+  'DETACHED_RUN_AMBIGUOUS',
+  'SSH_MODE_CONFLICT',
 ] as const;
 
 registerUsageErrorCodes(...CLUSTER_SSH_USAGE_ERROR_CODES);

@@ -6,6 +6,8 @@
  *   `~/.ssh`), waiting through the node's boot with a timeout that names the phase.
  * - {@link SshConnection}: `exec` (streams, exit code), `shell` (PTY with resizes and raw keys),
  *   `runScript` (bootstrap stage 2, output as events), SFTP `putFile`/`getFile`, port forwards.
+ * - {@link startDetachedRun} / {@link followDetachedRun} / {@link listDetachedRuns}: commands
+ *   that outlive the connection (in tmux on the node), watched again later.
  *
  * @packageDocumentation
  */
@@ -22,6 +24,18 @@ export type {
   SshTarget,
   TerminalSize,
 } from './connection.js';
+export {
+  attachDetachedRunCommand,
+  checkDetachedRunName,
+  chooseDetachedRun,
+  describeDetachedRunState,
+  DETACHED_RUNS_DIR,
+  detachedRunSession,
+  followDetachedRun,
+  listDetachedRuns,
+  startDetachedRun,
+} from './detached.js';
+export type { DetachedRun, DetachedRunState, StartDetachedRunOptions } from './detached.js';
 export { nodeConnector, waitForSsh } from './wait.js';
 export type { NodeConnectTarget, SshWaitPhase, WaitForSshOptions } from './wait.js';
 export { readPrivateKey, resolveCredentials, DEFAULT_KEY_NAMES } from './credentials.js';

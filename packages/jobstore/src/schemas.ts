@@ -218,6 +218,19 @@ export const JobStoreSummarySchema = z.object({
   ready: z.number().int().nonnegative(),
   /** Jobs completed over all attempts. */
   completed: z.number().int().nonnegative(),
+  /**
+   * The batch system's nodes by type and state, when it has several or can grow (a cluster);
+   * absent otherwise.
+   */
+  nodes: z
+    .array(
+      z.object({
+        type: z.string(),
+        state: z.enum(['booting', 'idle', 'busy', 'draining', 'down']),
+        count: z.number().int().nonnegative(),
+      }),
+    )
+    .optional(),
 });
 
 /** The shared file `root-job-id`. */

@@ -1,3 +1,4 @@
+import { describeNodeCounts, type NodeGroupCount } from '@toil/batch-system';
 import { text } from 'node:stream/consumers';
 import { ToilError, silentHost, startSpan, type IoHost } from '@toil/core';
 import type { JobRecord, JobStore, LeaderInfo, Outcome } from '@toil/jobstore';
@@ -89,6 +90,11 @@ export interface StatusReport {
   /** When the summary was last written (epoch ms), if it was read. */
   countsUpdatedAt?: EpochMillis;
   leader?: LeaderInfo & { liveness: LeaderLiveness['kind'] };
+  /**
+   * A running workflow's nodes by type and state, from the summary (kept by a leader whose
+   * batch system is a cluster); absent otherwise.
+   */
+  nodes?: NodeGroupCount[];
   outcome?: Outcome;
   /** Jobs, when a per-job option asked for them (filtered by `failedOnly` / `jobIds`). */
   jobs?: JobLine[];
@@ -356,6 +362,8 @@ export async function getStatus(
         };
         report.countsSource = 'summary';
         countsUpdated = summary.updatedAt;
+        if (summary.nodes && (state === 'running' || state === 'running-elsewhere'))
+          report.nodes = summary.nodes;
         report.countsUpdatedAt = epochMillis(countsUpdated);
       } else if (rootId !== undefined || wantJobs) {
         const walked = await walkJobs(store, host, wantJobs && !records);
@@ -467,6 +475,8 @@ export function renderStatusText(report: StatusReport, options: StatusTextOption
     if (running.length === 0) out.push('No job is running.');
   }
   if (report.summaryLine && !options.noAggStats) out.push(report.summaryLine);
+  if (report.nodes && report.nodes.length > 0)
+    out.push(`Nodes: ${describeNodeCounts(report.nodes)}.`);
   out.push(report.message);
   return out.join('\n') + '\n';
 }

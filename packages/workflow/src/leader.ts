@@ -12,6 +12,7 @@ import { Dispatcher, type LeaderLimits } from './leader/dispatch.js';
 import { LeaderEvents } from './leader/events.js';
 import { JobGraph, type GraphJob } from './leader/job-graph.js';
 import { restoreForRestart } from './leader/restart.js';
+import { NodeWatch } from './leader/nodes.js';
 import { RunProgress, type LeaderCounts } from './leader/progress.js';
 import { LeaderStatus } from './leader/status.js';
 
@@ -70,6 +71,7 @@ export class Leader {
   private readonly checkpoints: CheckpointRestarts;
   private readonly status: LeaderStatus;
   private readonly progress: RunProgress;
+  private readonly nodeWatch: NodeWatch;
   private lastPrune = 0;
   private lastHugePrune = 0;
   private stopReason: string | undefined;
@@ -94,6 +96,7 @@ export class Leader {
     this.checkpoints = new CheckpointRestarts(this.graph, store, this.commits, this.events);
     this.status = new LeaderStatus(store, config, this.events);
     this.progress = new RunProgress(host);
+    this.nodeWatch = new NodeWatch(batchSystem.scaling);
   }
 
   /** Adds freshly stored jobs (a new workflow's graph) and queues the root. */
@@ -149,6 +152,7 @@ export class Leader {
         await this.checkpoints.restartIdle(this.dispatch.jobIds());
         if ((await this.dispatch.issueReady()) > 0) this.summaryDirty = true;
         this.progress.tick(this.progressCounts());
+        if (this.nodeWatch.takeChanged()) this.summaryDirty = true;
         await this.status.writeLeaderInfo(this.pids(), false);
         if (this.summaryDirty && now - lastSummary >= 1000) {
           lastSummary = now;
@@ -189,6 +193,7 @@ export class Leader {
       running: this.dispatch.size,
       queued: this.graph.readyCount,
       failedJobs: this.graph.failed.length,
+      nodes: this.nodeWatch.current(),
     };
   }
 
@@ -198,7 +203,11 @@ export class Leader {
 
   private async writeSummary(): Promise<void> {
     this.summaryDirty = false;
-    await this.status.writeSummary(this.graph.counts(), this.dispatch.size);
+    await this.status.writeSummary(
+      this.graph.counts(),
+      this.dispatch.size,
+      this.nodeWatch.current(),
+    );
   }
 
   private async handleFinished(finished: FinishedJob): Promise<void> {

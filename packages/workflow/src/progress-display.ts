@@ -1,3 +1,4 @@
+import { describeNodeCounts } from '@toil/batch-system';
 import { createColors } from 'picocolors';
 import type { WorkflowProgress } from './leader/progress.js';
 
@@ -28,6 +29,38 @@ function clock(seconds: number): string {
 const count = (n: number): string => n.toLocaleString('en-US');
 
 /**
+ * One frame of the display: the totals line, a line of a cluster's nodes when there are any,
+ * and one line per job name when there are few. `c` colours it (picocolors).
+ */
+export function progressFrame(p: WorkflowProgress, c: ReturnType<typeof createColors>): string {
+  const parts = [
+    `${c.green(count(p.done))} done`,
+    `${count(p.running)} running`,
+    `${count(p.queued)} queued`,
+    p.failed > 0 ? c.red(`${count(p.failed)} failed`) : '0 failed',
+  ];
+  const perSecond = rate(p);
+  if (p.elapsed >= 1)
+    parts.push(`${perSecond >= 10 ? Math.round(perSecond) : perSecond.toFixed(1)}/s`);
+  const left = p.queued + p.running;
+  // An estimate from a few seconds or a handful of jobs would jump around: wait for both.
+  if (p.elapsed >= 3 && p.done >= 10 && left > 0 && perSecond > 0)
+    parts.push(`~${clock(left / perSecond)} left`);
+  parts.push(c.dim(clock(p.elapsed)));
+  const lines = [`${c.bold('Jobs')} ${parts.join(' · ')}`];
+  if (p.nodes && p.nodes.length > 0)
+    lines.push(`${c.bold('Nodes')} ${describeNodeCounts(p.nodes)}`);
+  if (p.byName && p.byName.length > 1) {
+    const width = Math.max(...p.byName.map((n) => n.name.length));
+    for (const n of p.byName)
+      lines.push(
+        `  ${c.dim(n.name.padEnd(width))}  ${count(n.done)} done${n.failed > 0 ? ` · ${c.red(`${count(n.failed)} failed`)}` : ''}`,
+      );
+  }
+  return lines.join('\n');
+}
+
+/**
  * The live progress of a run on a terminal (stderr): one line of totals (done, running,
  * queued, failed, rate, time left once it means something) and one per job name when there
  * are few, redrawn in place by log-update; log lines are printed above it. Ends with one
@@ -54,32 +87,9 @@ export class ProgressDisplay {
     return new ProgressDisplay(stream, createLogUpdate(stream, { showCursor: true }), color);
   }
 
-  /** The frame for `p` (exported for tests through {@link ProgressDisplay.frame}). */
+  /** The frame for `p`. */
   frame(p: WorkflowProgress): string {
-    const { c } = this;
-    const parts = [
-      `${c.green(count(p.done))} done`,
-      `${count(p.running)} running`,
-      `${count(p.queued)} queued`,
-      p.failed > 0 ? c.red(`${count(p.failed)} failed`) : '0 failed',
-    ];
-    const perSecond = rate(p);
-    if (p.elapsed >= 1)
-      parts.push(`${perSecond >= 10 ? Math.round(perSecond) : perSecond.toFixed(1)}/s`);
-    const left = p.queued + p.running;
-    // An estimate from a few seconds or a handful of jobs would jump around: wait for both.
-    if (p.elapsed >= 3 && p.done >= 10 && left > 0 && perSecond > 0)
-      parts.push(`~${clock(left / perSecond)} left`);
-    parts.push(c.dim(clock(p.elapsed)));
-    const lines = [`${c.bold('Jobs')} ${parts.join(' · ')}`];
-    if (p.byName && p.byName.length > 1) {
-      const width = Math.max(...p.byName.map((n) => n.name.length));
-      for (const n of p.byName)
-        lines.push(
-          `  ${c.dim(n.name.padEnd(width))}  ${count(n.done)} done${n.failed > 0 ? ` · ${c.red(`${count(n.failed)} failed`)}` : ''}`,
-        );
-    }
-    return lines.join('\n');
+    return progressFrame(p, this.c);
   }
 
   /** Redraws with new counts. */

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createColors } from 'picocolors';
+import { progressFrame } from '../src/progress-display.js';
 import { runToil, runToilInTerminal } from '../../../tooling/test-env/cli.js';
 
 const NAPS = join(__dirname, 'fixtures', 'naps.ts');
@@ -65,5 +67,30 @@ describe('the live progress display of toil run', () => {
     });
     expect(ci).not.toContain('Jobs');
     expect(ci).toContain('Finished toil run successfully');
+  });
+});
+
+describe('a frame of the progress display', () => {
+  it("shows a cluster's nodes by type and state under the job totals", () => {
+    const frame = progressFrame(
+      {
+        done: 3,
+        running: 2,
+        queued: 0,
+        failed: 0,
+        failedJobs: 0,
+        elapsed: 2,
+        nodes: [
+          { type: 'c5.large', state: 'idle', count: 1 },
+          { type: 't3.medium', state: 'busy', count: 2 },
+          { type: 't3.medium', state: 'booting', count: 1 },
+        ],
+      },
+      createColors(false),
+    );
+    expect(frame.split('\n')).toEqual([
+      'Jobs 3 done · 2 running · 0 queued · 0 failed · 1.5/s · 0:02',
+      'Nodes c5.large 1 idle; t3.medium 2 busy, 1 booting',
+    ]);
   });
 });

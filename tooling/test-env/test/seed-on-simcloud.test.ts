@@ -5,14 +5,37 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import * as compute from '@google-cloud/compute';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCliBundle } from '../cli-bundle.js';
-import { REPO_ROOT, runToil, type CommandResult } from '../cli.js';
+import { CLI_BIN, REPO_ROOT, runToil, type CommandResult } from '../cli.js';
 import { leftAfterDestroy, prepareAwsLauncher, useSimCloud } from '../simcloud/index.js';
 
 const sim = useSimCloud('the seed page end to end on the simulated cloud');
 const REGION = 'us-west-2';
+
+/** A workflow whose one job waits until the file `gate` exists in the home directory. */
+const GATED_WORKFLOW = `import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Job, Toil } from '@toil/workflow';
+
+export class WaitForGate extends Job {
+  override async run(): Promise<void> {
+    console.log('waiting for the gate');
+    while (!existsSync(join(homedir(), 'gate'))) await sleep(100);
+  }
+}
+
+async function main(): Promise<void> {
+  await using toil = new Toil(Job.Runner.getDefaultOptions());
+  await toil.start(new WaitForGate());
+}
+
+Job.Runner.main(import.meta.url, main);
+`;
 
 /** Expects exit status 0, showing everything the command printed when it is not. */
 function expectOk(result: CommandResult): void {
@@ -192,6 +215,45 @@ sim.describe('the seed page on a launched cluster', () => {
     expect(JSON.parse(readFileSync(join(back, 'stats.json'), 'utf8'))).toEqual(
       JSON.parse(json.stdout),
     );
+
+    // 5b. A run that survives the connection (ssh-cluster --detach): a watching client is
+    // killed mid-run, the run goes on, and attaching again follows it to its end.
+    const gated = join(home, 'gated.ts');
+    writeFileSync(gated, GATED_WORKFLOW);
+    expectOk(await rsync(gated, ':gated.ts'));
+    const detached = await onLeader('--detach', 'toil', 'run', 'gated.ts', 'file:gated-store');
+    expectOk(detached);
+    expect(detached.stdout).toContain('Started detached run run-1 on the leader');
+    expect(detached.stdout).toContain(`${cluster} --attach run-1`);
+    const watcher = spawn(
+      process.execPath,
+      [CLI_BIN, 'ssh-cluster', '--zone', zone, '--sshKey', key, name, '--attach'],
+      {
+        cwd: home,
+        env: { ...process.env, ...env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let watched = '';
+    let watcherErr = '';
+    watcher.stderr.on('data', (chunk: Buffer) => (watcherErr += chunk.toString('utf8')));
+    await new Promise<void>((resolve, reject) => {
+      watcher.stdout.on('data', (chunk: Buffer) => {
+        watched += chunk.toString('utf8');
+        if (watched.includes('Running toil-ts')) resolve();
+      });
+      watcher.on('exit', (code) =>
+        reject(new Error(`--attach exited ${code} early:\n${watched}\n${watcherErr}`)),
+      );
+    });
+    watcher.kill('SIGKILL');
+    expect(watched).toContain('Running toil-ts');
+    expect((await onLeader('tmux', 'has-session', '-t', '=toil-run-1')).code).toBe(0);
+    expectOk(await onLeader('touch', 'gate'));
+    const attached = await onLeader('--attach', 'run-1');
+    expectOk(attached);
+    expect(attached.stdout).toContain('Finished toil run successfully.');
+    expect(attached.stderr).toContain('Run run-1 exited with status 0.');
 
     // 6. destroy-cluster: nothing left in moto, no node on this machine.
     const destroyed = await toil(['destroy-cluster', name, '--zone', zone]);

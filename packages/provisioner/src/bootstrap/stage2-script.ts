@@ -75,11 +75,12 @@ packages)
     say "installed Node.js $(node --version)"
   fi
   missing=()
-  for command in munged slurmctld slurmd sinfo; do
+  # tmux: detached runs (toil ssh-cluster --detach) live in tmux sessions.
+  for command in munged slurmctld slurmd sinfo tmux; do
     command -v "$command" >/dev/null 2>&1 || missing+=("$command")
   done
-  if [ "\${#missing[@]}" -gt 0 ]; then apt_install munge slurm-wlm; fi
-  say "$(slurmd -V 2>/dev/null) and munge are present"
+  if [ "\${#missing[@]}" -gt 0 ]; then apt_install munge slurm-wlm tmux; fi
+  say "$(slurmd -V 2>/dev/null), munge and tmux are present"
   ;;
 toil-registry)
   version=\${1:?no version given}

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { NodeGroupCount } from '@toil/batch-system';
 import { startSpan, type IoHost, type Span } from '@toil/core';
 
 /** Progress is reported at most this often (milliseconds). */
@@ -34,6 +35,8 @@ export interface WorkflowProgress {
   elapsed: number;
   /** Per job name, in the order the names first finished; absent when there are more than 8. */
   byName?: NameProgress[];
+  /** A cluster's nodes by type and state (read every few seconds); absent on one machine. */
+  nodes?: NodeGroupCount[];
 }
 
 /** The leader's counts {@link RunProgress.tick} needs besides its own. */
@@ -41,6 +44,7 @@ export interface LeaderCounts {
   running: number;
   queued: number;
   failedJobs: number;
+  nodes?: NodeGroupCount[] | undefined;
 }
 
 /**
@@ -87,6 +91,7 @@ export class RunProgress {
       ...(this.names.size <= MAX_NAMES
         ? { byName: [...this.names.values()].map((n) => ({ ...n })) }
         : {}),
+      ...(counts.nodes ? { nodes: counts.nodes } : {}),
     };
   }
 

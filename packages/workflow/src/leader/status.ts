@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { text } from 'node:stream/consumers';
+import type { NodeGroupCount } from '@toil/batch-system';
 import { localNodeId } from '@toil/core';
 import {
   epochSecondsNow,
@@ -45,7 +46,11 @@ export class LeaderStatus {
   }
 
   /** Writes the summary `toil status` reads. */
-  async writeSummary(counts: GraphCounts, running: number): Promise<void> {
+  async writeSummary(
+    counts: GraphCounts,
+    running: number,
+    nodes: NodeGroupCount[] | undefined,
+  ): Promise<void> {
     await this.store.writeSummary({
       v: 1,
       updatedAt: epochSecondsNow(),
@@ -58,6 +63,7 @@ export class LeaderStatus {
       running,
       ready: counts.ready,
       completed: counts.completed,
+      ...(nodes ? { nodes } : {}),
     });
   }
 

@@ -55,7 +55,10 @@ export interface FakeScript {
    * Declare the `scaling` capability with these nodes (what they can hold; every attempt
    * still runs) and `canGrow`.
    */
-  scaling?: { nodes: Array<{ cores: number; memory: number }>; canGrow: boolean };
+  scaling?: {
+    nodes: Array<{ cores: number; memory: number } & Pick<NodeView, 'type' | 'state'>>;
+    canGrow: boolean;
+  };
 }
 
 /**
@@ -86,13 +89,14 @@ export class FakeBatchSystem implements BatchSystem {
       canGrow: scaling.canGrow,
       demand: () => groupDemand(this.queue.map(({ job }) => job.requirements)),
       nodes: async () =>
-        scaling.nodes.map(({ cores, memory }, i): NodeView => ({
+        scaling.nodes.map(({ cores, memory, ...known }, i): NodeView => ({
           id: `node-${i}`,
           cores,
           memory,
           disk: 0,
           free: { cores, memory, disk: 0 },
-          busy: false,
+          busy: known.state === 'busy',
+          ...known,
         })),
     };
   }

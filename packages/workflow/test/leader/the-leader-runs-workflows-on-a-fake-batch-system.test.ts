@@ -168,6 +168,37 @@ describe('the leader on a stateful fake batch system', () => {
     expect(waits[0]!.message).toContain('largest: 4 cores');
   });
 
+  it("shows a cluster's nodes by type and state in its progress and in the summary toil status reads", async () => {
+    const { run } = await wf.start(Job.wrapJobFn(root), {
+      scaling: {
+        canGrow: true,
+        nodes: [
+          { cores: 2, memory: 2 ** 32, type: 't3.medium', state: 'busy' },
+          { cores: 2, memory: 2 ** 32, type: 't3.medium', state: 'booting' },
+          { cores: 2, memory: 2 ** 32, type: 't3.medium', state: 'busy' },
+          { cores: 4, memory: 2 ** 33, type: 'c5.xlarge', state: 'idle' },
+        ],
+      },
+    });
+    await run;
+    const nodes = [
+      { type: 'c5.xlarge', state: 'idle', count: 1 },
+      { type: 't3.medium', state: 'busy', count: 2 },
+      { type: 't3.medium', state: 'booting', count: 1 },
+    ];
+    expect((await wf.store.readSummary())?.nodes).toEqual(nodes);
+    const progress = wf.host.events.filter((e) => e.code === 'WORKFLOW_PROGRESS').at(-1);
+    expect(progress?.data).toMatchObject({ nodes });
+  });
+
+  it('leaves nodes out for a batch system of one node that cannot grow', async () => {
+    const { run } = await wf.start(Job.wrapJobFn(root), {
+      scaling: { canGrow: false, nodes: [{ cores: 4, memory: 2 ** 33 }] },
+    });
+    await run;
+    expect((await wf.store.readSummary())?.nodes).toBeUndefined();
+  });
+
   it('stops with the error of a batch system that rejects a job, and a restart completes', async () => {
     const first = await wf.start(Job.wrapJobFn(root), { reject: { sum: 1 } });
     const error = await first.run.then(
