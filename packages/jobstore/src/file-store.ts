@@ -880,25 +880,29 @@ export class FileJobStore extends JobStoreBase implements JobStore {
 
   async close(): Promise<void> {
     await this.dropHandles();
-    if (this.jobLog) {
-      await this.jobLog.close();
-      // Tells readers the log is final (they stop polling it) and compaction may merge it.
-      const done = `${this.jobLog.path.slice(0, -4)}.done`;
-      await atomicWriteFile(done, '').catch((error: unknown) => {
-        if (!isErrno(error, 'ENOENT')) throw wrapIo(`closing ${this.locator}`, error);
-      });
-      this.jobLog = undefined;
-    }
-    if (this.statsLog) {
-      await this.statsLog.close();
-      await atomicWriteFile(`${this.statsLog.path.slice(0, -4)}.done`, '').catch(
-        (error: unknown) => {
-          if (!isErrno(error, 'ENOENT')) throw wrapIo(`closing ${this.locator}`, error);
-        },
-      );
-      this.statsLog = undefined;
-    }
+    const logs = [this.jobLog, this.statsLog].filter((log) => log !== undefined);
+    this.jobLog = this.statsLog = undefined;
+    await Promise.all(
+      logs.map(async (log) => {
+        await log.close();
+        await this.markDone(log.path);
+      }),
+    );
     this.generation += 1;
+  }
+
+  /**
+   * Creates `<log>.done`: the log is final, so readers stop polling it and compaction may merge
+   * it. An empty file appears whole, and it is not synced: every line of the log is durable
+   * already, and a marker lost in a crash only leaves the log to the dead-writer rule (two
+   * fsyncs and two directory fsyncs less when a one-shot worker closes its store).
+   */
+  private async markDone(logPath: string): Promise<void> {
+    try {
+      await (await open(`${logPath.slice(0, -4)}.done`, 'w', FILE_MODE)).close();
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw wrapIo(`closing ${this.locator}`, error);
+    }
   }
 }
 
