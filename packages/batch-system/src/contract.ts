@@ -145,22 +145,27 @@ export interface NodeView {
   free: { cores: number; memory: number; disk: number };
   /** True when at least one job runs there. */
   busy: boolean;
-  /** The node's type (instance type, node group), when the batch system knows it. */
+  /**
+   * The node's type (the cloud's instance type), when the batch system knows it; messages
+   * about jobs too large for every node name it.
+   */
   type?: string;
-  /** Its state, when the batch system knows more than {@link NodeView.busy}. */
-  state?: NodeState;
+  /**
+   * What the node is doing, when the batch system knows more than {@link NodeView.busy}:
+   * `powered-down` (a cloud node not started: room to grow), `booting`, `idle`, `busy`,
+   * `draining`, `powering-down`, `down`.
+   */
+  state?: NodeActivity;
 }
 
-/**
- * What a node is doing: `booting` (asked for, not yet accepting jobs), `idle`, `busy` (runs at
- * least one job), `draining` (takes no new jobs; leaves once its jobs end), `down` (lost).
- */
-export type NodeState = 'booting' | 'idle' | 'busy' | 'draining' | 'down';
+/** What a node is doing (see {@link NodeView.state}). */
+export type NodeActivity =
+  'powered-down' | 'booting' | 'idle' | 'busy' | 'draining' | 'powering-down' | 'down';
 
 /** How many nodes of one type are in one state. */
 export interface NodeGroupCount {
   type: string;
-  state: NodeState;
+  state: NodeActivity;
   count: number;
 }
 

@@ -1,15 +1,23 @@
-import type { NodeGroupCount, NodeState, NodeView } from './contract.js';
+import type { NodeGroupCount, NodeActivity, NodeView } from './contract.js';
 
-const NODE_STATE_ORDER: readonly NodeState[] = ['busy', 'idle', 'booting', 'draining', 'down'];
+const NODE_STATE_ORDER: readonly NodeActivity[] = [
+  'busy',
+  'idle',
+  'booting',
+  'draining',
+  'powering-down',
+  'down',
+  'powered-down',
+];
 
 /** The state of a node: its own when the batch system gives one, else busy or idle. */
-export function nodeStateOf(node: NodeView): NodeState {
+export function nodeStateOf(node: NodeView): NodeActivity {
   return node.state ?? (node.busy ? 'busy' : 'idle');
 }
 
 /**
  * Counts nodes by type and state (type `node` when the batch system gives none), types in
- * name order, states busy, idle, booting, draining, down.
+ * name order, states busy, idle, booting, draining, powering-down, down, powered-down.
  */
 export function countNodes(nodes: readonly NodeView[]): NodeGroupCount[] {
   const counts = new Map<string, NodeGroupCount>();

@@ -226,7 +226,15 @@ export const JobStoreSummarySchema = z.object({
     .array(
       z.object({
         type: z.string(),
-        state: z.enum(['booting', 'idle', 'busy', 'draining', 'down']),
+        state: z.enum([
+          'powered-down',
+          'booting',
+          'idle',
+          'busy',
+          'draining',
+          'powering-down',
+          'down',
+        ]),
         count: z.number().int().nonnegative(),
       }),
     )
