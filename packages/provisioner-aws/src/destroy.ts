@@ -14,7 +14,15 @@ import {
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
 import { ToilError, startSpan, type IoHost } from '@toil/core';
-import type { ClusterResource, DestroyReport } from '@toil/provisioner';
+import type { Instance } from '@aws-sdk/client-ec2';
+import {
+  CLUSTER_NAME_TAG,
+  countNodeHours,
+  type ClusterResource,
+  type DestroyReport,
+  type NodeHours,
+  type NodeLifetime,
+} from '@toil/provisioner';
 import { awsErrorCode, chunks, retryOn, sleep, toAwsError, type AwsClients } from './aws.js';
 import {
   describeInstances,
@@ -89,6 +97,7 @@ export async function destroyCluster(
     return { ...base, notFound: true, deleted: [], remaining: [], apiCalls: callsSince() };
   if (options.dryRun)
     return { ...base, notFound: false, deleted: planned, remaining: [], apiCalls: callsSince() };
+  const nodeHours = await clusterNodeHours(clients, clusterName, found);
 
   const span = startSpan(host, 'CLUSTER_DESTROY', `Destroying cluster ${clusterName}`, {
     total: planned.length,
@@ -206,6 +215,7 @@ export async function destroyCluster(
     deleted: planned.filter((r) => !remaining.some((x) => x.kind === r.kind && x.id === r.id)),
     remaining,
     apiCalls: callsSince(),
+    nodeHours,
   };
   span.end(
     remaining.length === 0
@@ -225,6 +235,43 @@ export async function destroyCluster(
       },
     );
   return report;
+}
+
+/** `User initiated (2026-11-30 10:00:00 GMT)`: when EC2 says a terminated instance stopped. */
+const TERMINATED_AT = /\((\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) (?:GMT|UTC)\)/;
+
+/**
+ * The hours the cluster's instances ran: the live ones until now, and the ones terminated
+ * before (a cluster that shrank) that EC2 still lists, until their termination.
+ */
+async function clusterNodeHours(
+  clients: AwsClients,
+  clusterName: string,
+  found: ClusterInventory,
+): Promise<NodeHours> {
+  const terminated = await describeInstances(clients, {
+    Filters: [
+      { Name: `tag:${CLUSTER_NAME_TAG}`, Values: [clusterName] },
+      { Name: 'instance-state-name', Values: ['terminated'] },
+    ],
+  });
+  const lifetime = (instance: Instance, ended?: number): NodeLifetime => ({
+    nodeType: instance.InstanceType ?? 'unknown',
+    launched: instance.LaunchTime ? instance.LaunchTime.getTime() / 1000 : 0,
+    ...(ended === undefined ? {} : { ended }),
+  });
+  const now = Date.now() / 1000;
+  return countNodeHours(
+    [
+      ...found.instances.map((i) => lifetime(i)),
+      ...terminated.flatMap((i) => {
+        const at = TERMINATED_AT.exec(i.StateTransitionReason ?? '');
+        // Without a termination time its hours are unknown: leave it out rather than guess.
+        return at ? [lifetime(i, Date.parse(`${at[1]}T${at[2]}Z`) / 1000)] : [];
+      }),
+    ],
+    now,
+  );
 }
 
 function mergeProblems(found: ClusterResource[], problems: ClusterResource[]): ClusterResource[] {

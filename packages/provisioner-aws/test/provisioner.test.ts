@@ -358,7 +358,14 @@ moto.describe('AwsProvisioner on moto', () => {
     expect((await aws.listNodes(name)).map((n) => n.id).sort()).toEqual(
       [launched.leader!.id, added[1]!.id].sort(),
     );
-    await aws.destroyCluster(name);
+    // The node the cluster shrank by still counts in its node-hours (EC2 lists it, terminated).
+    const destroyed = await aws.destroyCluster(name);
+    expect(destroyed.nodeHours).toMatchObject({ nodes: 3 });
+    expect(Object.keys(destroyed.nodeHours!.byType).sort()).toEqual(
+      [...new Set([launched.leader!.nodeType, 't3.small'])].sort(),
+    );
+    expect(destroyed.nodeHours!.total).toBeGreaterThan(0);
+    expect(destroyed.nodeHours!.total).toBeLessThan(3 * (10 / 60));
   });
 
   it('leaves nothing tagged in moto after the suite', async () => {

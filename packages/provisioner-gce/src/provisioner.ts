@@ -5,6 +5,7 @@ import {
   formatNodeType,
   joinAddedNodes,
   launchStage2,
+  countNodeHours,
   parseHostKeyFingerprints,
   sshStage2Runner,
   renderStage1UserData,
@@ -829,6 +830,14 @@ export class GceProvisioner implements Provisioner {
       report.apiCalls = { ...this.api.calls };
       return report;
     }
+    // Deleted instances vanish from Compute Engine: only the ones destroyed now can count.
+    report.nodeHours = countNodeHours(
+      found.instances.map((i) => {
+        const node = nodeFromInstance(i);
+        return { nodeType: node.nodeType, launched: node.launchTime };
+      }),
+      Date.now() / 1000,
+    );
     const span = startSpan(this.host, 'GCE_DESTROY', `Destroying cluster ${clusterName}`, {
       source: 'toil.provisioner.gce',
       total: all.length,

@@ -149,6 +149,7 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
       'firewall',
     ]);
     expect(report.remaining).toEqual([]);
+    expect(report.nodeHours).toMatchObject({ nodes: 3 });
     expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
 
     const again = await p.destroyCluster('gc1');

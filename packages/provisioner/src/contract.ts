@@ -98,6 +98,21 @@ export interface DestroyReport {
   remaining: ClusterResource[];
   /** API calls made, by operation name (for benchmarks and `--logLevel debug`). */
   apiCalls: Record<string, number>;
+  /**
+   * The hours the cluster's instances ran, as far as the cloud still lists them (absent for a
+   * dry run or a cluster not found): every instance destroyed now counts until now; instances
+   * terminated earlier (nodes a cluster shrank by) count while the cloud lists them (EC2:
+   * about an hour after termination; Compute Engine: not at all).
+   */
+  nodeHours?: NodeHours;
+}
+
+/** Hours instances ran, in total and by instance type. */
+export interface NodeHours {
+  total: number;
+  /** How many instances are counted. */
+  nodes: number;
+  byType: Record<string, number>;
 }
 
 /** What `launchCluster` did. */

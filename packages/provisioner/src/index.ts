@@ -24,6 +24,7 @@ export type {
   ClusterSummary,
   DestroyOptions,
   DestroyReport,
+  NodeHours,
   HostKeyFingerprint,
   LaunchResult,
   NodeRole,
@@ -41,6 +42,8 @@ export {
 } from './load.js';
 export type { ModuleImporter, ProvisionerName } from './load.js';
 export { MAX_CLUSTER_NAME_LENGTH, checkClusterName } from './names.js';
+export { countNodeHours, describeNodeHours } from './node-hours.js';
+export type { NodeLifetime } from './node-hours.js';
 export {
   formatNodeType,
   pairWorkers,

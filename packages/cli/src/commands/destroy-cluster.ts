@@ -1,6 +1,7 @@
 import {
   checkClusterName,
   clusterNamePositional,
+  describeNodeHours,
   dryRunOption,
   provisionerOptions,
 } from '@toil/provisioner';
@@ -14,7 +15,10 @@ function renderDestroy(report: DestroyReport, zone: string): string {
   const lines = report.deleted.map((r) => `  ${r.kind} ${r.id}${r.detail ? ` (${r.detail})` : ''}`);
   if (report.dryRun)
     return `Dry run: destroying cluster ${report.clusterName} would delete:\n${lines.join('\n')}\n`;
-  return `Deleted:\n${lines.join('\n')}\nCluster ${report.clusterName} is now gone.\n`;
+  const hours = report.nodeHours
+    ? `It ran ${describeNodeHours(report.nodeHours)}, counting every instance the cloud still listed.\n`
+    : '';
+  return `Deleted:\n${lines.join('\n')}\nCluster ${report.clusterName} is now gone.\n${hours}`;
 }
 
 export default defineCommand({
@@ -23,7 +27,7 @@ export default defineCommand({
   positionals: clusterNamePositional,
   options: { ...provisionerOptions, ...dryRunOption },
   epilogue:
-    'Everything is found by the cluster name tag, in any state; the command looks again afterwards and exits 1 listing whatever remains. A cluster that does not exist is not an error.',
+    'Everything is found by the cluster name tag, in any state; the command looks again afterwards and exits 1 listing whatever remains. A cluster that does not exist is not an error. It ends with the node-hours the cluster used: every instance it destroyed, until now, and instances the cluster shrank by earlier while the cloud still lists them (EC2: about an hour; Compute Engine: not at all).',
   async run(args, context) {
     checkClusterName(args.clusterName);
     const provisioner = await openProvisioner(args, context);
