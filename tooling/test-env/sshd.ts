@@ -45,6 +45,21 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
+/**
+ * What `connectSsh` needs to log in to `sshd` as its test user, host key checked; `io` is where
+ * the connection reports events.
+ */
+export function sshdLogin<Io>(sshd: TestSshd, io: Io) {
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    hostKeys: sshd.hostKeys,
+    privateKeyPath: sshd.clientKeyPath,
+    io,
+  };
+}
+
 /** Options of {@link startSshd}. */
 export interface StartSshdOptions {
   /** `SetEnv PATH=...` for sessions (e.g. a PATH without rsync to test a node lacking it). */

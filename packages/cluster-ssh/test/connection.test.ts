@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordingHost, ToilError } from '@toil/core';
 import { connectSsh, type SshConnection } from '@toil/cluster-ssh';
-import { describeWithSshd, startSshd, type TestSshd } from '../../../tooling/test-env/sshd.js';
+import {
+  describeWithSshd,
+  sshdLogin,
+  startSshd,
+  type TestSshd,
+} from '../../../tooling/test-env/sshd.js';
 
 describeWithSshd('an SSH connection to a real sshd on 127.0.0.1', () => {
   let sshd: TestSshd;
@@ -11,14 +16,7 @@ describeWithSshd('an SSH connection to a real sshd on 127.0.0.1', () => {
   let connection: SshConnection;
   const local = mkdtempSync(join(tmpdir(), 'toil-ts-ssh-test-'));
 
-  const options = () => ({
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.username,
-    hostKeys: sshd.hostKeys,
-    privateKeyPath: sshd.clientKeyPath,
-    io,
-  });
+  const options = () => sshdLogin(sshd, io);
 
   beforeAll(async () => {
     sshd = await startSshd();

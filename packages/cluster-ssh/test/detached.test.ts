@@ -11,20 +11,18 @@ import {
   type SshConnection,
 } from '@toil/cluster-ssh';
 import { rejectedToilError, thrownToilError } from '../../../tooling/test-env/errors.js';
-import { describeWithSshd, startSshd, type TestSshd } from '../../../tooling/test-env/sshd.js';
+import {
+  describeWithSshd,
+  sshdLogin,
+  startSshd,
+  type TestSshd,
+} from '../../../tooling/test-env/sshd.js';
 
 describeWithSshd('detached runs on a node (real sshd, real tmux)', () => {
   let sshd: TestSshd;
   const connections: SshConnection[] = [];
   const connect = async () => {
-    const connection = await connectSsh({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      hostKeys: sshd.hostKeys,
-      privateKeyPath: sshd.clientKeyPath,
-      io: new RecordingHost(),
-    });
+    const connection = await connectSsh(sshdLogin(sshd, new RecordingHost()));
     connections.push(connection);
     return connection;
   };

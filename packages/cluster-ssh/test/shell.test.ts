@@ -1,7 +1,12 @@
 import { PassThrough, Writable } from 'node:stream';
 import { RecordingHost } from '@toil/core';
 import { connectSsh, type SshConnection, type TerminalSize } from '@toil/cluster-ssh';
-import { describeWithSshd, startSshd, type TestSshd } from '../../../tooling/test-env/sshd.js';
+import {
+  describeWithSshd,
+  sshdLogin,
+  startSshd,
+  type TestSshd,
+} from '../../../tooling/test-env/sshd.js';
 
 /** A scripted terminal: keystrokes in, screen bytes collected, resizes on demand. */
 class ScriptedTerminal {
@@ -46,14 +51,7 @@ describeWithSshd('an interactive shell with a PTY', () => {
   let connection: SshConnection;
   beforeAll(async () => {
     sshd = await startSshd();
-    connection = await connectSsh({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      hostKeys: sshd.hostKeys,
-      privateKeyPath: sshd.clientKeyPath,
-      io: new RecordingHost(),
-    });
+    connection = await connectSsh(sshdLogin(sshd, new RecordingHost()));
   });
   afterAll(async () => {
     connection?.close();
