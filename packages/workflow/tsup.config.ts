@@ -2,6 +2,7 @@ import { definePackageBuild } from '../../tooling/tsup.config.js';
 
 export default definePackageBuild([
   'src/index.ts',
+  'src/run-workflow.ts',
   'src/worker.ts',
   'src/testing.ts',
   'src/program-errors.ts',

@@ -3,7 +3,13 @@ import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ToilError, startSpan, type IoHost, type Span } from '@toil/core';
 import type { z } from 'zod';
-import type { FileId, JobWrite, SharedFileName, WriteFileOptions } from './contract.js';
+import type {
+  CommitOptions,
+  FileId,
+  JobWrite,
+  SharedFileName,
+  WriteFileOptions,
+} from './contract.js';
 import {
   corruptError,
   fileNotFoundError,
@@ -63,8 +69,11 @@ export abstract class JobStoreBase {
   protected abstract readMarker(): Promise<string | undefined>;
   /** Where the marker lives (path or `s3://` key), for error messages. */
   protected abstract markerWhere(): string;
-  /** Stores validated job writes, in order; see {@link JobStore.commit}. */
-  protected abstract writeJobs(writes: readonly JobWrite[]): Promise<void>;
+  /**
+   * Stores validated job writes, in order; see {@link JobStore.commit}. A backend whose writes
+   * are durable when written ignores `options`.
+   */
+  protected abstract writeJobs(writes: readonly JobWrite[], options?: CommitOptions): Promise<void>;
   /** Appends a validated stats record; see {@link JobStore.appendStats}. */
   protected abstract appendValidStats(record: StatsRecord): Promise<void>;
   /** A shared file's content, or undefined when it is missing (the name is checked). */
@@ -148,9 +157,9 @@ export abstract class JobStoreBase {
   }
 
   /** See {@link JobStore.commit}. */
-  async commit(writes: JobWrite[]): Promise<void> {
+  async commit(writes: JobWrite[], options?: CommitOptions): Promise<void> {
     if (writes.length === 0) return;
-    await this.writeJobs(await validateJobWrites(writes));
+    await this.writeJobs(await validateJobWrites(writes), options);
   }
 
   /** See {@link JobStore.loadJob}. */

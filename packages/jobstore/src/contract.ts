@@ -43,6 +43,20 @@ export interface WriteFileOptions {
 /** One write in a {@link JobStore.commit}. */
 export type JobWrite = { op: 'put'; record: JobRecord } | { op: 'delete'; id: string };
 
+/** How long {@link JobStore.commit} waits. */
+export interface CommitOptions {
+  /**
+   * `durable` (the default): the writes survive a machine crash when the commit resolves.
+   * `written`: they are visible to every reader of the store on this machine and survive the
+   * death of this process, but a crash of the machine may still lose them. They become
+   * durable, together with every earlier commit of this store instance, no later than the
+   * next `durable` commit of the instance or its `close()`. So a crash loses at most a
+   * suffix of an instance's commits, never one whose own or later commit resolved as
+   * durable. Backends whose writes are durable when written treat both the same.
+   */
+  durability?: 'durable' | 'written';
+}
+
 /** What {@link JobStore.destroy} removed. */
 export interface DestroyReport {
   /** False when there was nothing to delete. */
@@ -101,8 +115,11 @@ export interface JobStore {
   // --- jobs ------------------------------------------------------------------------------
   /** A fresh job id, derived from the job's name for readable paths. No I/O. */
   newJobId(jobName: string): string;
-  /** Applies job writes; each record is atomic, all are durable when this resolves. */
-  commit(writes: JobWrite[]): Promise<void>;
+  /**
+   * Applies job writes; each record is atomic, all are durable when this resolves (or, with
+   * `durability: 'written'`, survive a process kill; see {@link CommitOptions}).
+   */
+  commit(writes: JobWrite[], options?: CommitOptions): Promise<void>;
   /** Loads a job. Throws `JOB_NOT_FOUND`. */
   loadJob(id: string): Promise<JobRecord>;
   /** Loads a job, or undefined when it does not exist. */

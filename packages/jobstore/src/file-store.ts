@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isProcessAlive, localNodeId, report, silentHost, type IoHost } from '@toil/core';
 import type {
+  CommitOptions,
   DestroyReport,
   FileId,
   JobStore,
@@ -331,7 +332,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
 
   // --- jobs --------------------------------------------------------------------------------
 
-  protected async writeJobs(writes: readonly JobWrite[]): Promise<void> {
+  protected async writeJobs(writes: readonly JobWrite[], options?: CommitOptions): Promise<void> {
     const lines = writes.map((write) => {
       const seq = nextSeq();
       return write.op === 'put'
@@ -352,7 +353,10 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     const file = basename(this.jobLog.path);
     let range: { pos: number; end: number };
     try {
-      range = await this.jobLog.append(lines.map((l) => l.text).join(''));
+      range = await this.jobLog.append(
+        lines.map((l) => l.text).join(''),
+        options?.durability !== 'written',
+      );
     } catch (error) {
       if (isErrno(error, 'ENOENT')) throw notFoundError(this.locator);
       throw wrapIo(`writing jobs to ${this.locator}`, error);
@@ -369,7 +373,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     if (deletedIds.length > 0) await this.removeCleanupFiles(deletedIds);
     if (this.closedLogs.length >= this.compactAfter) {
       this.closedLogs = [];
-      // The commit is already durable; a failed compaction only costs read speed.
+      // The commit is already stored; a failed compaction only costs read speed.
       await this.compact().catch((error: unknown) =>
         report(
           this.host,

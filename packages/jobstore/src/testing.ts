@@ -345,6 +345,14 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         expect(await second.tryLoadJob(child.id)).toBeUndefined();
       });
 
+      it("shows a commit that waited only until 'written' to another instance at once", async () => {
+        const id = store.newJobId('Written');
+        await store.commit([{ op: 'put', record: sampleJob(id) }], { durability: 'written' });
+        expect(await second.loadJob(id)).toEqual(sampleJob(id));
+        await store.commit([{ op: 'delete', id }]);
+        expect(await second.jobExists(id)).toBe(false);
+      });
+
       it('applies the writes of one commit in order', async () => {
         const id = store.newJobId('Ordered');
         await store.commit([

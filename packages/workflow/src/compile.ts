@@ -45,14 +45,26 @@ function syntaxError(source: string, error: unknown): ToilError {
 
 /** What a compilation read: enough to know, without esbuild, that it would give the same output. */
 interface CompileMemo {
-  v: 1;
+  v: 2;
   esbuild: string;
   source: string;
   /** Local files bundled in (absolute), with what they were when compiled. */
   inputs: Array<{ path: string; size: number; mtimeMs: number }>;
   /** Package files the output imports by absolute path. */
   externals: string[];
+  /** `@toil/*` imports left bare (not installed next to the workflow), for the CLI's resolve hook. */
+  bareToil: string[];
   hash: string;
+}
+
+/**
+ * A compilation: the {@link WorkflowCode} and, for TypeScript, the `@toil/*` imports the output
+ * leaves bare because they are not installed next to the workflow (empty: the output resolves
+ * every import by absolute path).
+ */
+export interface CompiledWorkflow extends WorkflowCode {
+  /** Bare `@toil/*` imports of the compiled output (TypeScript only). */
+  bareToil?: string[];
 }
 
 function writeAtomically(dir: string, name: string, text: string | Uint8Array): void {
@@ -71,14 +83,14 @@ function memoPath(source: string, cacheDir: string): string {
  * modification time of every bundled file, every imported package file still there, the same
  * esbuild): checking costs a few `stat`s instead of loading esbuild and bundling.
  */
-function memoized(source: string, cacheDir: string): WorkflowCode | undefined {
+function memoized(source: string, cacheDir: string): CompiledWorkflow | undefined {
   let memo: CompileMemo;
   try {
     memo = JSON.parse(readFileSync(memoPath(source, cacheDir), 'utf8')) as CompileMemo;
   } catch {
     return undefined;
   }
-  if (memo.v !== 1 || memo.source !== source || !/^[0-9a-f]{64}$/.test(memo.hash)) return undefined;
+  if (memo.v !== 2 || memo.source !== source || !/^[0-9a-f]{64}$/.test(memo.hash)) return undefined;
   const compiled = join(cacheDir, `${memo.hash}.mjs`);
   if (!existsSync(compiled)) return undefined;
   for (const input of memo.inputs) {
@@ -92,7 +104,7 @@ function memoized(source: string, cacheDir: string): WorkflowCode | undefined {
   if (!memo.externals.every((path) => existsSync(path))) return undefined;
   // esbuild's own version: a newer one may compile differently (read without loading it).
   if (memo.esbuild !== esbuildVersion()) return undefined;
-  return { source, compiled, hash: memo.hash };
+  return { source, compiled, hash: memo.hash, bareToil: memo.bareToil };
 }
 
 let cachedEsbuildVersion: string | undefined;
@@ -123,12 +135,13 @@ function esbuildVersion(): string {
 export async function compileWorkflow(
   source: string,
   cacheDir: string = workflowCacheDir(),
-): Promise<WorkflowCode> {
+): Promise<CompiledWorkflow> {
   if (!isTypeScript(source)) return { source };
   const known = memoized(source, cacheDir);
   if (known) return known;
   const esbuild = await import('esbuild');
   const externals = new Set<string>();
+  const bareToil = new Set<string>();
   const outfile = join(cacheDir, 'workflow.mjs');
   let output: string;
   let inputs: string[];
@@ -168,7 +181,10 @@ export async function compileWorkflow(
               }
               // Not installed next to the workflow: `toil run`'s resolve hook gives the CLI's
               // copy at run time, so the import stays as written.
-              if (args.path.startsWith('@toil/')) return { path: args.path, external: true };
+              if (args.path.startsWith('@toil/')) {
+                bareToil.add(args.path);
+                return { path: args.path, external: true };
+              }
               return undefined;
             });
           },
@@ -186,7 +202,7 @@ export async function compileWorkflow(
   const compiled = join(cacheDir, `${hash}.mjs`);
   if (!existsSync(compiled)) writeAtomically(cacheDir, `${hash}.mjs`, output);
   const memo: CompileMemo = {
-    v: 1,
+    v: 2,
     esbuild: esbuildVersion(),
     source,
     inputs: inputs.map((path) => {
@@ -194,10 +210,11 @@ export async function compileWorkflow(
       return { path, size: st.size, mtimeMs: st.mtimeMs };
     }),
     externals: [...externals],
+    bareToil: [...bareToil],
     hash,
   };
   writeAtomically(cacheDir, basename(memoPath(source, cacheDir)), JSON.stringify(memo));
-  return { source, compiled, hash };
+  return { source, compiled, hash, bareToil: memo.bareToil };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { WorkerFileCache } from './file-cache.js';
  * already gone is fine: deletions are repeated when a worker or leader died half-way.
  */
 export async function deleteRequestedFiles(store: JobStore, ids: readonly FileId[]): Promise<void> {
+  if (ids.length === 0) return;
   await forEachLimit(ids, 8, async (id) => {
     await store.deleteFile(id).catch(() => undefined);
   });

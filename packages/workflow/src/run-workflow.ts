@@ -1,12 +1,19 @@
+/**
+ * `@toil/workflow/run-workflow`: {@link runWorkflowFile}, what `toil run` calls, as its own
+ * entry point so that the CLI starts a workflow without loading the engine.
+ *
+ * @packageDocumentation
+ */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { constants, tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { ToilError } from '@toil/core';
 import { PACKAGE_CODE_DIR } from './here.js';
 import { STARTED_MARKER_ENV } from './started-marker.js';
-import { COMPILED_ENV, compileWorkflow } from './compile.js';
+import { COMPILED_ENV, compileWorkflow, type CompiledWorkflow } from './compile.js';
 
 const WORKFLOW_EXTENSIONS = /\.[cm]?[jt]s$/;
 
@@ -27,6 +34,43 @@ export interface RunWorkflowFileOptions {
   args: string[];
   /** Extra environment for the program. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Extra environment that makes `@toil/*` imports the workflow cannot resolve from its own
+   * directory fall back to another installation (`toil run` preloads its resolve hook with
+   * it). Given to the program only when the workflow has such imports, so a workflow that
+   * resolves them itself starts without the hook (see {@link needsToilFallback}).
+   */
+  toilFallbackEnv?: NodeJS.ProcessEnv;
+}
+
+const TOIL_SPECIFIER = /['"`](@toil\/[^'"`\s]+)['"`]/g;
+
+/**
+ * Whether the workflow imports `@toil/*` packages that do not resolve from its own directory.
+ * Compiled TypeScript: the imports esbuild left bare. JavaScript (run as is): `@toil/workflow`
+ * and every `@toil/...` string in the file must resolve from there; anything unsure counts as
+ * unresolved. A batch system other than the built-in one is a package found by name at run
+ * time (possibly the CLI's copy), so `--batchSystem NAME` keeps the fallback. @internal
+ */
+export function needsToilFallback(file: string, code: CompiledWorkflow, args: string[]): boolean {
+  const batchSystem = args.findIndex((arg) => /^--batchSystem(=|$)/.test(arg));
+  if (batchSystem >= 0) {
+    const arg = args[batchSystem]!;
+    const name = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[batchSystem + 1];
+    if (name !== 'single_machine') return true;
+  }
+  if (code.compiled) return code.bareToil === undefined || code.bareToil.length > 0;
+  const wanted = new Set(['@toil/workflow']);
+  for (const match of readFileSync(file, 'utf8').matchAll(TOIL_SPECIFIER)) wanted.add(match[1]!);
+  const require = createRequire(file);
+  for (const specifier of wanted) {
+    try {
+      require.resolve(specifier);
+    } catch {
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -83,6 +127,9 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
     env: {
       ...process.env,
       ...options.env,
+      ...(options.toilFallbackEnv && needsToilFallback(file, code, options.args)
+        ? options.toilFallbackEnv
+        : {}),
       ...compiledEnv,
       [STARTED_MARKER_ENV]: marker,
       // How the program's --help names itself.

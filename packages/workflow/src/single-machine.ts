@@ -51,6 +51,38 @@ export interface SingleMachineOptions {
   limits: { cores: number; memory: number; disk: number };
   /** True when the batch system opened `store` itself and closes it on shutdown. */
   ownsStore?: boolean;
+  /** A pool worker started before the store existed ({@link prestartPoolWorker}), adopted first. */
+  prestarted?: WorkerProcess;
+}
+
+/** The directory of one leader's worker directories (`SingleMachineOptions.runDir`). @internal */
+export function singleMachineRunDir(workDir: string, workflowId: string, attempt: number): string {
+  return join(workDir, `toil-${workflowId}`, `leader-${process.pid}-${attempt}`);
+}
+
+/**
+ * Starts a pool worker before the job store exists (while the leader creates it and stores the
+ * first jobs): it loads the workflow module and the record schemas, then waits until the batch
+ * system that adopts it ({@link SingleMachineOptions.prestarted}) says the store exists. Its
+ * directory is the first worker directory of `runDir`. @internal
+ */
+export function prestartPoolWorker(options: {
+  jobStoreLocator: string;
+  workflowModule: string;
+  runDir: string;
+}): WorkerProcess {
+  const workerDir = join(options.runDir, `worker-${process.pid}-0`);
+  return new WorkerProcess(
+    poolWorkerArgv({
+      jobStoreLocator: options.jobStoreLocator,
+      workflowModule: options.workflowModule,
+      workerDir,
+      prestarted: true,
+    }),
+    workerDir,
+    undefined,
+    process.env,
+  );
 }
 
 interface Running {
@@ -100,6 +132,12 @@ export class SingleMachineBatchSystem implements BatchSystem {
     private readonly options: SingleMachineOptions,
   ) {
     mkdirSync(options.runDir, { recursive: true });
+    const prestarted = options.prestarted;
+    if (prestarted) {
+      prestarted.open(options.store);
+      this.track(prestarted);
+      if (prestarted.alive) this.idle.push(prestarted);
+    }
   }
 
   async issue(job: IssuedJob): Promise<string> {
@@ -228,13 +266,17 @@ export class SingleMachineBatchSystem implements BatchSystem {
       this.options.store,
       process.env,
     );
+    this.track(worker);
+    return worker;
+  }
+
+  private track(worker: WorkerProcess): void {
     this.workers.add(worker);
     void worker.exited$().then(() => {
       this.workers.delete(worker);
       const i = this.idle.indexOf(worker);
       if (i >= 0) this.idle.splice(i, 1);
     });
-    return worker;
   }
 
   private fits(issued: IssuedJob): boolean {
@@ -328,11 +370,7 @@ export function singleMachineSettings(
       (context.options.workerIsolation as 'pool' | 'process' | undefined) ??
       (config.workerIsolation as 'pool' | 'process' | undefined) ??
       'pool',
-    runDir: join(
-      context.workDir,
-      `toil-${config.workflowId}`,
-      `leader-${process.pid}-${config.attempt}`,
-    ),
+    runDir: singleMachineRunDir(context.workDir, config.workflowId, config.attempt),
     cleanWorkDir: config.cleanWorkDir,
     limits,
   };

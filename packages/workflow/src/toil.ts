@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ToilError, isRecordedProcessAlive, localNodeId, report, type IoHost } from '@toil/core';
@@ -7,6 +8,7 @@ import {
   epochSecondsNow,
   openJobStore,
   type FileId,
+  type JobRecord,
   type JobStore,
   type WorkflowConfig,
 } from '@toil/jobstore';
@@ -18,10 +20,16 @@ import { internalOf, type Job } from './job.js';
 import { Leader, type LeaderLimits } from './leader.js';
 import type { ToilOptions } from './options.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
-import { SingleMachineBatchSystem, singleMachineSettings } from './single-machine.js';
+import {
+  SingleMachineBatchSystem,
+  prestartPoolWorker,
+  singleMachineRunDir,
+  singleMachineSettings,
+} from './single-machine.js';
 import { singleMachine } from './single-machine-plugin.js';
 import { markWorkflowStarted } from './started-marker.js';
-import { workerCommand } from './worker-command.js';
+import { moduleOf, workerCommand } from './worker-command.js';
+import type { WorkerProcess } from './worker-process.js';
 
 const SOURCE = 'toil';
 
@@ -99,6 +107,8 @@ export class Toil implements AsyncDisposable {
   private cleanable = false;
   private closed = false;
   private code: Promise<WorkflowCode> | undefined;
+  /** The id of the workflow `start()` creates, chosen before the store exists (see prestart). */
+  private newWorkflowId: string | undefined;
 
   constructor(options: ToilOptions, context: ToilContextOptions = {}) {
     markWorkflowStarted();
@@ -160,7 +170,7 @@ export class Toil implements AsyncDisposable {
     const o = this.options;
     return {
       format: 1,
-      workflowId: randomUUID(),
+      workflowId: (this.newWorkflowId ??= randomUUID()),
       attempt: 0,
       createdAt: epochSecondsNow(),
       toilVersion: WORKFLOW_VERSION,
@@ -241,27 +251,80 @@ export class Toil implements AsyncDisposable {
       const namespace = (await import(pathToFileURL(module).href)) as Record<string, unknown>;
       const names = typeNamesFrom(namespace, module);
       const plan = planJobs([root], names);
-      const store = await this.openNew();
-      const config = this.config!;
-      const records = await materializePlan(plan, store, jobDefaultsOf(config), {
-        rootJob: root,
-      });
-      report(
-        this.host,
-        'info',
-        'WORKFLOW_GRAPH_SAVED',
-        `Saving graph of ${records.length} jobs, ${records.length} new`,
-        undefined,
-        'toil.job',
-      );
-      await store.commit(records.map((record) => ({ op: 'put' as const, record })));
-      const rootId = internalOf(root).id!;
-      await store.setRootJobId(rootId);
-      const leader = await this.makeLeader(store, config, rootId, 0);
+      const prestart = await this.prestartWorker();
+      let leader: { leader: Leader; batchSystem: BatchSystem };
+      let records: JobRecord[];
+      try {
+        const store = await this.openNew();
+        const config = this.config!;
+        records = await materializePlan(plan, store, jobDefaultsOf(config), {
+          rootJob: root,
+        });
+        report(
+          this.host,
+          'info',
+          'WORKFLOW_GRAPH_SAVED',
+          `Saving graph of ${records.length} jobs, ${records.length} new`,
+          undefined,
+          'toil.job',
+        );
+        await store.commit(records.map((record) => ({ op: 'put' as const, record })));
+        const rootId = internalOf(root).id!;
+        await store.setRootJobId(rootId);
+        leader = await this.makeLeader(store, config, rootId, 0, undefined, prestart?.worker);
+      } catch (error) {
+        await prestart?.discard();
+        throw error;
+      }
       leader.leader.seed(records);
       await this.runLeader(leader);
-      return store.getRootReturnValue();
+      return this.store!.getRootReturnValue();
     });
+  }
+
+  /**
+   * With the single-machine batch system, starts the first pool worker before the store
+   * exists, so that its start-up (Node, the engine, the workflow module, the record schemas)
+   * overlaps the leader's creating the store and storing the first jobs; the batch system
+   * adopts it. Undefined for other batch systems, or when it cannot start (the normal path
+   * then reports what is wrong).
+   */
+  private async prestartWorker(): Promise<
+    { worker: WorkerProcess; discard(): Promise<void> } | undefined
+  > {
+    const source = this.workflowSource();
+    let plugin;
+    try {
+      plugin = findBatchSystem(this.options.batchSystem, source);
+    } catch {
+      return undefined;
+    }
+    if (plugin !== singleMachine) return undefined;
+    const workDir = this.options.workDir ?? tmpdir();
+    // A bad --workDir is reported by the normal path; nothing is made in it before.
+    if (!statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) return undefined;
+    const workflowId = this.config?.workflowId ?? (this.newWorkflowId ??= randomUUID());
+    const base = join(workDir, `toil-${workflowId}`);
+    const made = !existsSync(base);
+    try {
+      // Opening touches nothing: it only gives the locator as the store will write it.
+      const { locator } = await openJobStore(this.options.jobStore, { host: this.host });
+      const worker = prestartPoolWorker({
+        jobStoreLocator: locator,
+        workflowModule: moduleOf(await this.workflowCode(source)),
+        runDir: singleMachineRunDir(workDir, workflowId, 0),
+      });
+      return {
+        worker,
+        async discard() {
+          await worker.stop(0);
+          if (made) rmSync(base, { recursive: true, force: true });
+        },
+      };
+    } catch {
+      if (made) rmSync(base, { recursive: true, force: true });
+      return undefined;
+    }
   }
 
   /**
@@ -410,6 +473,7 @@ export class Toil implements AsyncDisposable {
     rootId: string,
     completedBefore: number,
     previousBatchSystem?: string,
+    prestarted?: WorkerProcess,
   ): Promise<{ leader: Leader; batchSystem: BatchSystem }> {
     const workflow = await this.workflowCode(config.workflowModule ?? this.workflowSource());
     const workDir = config.workDir ?? tmpdir();
@@ -431,7 +495,10 @@ export class Toil implements AsyncDisposable {
     if (plugin !== singleMachine) await storeWorkflowCode(store, workflow);
     const batchSystem: BatchSystem =
       plugin === singleMachine
-        ? new SingleMachineBatchSystem(context, singleMachineSettings(context, config, store))
+        ? new SingleMachineBatchSystem(context, {
+            ...singleMachineSettings(context, config, store),
+            prestarted,
+          })
         : await plugin.create(context as Parameters<typeof plugin.create>[0]);
     const machineCores = availableParallelism();
     const single = plugin === singleMachine;

@@ -55,6 +55,8 @@ export function poolWorkerArgv(options: {
   jobStoreLocator: string;
   workflowModule: string;
   workerDir: string;
+  /** Started before the store exists: loads its code, then waits for an `open` message. */
+  prestarted?: boolean;
 }): string[] {
   return [
     process.execPath,
@@ -67,5 +69,6 @@ export function poolWorkerArgv(options: {
     options.workflowModule,
     '--workerDir',
     options.workerDir,
+    ...(options.prestarted ? ['--prestarted', '1'] : []),
   ];
 }

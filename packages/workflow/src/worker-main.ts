@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import { ToilError } from '@toil/core';
-import { openJobStore, type JobRecord } from '@toil/jobstore';
+import { loadRecordSchemas, openJobStore, type JobRecord } from '@toil/jobstore';
 import { selfCpuSeconds } from './resources.js';
 import { describeError, logHost, workerRuntime } from './worker-common.js';
 import type { FromWorker, ToWorker } from './worker-process.js';
 import { loadWorkflowModule, runAttempt, type WorkerRuntime } from './worker-runtime.js';
+import type { TypeNames } from './serialize.js';
 
 function flags(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -46,11 +47,14 @@ function startParentWatchdog(): void {
 async function openRuntime(
   args: Record<string, string>,
   workerDir: string,
+  loaded?: Promise<TypeNames>,
 ): Promise<WorkerRuntime> {
   const store = await openJobStore(args.jobStore!, { host: logHost });
   const config = await store.resume();
-  const names = await loadWorkflowModule(args.module!);
-  return workerRuntime(store, config, names, workerDir);
+  const names = await (loaded ?? loadWorkflowModule(args.module!));
+  // The leader runs on this machine and reads the store through the same OS: a chained job
+  // may start once the commit before it is written (see ARCHITECTURE.md, "Chains and durability").
+  return { ...workerRuntime(store, config, names, workerDir), chainCommit: 'written' };
 }
 
 /** A warm worker: loads the workflow module once, then runs jobs sent by the leader over IPC. */
@@ -65,19 +69,32 @@ async function poolMain(args: Record<string, string>): Promise<void> {
   });
   const send = (message: FromWorker) =>
     new Promise<void>((resolve) => process.send!(message, undefined, {}, () => resolve()));
+  const next = async (): Promise<ToWorker> => {
+    while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+    return inbox.shift()!;
+  };
   let runtime: WorkerRuntime | undefined;
   let fatal: string | undefined;
   try {
-    runtime = await openRuntime(args, args.workerDir!);
+    let loaded: Promise<TypeNames> | undefined;
+    if (args.prestarted) {
+      // Started while the leader creates the store: load the code now, open the store once told.
+      loaded = loadWorkflowModule(args.module!);
+      loaded.catch(() => undefined);
+      await loadRecordSchemas();
+      const first = await next();
+      if (first.type === 'shutdown') process.exit(0);
+      if (first.type !== 'open') inbox.unshift(first);
+    }
+    runtime = await openRuntime(args, args.workerDir!, loaded);
   } catch (error) {
     fatal = `The worker could not load the workflow: ${describeError(error)}`;
   }
   await send({ type: 'ready' });
   for (;;) {
-    if (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
-    const message = inbox.shift();
-    if (!message) continue;
+    const message = await next();
+    if (message.type === 'open') continue;
     if (message.type === 'shutdown') {
       await runtime?.stats.flush().catch(() => undefined);
       await runtime?.store.close().catch(() => undefined);

@@ -8,6 +8,8 @@ import { recordFailedAttempt, type AttemptResult } from './worker-runtime.js';
 
 /** Leader → worker messages. @internal */
 export type ToWorker =
+  /** To a worker started before its job store existed (`--prestarted`): the store exists now. */
+  | { type: 'open' }
   | { type: 'run'; batchId: string; jobId: string; recordJson?: string; deferLeafDelete: boolean }
   | { type: 'shutdown' };
 
@@ -66,10 +68,14 @@ export class WorkerProcess {
     | undefined;
   private onExitDuringJob: (() => void) | undefined;
 
+  /**
+   * Starts the worker. Without `store` it was started before its job store existed (argv
+   * with `--prestarted`): it loads its code and waits; {@link WorkerProcess.open} lets it go on.
+   */
   constructor(
     argv: string[],
     readonly workerDir: string,
-    private readonly store: JobStore,
+    private store: JobStore | undefined,
     env: NodeJS.ProcessEnv = process.env,
   ) {
     mkdirSync(workerDir, { recursive: true });
@@ -104,6 +110,12 @@ export class WorkerProcess {
         resolve();
       });
     });
+  }
+
+  /** Tells a worker started without its store that `store` exists now (see the constructor). */
+  open(store: JobStore): void {
+    this.store = store;
+    this.child.send({ type: 'open' } satisfies ToWorker, () => undefined);
   }
 
   /** The worker's pid. */
@@ -163,7 +175,9 @@ export class WorkerProcess {
       logEnd > logStart
         ? createReadStream(this.logPath, { start: logStart, end: logEnd - 1 })
         : `(no output)\n${reason}\n`;
-    const recordError = await recordFailedAttempt(this.store, jobId, log, reason);
+    const recordError = this.store
+      ? await recordFailedAttempt(this.store, jobId, log, reason)
+      : 'the worker ran a job before its job store was open';
     return {
       ok: false,
       exitCode,

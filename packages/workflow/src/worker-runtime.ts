@@ -169,6 +169,12 @@ export interface WorkerRuntime {
   stats: StatsBuffer;
   /** Read-only copies of store files shared by the worker's attempts (`readGlobalFile`). */
   fileCache?: WorkerFileCache;
+  /**
+   * How long a chained job waits for the commit recording the job before it (see
+   * {@link runAttempt}): `durable` (the default), or `written` where the leader shares this
+   * machine's view of the store (the single-machine pool).
+   */
+  chainCommit?: 'durable' | 'written';
 }
 
 function shouldClean(policy: CleanPolicy, succeeded: boolean): boolean {
@@ -198,6 +204,8 @@ export async function runAttempt(
   let current = record;
   for (let chained = 0; ; chained++) {
     // A chain's last job deletes its own record: the leader cannot tell it from the first.
+    // That last commit (a delete, or the record with its successors) is durable, so every
+    // `written` commit of the chain is durable too before the attempt reports success.
     const step = await runJob(rt, current, deferLeafDelete && chained === 0);
     if (!('next' in step)) return chained > 0 ? { ...step, chained } : step;
     current = step.next;
@@ -330,9 +338,14 @@ async function runJob(
       ? undefined
       : chainTo(record, children, followOns, created, plan);
     if (next) {
-      // This job's completion and its successor's creation, in one commit, durable before the
-      // successor starts: a crash while the successor runs then reruns only the successor.
-      await store.commit([{ op: 'put', record: next }]);
+      // This job's completion and its successor's creation, in one commit, stored before the
+      // successor starts: a kill while the successor runs then reruns only the successor.
+      // With `written`, a machine crash may lose it, but only with every later commit of the
+      // chain (the store loses a suffix), and the attempt reports to the leader only after a
+      // durable commit: see ARCHITECTURE.md, "Chains and durability".
+      await store.commit([{ op: 'put', record: next }], {
+        durability: rt.chainCommit ?? 'durable',
+      });
       result = { next };
     } else if (children.length === 0 && followOns.length === 0) {
       if (!deferLeafDelete) await store.commit([{ op: 'delete', id: record.id }]);

@@ -52,8 +52,11 @@ function leaf(label: unknown): unknown {
 const JOBS = { link, biggerChild, twoChildren, promisedArgument, followOnOnly, leaf };
 
 let wf: InProcessWorkflow | undefined;
-async function workflow(disableChaining = false): Promise<InProcessWorkflow> {
-  wf = await inProcessWorkflow(JOBS, { disableChaining });
+async function workflow(
+  disableChaining = false,
+  chainCommit?: 'durable' | 'written',
+): Promise<InProcessWorkflow> {
+  wf = await inProcessWorkflow(JOBS, { disableChaining, chainCommit });
   return wf;
 }
 beforeEach(() => {
@@ -133,6 +136,29 @@ describe('chaining', () => {
     expect(fake.issuedNames).toEqual(['link']);
     expect(order).toEqual(['link 1', 'link 2', 'link 3', 'link 4']);
     expect(durableAtStart).toEqual([true, true, true, true]);
+  });
+
+  it("where the leader shares the machine (chainCommit 'written'), starts a chained job once the commit recording the job before it is written, and ends the attempt with a durable commit", async () => {
+    const w = await workflow(false, 'written');
+    const stored: unknown[] = [];
+    const modes: string[] = [];
+    const commit = w.store.commit.bind(w.store);
+    jest.spyOn(w.store, 'commit').mockImplementation(async (ops, options) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await commit(ops, options);
+      modes.push(`${ops[0]!.op} ${options?.durability ?? 'durable'}`);
+      for (const op of ops) if (op.op === 'put') stored.push((op.record.body as JobBody).args);
+    });
+    recordDurableAtStart = (k) => stored.some((args) => isDeepStrictEqual(args, [k, 4]));
+    const { fake, run } = await w.start(Job.wrapJobFn(link, 1, 4));
+    await run;
+    expect(fake.issuedNames).toEqual(['link']);
+    expect(order).toEqual(['link 1', 'link 2', 'link 3', 'link 4']);
+    expect(durableAtStart).toEqual([true, true, true, true]);
+    // Links 2-4 each took over the record with a written commit; the last one's delete is
+    // durable, and the store makes every written commit before it durable with it.
+    const attempt = modes.slice(modes.indexOf('put written'));
+    expect(attempt).toEqual(['put written', 'put written', 'put written', 'delete durable']);
   });
 
   it('after the leader died in a chained job, a restart runs that job again and never the ones before', async () => {

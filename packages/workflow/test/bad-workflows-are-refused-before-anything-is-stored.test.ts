@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
 import { EXAMPLE, FIXTURE, runWorkflow, scratch, snapshot } from './helpers.js';
@@ -98,12 +98,16 @@ describe('bad workflows and bad usage', () => {
     const locator = `file:${join(dir, 'store')}`;
     const first = await runWorkflow(EXAMPLE, [locator, '--clean', 'never']);
     expect(first.code).toBe(0);
-    const again = await runWorkflow(EXAMPLE, [locator]);
+    const workDir = join(dir, 'work');
+    mkdirSync(workDir);
+    const again = await runWorkflow(EXAMPLE, [locator, '--workDir', workDir]);
     expect(again.code).toBe(1);
     expect(errorLines(again.stderr)).toEqual([
       `toil: error: The job store ${locator} already exists.`,
     ]);
     expect(again.stderr).toContain('--restart');
+    // The worker started while the store was being made is gone, and so is its directory.
+    expect(readdirSync(workDir)).toEqual([]);
     const missing = `file:${join(dir, 'missing')}`;
     const restart = await runWorkflow(EXAMPLE, [missing, '--restart']);
     expect(restart.code).toBe(1);

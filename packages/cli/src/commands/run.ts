@@ -56,12 +56,12 @@ export default defineCommand({
     const words = argv.slice(argv.indexOf('run') + 1).filter((word) => !word.startsWith('-'));
     const workflow = words[0];
     if (!workflow || !existsSync(workflow) || !statSync(workflow).isFile()) return undefined;
-    const { runWorkflowFile } = await import('@toil/workflow');
+    const { runWorkflowFile } = await import('@toil/workflow/run-workflow');
     const preload = resolveToilPreload();
     return runWorkflowFile({ workflow, args: ['--help'], ...preloadEnv(preload) });
   },
   async run(args, context) {
-    const { runWorkflowFile } = await import('@toil/workflow');
+    const { runWorkflowFile } = await import('@toil/workflow/run-workflow');
     // yargs keeps unknown options (the workflow's own) in `_`, after the command name.
     const rest = args._.slice(1).map(String);
     const logging: string[] = [];
@@ -78,14 +78,16 @@ export default defineCommand({
 });
 
 /**
- * The environment that loads `preload` into the workflow program. `TOIL_RESOLVE_HOOK` names it
- * for the program's workers: the preload takes itself out of their `NODE_OPTIONS`, and a
- * worker loads it only when its workflow module's `@toil/*` imports need it.
+ * The environment that loads `preload` into the workflow program, given only when the
+ * workflow cannot resolve its `@toil/*` imports itself (the hook costs every process a loader
+ * thread). `TOIL_RESOLVE_HOOK` names it for the program's workers: the preload takes itself
+ * out of their `NODE_OPTIONS`, and a worker loads it only when its workflow module's
+ * `@toil/*` imports need it.
  */
-function preloadEnv(preload: string | undefined): { env?: NodeJS.ProcessEnv } {
+function preloadEnv(preload: string | undefined): { toilFallbackEnv?: NodeJS.ProcessEnv } {
   if (!preload) return {};
   return {
-    env: {
+    toilFallbackEnv: {
       NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${preload}`].filter(Boolean).join(' '),
       TOIL_RESOLVE_HOOK: preload,
     },

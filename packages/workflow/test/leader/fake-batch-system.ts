@@ -198,11 +198,16 @@ export interface InProcessWorkflow {
 
 /**
  * Makes a `file:` store in a fresh directory for a workflow whose jobs are the functions in
- * `namespace` (named by their keys), with `retryCount` (default 1) and `disableChaining`.
+ * `namespace` (named by their keys), with `retryCount` (default 1), `disableChaining` and the
+ * worker's `chainCommit` (default: durable).
  */
 export async function inProcessWorkflow(
   namespace: Record<string, unknown>,
-  { retryCount = 1, disableChaining = false } = {},
+  {
+    retryCount = 1,
+    disableChaining = false,
+    chainCommit,
+  }: { retryCount?: number; disableChaining?: boolean; chainCommit?: 'durable' | 'written' } = {},
 ): Promise<InProcessWorkflow> {
   const dir = mkdtempSync(join(tmpdir(), 'toil-leader-test-'));
   const modulePath = join(dir, 'jobs.mjs');
@@ -239,6 +244,7 @@ export async function inProcessWorkflow(
       names,
       workerDir: join(dir, 'worker'),
       stats: new StatsBuffer(store, false, 'fake'),
+      chainCommit,
     };
     const fake = new FakeBatchSystem(runtime, script);
     const leader = new Leader({
