@@ -20,4 +20,3 @@ export type { JobStoreBackend, OpenJobStoreOptions } from './backends.js';
 export { FileJobStore, FILE_STORE_MARKER } from './file-store.js';
 export type { FileJobStoreOptions } from './file-store.js';
 export { newJobId } from './ids.js';
-export { loadRecordSchemas } from './validate.js';

@@ -21,14 +21,6 @@ export function recordSchemas(): Promise<RecordSchemas> {
 }
 
 /**
- * Loads the record schemas (and zod) now, for a process that will read or write records soon
- * and has time to spare before (a worker waiting for its job store to be created).
- */
-export async function loadRecordSchemas(): Promise<void> {
-  await recordSchemas();
-}
-
-/**
  * Parses JSON text and validates it against a schema. Not JSON / wrong shape throws
  * `JOBSTORE_CORRUPT` naming `where`; a record whose `v`/`format` is another number throws
  * `JOBSTORE_INCOMPATIBLE`.

@@ -62,7 +62,7 @@ export function singleMachineRunDir(workDir: string, workflowId: string, attempt
 
 /**
  * Starts a pool worker before the job store exists (while the leader creates it and stores the
- * first jobs): it loads the workflow module and the record schemas, then waits until the batch
+ * first jobs): it loads the workflow module, then waits until the batch
  * system that adopts it ({@link SingleMachineOptions.prestarted}) says the store exists. Its
  * directory is the first worker directory of `runDir`. @internal
  */

@@ -284,7 +284,7 @@ export class Toil implements AsyncDisposable {
 
   /**
    * With the single-machine batch system, starts the first pool worker before the store
-   * exists, so that its start-up (Node, the engine, the workflow module, the record schemas)
+   * exists, so that its start-up (Node, the engine, the workflow module)
    * overlaps the leader's creating the store and storing the first jobs; the batch system
    * adopts it. Undefined for other batch systems, or when it cannot start (the normal path
    * then reports what is wrong).

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { ToilError } from '@toil/core';
-import { loadRecordSchemas, openJobStore, type JobRecord } from '@toil/jobstore';
+import { openJobStore, type JobRecord } from '@toil/jobstore';
 import { selfCpuSeconds } from './resources.js';
 import { describeError, logHost, workerRuntime } from './worker-common.js';
 import type { FromWorker, ToWorker } from './worker-process.js';
@@ -82,7 +82,6 @@ async function poolMain(args: Record<string, string>): Promise<void> {
       // Started while the leader creates the store: load the code now, open the store once told.
       loaded = loadWorkflowModule(args.module!);
       loaded.catch(() => undefined);
-      await loadRecordSchemas();
       const first = await next();
       if (first.type === 'shutdown') process.exit(0);
       if (first.type !== 'open') inbox.unshift(first);
