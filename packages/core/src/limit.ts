@@ -21,10 +21,15 @@ export async function forEachLimit<T>(
   limit: number,
   task: (item: T) => Promise<void>,
 ): Promise<void> {
-  const run = limitConcurrency(limit);
+  const all = Array.from(items);
+  if (all.length === 0) return;
+  // No more tasks than the limit: they all start at once, no limiter needed (it costs more
+  // than small tasks do, e.g. in every job of a long chain).
+  const run: Limiter =
+    all.length <= Math.max(1, Math.floor(limit) || 1) ? (work) => work() : limitConcurrency(limit);
   let failure: { error: unknown } | undefined;
   await Promise.all(
-    Array.from(items, (item) =>
+    all.map((item) =>
       run(async () => {
         if (failure) return;
         try {

@@ -53,6 +53,37 @@ describe('the concurrency limiter', () => {
     expect(started).toEqual([1, 2]);
   });
 
+  it('bounds forEachLimit by its limit, and starts every item at once when they are no more', async () => {
+    for (const [count, limit, expected] of [
+      [10, 3, 3],
+      [3, 3, 3],
+      [2, 5, 2],
+      [4, 0, 1],
+    ] as const) {
+      const t = gatedTasks();
+      const all = forEachLimit(Array.from({ length: count }), limit, t.task);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(t.waiting()).toBe(expected);
+      await t.releaseAll();
+      await all;
+      expect(t.peak()).toBe(expected);
+    }
+    await expect(forEachLimit([], 2, () => Promise.reject(new Error('never')))).resolves.toBe(
+      undefined,
+    );
+  });
+
+  it('with every item started at once, rejects with the first failure after all settled', async () => {
+    const settled: number[] = [];
+    const run = forEachLimit([1, 2, 3], 8, async (n) => {
+      await new Promise((resolve) => setTimeout(resolve, 10 * n));
+      settled.push(n);
+      if (n === 1) throw new Error('one fails');
+    });
+    await expect(run).rejects.toThrow('one fails');
+    expect(settled).toEqual([1, 2, 3]);
+  });
+
   it('treats a limit below one as one', async () => {
     const t = gatedTasks();
     const limit = limitConcurrency(0);
