@@ -17,6 +17,7 @@ import {
   parseWarmClaimName,
   parseWorkerMeasures,
   WARM_DIRS,
+  WORKER_SUCCESS_MARKER_ENV,
   warmWorkerArguments,
   workerArguments,
   type JobRequirements,
@@ -104,6 +105,8 @@ interface TrackedJob {
   missingSince?: number;
   /** Set for a warm worker: the class of attempts it runs. */
   warmClass?: string;
+  /** The file (in the marker directory) its worker creates when the attempt succeeded. */
+  marker?: string;
 }
 
 /** An attempt handed to the warm workers of a class. */
@@ -168,6 +171,13 @@ export class SlurmBatchSystem implements BatchSystem {
   private lastWarmCollect = 0;
   /** Warm workers being submitted, by class. */
   private readonly warmStarting = new Map<symbol, string>();
+  /**
+   * `<logDir>/done-<workflow>-<epoch>`: one-shot workers create their success marker here
+   * (`WORKER_SUCCESS_MARKER_ENV`), read as often as warm results.
+   */
+  private readonly markerDir: string;
+  private markerSeq = 0;
+  private lastMarkerCollect = 0;
 
   constructor(
     context: BatchSystemContext<SlurmOptionValues | Record<string, unknown>>,
@@ -221,6 +231,7 @@ export class SlurmBatchSystem implements BatchSystem {
     );
     this.warmIdle = options.warmIdle ?? numberOption(context.options, 'slurmWarmIdle', '') ?? 30;
     this.warmRoot = join(this.logDir, `warm-${this.workflowTag}`);
+    this.markerDir = join(this.logDir, `done-${this.workflowTag}-${this.warmEpoch}`);
   }
 
   /**
@@ -248,7 +259,7 @@ export class SlurmBatchSystem implements BatchSystem {
       throw new ToilError('INVALID_ARGUMENT', `Slurm has no partition '${partition}'.`, {
         hint: `Use one of: ${partitions.join(', ') || '(none)'}.`,
       });
-    mkdirSync(this.logDir, { recursive: true });
+    mkdirSync(this.markerDir, { recursive: true });
     report(
       this.host,
       'debug',
@@ -275,13 +286,19 @@ export class SlurmBatchSystem implements BatchSystem {
       const attempt = await this.issueWarm(job);
       if (attempt !== undefined) return attempt;
     }
-    return this.submit({
-      jobId: job.jobId,
-      name: job.name,
-      requirements: job.requirements,
-      argv: [...this.workerCommand, ...workerArguments(job.invocation)],
-      env: job.env,
-    });
+    // The worker says when it succeeded: known at once, not at the next look at the queue.
+    const marker = `${++this.markerSeq}`;
+    return this.submitAs(
+      {
+        jobId: job.jobId,
+        name: job.name,
+        requirements: job.requirements,
+        argv: [...this.workerCommand, ...workerArguments(job.invocation)],
+        env: { ...job.env, [WORKER_SUCCESS_MARKER_ENV]: join(this.markerDir, marker) },
+      },
+      undefined,
+      marker,
+    );
   }
 
   /**
@@ -294,7 +311,11 @@ export class SlurmBatchSystem implements BatchSystem {
     return this.submitAs(job);
   }
 
-  private async submitAs(job: SlurmSubmission, warmClass?: string): Promise<string> {
+  private async submitAs(
+    job: SlurmSubmission,
+    warmClass?: string,
+    marker?: string,
+  ): Promise<string> {
     if (this.closed) throw new ToilError('INTERNAL', 'The Slurm batch system has been shut down.');
     const script = batchScript(job);
     const jobName = slurmJobName(this.workflowTag, job);
@@ -324,6 +345,7 @@ export class SlurmBatchSystem implements BatchSystem {
       outputFile: outputFile.replace('%j', batchId),
       errorFile: errorFile.replace('%j', batchId),
       ...(warmClass === undefined ? {} : { warmClass }),
+      ...(marker === undefined ? {} : { marker }),
     });
     report(
       this.host,
@@ -358,17 +380,25 @@ export class SlurmBatchSystem implements BatchSystem {
         await this.check();
         continue;
       }
-      // Warm workers' results are files: looked at more often than the queue.
+      // Warm workers' results and one-shot workers' success markers are files: looked at
+      // more often than the queue.
       const warm = this.warmAttempts.size > 0;
       if (warm && now - this.lastWarmCollect >= WARM_COLLECT_MS) {
         this.lastWarmCollect = now;
         await this.collectWarm();
         continue;
       }
+      const marked = this.awaitsMarkers();
+      if (marked && now - this.lastMarkerCollect >= WARM_COLLECT_MS) {
+        this.lastMarkerCollect = now;
+        await this.collectMarkers();
+        continue;
+      }
       if (now >= deadline) return [];
       const nextCheck = Math.min(
         (busy ? this.lastCheck : now) + this.pollIntervalMs,
         warm ? this.lastWarmCollect + WARM_COLLECT_MS : Number.POSITIVE_INFINITY,
+        marked ? this.lastMarkerCollect + WARM_COLLECT_MS : Number.POSITIVE_INFINITY,
       );
       const controller = new AbortController();
       const woken = new Promise<'woken'>((resolveWake) => {
@@ -496,6 +526,41 @@ export class SlurmBatchSystem implements BatchSystem {
     this.warmAttempts.clear();
     await this.kill([...this.jobs.keys()]);
     await rm(this.warmRoot, { recursive: true, force: true });
+    await rm(this.markerDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Reports the one-shot attempts whose worker created its success marker: the attempt is
+   * durable in the job store and the worker is exiting 0, so it succeeded whatever Slurm
+   * still shows (its figures are the worker's own, from its output file). Without a marker (a
+   * failure, a worker killed, a node that does not share the directory) the queue decides.
+   */
+  private async collectMarkers(): Promise<void> {
+    let names: Set<string>;
+    try {
+      names = new Set(await readdir(this.markerDir));
+    } catch {
+      return;
+    }
+    if (names.size === 0) return;
+    for (const tracked of [...this.jobs.values()]) {
+      if (tracked.marker === undefined || !names.has(tracked.marker)) continue;
+      if (!this.jobs.delete(tracked.batchId)) continue;
+      await rm(join(this.markerDir, tracked.marker), { force: true });
+      this.finished.push(
+        await this.finish(tracked, {
+          id: tracked.batchId,
+          state: 'COMPLETED',
+          exitStatus: 0,
+          signal: 0,
+        }),
+      );
+    }
+  }
+
+  private awaitsMarkers(): boolean {
+    for (const tracked of this.jobs.values()) if (tracked.marker !== undefined) return true;
+    return false;
   }
 
   /** One look at the queue: jobs no longer pending/running get their final state. */
@@ -526,6 +591,8 @@ export class SlurmBatchSystem implements BatchSystem {
         this.jobs.delete(id);
         if (tracked.warmClass !== undefined) await this.warmWorkerEnded(tracked, state);
         else this.finished.push(await this.finish(tracked, state));
+        if (tracked.marker !== undefined)
+          await rm(join(this.markerDir, tracked.marker), { force: true });
         continue;
       }
       tracked.missingSince ??= now;

@@ -226,6 +226,36 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     expect(atIssue.message).toMatch(/Stranded \(stranded-1\).*Unable to contact slurm controller/);
   });
 
+  it("reports an attempt as soon as its worker creates the success marker, while Slurm still runs it and long before the queue's next look", async () => {
+    // A worker that says it succeeded, then lingers (as one exiting would).
+    const context = {
+      ...slurmContext({ slurmPollInterval: 3600 }),
+      workerCommand: ['sh', '-c', 'touch "$TOIL_WORKER_SUCCESS_MARKER"; exec sleep 300', 'worker'],
+    };
+    const batch = await createBatchSystem(context);
+    const job = commandJob([]);
+    const id = await batch.issue({
+      jobId: job.jobId,
+      name: job.name,
+      requirements: job.requirements,
+      invocation: {
+        jobStore: 'file:/nonexistent',
+        jobId: job.jobId,
+        workflow: { source: '/x.mjs' },
+      },
+      env: {},
+    });
+    const deadline = Date.now() + 60_000;
+    let finished: Awaited<ReturnType<typeof batch.poll>> = [];
+    while (finished.length === 0 && Date.now() < deadline) finished = await batch.poll(1000);
+    expect(finished).toEqual([expect.objectContaining({ batchId: id, exitCode: 0 })]);
+    expect(queuedSlurmJobs()).toContain(id);
+    await batch.shutdown();
+    // Reported, so no longer the batch system's: cancelled as a stale job would be.
+    await new SlurmBatchSystem(slurmContext()).killStale([id]);
+    expect(queuedSlurmJobs()).not.toContain(id);
+  });
+
   it('looks at the queue once per poll interval for all jobs, not once per job', async () => {
     // Wrappers that log each call and run the real command.
     const bin = mkdtempSync(join(SLURM_OUTPUT_DIR, 'bin-'));

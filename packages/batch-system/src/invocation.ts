@@ -69,3 +69,12 @@ export function parseWorkerMeasures(output: string): WorkerMeasures | undefined 
   const match = MEASURES_LINE.exec(last.trim());
   return match ? { cpuTime: Number(match[1]), peakMemory: Number(match[2]) } : undefined;
 }
+
+/**
+ * The environment variable that may name a file for a one-shot worker to create (empty) when
+ * its attempt succeeded: after the attempt is durable in the job store and its measures line
+ * is written, just before it exits 0. A batch system that sets it learns of the success as
+ * soon as the file appears, without waiting for its scheduler to report the job ended (Slurm
+ * polls its queue once per poll interval). The worker ignores a file it cannot create.
+ */
+export const WORKER_SUCCESS_MARKER_ENV = 'TOIL_WORKER_SUCCESS_MARKER';

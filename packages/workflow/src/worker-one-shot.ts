@@ -1,8 +1,12 @@
-import { appendFileSync, createReadStream, fstatSync, rmSync } from 'node:fs';
+import { appendFileSync, createReadStream, fstatSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, type Readable } from 'node:stream';
 import { report, toToilError } from '@toil/core';
-import { formatWorkerMeasures, type JobInvocation } from '@toil/batch-system';
+import {
+  WORKER_SUCCESS_MARKER_ENV,
+  formatWorkerMeasures,
+  type JobInvocation,
+} from '@toil/batch-system';
 import { openJobStore, type JobStore } from '@toil/jobstore';
 import { totalCpuSeconds } from './resources.js';
 import {
@@ -210,6 +214,14 @@ export async function oneShotMain(
       appendFileSync(profilePath, `${JSON.stringify(profile)}\n`);
     } catch {
       // a measuring aid only
+    }
+  }
+  const marker = process.env[WORKER_SUCCESS_MARKER_ENV];
+  if (ok && marker) {
+    try {
+      writeFileSync(marker, '');
+    } catch {
+      // The batch system learns of the success from its scheduler instead.
     }
   }
   return ok ? 0 : 1;
