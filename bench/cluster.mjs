@@ -4,7 +4,9 @@
 // bootstrap "none": plain moto has no nodes). Then, on the simulated cloud whose instances are
 // real nodes (root, sshd, iproute2: see tooling/test-env/simcloud), the real CLI's
 // launch-to-SSH-ready and launch-to-Slurm-ready times for a leader + 10 workers
-// (bench/cluster-ready.cts; BENCH_CLUSTER_READY=0 leaves them out).
+// (bench/cluster-ready.cts; BENCH_CLUSTER_READY=0 leaves them out), and autoscaling: from a
+// job waiting to a new node running it, and the node-hours a 20-job run used against the
+// least it needed (bench/cluster-autoscale.cts; BENCH_CLUSTER_AUTOSCALE=0 leaves them out).
 /* global fetch */
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
@@ -156,7 +158,25 @@ export default async function run({ log }) {
     moto.stop();
   }
   if (process.env.BENCH_CLUSTER_READY !== '0') rows.push(...launchToReady(log));
+  if (process.env.BENCH_CLUSTER_AUTOSCALE !== '0') rows.push(...autoscaling(log));
   return rows;
+}
+
+/** The rows of bench/cluster-autoscale.cts (run like cluster-ready.cts). */
+function autoscaling(log) {
+  log('an elastic node group (-w 0-3) growing for 20 jobs and shrinking on the simulated cloud');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = join(here, 'cluster-autoscale.cts');
+  const result = spawnSync(
+    process.execPath,
+    ['--require', 'tsx/cjs', '-e', `require(${JSON.stringify(script)})`],
+    { cwd: join(here, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (result.status !== 0) throw new Error(`bench/cluster-autoscale.cts failed (${result.status})`);
+  const out = JSON.parse(result.stdout.trim().split('\n').pop());
+  if (out.skipped)
+    return [{ name: 'autoscaling on the simulated cloud', value: 'skipped', note: out.skipped }];
+  return out.rows;
 }
 
 /** The rows of bench/cluster-ready.cts (TypeScript test tooling, run under tsx as CommonJS). */

@@ -27,6 +27,7 @@ import {
   type FailureKind,
   type FinishedJob,
   type IssuedJob,
+  type NodeActivity,
   type NodeView,
   type OptionValues,
   type ResourceDemand,
@@ -877,15 +878,7 @@ export class SlurmBatchSystem implements BatchSystem {
    * unlimited with --slurmNoMem.
    */
   private async nodes(): Promise<NodeView[]> {
-    const output = await this.slurm(
-      ['sinfo', '-h', '-N', '-o', '%N|%c|%m|%C|%e|%d'],
-      'Reading the Slurm nodes',
-    );
-    if (output.code !== 0)
-      throw new ToilError('BATCH_SYSTEM_UNAVAILABLE', `sinfo failed: ${slurmMessage(output)}`, {
-        hint: 'Check that slurmctld is running and reachable (scontrol ping).',
-      });
-    const nodes = parseSinfoNodes(output.stdout);
+    const nodes = await readSlurmNodes();
     // With --slurmNoMem Slurm is not asked for memory, so no node's memory limits a job.
     if (!this.settings.noMem) return nodes;
     return nodes.map((node) => ({
@@ -1041,15 +1034,65 @@ export function failureKindOf(state: SlurmJobState): FailureKind {
 }
 
 /**
- * Parses `sinfo -h -N -o '%N|%c|%m|%C|%e|%d'` (node, cpus, memory MB, allocated/idle/other/
- * total cpus, free memory MB, temporary disk MB). A node listed in several partitions counts
- * once.
+ * The Slurm cluster's nodes from one `sinfo`: cores, memory, what is free, and on a launched
+ * cluster with elastic node groups each node's instance type, group and state (`booting`,
+ * `idle`, `busy`, `draining`, `down`, or `powered-down` for a cloud node not started). The
+ * Slurm batch system's `scaling.nodes()` is this view.
+ *
+ * @throws ToilError `BATCH_SYSTEM_UNAVAILABLE` when sinfo is missing or fails.
+ */
+export async function readSlurmNodes(): Promise<NodeView[]> {
+  let output: CommandOutput;
+  try {
+    output = await runCommand(['sinfo', '-h', '-N', '-o', SINFO_NODE_FORMAT]);
+  } catch (error) {
+    throw new ToilError('BATCH_SYSTEM_UNAVAILABLE', 'sinfo is not installed or not on PATH.', {
+      hint: 'Run this on a machine with the Slurm client commands.',
+      cause: error,
+    });
+  }
+  if (output.code !== 0)
+    throw new ToilError('BATCH_SYSTEM_UNAVAILABLE', `sinfo failed: ${slurmMessage(output)}`, {
+      hint: 'Check that slurmctld is running and reachable (scontrol ping).',
+    });
+  return parseSinfoNodes(output.stdout);
+}
+
+/** The `sinfo -o` format {@link parseSinfoNodes} reads. */
+export const SINFO_NODE_FORMAT = '%N|%c|%m|%C|%e|%d|%f|%t';
+
+/**
+ * What a Slurm node is doing, from sinfo's compact state (`%t`: `idle`, `mix`, `alloc`,
+ * `drain`, `drng`, `down*`, `idle~` powered down, `idle#` powering up, `idle%` powering down…).
+ */
+export function slurmNodeActivity(compact: string): NodeActivity {
+  const base = compact.replace(/[*~#%!$@^+-]+$/, '');
+  if (/[*]/.test(compact) || ['down', 'fail', 'failg', 'boot_fail', 'inval'].includes(base))
+    return 'down';
+  if (compact.includes('#') || base === 'pow_up' || base === 'boot') return 'booting';
+  if (compact.includes('%') || compact.includes('!') || base === 'powering_down')
+    return 'powering-down';
+  if (compact.includes('~') || base === 'powered_down') return 'powered-down';
+  if (base === 'drain' || base === 'drng' || base === 'drained') return 'draining';
+  if (base === 'mix' || base === 'alloc' || base === 'comp' || base === 'resv' || base === 'plnd')
+    return 'busy';
+  return 'idle';
+}
+
+/**
+ * Parses `sinfo -h -N -o` {@link SINFO_NODE_FORMAT} (node, cpus, memory MB, allocated/idle/
+ * other/total cpus, free memory MB, temporary disk MB, features, compact state; the last two
+ * optional). A node listed in several partitions counts once. A node's type is its first
+ * feature (launched clusters give elastic nodes their instance type, then `groupN`, then
+ * `spot`), its group the `groupN` feature.
  */
 export function parseSinfoNodes(output: string): NodeView[] {
   const nodes = new Map<string, NodeView>();
   const mb = 2 ** 20;
   for (const line of output.split('\n')) {
-    const [id, cpus, memory, cpuStates, freeMemory, disk] = line.trim().split('|');
+    const [id, cpus, memory, cpuStates, freeMemory, disk, featureText, state] = line
+      .trim()
+      .split('|');
     if (!id || nodes.has(id)) continue;
     const [allocated, idle] = (cpuStates ?? '').split('/').map(Number);
     const cores = Number(cpus);
@@ -1067,9 +1110,27 @@ export function parseSinfoNodes(output: string): NodeView[] {
         disk: (Number(disk) || 0) * mb,
       },
       busy: Number.isFinite(allocated) && allocated! > 0,
+      ...nodeKind(featureText, state),
     });
   }
   return [...nodes.values()];
+}
+
+function nodeKind(
+  featureText: string | undefined,
+  state: string | undefined,
+): Pick<NodeView, 'type' | 'group' | 'state'> {
+  const features = (featureText ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f && f !== '(null)');
+  const group = features.find((f) => /^group\d+$/.test(f));
+  const type = group === undefined ? undefined : features[0];
+  return {
+    ...(type === undefined ? {} : { type }),
+    ...(group === undefined ? {} : { group }),
+    ...(state ? { state: slurmNodeActivity(state.trim()) } : {}),
+  };
 }
 
 function optionString(options: Record<string, unknown>, key: string): string | undefined {

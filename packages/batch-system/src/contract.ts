@@ -150,6 +150,8 @@ export interface NodeView {
    * about jobs too large for every node name it.
    */
   type?: string;
+  /** The node's group (an elastic node group of a launched cluster: `group0`, …), when known. */
+  group?: string;
   /**
    * What the node is doing, when the batch system knows more than {@link NodeView.busy}:
    * `powered-down` (a cloud node not started: room to grow), `booting`, `idle`, `busy`,

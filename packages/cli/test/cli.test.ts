@@ -25,6 +25,20 @@ describe('the toil command line', () => {
     expect(result.stderr).toBe('');
   });
 
+  it("keeps Slurm's power-saving entry point out of --help, and off a machine that is no cluster leader it is a one-line error", async () => {
+    const help = await runToil(['--help']);
+    expect(help.stdout).not.toContain('cluster-power');
+    const own = await runToil(['cluster-power', '--help']);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain('toil cluster-power <action>');
+    const bad = await runToil(['cluster-power', 'grow', '--nodes', 'w0-0']);
+    expect(bad.code).toBe(2);
+    const elsewhere = await runToil(['cluster-power', 'resume', '--nodes', 'w0-0']);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toContain('not the leader of a cluster with elastic node groups');
+    expect(elsewhere.stderr.trim().split('\n')).toHaveLength(2);
+  });
+
   it('prints usage with no arguments', async () => {
     const result = await runToil([]);
     expect(result.code).toBe(0);

@@ -29,6 +29,8 @@ import { ToilError, report, startSpan, type IoHost } from '@toil/core';
 import {
   CREATED_BY_TAG,
   NODE_ROLE_TAG,
+  elasticGroupConfigs,
+  type AutoscaleConfig,
   SSH_USER_TAG,
   formatNodeType,
   hostKeyTags,
@@ -283,8 +285,35 @@ async function preflight(spec: ClusterSpec, context: LaunchContext): Promise<Pre
   return { subnet, types, images };
 }
 
-/** The least-privilege policy of the cluster's nodes: its own job-store buckets and instances. */
-export function clusterPolicy(clusterName: string, region: string): string {
+/**
+ * The least-privilege policy of the cluster's nodes: its own job-store buckets and instances;
+ * with `elastic` groups also starting nodes (the leader's power saving runs `addNodes`).
+ */
+export function clusterPolicy(clusterName: string, region: string, elastic = false): string {
+  const grow = elastic
+    ? [
+        {
+          Sid: 'StartNodes',
+          Effect: 'Allow',
+          Action: [
+            'ec2:RunInstances',
+            'ec2:RequestSpotInstances',
+            'ec2:DescribeSubnets',
+            'ec2:DescribeSecurityGroups',
+            'ec2:DescribeInstanceTypes',
+            'ec2:GetConsoleOutput',
+            'iam:GetInstanceProfile',
+          ],
+          Resource: '*',
+        },
+        {
+          Sid: 'PassOwnRole',
+          Effect: 'Allow',
+          Action: ['iam:PassRole'],
+          Resource: `arn:aws:iam::*:role/toil-ts/${iamName(clusterName, region)}`,
+        },
+      ]
+    : [];
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -317,6 +346,7 @@ export function clusterPolicy(clusterName: string, region: string): string {
         Resource: `arn:aws:ec2:${region}:*:instance/*`,
         Condition: { StringEquals: { 'aws:ResourceTag/clusterName': clusterName } },
       },
+      ...grow,
     ],
   });
 }
@@ -349,7 +379,39 @@ function plan(spec: ClusterSpec, context: LaunchContext): ClusterResource[] {
       id: `${w.count} worker(s)`,
       detail: `${formatNodeType(w)}${w.spotBid === undefined ? ', on demand' : `, spot at $${w.spotBid}/h`}, ${spec.nodeStorageGb} GB`,
     })),
+    ...spec.elastic.map((g) => ({
+      kind: 'elastic-group',
+      id: `${g.min}-${g.max} worker(s)`,
+      detail: `${formatNodeType(g)}${g.spotBid === undefined ? ', on demand' : `, spot at $${g.spotBid}/h`}, started by Slurm on the leader while jobs wait, terminated after ${spec.nodeIdleSeconds} s idle`,
+    })),
   ];
+}
+
+/**
+ * The leader's autoscaling settings for the spec's elastic groups (undefined without any):
+ * node sizes from EC2's instance types.
+ */
+function autoscaleConfig(
+  spec: ClusterSpec,
+  types: ReadonlyMap<string, InstanceTypeInfo>,
+): AutoscaleConfig | undefined {
+  if (spec.elastic.length === 0) return undefined;
+  return {
+    version: 1,
+    clusterName: spec.clusterName,
+    provisioner: 'aws',
+    zone: spec.zone,
+    nodeStorageGb: spec.nodeStorageGb,
+    phaseTimeoutSeconds: spec.phaseTimeoutSeconds,
+    idleSeconds: spec.nodeIdleSeconds,
+    groups: elasticGroupConfigs(spec.elastic, (name) => {
+      const info = types.get(name);
+      return {
+        cpus: info?.VCpuInfo?.DefaultVCpus ?? 1,
+        memoryMb: info?.MemoryInfo?.SizeInMiB ?? 1024,
+      };
+    }),
+  };
 }
 
 interface Created {
@@ -510,6 +572,8 @@ export async function launchCluster(
 
   const timeoutMs = spec.phaseTimeoutSeconds * 1000;
   const stage2Context = launchStage2(spec);
+  const autoscale = autoscaleConfig(spec, found.types);
+  const withAutoscale = autoscale ? { autoscale } : {};
   const created: Created = {};
   const resources: ClusterResource[] = [];
   let phase = 'security-group';
@@ -581,7 +645,11 @@ export async function launchCluster(
           new PutRolePolicyCommand({
             RoleName: name,
             PolicyName: IAM_POLICY_NAME,
-            PolicyDocument: clusterPolicy(spec.clusterName, clients.region),
+            PolicyDocument: clusterPolicy(
+              spec.clusterName,
+              clients.region,
+              spec.elastic.length > 0,
+            ),
           }),
         ),
       );
@@ -674,7 +742,10 @@ export async function launchCluster(
       leader = await pinHostKeys(context, leaderInstance!, phase, timeoutMs);
       phase = 'leader-setup';
       span.progress(2, 'Setting the leader up over SSH');
-      await context.stage2({ clusterName: spec.clusterName, leader, workers: [] }, stage2Context);
+      await context.stage2(
+        { clusterName: spec.clusterName, leader, workers: [], ...withAutoscale },
+        stage2Context,
+      );
     }
     span.end(`Leader ${leaderId} ready at ${leader.publicAddress ?? leader.privateAddress}`);
 
@@ -719,7 +790,10 @@ export async function launchCluster(
     if (stage2Context && workers.length > 0) {
       phase = 'workers-setup';
       watched = undefined;
-      await context.stage2({ clusterName: spec.clusterName, leader, workers }, stage2Context);
+      await context.stage2(
+        { clusterName: spec.clusterName, leader, workers, ...withAutoscale },
+        stage2Context,
+      );
     }
     return {
       clusterName: spec.clusterName,

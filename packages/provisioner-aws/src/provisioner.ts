@@ -231,6 +231,7 @@ export class AwsProvisioner implements Provisioner {
         sshUser,
         sshPublicKey: options.sshPublicKey,
         clusterName,
+        ...(options.sshUid === undefined ? {} : { uid: options.sshUid }),
       }),
     ).toString('base64');
     const tags = Object.fromEntries(
@@ -255,7 +256,7 @@ export class AwsProvisioner implements Provisioner {
       type,
       count,
       userData,
-      { ...tags, [NODE_ROLE_TAG]: 'worker', Name: `${clusterName}-worker` },
+      { ...tags, ...options.tags, [NODE_ROLE_TAG]: 'worker', Name: `${clusterName}-worker` },
     );
     const context = {
       clients: this.clients,
@@ -265,10 +266,11 @@ export class AwsProvisioner implements Provisioner {
     };
     const timeoutMs = (options.phaseTimeoutSeconds ?? 600) * 1000;
     const running = await waitRunning(context, ids, 'add-nodes-running', timeoutMs);
-    if (!stage2) return sortNodes(running.map(toClusterNode));
+    if ((options.bootstrap ?? 'full') === 'none') return sortNodes(running.map(toClusterNode));
     const added: ClusterNode[] = [];
     for (const instance of running)
       added.push(await pinHostKeys(context, instance, 'add-nodes-host-keys', timeoutMs));
+    if (!stage2) return sortNodes(added);
     await joinAddedNodes(
       this.stage2,
       stage2,

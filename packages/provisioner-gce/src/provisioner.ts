@@ -742,7 +742,7 @@ export class GceProvisioner implements Provisioner {
     delete tags.ToilNodeType;
     const spec = {
       clusterName,
-      tags,
+      tags: { ...tags, ...options.tags },
       sshUser: leader.sshUser,
       sshPublicKey: options.sshPublicKey || publicKey,
       network: String(instance.networkInterfaces?.[0]?.network ?? 'default')

@@ -145,9 +145,15 @@ export interface AddNodesOptions {
   sshPublicKey: string;
   /**
    * `full` (default): once they run, the new nodes get stage 2 and join the cluster's Slurm
-   * (every node's slurm.conf is rewritten); `none`: cloud resources only.
+   * (every node's slurm.conf is rewritten); `host-keys`: they run and their host keys are
+   * pinned, ready for the caller's own stage 2 (the leader's power saving, `joinCloudNodes`);
+   * `none`: cloud resources only.
    */
-  bootstrap?: 'full' | 'none';
+  bootstrap?: 'full' | 'host-keys' | 'none';
+  /** The login user's numeric id on the new nodes (the leader's, for Slurm), when it matters. */
+  sshUid?: number;
+  /** Extra tags (AWS) or labels (GCE) for the new nodes, e.g. the Slurm node name. */
+  tags?: Record<string, string>;
   /** Where stage 2 gets this CLI from; required with `bootstrap: 'full'`. */
   toilPackage?: ToilPackageSource;
   /** The private key matching {@link sshPublicKey}, for stage 2 (else the agent or `~/.ssh`). */

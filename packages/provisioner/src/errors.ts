@@ -34,7 +34,7 @@ declare module '@toil/core' {
     DESTROY_INCOMPLETE: true;
     /** Bootstrap stage 2 (over SSH) failed on a node. */
     BOOTSTRAP_FAILED: true;
-    /** The resource is of a kind toil-ts does not support (e.g. worker ranges without an autoscaler). */
+    /** The resource is of a kind toil-ts does not support (e.g. elastic node groups on a provisioner without them). */
     CLUSTER_UNSUPPORTED: true;
   }
 }

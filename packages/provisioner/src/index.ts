@@ -8,8 +8,11 @@
  *   ({@link launchClusterOptions}, {@link launchSpecFromOptions}).
  * - Bootstrap: stage 1 user data ({@link renderStage1UserData}) and stage 2 over SSH
  *   ({@link runStage2}, the same for every cloud).
+ * - Autoscaling: elastic node groups (`-w MIN-MAX`) as Slurm cloud nodes, and the leader's
+ *   power-saving programs ({@link runPowerAction}: resume / suspend through `addNodes` /
+ *   `terminateNodes`).
  * - Parsing with Toil's rules and messages: {@link parseNodeTypes}, {@link parseWorkerCounts},
- *   {@link pairWorkers}, {@link checkClusterName}, tags and owner ({@link clusterTags}).
+ *   {@link pairNodeGroups}, {@link checkClusterName}, tags and owner ({@link clusterTags}).
  *
  * @packageDocumentation
  */
@@ -46,12 +49,18 @@ export { countNodeHours, describeNodeHours } from './node-hours.js';
 export type { NodeLifetime } from './node-hours.js';
 export {
   formatNodeType,
-  pairWorkers,
+  pairNodeGroups,
   parseNodeType,
   parseNodeTypes,
   parseWorkerCounts,
 } from './node-types.js';
-export type { WorkerCount, WorkerGroup, WorkerNodeType } from './node-types.js';
+export type {
+  ElasticGroup,
+  NodeGroups,
+  WorkerCount,
+  WorkerGroup,
+  WorkerNodeType,
+} from './node-types.js';
 export {
   ClusterSpecSchema,
   ToilPackageSourceSchema,
@@ -90,8 +99,10 @@ export {
   renderStage1UserData,
 } from './bootstrap/stage1.js';
 export type { Stage1Input } from './bootstrap/stage1.js';
-export { STAGE2_PHASES, runStage2 } from './bootstrap/stage2.js';
+export { STAGE2_PHASES, joinCloudNodes, runStage2 } from './bootstrap/stage2.js';
 export type {
+  CloudNodeJoin,
+  JoinCloudNodesOptions,
   Stage2Cluster,
   Stage2Connection,
   Stage2Connector,
@@ -108,5 +119,36 @@ export {
   sshStage2Runner,
 } from './bootstrap/runner.js';
 export type { Stage2RunContext, Stage2Runner } from './bootstrap/runner.js';
-export { renderSlurmConf } from './bootstrap/slurm-conf.js';
-export type { SlurmConfInput, SlurmNodeLine } from './bootstrap/slurm-conf.js';
+export { cloudGroupHostList, renderSlurmConf } from './bootstrap/slurm-conf.js';
+export type {
+  SlurmCloudGroup,
+  SlurmConfInput,
+  SlurmNodeLine,
+  SlurmPowerSaving,
+} from './bootstrap/slurm-conf.js';
+export {
+  AUTOSCALE_DIR,
+  CLOUD_ENV_NAMES,
+  POWER_PROGRAMS,
+  SLURM_NODE_TAG,
+  elasticGroupConfigs,
+  elasticNodeOf,
+  elasticPrefix,
+  readAutoscaleConfig,
+  slurmCloudSettings,
+} from './autoscale/config.js';
+export type { AutoscaleConfig, ElasticGroupConfig } from './autoscale/config.js';
+export {
+  POWER_ACTIONS,
+  expandHostList,
+  leaderPowerContext,
+  leaderToilPackage,
+  reclaimLostNodes,
+  resumeCloudNodes,
+  runPowerAction,
+  runSlurm,
+  suspendCloudNodes,
+} from './autoscale/power.js';
+export type { PowerAction, PowerContext, PowerReport, SlurmRunner } from './autoscale/power.js';
+export { checkRunScaling } from './autoscale/run-options.js';
+export type { RunScalingOptions } from './autoscale/run-options.js';

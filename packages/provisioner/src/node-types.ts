@@ -12,7 +12,7 @@ export interface WorkerNodeType {
   spotBid?: number;
 }
 
-/** One entry of `-w/--workers`: a fixed count, or a `min-max` range for an autoscaler. */
+/** One entry of `-w/--workers`: a fixed count, or a `min-max` range (an elastic group). */
 export type WorkerCount = { fixed: number } | { min: number; max: number };
 
 /** A node type paired with its count, as the cluster spec holds it. */
@@ -101,21 +101,38 @@ export function parseWorkerCounts(spec: string | undefined): WorkerCount[] {
 }
 
 /**
- * Pairs `--nodeTypes` with `-w` the way Toil's launch-cluster does, and keeps the groups to
- * start: a count of 0 is skipped. Ranges need an autoscaler, which toil-ts does not have
- * yet, so a range with a maximum above 0 is refused.
+ * An elastic node group (`-w MIN-MAX`): between `min` and `max` nodes of one node type, grown
+ * and shrunk by Slurm's power saving on the cluster (cloud nodes the controller resumes when
+ * jobs wait and suspends when they sit idle).
+ */
+export interface ElasticGroup extends WorkerNodeType {
+  min: number;
+  max: number;
+}
+
+/** The worker groups of a launch: fixed counts, and elastic ranges. */
+export interface NodeGroups {
+  /** Groups started at launch with a fixed count (count 0 groups are dropped). */
+  workers: WorkerGroup[];
+  /** Groups that grow and shrink (ranges with a maximum above 0). */
+  elastic: ElasticGroup[];
+}
+
+/**
+ * Pairs `--nodeTypes` with `-w` the way Toil's launch-cluster does: `N` is a fixed group
+ * (skipped when 0), `A-B` an {@link ElasticGroup} (skipped when its maximum is 0).
  *
  * @throws ToilError `NODE_TYPE_INVALID` when only one of the two is given or their lengths
- *   differ, `CLUSTER_UNSUPPORTED` for a range.
+ *   differ.
  */
-export function pairWorkers(
+export function pairNodeGroups(
   nodeTypes: string | undefined,
   workers: string | undefined,
-): WorkerGroup[] {
+): NodeGroups {
   const types = parseNodeTypes(nodeTypes);
   const counts = parseWorkerCounts(workers);
   const hint =
-    'Give one -w count per --nodeTypes entry, e.g. --nodeTypes t3.large,t3.small:0.1 -w 2,4.';
+    'Give one -w count per --nodeTypes entry, e.g. --nodeTypes t3.large,t3.small:0.1 -w 2,0-4.';
   if ((types.length === 0) !== (counts.length === 0))
     throw new ToilError(
       'NODE_TYPE_INVALID',
@@ -128,19 +145,12 @@ export function pairWorkers(
       `List of worker count ranges must be the same length as the list of node types (${counts.length} counts, ${types.length} node types).`,
       { hint },
     );
-  const groups: WorkerGroup[] = [];
+  const groups: NodeGroups = { workers: [], elastic: [] };
   types.forEach((type, i) => {
     const count = counts[i]!;
     if ('fixed' in count) {
-      if (count.fixed > 0) groups.push({ ...type, count: count.fixed });
-      return;
-    }
-    if (count.max === 0) return;
-    throw new ToilError(
-      'CLUSTER_UNSUPPORTED',
-      `The worker range ${count.min}-${count.max} for ${type.instanceTypes.join('/')} needs an autoscaler, which toil-ts does not have yet.`,
-      { hint: `Give a fixed count instead, e.g. -w ${count.max}.` },
-    );
+      if (count.fixed > 0) groups.workers.push({ ...type, count: count.fixed });
+    } else if (count.max > 0) groups.elastic.push({ ...type, min: count.min, max: count.max });
   });
   return groups;
 }

@@ -5,7 +5,7 @@ import { ToilError, parseDuration } from '@toil/core';
 import './errors.js';
 import { PROVISIONER_NAMES, resolveZone } from './load.js';
 import { checkClusterName } from './names.js';
-import { pairWorkers } from './node-types.js';
+import { pairNodeGroups } from './node-types.js';
 import { parseClusterSpec, type ClusterSpec, type ToilPackageSource } from './spec.js';
 import { clusterTags, resolveOwner, resolveUserTags } from './tags.js';
 
@@ -81,7 +81,14 @@ export const launchClusterOptions = {
   workers: {
     alias: 'w',
     type: 'string',
-    describe: 'Comma-separated worker counts, one per --nodeTypes entry, e.g. 2,3.',
+    describe:
+      'Comma-separated worker counts, one per --nodeTypes entry: N starts N workers, MIN-MAX makes an elastic group that Slurm grows while jobs wait and shrinks when nodes sit idle, e.g. 2,0-4.',
+  },
+  nodeIdleTime: {
+    type: 'string',
+    default: '5m',
+    describe:
+      'How long a node of an elastic group (-w MIN-MAX) may sit idle before it is terminated, e.g. 5m.',
   },
   leaderStorage: {
     type: 'number',
@@ -157,6 +164,7 @@ export interface LaunchClusterArgs {
   tag?: string[];
   nodeTypes?: string;
   workers?: string;
+  nodeIdleTime?: string;
   leaderStorage?: number;
   nodeStorage?: number;
   vpcSubnet?: string;
@@ -262,7 +270,23 @@ export function launchSpecFromOptions(
   context: { version: string; env?: NodeJS.ProcessEnv; home?: string },
 ): ClusterSpec {
   const env = context.env ?? process.env;
-  const workers = pairWorkers(args.nodeTypes, args.workers);
+  const { workers, elastic } = pairNodeGroups(args.nodeTypes, args.workers);
+  const nodeIdleSeconds =
+    args.nodeIdleTime === undefined
+      ? undefined
+      : Math.ceil(parseDuration(args.nodeIdleTime, '--nodeIdleTime'));
+  if (elastic.length > 0 && args.provisioner !== 'aws')
+    throw new ToilError(
+      'CLUSTER_UNSUPPORTED',
+      `Elastic node groups (-w MIN-MAX) are not supported with --provisioner ${args.provisioner} yet.`,
+      { hint: 'Give fixed counts (-w N), or use --provisioner aws.' },
+    );
+  if (elastic.length > 0 && args.bootstrap === 'none')
+    throw new ToilError(
+      'INVALID_ARGUMENT',
+      'Elastic node groups (-w MIN-MAX) need --bootstrap full: Slurm on the leader starts their nodes.',
+      { hint: 'Drop --bootstrap none, or give fixed counts (-w N).' },
+    );
   const zone = resolveZone(args.provisioner, args.zone, { env, required: true })!;
   checkClusterName(args.clusterName);
   for (const [flag, value] of [
@@ -293,6 +317,8 @@ export function launchSpecFromOptions(
     owner,
     tags,
     workers,
+    elastic,
+    nodeIdleSeconds,
     leaderStorageGb: args.leaderStorage,
     nodeStorageGb: args.nodeStorage,
     subnet: args.vpcSubnet,

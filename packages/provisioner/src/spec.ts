@@ -47,6 +47,21 @@ export const ClusterSpecSchema = z.object({
   tags: z.record(z.string(), z.string()),
   /** Worker groups with a fixed count each (count 0 groups are dropped by `pairWorkers`). */
   workers: z.array(z.object({ ...nodeTypeFields, count: z.number().int().positive() })).default([]),
+  /**
+   * Elastic groups (`-w MIN-MAX`): Slurm cloud nodes the leader starts when jobs wait for them
+   * and terminates when they sit idle ({@link nodeIdleSeconds}).
+   */
+  elastic: z
+    .array(
+      z.object({
+        ...nodeTypeFields,
+        min: z.number().int().nonnegative(),
+        max: z.number().int().positive(),
+      }),
+    )
+    .default([]),
+  /** How long a node of an elastic group may sit idle before it is terminated (Slurm's SuspendTime). */
+  nodeIdleSeconds: z.number().int().positive().default(300),
   leaderStorageGb: z.number().int().positive().default(50),
   nodeStorageGb: z.number().int().positive().default(50),
   /** The leader's subnet (AWS) / subnetwork (GCE). */
@@ -105,8 +120,14 @@ export function parseClusterSpec(input: ClusterSpecInput): ClusterSpec {
 }
 
 /** The node types a spec uses, leader first (for checking them against the cloud). */
-export function specInstanceTypes(spec: Pick<ClusterSpec, 'leaderNodeType' | 'workers'>): string[] {
-  const names = [spec.leaderNodeType, ...spec.workers.flatMap((w: WorkerGroup) => w.instanceTypes)];
+export function specInstanceTypes(
+  spec: Pick<ClusterSpec, 'leaderNodeType' | 'workers'> & Partial<Pick<ClusterSpec, 'elastic'>>,
+): string[] {
+  const names = [
+    spec.leaderNodeType,
+    ...spec.workers.flatMap((w: WorkerGroup) => w.instanceTypes),
+    ...(spec.elastic ?? []).flatMap((g) => g.instanceTypes),
+  ];
   return [...new Set(names)];
 }
 

@@ -1,6 +1,6 @@
 import {
   formatNodeType,
-  pairWorkers,
+  pairNodeGroups,
   parseNodeType,
   parseNodeTypes,
   parseWorkerCounts,
@@ -86,14 +86,27 @@ describe('parseWorkerCounts', () => {
   });
 });
 
-describe('pairWorkers', () => {
+describe('pairNodeGroups', () => {
   it('pairs node types with counts and drops zero counts', () => {
-    expect(pairWorkers('t3.large,t3.small:0.1,m5.large', '2,4,0')).toEqual([
-      { instanceTypes: ['t3.large'], count: 2 },
-      { instanceTypes: ['t3.small'], spotBid: 0.1, count: 4 },
-    ]);
-    expect(pairWorkers(undefined, undefined)).toEqual([]);
-    expect(pairWorkers('m5.large', '0-0')).toEqual([]);
+    expect(pairNodeGroups('t3.large,t3.small:0.1,m5.large', '2,4,0')).toEqual({
+      workers: [
+        { instanceTypes: ['t3.large'], count: 2 },
+        { instanceTypes: ['t3.small'], spotBid: 0.1, count: 4 },
+      ],
+      elastic: [],
+    });
+    expect(pairNodeGroups(undefined, undefined)).toEqual({ workers: [], elastic: [] });
+    expect(pairNodeGroups('m5.large', '0-0')).toEqual({ workers: [], elastic: [] });
+  });
+
+  it('makes a range an elastic group from its minimum to its maximum, in either order', () => {
+    expect(pairNodeGroups('t2.medium,t2.small:0.2,m5.large', '0-3,2-0,1')).toEqual({
+      workers: [{ instanceTypes: ['m5.large'], count: 1 }],
+      elastic: [
+        { instanceTypes: ['t2.medium'], min: 0, max: 3 },
+        { instanceTypes: ['t2.small'], spotBid: 0.2, min: 0, max: 2 },
+      ],
+    });
   });
 
   it('refuses --nodeTypes without -w and -w without --nodeTypes', () => {
@@ -101,22 +114,16 @@ describe('pairWorkers', () => {
       ['t3.large', undefined],
       [undefined, '2'],
     ] as const) {
-      const error = thrownToilError(() => pairWorkers(types, counts));
+      const error = thrownToilError(() => pairNodeGroups(types, counts));
       expect(error.code).toBe('NODE_TYPE_INVALID');
       expect(error.message).toBe('The --nodeTypes option requires --workers, and vice versa.');
     }
   });
 
   it('refuses lists of different lengths', () => {
-    const error = thrownToilError(() => pairWorkers('t3.large,t3.small', '2'));
+    const error = thrownToilError(() => pairNodeGroups('t3.large,t3.small', '2'));
     expect(error.message).toContain(
       'List of worker count ranges must be the same length as the list of node types',
     );
-  });
-
-  it('refuses a worker range, which needs an autoscaler, with a fixed-count hint', () => {
-    const error = thrownToilError(() => pairWorkers('t3.large', '0-4'));
-    expect(error.code).toBe('CLUSTER_UNSUPPORTED');
-    expect(error.hint).toContain('-w 4');
   });
 });

@@ -28,6 +28,59 @@ const base: LaunchClusterArgs = {
 };
 
 describe('launchSpecFromOptions', () => {
+  it('makes -w MIN-MAX ranges elastic groups with the idle time, next to fixed groups', () => {
+    const spec = launchSpecFromOptions(
+      {
+        ...base,
+        nodeTypes: 't2.medium,t2.small:0.2,m5.large',
+        workers: '0-3,2-0,1',
+        nodeIdleTime: '90s',
+      },
+      { version: '1.2.3', env: {}, home },
+    );
+    expect(spec.workers).toEqual([{ instanceTypes: ['m5.large'], count: 1 }]);
+    expect(spec.elastic).toEqual([
+      { instanceTypes: ['t2.medium'], min: 0, max: 3 },
+      { instanceTypes: ['t2.small'], spotBid: 0.2, min: 0, max: 2 },
+    ]);
+    expect(spec.nodeIdleSeconds).toBe(90);
+    const defaults = launchSpecFromOptions(base, { version: '1.2.3', env: {}, home });
+    expect(defaults.elastic).toEqual([]);
+    expect(defaults.nodeIdleSeconds).toBe(300);
+  });
+
+  it('refuses elastic groups on gce, with --bootstrap none, and a bad --nodeIdleTime', () => {
+    const gce = thrownToilError(() =>
+      launchSpecFromOptions(
+        {
+          ...base,
+          provisioner: 'gce',
+          zone: 'us-west1-a',
+          nodeTypes: 'n2-standard-2',
+          workers: '0-2',
+        },
+        { version: '1.2.3', env: {}, home },
+      ),
+    );
+    expect(gce.code).toBe('CLUSTER_UNSUPPORTED');
+    expect(gce.message).toContain('--provisioner gce');
+    const none = thrownToilError(() =>
+      launchSpecFromOptions(
+        { ...base, nodeTypes: 't2.medium', workers: '0-2', bootstrap: 'none' },
+        { version: '1.2.3', env: {}, home },
+      ),
+    );
+    expect(none.code).toBe('INVALID_ARGUMENT');
+    expect(none.message).toContain('--bootstrap full');
+    const idle = thrownToilError(() =>
+      launchSpecFromOptions(
+        { ...base, nodeTypes: 't2.medium', workers: '0-2', nodeIdleTime: 'soon' },
+        { version: '1.2.3', env: {}, home },
+      ),
+    );
+    expect(idle.message).toContain('--nodeIdleTime');
+  });
+
   it('builds a checked spec with defaults, tags, workers and the launcher key', () => {
     const spec = launchSpecFromOptions(
       { ...base, nodeTypes: 't3.small:0.1,m5.large', workers: '2,1', tag: ['team=x'] },

@@ -81,7 +81,25 @@ export interface ToilOptions {
   batchSystemOptions: Record<string, unknown>;
   /** Names of the options given explicitly (they override stored ones on restart). */
   given: string[];
+  /**
+   * Toil's autoscaling options (`--provisioner` and the options that go with it), checked
+   * against the node groups of the cluster the run is on before anything is stored.
+   */
+  scaling?: ScalingOptions;
 }
+
+/** Toil's autoscaling options of a run, as given (see `checkRunScaling` of `@toil/provisioner`). */
+export interface ScalingOptions {
+  provisioner: string;
+  nodeTypes?: string;
+  minNodes?: string;
+  maxNodes?: string;
+  targetTime?: string;
+  nodeStorage?: string;
+}
+
+/** The autoscaling options, which need `--provisioner`. */
+const SCALING_OPTIONS = ['nodeTypes', 'minNodes', 'maxNodes', 'targetTime', 'nodeStorage'] as const;
 
 /** Toil's options as yargs option specs (one definition: parser, help and validation). */
 export const TOIL_OPTION_SPECS = {
@@ -125,6 +143,36 @@ export const TOIL_OPTION_SPECS = {
     type: 'string',
     describe:
       'single_machine (default), or NAME of an installed @toil/batch-NAME package (slurm); its options follow.',
+  },
+  provisioner: {
+    type: 'string',
+    choices: ['aws', 'gce'],
+    describe:
+      "On a launched cluster's leader: the cluster's provisioner; its node groups scale the run (implies --batchSystem slurm).",
+  },
+  nodeTypes: {
+    type: 'string',
+    describe:
+      "With --provisioner: node types to use, TYPE[/TYPE...][:BID] comma-separated; each must be one of the cluster's node groups.",
+  },
+  minNodes: {
+    type: 'string',
+    describe:
+      'With --provisioner: least nodes of each node type (the cluster keeps its own minimum).',
+  },
+  maxNodes: {
+    type: 'string',
+    describe:
+      "With --provisioner: most nodes of each node type; at most the cluster group's maximum.",
+  },
+  targetTime: {
+    type: 'string',
+    describe:
+      "With --provisioner: accepted for Toil's command lines; Slurm starts a node for every waiting job that fits one.",
+  },
+  nodeStorage: {
+    type: 'string',
+    describe: "With --provisioner: the nodes' disk in GB; must be the cluster's.",
   },
   ...LOGGING_OPTIONS,
 } as const;
@@ -177,6 +225,9 @@ function batchSystemArg(argv: string[]): string {
     if (arg === '--batchSystem') return argv[i + 1] ?? DEFAULTS.batchSystem;
     if (arg.startsWith('--batchSystem=')) return arg.slice('--batchSystem='.length);
   }
+  // A launched cluster runs Slurm: Toil users give --provisioner without a batch system.
+  if (argv.some((arg) => arg === '--provisioner' || arg.startsWith('--provisioner=')))
+    return 'slurm';
   return DEFAULTS.batchSystem;
 }
 
@@ -343,8 +394,21 @@ export function parseToilOptions(
       hint: 'Give --maxCores / --defaultCores > 0.',
     });
   }
+  const scalingGiven = SCALING_OPTIONS.filter((name) => parsed[name] !== undefined);
+  if (scalingGiven.length > 0 && parsed.provisioner === undefined)
+    throw new UsageError(`--${scalingGiven[0]} needs --provisioner.`, {
+      hint: "On a launched cluster's leader, add --provisioner aws (the cluster's provisioner).",
+    });
+  const scaling: ScalingOptions | undefined =
+    parsed.provisioner === undefined
+      ? undefined
+      : {
+          provisioner: String(parsed.provisioner),
+          ...Object.fromEntries(scalingGiven.map((name) => [name, String(parsed[name])])),
+        };
   return {
     ...own,
+    ...(scaling ? { scaling } : {}),
     jobStore: positionals[0]!,
     workflowModule: mainModule(),
     stats: Boolean(parsed.stats),

@@ -19,6 +19,7 @@ import { ConsoleHost } from './console-host.js';
 import { internalOf, type Job } from './job.js';
 import { Leader, type LeaderLimits } from './leader.js';
 import type { ToilOptions } from './options.js';
+import { checkScalingOptions } from './scaling.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
 import {
   SingleMachineBatchSystem,
@@ -251,6 +252,7 @@ export class Toil implements AsyncDisposable {
       const namespace = (await import(pathToFileURL(module).href)) as Record<string, unknown>;
       const names = typeNamesFrom(namespace, module);
       const plan = planJobs([root], names);
+      await checkScalingOptions(this.options, this.host);
       const prestart = await this.prestartWorker();
       let leader: { leader: Leader; batchSystem: BatchSystem };
       let records: JobRecord[];
@@ -343,6 +345,7 @@ export class Toil implements AsyncDisposable {
           },
         );
       }
+      await checkScalingOptions(this.options, this.host);
       const store = await openJobStore(this.options.jobStore, { host: this.host });
       let stored: WorkflowConfig;
       try {

@@ -64,7 +64,31 @@ describe('workflow options', () => {
     expect(o.given).toEqual(expect.arrayContaining(['stats', 'maxMemory', 'clean', 'retryCount']));
   });
 
+  it("take Toil's autoscaling options, which imply the cluster's Slurm", () => {
+    const o = parseToilOptions([
+      'file:s',
+      '--provisioner',
+      'aws',
+      '--nodeTypes',
+      't2.medium,t3.large:0.1',
+      '--maxNodes',
+      '3,2',
+      '--targetTime',
+      '1800',
+    ]);
+    expect(o.batchSystem).toBe('slurm');
+    expect(o.scaling).toEqual({
+      provisioner: 'aws',
+      nodeTypes: 't2.medium,t3.large:0.1',
+      maxNodes: '3,2',
+      targetTime: '1800',
+    });
+    expect(parseToilOptions(['file:s']).scaling).toBeUndefined();
+  });
+
   it.each([
+    [['file:s', '--maxNodes', '3'], 'USAGE', /^--maxNodes needs --provisioner\.$/],
+    [['file:s', '--provisioner', 'azure'], 'USAGE', /Invalid values/],
     [['file:s', '--statz'], 'USAGE', /Unknown argument: statz/],
     [['file:s', '--clean', 'sometimes'], 'USAGE', /Invalid values/],
     [['file:s', '--maxMemory', 'lots'], 'INVALID_SIZE', /--maxMemory 'lots'/],

@@ -9,6 +9,8 @@ export interface StageOneUser {
   readonly sudo: readonly string[];
   readonly shell: string;
   readonly groups: readonly string[];
+  /** cloud-init's `uid`: the user's numeric id, when given. */
+  readonly uid?: number;
 }
 
 /** A `write_files:` entry. */
@@ -95,7 +97,15 @@ function user(entry: unknown, defaultKeys: string[]): StageOneUser | undefined {
     sudo,
     shell: typeof e.shell === 'string' ? e.shell : '/bin/bash',
     groups: groups.filter(Boolean),
+    ...(e.uid === undefined ? {} : { uid: uidOf(e.uid, name) }),
   };
+}
+
+function uidOf(value: unknown, name: string): number {
+  const uid = typeof value === 'string' ? Number(value) : value;
+  if (typeof uid !== 'number' || !Number.isInteger(uid) || uid < 1 || uid > 60000)
+    throw new Error(`user data: uid of ${name} is not a user id`);
+  return uid;
 }
 
 function file(entry: unknown): StageOneFile {

@@ -53,8 +53,13 @@ node_up() {
   ip -n "$netns" link set lo up
   ip -n "$netns" link set eth0 up
   # No default route: the node reaches its subnet (other nodes, the gateway) and nothing else.
-  touch "$run_dir/ns/$node.mnt" "$run_dir/ns/$node.uts" "$dir/console.log"
+  touch "$run_dir/ns/$node.mnt" "$run_dir/ns/$node.uts" "$run_dir/ns/$node.time" "$dir/console.log"
   mkfifo "$dir/console.fifo"
+  # A time namespace whose boot time is now, as for a VM that just booted: Slurm's power
+  # saving takes a resumed node only once it has booted after the resume request.
+  local up
+  up=$(cut -d. -f1 /proc/uptime)
+  unshare --time="$run_dir/ns/$node.time" --boottime "-$((up > 1 ? up - 1 : 0))" true
   unshare --mount="$run_dir/ns/$node.mnt" --uts="$run_dir/ns/$node.uts" --propagation private \
     nsenter --net="/run/netns/$netns" -- bash "$HERE/node.sh" node-mounts "$run_dir" "$node" "$hostname"
 }
@@ -93,7 +98,7 @@ node_exec() {
   shift 3
   [ "${1:-}" = "--" ] && shift
   exec nsenter --net="/run/netns/$netns" --mount="$run_dir/ns/$node.mnt" \
-    --uts="$run_dir/ns/$node.uts" -- "$@"
+    --uts="$run_dir/ns/$node.uts" --time="$run_dir/ns/$node.time" -- "$@"
 }
 
 meta() { # meta FILE KEY
@@ -127,7 +132,7 @@ node_down() {
   if [ -n "$netns" ]; then
     kill_netns_pids "$netns"
   fi
-  for f in "$run_dir/ns/$node.mnt" "$run_dir/ns/$node.uts"; do
+  for f in "$run_dir/ns/$node.mnt" "$run_dir/ns/$node.uts" "$run_dir/ns/$node.time"; do
     if [ -e "$f" ]; then
       umount "$f" 2>/dev/null || umount -l "$f" 2>/dev/null || true
       rm -f "$f"

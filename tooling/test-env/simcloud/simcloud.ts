@@ -539,7 +539,7 @@ export class SimCloud {
       for (const g of u.groups)
         userScript.push(`getent group ${shq(g)} >/dev/null || groupadd ${shq(g)}`);
       userScript.push(
-        `id -u ${shq(u.name)} >/dev/null 2>&1 || useradd -m -s ${shq(u.shell)} ${u.groups.length ? `-G ${shq(u.groups.join(','))}` : ''} ${shq(u.name)}`,
+        `id -u ${shq(u.name)} >/dev/null 2>&1 || useradd -m -s ${shq(u.shell)} ${u.groups.length ? `-G ${shq(u.groups.join(','))}` : ''} ${u.uid === undefined ? '' : `-u ${u.uid}`} ${shq(u.name)}`,
         `usermod -p '*' ${shq(u.name)}`,
         `home=$(getent passwd ${shq(u.name)} | cut -d: -f6)`,
         `install -d -m 700 -o ${shq(u.name)} -g ${shq(u.name)} "$home/.ssh"`,

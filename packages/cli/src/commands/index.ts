@@ -5,6 +5,8 @@ export interface CommandEntry {
   name: string;
   /** One line for `toil --help` (Toil's docstring where Toil has the command). */
   summary: string;
+  /** Left out of `toil --help` (entry points other programs call, e.g. Slurm's power saving). */
+  hidden?: boolean;
   load(): Promise<ToilCommand<any, any>>;
 }
 
@@ -67,5 +69,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'destroy-cluster',
     summary: 'Terminates the specified cluster and associated resources.',
     load: async () => (await import('./destroy-cluster.js')).default,
+  },
+  {
+    name: 'cluster-power',
+    summary: "Slurm's power saving on a cluster leader: starts or terminates elastic nodes.",
+    hidden: true,
+    load: async () => (await import('./cluster-power.js')).default,
   },
 ];

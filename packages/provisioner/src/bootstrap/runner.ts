@@ -59,7 +59,7 @@ export function launchStage2(spec: ClusterSpec): Stage2RunContext | undefined {
  * @throws ToilError `INVALID_ARGUMENT` when stage 2 is asked for without `toilPackage`.
  */
 export function addNodesStage2(options: AddNodesOptions): Stage2RunContext | undefined {
-  if ((options.bootstrap ?? 'full') === 'none') return undefined;
+  if ((options.bootstrap ?? 'full') !== 'full') return undefined;
   if (!options.toilPackage)
     throw new ToilError(
       'INVALID_ARGUMENT',

@@ -11,6 +11,11 @@ export interface Stage1Input {
   sshPublicKey: string;
   /** The cluster's name, written to /etc/toil-ts/cluster for people logged in. */
   clusterName: string;
+  /**
+   * The login user's numeric id (cloud-init `uid`): nodes a leader starts get its login
+   * user's, since Slurm runs a job as the submitter's uid on every node.
+   */
+  uid?: number;
 }
 
 const LINE = /^[\x20-\x7e]+$/;
@@ -27,8 +32,11 @@ const LINE = /^[\x20-\x7e]+$/;
  * @throws Error when an input has characters a single-line field cannot hold.
  */
 export function renderStage1UserData(input: Stage1Input): string {
-  for (const [field, value] of Object.entries(input))
+  const { uid, ...lines } = input;
+  for (const [field, value] of Object.entries(lines))
     if (!LINE.test(value)) throw new Error(`stage 1: ${field} must be one printable line`);
+  if (uid !== undefined && !(Number.isInteger(uid) && uid > 0))
+    throw new Error('stage 1: uid must be a positive whole number');
   const printKeys =
     'for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -E sha256 -f "$f"; done' +
     ` | sed 's/^/${HOST_KEY_CONSOLE_PREFIX} /' > /dev/console`;
@@ -36,6 +44,7 @@ export function renderStage1UserData(input: Stage1Input): string {
     users: [
       {
         name: input.sshUser,
+        ...(uid === undefined ? {} : { uid }),
         shell: '/bin/bash',
         lock_passwd: true,
         sudo: 'ALL=(ALL) NOPASSWD:ALL',

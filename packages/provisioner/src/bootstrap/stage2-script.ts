@@ -1,3 +1,5 @@
+import { CLOUD_ENV_NAMES } from '../autoscale/config.js';
+
 /**
  * The script stage 2 runs on every node as root (`sudo -n bash -s -- PHASE ARGS...`, the
  * script on stdin, each argument quoted). One phase per run; each phase is idempotent, so
@@ -10,8 +12,14 @@
  * - `toil-registry VERSION`: `npm install -g @toil/cli@VERSION` unless `toil --version` says it.
  * - `toil-bundle VERSION ID ARCHIVE`: unpacks a self-contained install (uploaded to ARCHIVE)
  *   into `/opt/toil-ts/ID` once, and links `/usr/local/bin/toil` to it.
- * - `slurm ROLE CONF_BASE64`: writes `/etc/slurm/slurm.conf`, starts `slurmctld` (leader) or
- *   `slurmd` (worker), restarting it when the configuration changed.
+ * - `slurm ROLE CONF_BASE64 [NODE_NAME]`: writes `/etc/slurm/slurm.conf`, starts `slurmctld`
+ *   (leader) or `slurmd` (worker; `-N NODE_NAME` for a cloud node, which registers under the
+ *   name Slurm resumed it as), restarting it when the configuration changed.
+ * - `autoscale CONFIG_BASE64` (leader of a cluster with elastic groups, run with the login's
+ *   cloud settings kept by `sudo --preserve-env`): the settings in `/etc/toil-ts/autoscale`,
+ *   the leader's own SSH key for the nodes it starts, a copy of the munge key, the cloud
+ *   settings of the login, all readable by Slurm's user only; and the power-saving programs.
+ * - `power-up HOSTLIST`: asks Slurm to resume cloud nodes (an elastic group's minimum).
  * - `slurm-ready SECONDS HOST...`: waits until `sinfo` shows every HOST up (idle, or running
  *   jobs after a re-run).
  *
@@ -124,6 +132,7 @@ toil-bundle)
 slurm)
   role=\${1:?no role given}
   conf=\${2:?no slurm.conf given}
+  node_name=\${3:-}
   case $role in
     leader) daemon=slurmctld ;;
     worker) daemon=slurmd ;;
@@ -144,11 +153,57 @@ slurm)
   if running "$pidfile"; then
     say "$daemon is running"
   else
-    if [ "$role" = leader ]; then /usr/sbin/slurmctld -i; else /usr/sbin/slurmd; fi
+    if [ "$role" = leader ]; then /usr/sbin/slurmctld -i
+    elif [ -n "$node_name" ]; then /usr/sbin/slurmd -N "$node_name"
+    else /usr/sbin/slurmd; fi
     for _ in $(seq 100); do running "$pidfile" && break; sleep 0.1; done
     running "$pidfile" || { tail -n 20 "/var/log/slurm/$daemon.log" >&2 || true; die "$daemon did not start"; }
     say "started $daemon"
   fi
+  ;;
+autoscale)
+  config=\${1:?no settings given}
+  dir=/etc/toil-ts/autoscale
+  mkdir -p "$dir" /usr/local/lib/toil-ts /var/log/slurm
+  chown root:slurm "$dir"
+  chmod 0750 "$dir"
+  printf %s "$config" | base64 -d > "$dir/config.json.new"
+  chmod 0644 "$dir/config.json.new"
+  mv -f "$dir/config.json.new" "$dir/config.json"
+  if [ ! -f "$dir/id_ed25519" ]; then
+    ssh-keygen -q -t ed25519 -N '' -C "toil-ts-autoscale@$(hostname -s)" -f "$dir/id_ed25519" || die "ssh-keygen failed"
+  fi
+  chown slurm:slurm "$dir/id_ed25519" "$dir/id_ed25519.pub"
+  chmod 0600 "$dir/id_ed25519"
+  install -o slurm -g slurm -m 0400 /etc/munge/munge.key "$dir/munge.key"
+  # Nodes the leader starts get its login user's id: Slurm runs jobs as the submitter's uid.
+  if [ -n "\${SUDO_UID:-}" ]; then printf '%s\n' "$SUDO_UID" > "$dir/login-uid"; chmod 0644 "$dir/login-uid"; fi
+  ( umask 077
+    for name in ${CLOUD_ENV_NAMES.join(' ')}; do
+      if [ -n "\${!name:-}" ]; then printf 'export %s=%q\n' "$name" "\${!name}"; fi
+    done > "$dir/cloud.env" )
+  chown slurm:slurm "$dir/cloud.env"
+  chmod 0600 "$dir/cloud.env"
+  for action in resume suspend resume-fail; do
+    program="/usr/local/lib/toil-ts/slurm-$action"
+    cat > "$program.new" <<PROGRAM
+#!/bin/bash
+# Slurm's power saving runs this with a host list: toil-ts starts or terminates the cloud nodes.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+. /etc/toil-ts/autoscale/cloud.env
+exec toil cluster-power $action --nodes "\\$1" >> /var/log/slurm/toil-power.log 2>&1
+PROGRAM
+    chmod 0755 "$program.new"
+    mv -f "$program.new" "$program"
+  done
+  touch /var/log/slurm/toil-power.log
+  chown slurm:slurm /var/log/slurm/toil-power.log
+  say "autoscaling settings, key and power-saving programs in place"
+  ;;
+power-up)
+  nodes=\${1:?no nodes given}
+  scontrol update NodeName="$nodes" State=POWER_UP || die "scontrol could not power up $nodes"
+  say "asked Slurm to start $nodes"
   ;;
 slurm-ready)
   seconds=\${1:?no timeout given}

@@ -1,8 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -11,7 +18,8 @@ import '../errors.js';
 import type { ClusterNode, HostKeyFingerprint } from '../contract.js';
 import { nodeAddress } from '../contract.js';
 import type { ToilPackageSource } from '../spec.js';
-import { renderSlurmConf, type SlurmNodeLine } from './slurm-conf.js';
+import { CLOUD_ENV_NAMES, slurmCloudSettings, type AutoscaleConfig } from '../autoscale/config.js';
+import { cloudGroupHostList, renderSlurmConf, type SlurmNodeLine } from './slurm-conf.js';
 import { MUNGE_KEY_SCRIPT, READ_MUNGE_KEY_SCRIPT, STAGE2_SCRIPT } from './stage2-script.js';
 
 const SOURCE = 'toil.provisioner.bootstrap';
@@ -69,6 +77,11 @@ export interface Stage2Cluster {
   leader: ClusterNode;
   /** Every worker of the cluster (stage 2 is idempotent: ones already set up stay as they are). */
   workers: readonly ClusterNode[];
+  /**
+   * The elastic node groups: their nodes are Slurm cloud nodes in slurm.conf, and the leader
+   * gets the settings, key and power-saving programs that start and stop them.
+   */
+  autoscale?: AutoscaleConfig;
 }
 
 /** How stage 2 runs. */
@@ -244,6 +257,30 @@ function script(session: Session, scriptPhase: string, args: readonly string[]):
   });
 }
 
+/**
+ * The `autoscale` phase on the leader: as root, keeping the login's cloud settings (sshd gives
+ * a node's login what the cloud's regional endpoints need), which sudo would otherwise drop.
+ */
+async function autoscaleScript(session: Session, config: string): Promise<void> {
+  const status = await session.connection!.exec(
+    [
+      'sudo',
+      '-n',
+      `--preserve-env=${CLOUD_ENV_NAMES.join(',')}`,
+      'bash',
+      '-s',
+      '--',
+      'autoscale',
+      config,
+    ],
+    {
+      stdin: STAGE2_SCRIPT,
+      onStderr: (chunk) => session.stderr.push(...chunk.toString().split('\n').filter(Boolean)),
+    },
+  );
+  if (status.code !== 0) throw new Error(`the autoscale set-up exited with status ${status.code}`);
+}
+
 async function capture(
   connection: Stage2Connection,
   command: readonly string[],
@@ -281,6 +318,12 @@ async function prepareBundle(path: string, version: string): Promise<PreparedBun
       done(null, chunk);
     },
   });
+  // An install stage 2 made (the leader's own, for the nodes it starts) keeps its id: the
+  // cluster's workers must have toil at the same path as the leader (its NODE_OPTIONS name it).
+  const installed = basename(path);
+  const keepId =
+    existsSync(join(path, '.toil-ts-complete')) &&
+    new RegExp(`^${version.replace(/[.+]/g, '\\$&')}-[0-9a-f]{16}$`).test(installed);
   const dir = mkdtempSync(join(tmpdir(), 'toil-bundle-'));
   const out = join(dir, 'toil-cli.tgz');
   const tar = spawn(
@@ -322,7 +365,7 @@ async function prepareBundle(path: string, version: string): Promise<PreparedBun
   }
   return {
     path: out,
-    id: `${version}-${hash.digest('hex').slice(0, 16)}`,
+    id: keepId ? installed : `${version}-${hash.digest('hex').slice(0, 16)}`,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -348,6 +391,65 @@ function parseProbe(session: Session, text: string): Stage2Node {
     // Slurm drains a node that has less memory than slurm.conf says: leave a margin.
     memoryMb: Math.floor(memory * 0.95),
   };
+}
+
+/** Phase `ssh`: connects to the node with its pinned host keys. */
+function connectSession(s: Session, options: Stage2Options): Promise<void> {
+  return step(s, 'ssh', options, async () => {
+    const connection = await options.connect({
+      host: s.address,
+      username: s.node.sshUser,
+      hostKeys: s.node.hostKeys,
+      label: s.label,
+      io: sessionHost(options.host, s),
+      timeoutMs: options.phaseTimeoutMs,
+    });
+    if (s.closed) connection.close();
+    else s.connection = connection;
+  });
+}
+
+/** Phase `probe`: the node's host name, CPUs and memory. */
+function probeSession(s: Session, options: Stage2Options): Promise<void> {
+  return step(s, 'probe', options, async () => {
+    const chunks: Buffer[] = [];
+    const status = await s.connection!.exec(['bash', '-s', '--', 'probe'], {
+      stdin: STAGE2_SCRIPT,
+      onStdout: (chunk) => chunks.push(chunk),
+      onStderr: (chunk) => s.stderr.push(...chunk.toString().split('\n').filter(Boolean)),
+    });
+    if (status.code !== 0) throw new Error(`the probe exited with status ${status.code}`);
+    s.probe = parseProbe(s, Buffer.concat(chunks).toString('utf8'));
+  });
+}
+
+/** Phase `toil`: this CLI from the registry, or the bundle pushed over SFTP. */
+function installToil(
+  s: Session,
+  options: Stage2Options,
+  bundle: PreparedBundle | undefined,
+): Promise<void> {
+  return step(s, 'toil', options, async () => {
+    const source = options.toilPackage;
+    if (source.kind === 'registry') return script(s, 'toil-registry', [source.version]);
+    const marker = `/opt/toil-ts/${bundle!.id}/.toil-ts-complete`;
+    const remote = `/tmp/toil-ts-bundle-${bundle!.id}.tgz`;
+    const present = await s.connection!.exec(['test', '-f', marker]);
+    if (present.code !== 0) await s.connection!.putFile(bundle!.path, remote, { mode: 0o600 });
+    return script(s, 'toil-bundle', [source.version, bundle!.id, remote]);
+  });
+}
+
+/** Phase `munge`: the cluster's key, on the command's stdin only. */
+function installMungeKey(s: Session, options: Stage2Options, key: Buffer): Promise<void> {
+  return step(s, 'munge', options, async () => {
+    const status = await s.connection!.exec(['sudo', '-n', 'bash', '-c', MUNGE_KEY_SCRIPT], {
+      stdin: key,
+      onStderr: (chunk) => s.stderr.push(...chunk.toString().split('\n').filter(Boolean)),
+    });
+    if (status.code !== 0)
+      throw new Error(`installing the munge key exited with status ${status.code}`);
+  });
 }
 
 /**
@@ -406,56 +508,15 @@ export async function runStage2(
       if (options.toilPackage.kind === 'bundle')
         bundle = await prepareBundle(options.toilPackage.path, options.toilPackage.version);
     });
-    await phase('ssh', () =>
-      onEach(sessions, (s) =>
-        step(s, 'ssh', options, async () => {
-          const connection = await options.connect({
-            host: s.address,
-            username: s.node.sshUser,
-            hostKeys: s.node.hostKeys,
-            label: s.label,
-            io: sessionHost(host, s),
-            timeoutMs: options.phaseTimeoutMs,
-          });
-          if (s.closed) connection.close();
-          else s.connection = connection;
-        }),
-      ),
-    );
-    await phase('probe', () =>
-      onEach(sessions, (s) =>
-        step(s, 'probe', options, async () => {
-          const chunks: Buffer[] = [];
-          const status = await s.connection!.exec(['bash', '-s', '--', 'probe'], {
-            stdin: STAGE2_SCRIPT,
-            onStdout: (chunk) => chunks.push(chunk),
-            onStderr: (chunk) => s.stderr.push(...chunk.toString().split('\n').filter(Boolean)),
-          });
-          if (status.code !== 0) throw new Error(`the probe exited with status ${status.code}`);
-          s.probe = parseProbe(s, Buffer.concat(chunks).toString('utf8'));
-        }),
-      ),
-    );
+    await phase('ssh', () => onEach(sessions, (s) => connectSession(s, options)));
+    await phase('probe', () => onEach(sessions, (s) => probeSession(s, options)));
     const nodeVersion = options.nodeVersion ?? process.versions.node;
     await phase('packages', () =>
       onEach(sessions, (s) =>
         step(s, 'packages', options, () => script(s, 'packages', [nodeVersion])),
       ),
     );
-    await phase('toil', () =>
-      onEach(sessions, (s) =>
-        step(s, 'toil', options, async () => {
-          const source = options.toilPackage;
-          if (source.kind === 'registry') return script(s, 'toil-registry', [source.version]);
-          const marker = `/opt/toil-ts/${bundle!.id}/.toil-ts-complete`;
-          const remote = `/tmp/toil-ts-bundle-${bundle!.id}.tgz`;
-          const present = await s.connection!.exec(['test', '-f', marker]);
-          if (present.code !== 0)
-            await s.connection!.putFile(bundle!.path, remote, { mode: 0o600 });
-          return script(s, 'toil-bundle', [source.version, bundle!.id, remote]);
-        }),
-      ),
-    );
+    await phase('toil', () => onEach(sessions, (s) => installToil(s, options, bundle)));
     await phase('munge', async () => {
       const given = options.mungeKey ? Buffer.from(options.mungeKey) : undefined;
       const key: Buffer =
@@ -472,16 +533,7 @@ export async function runStage2(
             ? existing.stdout
             : randomBytes(1024);
         }));
-      await onEach(sessions, (s) =>
-        step(s, 'munge', options, async () => {
-          const status = await s.connection!.exec(['sudo', '-n', 'bash', '-c', MUNGE_KEY_SCRIPT], {
-            stdin: key,
-            onStderr: (chunk) => s.stderr.push(...chunk.toString().split('\n').filter(Boolean)),
-          });
-          if (status.code !== 0)
-            throw new Error(`installing the munge key exited with status ${status.code}`);
-        }),
-      );
+      await onEach(sessions, (s) => installMungeKey(s, options, key));
       key.fill(0);
     });
     const probes = sessions.map((s) => s.probe!);
@@ -494,15 +546,28 @@ export async function runStage2(
         cpus: p.cpus,
         memoryMb: p.memoryMb,
       })),
+      ...(cluster.autoscale ? { cloud: slurmCloudSettings(cluster.autoscale) } : {}),
     });
     const conf = Buffer.from(slurmConf).toString('base64');
     await phase('slurm', async () => {
+      const autoscale = cluster.autoscale;
+      if (autoscale)
+        await step(leader, 'slurm', options, () =>
+          autoscaleScript(leader, Buffer.from(JSON.stringify(autoscale)).toString('base64')),
+        );
       await step(leader, 'slurm', options, () => script(leader, 'slurm', ['leader', conf]));
       await onEach(workers, (s) =>
         step(s, 'slurm', options, () => script(s, 'slurm', ['worker', conf])),
       );
     });
     await phase('slurm-ready', async () => {
+      const alwaysOn = (cluster.autoscale?.groups ?? [])
+        .filter((g) => g.min > 0)
+        .map((g) => cloudGroupHostList(g.prefix, g.min));
+      if (alwaysOn.length > 0)
+        await step(leader, 'slurm-ready', options, () =>
+          script(leader, 'power-up', [alwaysOn.join(',')]),
+        );
       if (workers.length === 0) return;
       const seconds = Math.max(1, Math.floor(options.phaseTimeoutMs / 1000) - 1);
       await step(leader, 'slurm-ready', options, () =>
@@ -518,6 +583,86 @@ export async function runStage2(
     span.end(`Bootstrap stage 2 of ${cluster.clusterName} failed`, { ok: false });
     throw error;
   } finally {
+    for (const s of sessions) {
+      s.closed = true;
+      s.connection?.close();
+    }
+    bundle?.cleanup();
+  }
+}
+
+/** A node Slurm's power saving resumed: the instance started for it and the Slurm node name. */
+export interface CloudNodeJoin {
+  node: ClusterNode;
+  /** The Slurm node name it was resumed as (`w0-1`); its slurmd registers under it. */
+  slurmName: string;
+}
+
+/** How {@link joinCloudNodes} runs: {@link Stage2Options} with the cluster's own key and conf. */
+export interface JoinCloudNodesOptions extends Omit<Stage2Options, 'mungeKey'> {
+  /** The cluster's munge key (the leader's). */
+  mungeKey: Uint8Array;
+  /** The cluster's slurm.conf (the leader's), with the cloud nodes in it. */
+  slurmConf: string;
+}
+
+/**
+ * Stage 2 for nodes the leader started for Slurm's power saving: the same phases as
+ * {@link runStage2} on these nodes only (`ssh`, `probe`, `packages`, `toil`, `munge`), then
+ * `slurmd -N <name>` with the leader's slurm.conf, so the node registers under the name Slurm
+ * asked for. Nothing else in the cluster changes (its slurm.conf already lists every cloud
+ * node), and the controller itself waits for the node (Slurm's ResumeTimeout).
+ *
+ * @throws ToilError `BOOTSTRAP_FAILED` naming the node and phase.
+ */
+export async function joinCloudNodes(
+  nodes: readonly CloudNodeJoin[],
+  options: JoinCloudNodesOptions,
+): Promise<Stage2Node[]> {
+  const sessions: Session[] = nodes.map(({ node, slurmName }) => {
+    const address = nodeAddress(node);
+    if (!address)
+      throw new ToilError('BOOTSTRAP_FAILED', `The node ${node.id} has no address.`, {
+        hint: 'Wait until the node runs.',
+      });
+    return { node, address, label: `${slurmName} (${node.id})`, stderr: [] };
+  });
+  const names = new Map(nodes.map((n) => [n.node.id, n.slurmName]));
+  const span = startSpan(
+    options.host,
+    'CLUSTER_BOOTSTRAP',
+    `Setting up ${[...names.values()].join(', ')} of the cluster over SSH (bootstrap stage 2)`,
+    { total: 6, source: SOURCE, data: { nodes: nodes.map((n) => n.node.id) } },
+  );
+  let bundle: PreparedBundle | undefined;
+  const key = Buffer.from(options.mungeKey);
+  try {
+    if (options.toilPackage.kind === 'bundle')
+      bundle = await prepareBundle(options.toilPackage.path, options.toilPackage.version);
+    await onEach(sessions, (s) => connectSession(s, options));
+    span.progress(1, 'Stage 2: probe');
+    await onEach(sessions, (s) => probeSession(s, options));
+    span.progress(2, 'Stage 2: packages');
+    const nodeVersion = options.nodeVersion ?? process.versions.node;
+    await onEach(sessions, (s) =>
+      step(s, 'packages', options, () => script(s, 'packages', [nodeVersion])),
+    );
+    span.progress(3, 'Stage 2: toil');
+    await onEach(sessions, (s) => installToil(s, options, bundle));
+    span.progress(4, 'Stage 2: munge');
+    await onEach(sessions, (s) => installMungeKey(s, options, key));
+    span.progress(5, 'Stage 2: slurm');
+    const conf = Buffer.from(options.slurmConf).toString('base64');
+    await onEach(sessions, (s) =>
+      step(s, 'slurm', options, () => script(s, 'slurm', ['worker', conf, names.get(s.node.id)!])),
+    );
+    span.end(`${[...names.values()].join(', ')} set up: slurmd started`);
+    return sessions.map((s) => s.probe!);
+  } catch (error) {
+    span.end('Bootstrap stage 2 of the new nodes failed', { ok: false });
+    throw error;
+  } finally {
+    key.fill(0);
     for (const s of sessions) {
       s.closed = true;
       s.connection?.close();

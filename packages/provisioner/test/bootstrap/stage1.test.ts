@@ -36,6 +36,16 @@ describeWithCloudInit('stage 1 user data', () => {
     expect(output).toContain('Valid cloud-config');
   });
 
+  it("passes the validator with the login user's id a leader gives the nodes it starts", () => {
+    const file = join(dir, 'user-data-uid');
+    const text = renderStage1UserData({ ...input, uid: 1001 });
+    expect(JSON.parse(text.replace('#cloud-config\n', '')).users[0].uid).toBe(1001);
+    writeFileSync(file, text);
+    const output = execFileSync('cloud-init', ['schema', '-c', file], { encoding: 'utf8' });
+    expect(output).toContain('Valid cloud-config');
+    expect(() => renderStage1UserData({ ...input, uid: 0 })).toThrow('uid');
+  });
+
   it('is refused by the validator when broken, so the check above can fail', () => {
     const file = join(dir, 'broken');
     writeFileSync(

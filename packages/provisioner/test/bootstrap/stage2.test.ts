@@ -48,6 +48,93 @@ describe('renderSlurmConf', () => {
   });
 });
 
+describe('renderSlurmConf with elastic node groups', () => {
+  const power = {
+    resumeProgram: '/usr/local/lib/toil-ts/slurm-resume',
+    suspendProgram: '/usr/local/lib/toil-ts/slurm-suspend',
+    resumeFailProgram: '/usr/local/lib/toil-ts/slurm-resume-fail',
+    suspendTime: 45,
+    resumeTimeout: 600,
+    suspendTimeout: 120,
+  };
+
+  it('declares each group as cloud nodes with their type as a feature, and power saving', () => {
+    const conf = renderSlurmConf({
+      clusterName: 'c',
+      controller: { hostname: 'leader', address: '10.0.0.4' },
+      nodes: [],
+      cloud: {
+        power,
+        groups: [
+          {
+            prefix: 'w0-',
+            count: 3,
+            alwaysOn: 0,
+            cpus: 2,
+            memoryMb: 3686.4,
+            features: ['t2.medium', 'group0'],
+          },
+          {
+            prefix: 'w1-',
+            count: 1,
+            alwaysOn: 1,
+            cpus: 1,
+            memoryMb: 900,
+            features: ['t2.small', 'group1', 'spot'],
+          },
+        ],
+      },
+    });
+    const lines = conf.split('\n');
+    expect(lines.filter((l) => l.startsWith('NodeName='))).toEqual([
+      'NodeName=w0-[0-2] CPUs=2 RealMemory=3686 Features=t2.medium,group0 State=CLOUD',
+      'NodeName=w1-0 CPUs=1 RealMemory=900 Features=t2.small,group1,spot State=CLOUD',
+    ]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'ResumeProgram=/usr/local/lib/toil-ts/slurm-resume',
+        'SuspendProgram=/usr/local/lib/toil-ts/slurm-suspend',
+        'ResumeFailProgram=/usr/local/lib/toil-ts/slurm-resume-fail',
+        'SuspendTime=45',
+        'ResumeTimeout=600',
+        'SuspendExcNodes=w1-0',
+        'PrivateData=cloud',
+        'JobRequeue=0',
+        'PartitionName=work Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
+      ]),
+    );
+  });
+
+  it('refuses a prefix, feature or program that could break out of its field', () => {
+    const render =
+      (group: object, program = power.resumeProgram) =>
+      () =>
+        renderSlurmConf({
+          clusterName: 'c',
+          controller: { hostname: 'leader', address: '10.0.0.4' },
+          nodes: [],
+          cloud: {
+            power: { ...power, resumeProgram: program },
+            groups: [
+              {
+                prefix: 'w0-',
+                count: 1,
+                alwaysOn: 0,
+                cpus: 1,
+                memoryMb: 1,
+                features: ['t'],
+                ...group,
+              },
+            ],
+          },
+        });
+    expect(render({ prefix: 'w[0' })).toThrow('bad node name prefix');
+    expect(render({ features: ['t2 State=UP'] })).toThrow('bad feature');
+    expect(render({}, '/bin/sh -c x')).toThrow('bad program path');
+    expect(render({ alwaysOn: 2 })).toThrow('bad node count');
+  });
+});
+
 describeWithSshd('bootstrap stage 2 against a real sshd', () => {
   let sshd: TestSshd;
   beforeAll(async () => {

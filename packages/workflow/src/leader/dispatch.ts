@@ -68,7 +68,14 @@ function largestNode(nodes: readonly NodeView[]): string {
   if (nodes.length === 0) return 'no nodes';
   const cores = Math.max(...nodes.map((n) => n.cores));
   const memory = Math.max(...nodes.map((n) => n.memory));
-  return `largest: ${cores} cores, ${formatBytes(memory)} of memory`;
+  const types = [
+    ...new Set(
+      nodes
+        .filter((n) => n.type !== undefined && (n.cores === cores || n.memory === memory))
+        .map((n) => n.type!),
+    ),
+  ];
+  return `largest: ${cores} cores, ${formatBytes(memory)} of memory${types.length > 0 ? `, node type ${types.join(', ')}` : ''}`;
 }
 
 /** The error for a job bigger than every node of a batch system that cannot grow. */
