@@ -7,7 +7,8 @@ const READ_EVERY_MS = 5000;
 /**
  * The batch system's nodes by type and state, for the progress display and `toil status`:
  * read in the background at most every 5 s so the leader's loop never waits for it, and shown
- * only for a cluster (a batch system that can grow, or has more than one node).
+ * only for a cluster (a batch system that can grow, has more than one node, or types its nodes:
+ * an elastic node group of one).
  */
 export class NodeWatch {
   private counts: NodeGroupCount[] | undefined;
@@ -34,7 +35,8 @@ export class NodeWatch {
       scaling.nodes().then(
         (nodes) => {
           this.reading = false;
-          this.cluster ??= scaling.canGrow || nodes.length > 1;
+          this.cluster ??=
+            scaling.canGrow || nodes.length > 1 || nodes.some((n) => n.type !== undefined);
           if (!this.cluster) return;
           const counts = countNodes(nodes);
           const key = JSON.stringify(counts);
