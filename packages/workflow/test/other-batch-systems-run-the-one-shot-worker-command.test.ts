@@ -1,3 +1,4 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import { FIXTURE, REPO_ROOT_FOR_TESTS, lines, runWorkflow, scratch } from './helpers.js';
@@ -6,6 +7,9 @@ describe('the one-shot worker command and JavaScript workflows', () => {
   it('runs jobs through the worker command and the invocation arguments for a registered batch system (what Slurm runs), failures recorded and retried', async () => {
     const dir = scratch();
     const out = join(dir, 'out');
+    const markers = join(dir, 'markers');
+    mkdirSync(markers);
+    const profile = join(dir, 'profile.ndjson');
     const result = await runWorkflow(
       FIXTURE,
       [`file:${join(dir, 'store')}`, '--batchSystem', 'oneshot'],
@@ -13,6 +17,8 @@ describe('the one-shot worker command and JavaScript workflows', () => {
         TOIL_TEST_CASE: 'retry',
         TOIL_TEST_OUT: out,
         TOIL_TEST_MARKER: join(dir, 'marker'),
+        TOIL_TEST_MARKERS: markers,
+        TOIL_WORKER_PROFILE: profile,
       },
     );
     expect(result.stderr).toContain('with the oneshot batch system');
@@ -28,6 +34,23 @@ describe('the one-shot worker command and JavaScript workflows', () => {
       expect.stringMatching(/^argv /),
       'failsOnce second attempt',
     ]);
+    // The success marker: created by the attempt that succeeded, not by the one that failed.
+    expect(readdirSync(markers)).toEqual(['2']);
+    // Each attempt's profile line: wall and CPU milliseconds of every phase.
+    const phases = ['entry', 'imports', 'open', 'module', 'read', 'run', 'commit', 'stats'];
+    const profiled = readFileSync(profile, 'utf8').trim().split('\n');
+    expect(profiled).toHaveLength(2);
+    for (const line of profiled) {
+      const entry = JSON.parse(line) as Record<string, unknown> & {
+        cpuPhases: Record<string, number>;
+      };
+      for (const phase of phases) {
+        expect(entry[phase]).toEqual(expect.any(Number));
+        expect(entry.cpuPhases[phase]).toEqual(expect.any(Number));
+      }
+      expect(entry.cpu).toBeGreaterThan(0);
+      expect(entry.rss).toBeGreaterThan(0);
+    }
   });
 
   it('runs a JavaScript workflow as is through `toil run`', async () => {
