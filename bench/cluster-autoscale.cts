@@ -15,6 +15,7 @@ import { CLI_BIN, REPO_ROOT, runToil, type CommandResult } from '../tooling/test
 import { startMoto } from '../tooling/test-env/moto';
 import {
   attachAws,
+  awsLaunchArgs,
   leftAfterDestroy,
   prepareAwsLauncher,
   simCloudUnavailableReason,
@@ -62,25 +63,16 @@ async function main(): Promise<void> {
     const where = ['--zone', subnet.zone, '--sshKey', launcher.key];
     check(
       'launch-cluster',
-      await toil([
-        'launch-cluster',
-        name,
-        '--leaderNodeType',
-        't3.medium',
-        '--nodeTypes',
-        't2.medium',
-        '-w',
-        '0-3',
-        '--nodeIdleTime',
-        '20s',
-        '--keyPairName',
-        'bench-scale',
-        ...where,
-        '--vpcSubnet',
-        subnet.subnetId,
-        '--toilPackage',
-        join(bundle, 'toil'),
-      ]),
+      await toil(
+        awsLaunchArgs(name, {
+          nodeTypes: 't2.medium',
+          workers: '0-3',
+          keyPairName: 'bench-scale',
+          sshKey: launcher.key,
+          subnet,
+          more: ['--nodeIdleTime', '20s', '--toilPackage', join(bundle, 'toil')],
+        }),
+      ),
     );
     const leader = cloud.nodes()[0]!.instanceId;
     check(

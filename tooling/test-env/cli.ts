@@ -62,3 +62,10 @@ export function runToilInTerminal(
     env: { ...process.env, CI: '', NO_COLOR: '1', ...env },
   });
 }
+
+/** Expects exit status 0, showing everything the command printed when it is not (jest). */
+export function expectOk(result: CommandResult): void {
+  expect(`exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`).toMatch(
+    /^exit 0\n/,
+  );
+}

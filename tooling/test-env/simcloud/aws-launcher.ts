@@ -44,6 +44,44 @@ export async function prepareAwsLauncher(region: string, keyName: string): Promi
   }
 }
 
+/** What a `launch-cluster` of the AWS cluster tests varies (see {@link awsLaunchArgs}). */
+export interface AwsLaunchOptions {
+  /** `--nodeTypes` (default `t3.medium`). */
+  nodeTypes?: string;
+  /** `-w`: a count or a range (`0-3`). */
+  workers: string;
+  /** The key pair imported by {@link prepareAwsLauncher}, and its private key file. */
+  keyPairName: string;
+  sshKey: string;
+  /** Where: the subnet from `SimAws.subnet`. */
+  subnet: { zone: string; subnetId: string };
+  /** The rest, as given (`--toilPackage DIR`, `--bootstrap none`, `--nodeIdleTime 20s`, ...). */
+  more?: string[];
+}
+
+/** The `toil launch-cluster` argv of the AWS cluster tests and benchmarks: a t3.medium leader. */
+export function awsLaunchArgs(name: string, options: AwsLaunchOptions): string[] {
+  return [
+    'launch-cluster',
+    name,
+    '--leaderNodeType',
+    't3.medium',
+    '--nodeTypes',
+    options.nodeTypes ?? 't3.medium',
+    '-w',
+    options.workers,
+    '--keyPairName',
+    options.keyPairName,
+    '--sshKey',
+    options.sshKey,
+    '--zone',
+    options.subnet.zone,
+    '--vpcSubnet',
+    options.subnet.subnetId,
+    ...(options.more ?? []),
+  ];
+}
+
 /**
  * What is left after a destroy: instances of moto's EC2 in `region` that are not terminated
  * (ids), and network namespaces of the run's nodes on this machine (names). Waits first until

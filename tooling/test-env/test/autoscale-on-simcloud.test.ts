@@ -6,19 +6,17 @@ import {
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCliBundle } from '../cli-bundle.js';
-import { REPO_ROOT, runToil, type CommandResult } from '../cli.js';
-import { leftAfterDestroy, prepareAwsLauncher, useSimCloud } from '../simcloud/index.js';
+import { expectOk, REPO_ROOT, runToil, type CommandResult } from '../cli.js';
+import {
+  awsLaunchArgs,
+  leftAfterDestroy,
+  prepareAwsLauncher,
+  useSimCloud,
+} from '../simcloud/index.js';
 
 const sim = useSimCloud('an autoscaling cluster on the simulated cloud');
 const REGION = 'us-west-2';
 const WORKFLOWS = join(REPO_ROOT, 'tooling', 'test-env', 'workflows');
-
-/** Expects exit status 0, showing everything the command printed when it is not. */
-function expectOk(result: CommandResult): void {
-  expect(`exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`).toMatch(
-    /^exit 0\n/,
-  );
-}
 
 sim.describe('a cluster launched with an elastic node group (-w 0-3)', () => {
   let home: string;
@@ -48,28 +46,16 @@ sim.describe('a cluster launched with an elastic node group (-w 0-3)', () => {
     const subnet = await sim.aws().subnet(REGION);
     zone = subnet.zone;
     cluster = `scale-${process.pid}`;
-    const launched = await toil([
-      'launch-cluster',
-      cluster,
-      '--leaderNodeType',
-      't3.medium',
-      '--nodeTypes',
-      't2.medium',
-      '-w',
-      '0-3',
-      '--nodeIdleTime',
-      '20s',
-      '--keyPairName',
-      'autoscale-key',
-      '--sshKey',
-      key,
-      '--zone',
-      zone,
-      '--vpcSubnet',
-      subnet.subnetId,
-      '--toilPackage',
-      join(home, 'toil-bundle'),
-    ]);
+    const launched = await toil(
+      awsLaunchArgs(cluster, {
+        nodeTypes: 't2.medium',
+        workers: '0-3',
+        keyPairName: 'autoscale-key',
+        sshKey: key,
+        subnet,
+        more: ['--nodeIdleTime', '20s', '--toilPackage', join(home, 'toil-bundle')],
+      }),
+    );
     expectOk(launched);
     leaderId = sim.cloud().nodes()[0]!.instanceId;
     for (const file of ['fanout.ts', 'too-large.ts'])

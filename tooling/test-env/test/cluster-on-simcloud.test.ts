@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runToil } from '../cli.js';
 import {
+  awsLaunchArgs,
   leftAfterDestroy,
   prepareAwsLauncher,
   strictSsh,
@@ -28,26 +29,13 @@ sim.describe('the toil CLI on the simulated cloud', () => {
     const subnet = await sim.aws().subnet(REGION);
     const name = `sim-${process.pid}`;
     const launched = await runToil(
-      [
-        'launch-cluster',
-        name,
-        '--leaderNodeType',
-        't3.medium',
-        '--nodeTypes',
-        't3.medium',
-        '-w',
-        '2',
-        '--keyPairName',
-        'simcloud-key',
-        '--sshKey',
-        key,
-        '--zone',
-        subnet.zone,
-        '--vpcSubnet',
-        subnet.subnetId,
-        '--bootstrap',
-        'none',
-      ],
+      awsLaunchArgs(name, {
+        workers: '2',
+        keyPairName: 'simcloud-key',
+        sshKey: key,
+        subnet,
+        more: ['--bootstrap', 'none'],
+      }),
       { env },
     );
     expect(launched.stderr).not.toMatch(/error/i);

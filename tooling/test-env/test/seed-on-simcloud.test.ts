@@ -9,8 +9,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCliBundle } from '../cli-bundle.js';
-import { CLI_BIN, REPO_ROOT, runToil, type CommandResult } from '../cli.js';
-import { leftAfterDestroy, prepareAwsLauncher, useSimCloud } from '../simcloud/index.js';
+import { CLI_BIN, expectOk, REPO_ROOT, runToil } from '../cli.js';
+import {
+  awsLaunchArgs,
+  leftAfterDestroy,
+  prepareAwsLauncher,
+  useSimCloud,
+} from '../simcloud/index.js';
 
 const sim = useSimCloud('the seed page end to end on the simulated cloud');
 const REGION = 'us-west-2';
@@ -36,13 +41,6 @@ async function main(): Promise<void> {
 
 Job.Runner.main(import.meta.url, main);
 `;
-
-/** Expects exit status 0, showing everything the command printed when it is not. */
-function expectOk(result: CommandResult): void {
-  expect(`exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`).toMatch(
-    /^exit 0\n/,
-  );
-}
 
 sim.describe('the seed page on a launched cluster', () => {
   let home: string;
@@ -81,26 +79,15 @@ sim.describe('the seed page on a launched cluster', () => {
     const store = `aws:${REGION}:${name}-store`;
 
     // 1. launch: leader + 2 workers, toil pushed from the local bundle (no registry here).
-    const launched = await toil([
-      'launch-cluster',
-      name,
-      '--leaderNodeType',
-      't3.medium',
-      '--nodeTypes',
-      't3.medium',
-      '-w',
-      '2',
-      '--keyPairName',
-      'seed-key',
-      '--sshKey',
-      key,
-      '--zone',
-      zone,
-      '--vpcSubnet',
-      subnet.subnetId,
-      '--toilPackage',
-      join(home, 'toil-bundle'),
-    ]);
+    const launched = await toil(
+      awsLaunchArgs(name, {
+        workers: '2',
+        keyPairName: 'seed-key',
+        sshKey: key,
+        subnet,
+        more: ['--toilPackage', join(home, 'toil-bundle')],
+      }),
+    );
     expectOk(launched);
     expect(launched.stdout).toContain(`Cluster ${name} created`);
     const nodes = cloud.nodes();
