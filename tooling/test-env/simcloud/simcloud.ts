@@ -538,6 +538,12 @@ export class SimCloud {
       users.push(u.name);
       for (const g of u.groups)
         userScript.push(`getent group ${shq(g)} >/dev/null || groupadd ${shq(g)}`);
+      // /etc falls through to this machine's: a user this machine made since (another test's)
+      // may hold the uid asked for, which a fresh image would not have. Drop it in this node.
+      if (u.uid !== undefined)
+        userScript.push(
+          `other=$(getent passwd ${u.uid} | cut -d: -f1); if [ -n "$other" ] && [ "$other" != ${shq(u.name)} ]; then userdel "$other" 2>/dev/null || true; fi`,
+        );
       userScript.push(
         `id -u ${shq(u.name)} >/dev/null 2>&1 || useradd -m -s ${shq(u.shell)} ${u.groups.length ? `-G ${shq(u.groups.join(','))}` : ''} ${u.uid === undefined ? '' : `-u ${u.uid}`} ${shq(u.name)}`,
         `usermod -p '*' ${shq(u.name)}`,
