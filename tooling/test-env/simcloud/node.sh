@@ -56,10 +56,15 @@ node_up() {
   touch "$run_dir/ns/$node.mnt" "$run_dir/ns/$node.uts" "$run_dir/ns/$node.time" "$dir/console.log"
   mkfifo "$dir/console.fifo"
   # A time namespace whose boot time is now, as for a VM that just booted: Slurm's power
-  # saving takes a resumed node only once it has booted after the resume request.
-  local up
+  # saving takes a resumed node only once it booted after the resume request, in whole seconds
+  # (a node booted in the request's second is refused). So: at least a second after the cloud
+  # call that asked for the instance, at the start of a second, the node's uptime starts at 0.
+  local up frac
+  sleep 1
+  frac=$(cut -d' ' -f1 /proc/uptime | cut -d. -f2)
+  sleep "0.$(printf '%02d' $((100 - 10#$frac)))"
   up=$(cut -d. -f1 /proc/uptime)
-  unshare --time="$run_dir/ns/$node.time" --boottime "-$((up > 1 ? up - 1 : 0))" true
+  unshare --time="$run_dir/ns/$node.time" --boottime "-$up" true
   unshare --mount="$run_dir/ns/$node.mnt" --uts="$run_dir/ns/$node.uts" --propagation private \
     nsenter --net="/run/netns/$netns" -- bash "$HERE/node.sh" node-mounts "$run_dir" "$node" "$hostname"
 }
