@@ -1,3 +1,4 @@
+import type { RunScalingOptions } from '@toil/provisioner';
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -89,14 +90,7 @@ export interface ToilOptions {
 }
 
 /** Toil's autoscaling options of a run, as given (see `checkRunScaling` of `@toil/provisioner`). */
-export interface ScalingOptions {
-  provisioner: string;
-  nodeTypes?: string;
-  minNodes?: string;
-  maxNodes?: string;
-  targetTime?: string;
-  nodeStorage?: string;
-}
+export type ScalingOptions = RunScalingOptions;
 
 /** The autoscaling options, which need `--provisioner`. */
 const SCALING_OPTIONS = ['nodeTypes', 'minNodes', 'maxNodes', 'targetTime', 'nodeStorage'] as const;
