@@ -7,30 +7,14 @@
 // node-hours the run used (every worker from its instance's start until it is gone, idle time
 // included) against the least it needed (the jobs' core-seconds packed on 2-core nodes).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCliBundle } from '../tooling/test-env/cli-bundle';
-import { CLI_BIN, REPO_ROOT, runToil, type CommandResult } from '../tooling/test-env/cli';
-import { startMoto } from '../tooling/test-env/moto';
-import {
-  attachAws,
-  awsLaunchArgs,
-  leftAfterDestroy,
-  prepareAwsLauncher,
-  simCloudUnavailableReason,
-  startSimCloud,
-} from '../tooling/test-env/simcloud/index';
+import { CLI_BIN, REPO_ROOT } from '../tooling/test-env/cli';
+import { awsLaunchArgs, leftAfterDestroy } from '../tooling/test-env/simcloud/index';
+import { check, REGION, runSimCloudBench } from './simcloud-bench.cjs';
 
-const REGION = 'us-west-2';
 const JOBS = 20;
 const SECONDS = 3;
 const NODE_CORES = 2;
-
-function check(what: string, result: CommandResult): void {
-  if (result.code !== 0)
-    throw new Error(`${what} failed (${result.code}):\n${result.stderr}\n${result.stdout}`);
-}
 
 /** Prints `EPOCH JOBID STATE` for every change of Slurm's queue, until killed. */
 const WATCH = `prev=""
@@ -41,139 +25,108 @@ while true; do
   sleep 0.2
 done`;
 
-async function main(): Promise<void> {
-  const reason = simCloudUnavailableReason();
-  if (reason) {
-    process.stdout.write(`${JSON.stringify({ skipped: reason })}\n`);
-    return;
-  }
-  const moto = await startMoto();
-  const cloud = await startSimCloud();
-  const aws = await attachAws(cloud, moto);
-  Object.assign(process.env, aws.env);
-  const bundle = mkdtempSync(join(tmpdir(), 'bench-bundle-'));
-  let home: string | undefined;
+runSimCloudBench('bench-scale', async ({ cloud, launcher, subnet, toilPackage, toil }) => {
   const name = 'bench-scale';
-  try {
-    const launcher = await prepareAwsLauncher(REGION, 'bench-scale');
-    home = launcher.home;
-    await buildCliBundle(join(bundle, 'toil'));
-    const subnet = await aws.subnet(REGION);
-    const toil = (args: string[]) => runToil(args, { env: launcher.env, cwd: launcher.home });
-    const where = ['--zone', subnet.zone, '--sshKey', launcher.key];
-    check(
-      'launch-cluster',
-      await toil(
-        awsLaunchArgs(name, {
-          nodeTypes: 't2.medium',
-          workers: '0-3',
-          keyPairName: 'bench-scale',
-          sshKey: launcher.key,
-          subnet,
-          more: ['--nodeIdleTime', '20s', '--toilPackage', join(bundle, 'toil')],
-        }),
-      ),
-    );
-    const leader = cloud.nodes()[0]!.instanceId;
-    check(
+  const where = ['--zone', subnet.zone, '--sshKey', launcher.key];
+  check(
+    'launch-cluster',
+    await toil(
+      awsLaunchArgs(name, {
+        nodeTypes: 't2.medium',
+        workers: '0-3',
+        keyPairName: 'bench-scale',
+        sshKey: launcher.key,
+        subnet,
+        more: ['--nodeIdleTime', '20s', '--toilPackage', toilPackage],
+      }),
+    ),
+  );
+  const leader = cloud.nodes()[0]!.instanceId;
+  check(
+    'rsync-cluster',
+    await toil([
       'rsync-cluster',
-      await toil([
-        'rsync-cluster',
-        ...where,
-        name,
-        join(REPO_ROOT, 'tooling', 'test-env', 'workflows', 'fanout.ts'),
-        ':fanout.ts',
-      ]),
-    );
-    // Worker nodes: when each was first and last seen on this machine.
-    const seen = new Map<string, { first: number; last: number }>();
-    const look = () => {
-      const now = Date.now() / 1000;
-      for (const node of cloud.nodes()) {
-        if (node.instanceId === leader) continue;
-        const entry = seen.get(node.instanceId) ?? { first: now, last: now };
-        entry.last = now;
-        seen.set(node.instanceId, entry);
-      }
-    };
-    const timer = setInterval(look, 250);
-    const watcher = spawn(
-      process.execPath,
-      [CLI_BIN, 'ssh-cluster', ...where, name, 'bash', '-c', WATCH],
-      { cwd: launcher.home, env: { ...process.env, NO_COLOR: '1', ...launcher.env } },
-    );
-    let queue = '';
-    watcher.stdout.on('data', (d: Buffer) => (queue += d.toString()));
-    const run = await toil([
-      'ssh-cluster',
       ...where,
       name,
-      'toil',
-      'run',
-      'fanout.ts',
-      `aws:${REGION}:${name}-store`,
-      '--batchSystem',
-      'slurm',
-      '--jobs',
-      String(JOBS),
-      '--seconds',
-      String(SECONDS),
-    ]);
-    check('toil run fanout.ts on the leader', run);
-    watcher.kill('SIGTERM');
-    // Shrinking back: every worker gone after the idle time.
-    await cloud.waitFor('no worker', () => (look(), cloud.nodes().length === 1), 300_000);
-    clearInterval(timer);
-    look();
-
-    // The first job (the root) waited with no node up; when did it first run?
-    const events = queue
-      .split('\n')
-      .map((line) => line.trim().split(' '))
-      .filter((f) => f.length === 3)
-      .map(([at, id, state]) => ({ at: Number(at), id: id!, state: state! }));
-    const first = events.find((e) => e.id === '1');
-    const running = events.find((e) => e.id === '1' && e.state === 'RUNNING');
-    if (!first || !running) throw new Error(`the watcher did not see job 1 run:\n${queue}`);
-    const nodeSeconds = [...seen.values()].reduce((sum, s) => sum + (s.last - s.first), 0);
-    const neededSeconds = (JOBS * SECONDS) / NODE_CORES;
-    check('destroy-cluster', await toil(['destroy-cluster', name, '--zone', subnet.zone]));
-    const left = await leftAfterDestroy(cloud, REGION);
-    if (left.instances.length + left.namespaces.length > 0)
-      throw new Error(`destroy-cluster left ${JSON.stringify(left)}`);
-    const rows = [
-      {
-        name: 'autoscaling: from a job waiting (no worker up) to a new node running it',
-        value: running.at - first.at,
-        unit: 's',
-        note: `Slurm's queue on the leader every 0.2 s: the root job first seen ${first.state} until RUNNING; Slurm's ResumeProgram starts an instance, stage 2 sets it up (bundle, munge, slurmd -N)`,
-      },
-      {
-        name: `autoscaling: node-hours a ${JOBS}-job run used (-w 0-3, ${SECONDS} s jobs, 20 s idle time)`,
-        value: Number((nodeSeconds / 3600).toFixed(4)),
-        unit: 'node-h',
-        note: `${seen.size} worker(s) started, ${nodeSeconds.toFixed(0)} node-s from instance start to gone (boot, stage 2, idle time and suspend included)`,
-      },
-      {
-        name: `autoscaling: node-hours the ${JOBS} jobs needed at least`,
-        value: Number((neededSeconds / 3600).toFixed(4)),
-        unit: 'node-h',
-        note: `${JOBS} x ${SECONDS} s x 1 core on ${NODE_CORES}-core nodes, perfectly packed; used/needed = ${(nodeSeconds / neededSeconds).toFixed(1)}`,
-      },
-    ];
-    process.stdout.write(`${JSON.stringify({ rows })}\n`);
-  } finally {
-    if (home) rmSync(home, { recursive: true, force: true });
-    rmSync(bundle, { recursive: true, force: true });
-    await aws.stop();
-    await cloud.stop();
-    await moto.stop();
-  }
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      join(REPO_ROOT, 'tooling', 'test-env', 'workflows', 'fanout.ts'),
+      ':fanout.ts',
+    ]),
   );
-  process.exitCode = 1;
+  // Worker nodes: when each was first and last seen on this machine.
+  const seen = new Map<string, { first: number; last: number }>();
+  const look = () => {
+    const now = Date.now() / 1000;
+    for (const node of cloud.nodes()) {
+      if (node.instanceId === leader) continue;
+      const entry = seen.get(node.instanceId) ?? { first: now, last: now };
+      entry.last = now;
+      seen.set(node.instanceId, entry);
+    }
+  };
+  const timer = setInterval(look, 250);
+  const watcher = spawn(
+    process.execPath,
+    [CLI_BIN, 'ssh-cluster', ...where, name, 'bash', '-c', WATCH],
+    { cwd: launcher.home, env: { ...process.env, NO_COLOR: '1', ...launcher.env } },
+  );
+  let queue = '';
+  watcher.stdout.on('data', (d: Buffer) => (queue += d.toString()));
+  const run = await toil([
+    'ssh-cluster',
+    ...where,
+    name,
+    'toil',
+    'run',
+    'fanout.ts',
+    `aws:${REGION}:${name}-store`,
+    '--batchSystem',
+    'slurm',
+    '--jobs',
+    String(JOBS),
+    '--seconds',
+    String(SECONDS),
+  ]);
+  check('toil run fanout.ts on the leader', run);
+  watcher.kill('SIGTERM');
+  // Shrinking back: every worker gone after the idle time.
+  await cloud.waitFor('no worker', () => (look(), cloud.nodes().length === 1), 300_000);
+  clearInterval(timer);
+  look();
+
+  // The first job (the root) waited with no node up; when did it first run?
+  const events = queue
+    .split('\n')
+    .map((line) => line.trim().split(' '))
+    .filter((f) => f.length === 3)
+    .map(([at, id, state]) => ({ at: Number(at), id: id!, state: state! }));
+  const first = events.find((e) => e.id === '1');
+  const running = events.find((e) => e.id === '1' && e.state === 'RUNNING');
+  if (!first || !running) throw new Error(`the watcher did not see job 1 run:\n${queue}`);
+  const nodeSeconds = [...seen.values()].reduce((sum, s) => sum + (s.last - s.first), 0);
+  const neededSeconds = (JOBS * SECONDS) / NODE_CORES;
+  check('destroy-cluster', await toil(['destroy-cluster', name, '--zone', subnet.zone]));
+  const left = await leftAfterDestroy(cloud, REGION);
+  if (left.instances.length + left.namespaces.length > 0)
+    throw new Error(`destroy-cluster left ${JSON.stringify(left)}`);
+  const rows = [
+    {
+      name: 'autoscaling: from a job waiting (no worker up) to a new node running it',
+      value: running.at - first.at,
+      unit: 's',
+      note: `Slurm's queue on the leader every 0.2 s: the root job first seen ${first.state} until RUNNING; Slurm's ResumeProgram starts an instance, stage 2 sets it up (bundle, munge, slurmd -N)`,
+    },
+    {
+      name: `autoscaling: node-hours a ${JOBS}-job run used (-w 0-3, ${SECONDS} s jobs, 20 s idle time)`,
+      value: Number((nodeSeconds / 3600).toFixed(4)),
+      unit: 'node-h',
+      note: `${seen.size} worker(s) started, ${nodeSeconds.toFixed(0)} node-s from instance start to gone (boot, stage 2, idle time and suspend included)`,
+    },
+    {
+      name: `autoscaling: node-hours the ${JOBS} jobs needed at least`,
+      value: Number((neededSeconds / 3600).toFixed(4)),
+      unit: 'node-h',
+      note: `${JOBS} x ${SECONDS} s x 1 core on ${NODE_CORES}-core nodes, perfectly packed; used/needed = ${(nodeSeconds / neededSeconds).toFixed(1)}`,
+    },
+  ];
+  return rows;
 });
