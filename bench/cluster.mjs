@@ -162,43 +162,32 @@ export default async function run({ log }) {
   return rows;
 }
 
-/** The rows of bench/cluster-autoscale.cts (run like cluster-ready.cts). */
-function autoscaling(log) {
-  log('an elastic node group (-w 0-3) growing for 20 jobs and shrinking on the simulated cloud');
+/**
+ * The rows a simulated-cloud benchmark prints (bench/simcloud-bench.cts): TypeScript test tooling
+ * that uses __dirname, so run under tsx's CommonJS hook, entered through require().
+ */
+function simCloudRows(file, what) {
   const here = dirname(fileURLToPath(import.meta.url));
-  const script = join(here, 'cluster-autoscale.cts');
+  const script = join(here, file);
   const result = spawnSync(
     process.execPath,
     ['--require', 'tsx/cjs', '-e', `require(${JSON.stringify(script)})`],
     { cwd: join(here, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  if (result.status !== 0) throw new Error(`bench/cluster-autoscale.cts failed (${result.status})`);
+  if (result.status !== 0) throw new Error(`bench/${file} failed (${result.status})`);
   const out = JSON.parse(result.stdout.trim().split('\n').pop());
-  if (out.skipped)
-    return [{ name: 'autoscaling on the simulated cloud', value: 'skipped', note: out.skipped }];
+  if (out.skipped) return [{ name: what, value: 'skipped', note: out.skipped }];
   return out.rows;
 }
 
-/** The rows of bench/cluster-ready.cts (TypeScript test tooling, run under tsx as CommonJS). */
+/** The rows of bench/cluster-autoscale.cts. */
+function autoscaling(log) {
+  log('an elastic node group (-w 0-3) growing for 20 jobs and shrinking on the simulated cloud');
+  return simCloudRows('cluster-autoscale.cts', 'autoscaling on the simulated cloud');
+}
+
+/** The rows of bench/cluster-ready.cts. */
 function launchToReady(log) {
   log('launching leader + 10 workers on the simulated cloud (SSH-ready, then Slurm-ready)');
-  const here = dirname(fileURLToPath(import.meta.url));
-  // tsx's CommonJS hook, entered through require(): the tooling is TypeScript that uses __dirname.
-  const script = join(here, 'cluster-ready.cts');
-  const result = spawnSync(
-    process.execPath,
-    ['--require', 'tsx/cjs', '-e', `require(${JSON.stringify(script)})`],
-    { cwd: join(here, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  if (result.status !== 0) throw new Error(`bench/cluster-ready.cts failed (${result.status})`);
-  const out = JSON.parse(result.stdout.trim().split('\n').pop());
-  if (out.skipped)
-    return [
-      {
-        name: 'launch to SSH- and Slurm-ready on the simulated cloud',
-        value: 'skipped',
-        note: out.skipped,
-      },
-    ];
-  return out.rows;
+  return simCloudRows('cluster-ready.cts', 'launch to SSH- and Slurm-ready on the simulated cloud');
 }
