@@ -200,12 +200,21 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
       await exited(child);
     }
     if (uid >= 0) {
-      for (const pid of pidsOfUser(uid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
+      // userdel refuses while any process of the user exists, and a SIGKILLed process exists
+      // until the kernel has torn it down (a daemon such as a tmux server may also fork
+      // meanwhile): kill until none is left.
+      const deadline = Date.now() + 10_000;
+      for (let pids = pidsOfUser(uid); pids.length > 0; pids = pidsOfUser(uid)) {
+        if (Date.now() > deadline)
+          throw new Error(`processes of ${username} outlived SIGKILL: ${pids.join(', ')}`);
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
         }
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
       execFileSync('userdel', [username], { stdio: 'ignore' });
     }
