@@ -7,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readlinkSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -133,14 +134,21 @@ function descendants(root: number): number[] {
   return all;
 }
 
+/**
+ * The processes of `uid` on this machine's network namespace. Nodes of the simulated cloud run
+ * in namespaces of their own and keep their users in their own /etc, so one of their users may
+ * have the same uid as this test user: their processes are not this user's.
+ */
 function pidsOfUser(uid: number): number[] {
   const pids: number[] = [];
+  const here = readlinkSync('/proc/self/ns/net');
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
       const m = /^Uid:\s+(\d+)/m.exec(status);
-      if (m && Number(m[1]) === uid) pids.push(Number(entry));
+      if (m && Number(m[1]) === uid && readlinkSync(`/proc/${entry}/ns/net`) === here)
+        pids.push(Number(entry));
     } catch {
       // gone
     }
@@ -200,9 +208,8 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
       await exited(child);
     }
     if (uid >= 0) {
-      // userdel refuses while any process of the user exists, and a SIGKILLed process exists
-      // until the kernel has torn it down (a daemon such as a tmux server may also fork
-      // meanwhile): kill until none is left.
+      // A SIGKILLed process exists until the kernel has torn it down, and a daemon such as a
+      // tmux server may fork meanwhile: kill until none is left.
       const deadline = Date.now() + 10_000;
       for (let pids = pidsOfUser(uid); pids.length > 0; pids = pidsOfUser(uid)) {
         if (Date.now() > deadline)
@@ -216,7 +223,9 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      execFileSync('userdel', [username], { stdio: 'ignore' });
+      // -f: a simulated node's own user may hold the same uid (see pidsOfUser), and plain
+      // userdel refuses while any process of that uid exists anywhere.
+      execFileSync('userdel', ['-f', username], { stdio: 'ignore' });
     }
     rmSync(dir, { recursive: true, force: true });
   };
