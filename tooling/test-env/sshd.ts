@@ -230,7 +230,26 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    execFileSync('useradd', ['-M', '-d', home, '-s', '/bin/bash', username], { stdio: 'pipe' });
+    // Ids far above the ones a fresh machine gives its first users: nodes of the simulated cloud
+    // create their users (from 1000 up) in their own /etc, on top of this machine's, and a test
+    // user made here meanwhile must not take an id one of them has or will ask for.
+    execFileSync(
+      'useradd',
+      [
+        ...[
+          '-K',
+          'UID_MIN=50000',
+          '-K',
+          'UID_MAX=59999',
+          '-K',
+          'GID_MIN=50000',
+          '-K',
+          'GID_MAX=59999',
+        ],
+        ...['-M', '-d', home, '-s', '/bin/bash', username],
+      ],
+      { stdio: 'pipe' },
+    );
     execFileSync('usermod', ['-p', '*', username], { stdio: 'pipe' });
     uid = Number(execFileSync('id', ['-u', username], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', username], { encoding: 'utf8' }).trim());
