@@ -27,17 +27,19 @@ const OWN_OPTIONS = new Set([
 /** The options that may also stand right after the cluster name, as the issue's Toil users write them. */
 const MODE_WORDS = new Set(['--detach', '--attach']);
 
-/** The command line that reaches this cluster again, for hints (quoted for a POSIX shell). */
-function sshClusterCommandLine(args: LeaderArgs, ...rest: string[]): string {
+/** The command line that reaches this cluster again, for hints (quoted by `quote`, cluster-ssh's `quoteCommand`). */
+function sshClusterCommandLine(
+  args: LeaderArgs,
+  quote: (words: readonly string[]) => string,
+  ...rest: string[]
+): string {
   const words = ['toil', 'ssh-cluster'];
   if (args.provisioner !== 'aws') words.push('--provisioner', args.provisioner);
   if (args.zone !== undefined) words.push('--zone', args.zone);
   if (args.project !== undefined) words.push('--project', args.project);
   if (args.sshKey !== undefined) words.push('--sshKey', args.sshKey);
   words.push(args.clusterName, ...rest);
-  return words
-    .map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`))
-    .join(' ');
+  return quote(words);
 }
 
 /** This terminal, in raw mode, connected to a PTY on the leader running `command` (or a shell). */
@@ -75,12 +77,12 @@ async function detach(
   args: LeaderArgs & { runName?: string },
   context: CommandContext,
 ): Promise<number> {
-  const { startDetachedRun, DETACHED_RUNS_DIR } = await import('@toil/cluster-ssh');
+  const { startDetachedRun, DETACHED_RUNS_DIR, quoteCommand } = await import('@toil/cluster-ssh');
   const name = await startDetachedRun(connection, command, {
     ...(args.runName === undefined ? {} : { name: args.runName }),
     size: { columns: process.stdout.columns || 120, rows: process.stdout.rows || 40 },
   });
-  const attach = sshClusterCommandLine(args, '--attach', name);
+  const attach = sshClusterCommandLine(args, quoteCommand, '--attach', name);
   const started = {
     cluster: args.clusterName,
     run: name,
@@ -124,7 +126,7 @@ async function attach(
         context.host,
         'info',
         'DETACHED_RUN_DETACHED',
-        `Detached from run ${run.name}; it keeps running. Back to it: ${sshClusterCommandLine(args, '--attach', run.name)}`,
+        `Detached from run ${run.name}; it keeps running. Back to it: ${sshClusterCommandLine(args, cs.quoteCommand, '--attach', run.name)}`,
         { run: run.name },
         'toil.ssh',
       );
