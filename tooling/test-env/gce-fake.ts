@@ -106,6 +106,8 @@ export interface GceFake extends EventEmitter {
   readonly endpoint: string;
   readonly port: number;
   readonly project: string;
+  /** The project's number (the default service account's email starts with it). */
+  readonly projectNumber: string;
   /** The CIDR instance addresses come from. */
   readonly subnetCidr: string;
   /** Compute API requests answered so far (auth endpoints not counted). */
@@ -117,6 +119,17 @@ export interface GceFake extends EventEmitter {
    * probes the metadata server, `CLOUDSDK_CONFIG` in `dir` so no gcloud login is read).
    */
   writeCredentials(dir: string): Record<string, string>;
+  /**
+   * The `external_account` credentials file's text for a client that reaches this fake at
+   * `endpoint` (e.g. {@link listenAlso}'s) and reads its subject token from
+   * `subjectTokenPath`, and the token to put there: what a simulated node gets.
+   */
+  credentials(endpoint: string, subjectTokenPath: string): { json: string; subjectToken: string };
+  /**
+   * Serves the fake on `host` too, on the same port (a simulated node reaches the gateway
+   * address, not 127.0.0.1), and resolves its endpoint `http://HOST:PORT`.
+   */
+  listenAlso(host: string): Promise<string>;
   /** Every instance, in creation order. */
   instances(): FakeInstanceView[];
   /** Appends text to an instance's serial port 1 output (the console). */
@@ -575,6 +588,22 @@ class FakeState extends EventEmitter {
     };
   }
 
+  /** Removes a stopped instance: its address, console, auto-delete disks; `instance-deleted`. */
+  removeInstance(instance: Instance): void {
+    const zone = lastSegment(instance.zone);
+    this.instanceMap.delete(instanceKey(zone, instance.name));
+    this.serial.delete(instance.id);
+    this.releaseIp(instance.networkInterfaces[0].networkIP);
+    for (const attached of instance.disks as Json[]) {
+      const diskKey = instanceKey(zone, lastSegment(attached.source));
+      const disk = this.disks.get(diskKey);
+      if (!disk) continue;
+      if (attached.autoDelete) this.disks.delete(diskKey);
+      else disk.users = (disk.users as string[]).filter((u) => u !== instance.selfLink);
+    }
+    this.emit('instance-deleted', this.view(instance));
+  }
+
   setStatus(instance: Instance, status: InstanceStatus): void {
     instance.status = status;
     if (status === 'RUNNING') instance.lastStartTimestamp = nowRfc3339();
@@ -873,18 +902,7 @@ function instances(
       const wasRunning = instance.status !== 'TERMINATED';
       if (wasRunning) state.setStatus(instance, 'STOPPING');
       state.later(wasRunning ? state.tickMs : 0, () => {
-        state.instanceMap.delete(instanceKey(zone.name, instance.name));
-        state.serial.delete(instance.id);
-        state.releaseIp(instance.networkInterfaces[0].networkIP);
-        for (const attached of instance.disks as Json[]) {
-          const diskKey = instanceKey(zone.name, lastSegment(attached.source));
-          const disk = state.disks.get(diskKey);
-          if (!disk) continue;
-          if (attached.autoDelete) state.disks.delete(diskKey);
-          else disk.users = (disk.users as string[]).filter((u) => u !== link);
-        }
-        const view = state.view(instance);
-        state.emit('instance-deleted', view);
+        state.removeInstance(instance);
         finish();
       });
     });
@@ -994,6 +1012,29 @@ function insertInstance(state: FakeState, zone: FakeZone, body: Json): Json {
     );
   const labels = checkLabels('resource.labels', body.labels);
   const metadata = checkMetadata(body.metadata);
+  const spot =
+    Boolean(body.scheduling?.preemptible) || body.scheduling?.provisioningModel === 'SPOT';
+  const terminationAction = body.scheduling?.instanceTerminationAction as string | undefined;
+  if (terminationAction !== undefined && !['STOP', 'DELETE'].includes(terminationAction))
+    throw invalid(
+      'resource.scheduling.instanceTerminationAction',
+      terminationAction,
+      'Must be STOP or DELETE.',
+    );
+  if (terminationAction !== undefined && !spot)
+    throw invalid(
+      'resource.scheduling.instanceTerminationAction',
+      terminationAction,
+      'Instance termination action is only supported for Spot VMs.',
+    );
+  // The email `default` names the project's Compute Engine default service account.
+  const serviceAccounts = ((body.serviceAccounts as Json[] | undefined) ?? []).map((a) => ({
+    email:
+      a.email === 'default' || a.email === undefined
+        ? `${state.projectNumber}-compute@developer.gserviceaccount.com`
+        : String(a.email),
+    scopes: (a.scopes as string[] | undefined) ?? [],
+  }));
   const nics = (body.networkInterfaces as Json[] | undefined) ?? [{}];
   const networkName = lastSegment(String(nics[0]?.network ?? 'global/networks/default'));
   if (!state.networks.has(networkName))
@@ -1123,13 +1164,14 @@ function insertInstance(state: FakeState, zone: FakeZone, body: Json): Json {
         };
       }),
       metadata,
-      serviceAccounts: body.serviceAccounts ?? [],
+      serviceAccounts,
       selfLink: link,
       scheduling: {
-        onHostMaintenance: body.scheduling?.preemptible ? 'TERMINATE' : 'MIGRATE',
-        automaticRestart: !body.scheduling?.preemptible,
-        preemptible: Boolean(body.scheduling?.preemptible),
-        provisioningModel: body.scheduling?.preemptible ? 'SPOT' : 'STANDARD',
+        onHostMaintenance: spot ? 'TERMINATE' : 'MIGRATE',
+        automaticRestart: !spot,
+        preemptible: spot,
+        provisioningModel: spot ? 'SPOT' : 'STANDARD',
+        ...(spot ? { instanceTerminationAction: terminationAction ?? 'STOP' } : {}),
       },
       cpuPlatform: 'Intel Cascade Lake',
       labels,
@@ -1562,42 +1604,52 @@ async function handle(state: FakeState, req: IncomingMessage, res: ServerRespons
  */
 export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFake> {
   const state = new FakeState(options);
-  const server: Server = createServer((req, res) => {
-    handle(state, req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: { code: 500, message: String(e) } });
+  const servers: Server[] = [];
+  const listen = (host: string, wanted: number) =>
+    new Promise<number>((resolve, reject) => {
+      const server = createServer((req, res) => {
+        handle(state, req, res).catch((e: unknown) => {
+          if (!res.headersSent) send(res, 500, { error: { code: 500, message: String(e) } });
+        });
+      });
+      server.once('error', reject);
+      server.listen(wanted, host, () => {
+        servers.push(server);
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listen('127.0.0.1', 0);
   const endpoint = `http://127.0.0.1:${port}`;
+  const credentials = (at: string, subjectTokenPath: string) => ({
+    json: JSON.stringify(
+      {
+        type: 'external_account',
+        audience: `//iam.googleapis.com/projects/${state.projectNumber}/locations/global/workloadIdentityPools/toil-test/providers/fake`,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        token_url: `${at}/v1/token`,
+        cloud_resource_manager_url: `${at}/v1/projects/`,
+        credential_source: { file: subjectTokenPath },
+      },
+      null,
+      2,
+    ),
+    subjectToken: `subject-${randomBytes(8).toString('hex')}`,
+  });
   const fake = Object.assign(state, {
     endpoint,
     port,
+    credentials,
+    async listenAlso(host: string): Promise<string> {
+      return `http://${host}:${await listen(host, port)}`;
+    },
     writeCredentials(dir: string): Record<string, string> {
       mkdirSync(dir, { recursive: true });
       const subject = join(dir, 'subject-token');
-      writeFileSync(subject, `subject-${randomBytes(8).toString('hex')}`, { mode: 0o600 });
       const file = join(dir, 'credentials.json');
-      writeFileSync(
-        file,
-        JSON.stringify(
-          {
-            type: 'external_account',
-            audience: `//iam.googleapis.com/projects/${state.projectNumber}/locations/global/workloadIdentityPools/toil-test/providers/fake`,
-            subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-            token_url: `${endpoint}/v1/token`,
-            cloud_resource_manager_url: `${endpoint}/v1/projects/`,
-            credential_source: { file: subject },
-          },
-          null,
-          2,
-        ),
-        { mode: 0o600 },
-      );
+      const { json, subjectToken } = credentials(endpoint, subject);
+      writeFileSync(subject, subjectToken, { mode: 0o600 });
+      writeFileSync(file, json, { mode: 0o600 });
       const gcloud = join(dir, 'gcloud');
       mkdirSync(gcloud, { recursive: true });
       return {
@@ -1615,9 +1667,16 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     },
     preempt(zone: string, name: string): void {
       const instance = getInstance(state, zone, name);
-      if (instance.status === 'TERMINATED') return;
+      if (instance.status === 'TERMINATED' || instance.deleting) return;
       state.setStatus(instance, 'STOPPING');
-      state.later(state.tickMs, () => state.setStatus(instance, 'TERMINATED'));
+      state.later(state.tickMs, () => {
+        state.setStatus(instance, 'TERMINATED');
+        // A Spot VM created with instanceTerminationAction DELETE is deleted when preempted.
+        if (instance.scheduling.instanceTerminationAction === 'DELETE') {
+          instance.deleting = true;
+          state.removeInstance(instance);
+        }
+      });
     },
     setCpuQuota(limit: number): void {
       state.cpuQuota = limit;
@@ -1635,8 +1694,15 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     },
     async stop(): Promise<void> {
       state.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections();
+              server.close(() => resolve());
+            }),
+        ),
+      );
     },
   });
   return fake as unknown as GceFake;

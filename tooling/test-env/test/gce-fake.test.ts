@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as compute from '@google-cloud/compute';
@@ -217,6 +217,92 @@ describe('the Compute Engine fake', () => {
     expect(
       (await errorOf(c.disks.get({ project: fake.project, zone: ZONE, disk: 'life' }))).code,
     ).toBe(404);
+  });
+
+  it('deletes a preempted Spot VM whose instanceTerminationAction is DELETE with its boot disk, and keeps one with STOP (the default) TERMINATED', async () => {
+    const spot = { scheduling: { provisioningModel: 'SPOT', preemptible: true } };
+    await insert('spot-stop', spot);
+    await insert('spot-delete', {
+      scheduling: { ...spot.scheduling, instanceTerminationAction: 'DELETE' },
+      serviceAccounts: [
+        { email: 'default', scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
+      ],
+    });
+    const [created] = await c.instances.get({
+      project: fake.project,
+      zone: ZONE,
+      instance: 'spot-delete',
+    });
+    expect(created.scheduling).toMatchObject({
+      provisioningModel: 'SPOT',
+      preemptible: true,
+      instanceTerminationAction: 'DELETE',
+    });
+    expect(created.serviceAccounts).toMatchObject([
+      {
+        email: `${fake.projectNumber}-compute@developer.gserviceaccount.com`,
+        scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+      },
+    ]);
+    const deleted = new Promise<string>((resolve) =>
+      fake.once('instance-deleted', (v: FakeInstanceView) => resolve(v.name)),
+    );
+    fake.preempt(ZONE, 'spot-stop');
+    fake.preempt(ZONE, 'spot-delete');
+    expect(await deleted).toBe('spot-delete');
+    const [stopped] = await c.instances.get({
+      project: fake.project,
+      zone: ZONE,
+      instance: 'spot-stop',
+    });
+    expect([stopped.status, stopped.scheduling!.instanceTerminationAction]).toEqual([
+      'TERMINATED',
+      'STOP',
+    ]);
+    for (const gone of [
+      c.instances.get({ project: fake.project, zone: ZONE, instance: 'spot-delete' }),
+      c.disks.get({ project: fake.project, zone: ZONE, disk: 'spot-delete' }),
+    ])
+      expect((await errorOf(gone)).code).toBe(404);
+    const [op] = await c.instances.delete({
+      project: fake.project,
+      zone: ZONE,
+      instance: 'spot-stop',
+    });
+    await waitZone(op);
+    const standard = await errorOf(
+      c.instances.insert({
+        project: fake.project,
+        zone: ZONE,
+        instanceResource: instanceBody('not-spot', {
+          scheduling: { instanceTerminationAction: 'DELETE' },
+        }),
+      }),
+    );
+    expect([standard.code, standard.body.error.errors[0].reason]).toEqual([400, 'invalid']);
+  });
+
+  it('serves a second address on the same port, reached with credentials that name it', async () => {
+    const other = await fake.listenAlso('127.0.0.2');
+    expect(other).toBe(`http://127.0.0.2:${fake.port}`);
+    const subject = join(dir, 'other-subject');
+    const file = join(dir, 'other-credentials.json');
+    const { json, subjectToken } = fake.credentials(other, subject);
+    writeFileSync(subject, subjectToken);
+    writeFileSync(file, json);
+    expect(JSON.parse(json).token_url).toBe(`${other}/v1/token`);
+    const zones = new compute.ZonesClient({
+      apiEndpoint: '127.0.0.2',
+      port: fake.port,
+      protocol: 'http',
+      keyFilename: file,
+    });
+    try {
+      const [listed] = await zones.list({ project: fake.project });
+      expect(listed.map((z) => z.name)).toContain(ZONE);
+    } finally {
+      await zones.close();
+    }
   });
 
   it('keeps a disk that is not auto-deleted after its instance is gone, and refuses to delete a disk in use', async () => {
