@@ -19,8 +19,10 @@ export const POWER_PROGRAMS = {
 
 /**
  * The environment variables a login session on a node has for the cloud's API (region,
- * endpoints; on a real VM credentials come from the instance profile, not from these) that
- * stage 2 keeps for the power-saving programs, which Slurm runs without a login.
+ * endpoints, project; on a real VM credentials come from the instance profile or the VM's
+ * service account through the metadata server, not from these) that stage 2 keeps for the
+ * power-saving programs, which Slurm runs without a login. `GOOGLE_APPLICATION_CREDENTIALS`
+ * is a path: the file it names must be readable by Slurm's user.
  */
 export const CLOUD_ENV_NAMES = [
   'AWS_REGION',
@@ -33,6 +35,9 @@ export const CLOUD_ENV_NAMES = [
   'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',
   'AWS_EC2_METADATA_DISABLED',
+  'TOIL_GCE_ENDPOINT',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'GOOGLE_CLOUD_PROJECT',
 ] as const;
 
 /** One elastic node group as the leader's power-saving programs see it. */
