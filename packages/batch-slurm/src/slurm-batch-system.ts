@@ -13,6 +13,7 @@ import {
 } from '@toil/core';
 import {
   defineBatchSystem,
+  DirWatch,
   groupDemand,
   parseWarmClaimName,
   parseWorkerMeasures,
@@ -122,8 +123,16 @@ const SOURCE = 'toil.batch.slurm';
 const CONTROLLER_PATIENCE = 120;
 /** A Slurm job id (`42`, or `42_7` for an array task), never an option scancel could read. */
 const SLURM_JOB_ID = /^\d+(_\d+)?$/;
-/** Milliseconds between two looks at the warm workers' results (`done/`). */
+/**
+ * Most milliseconds between two looks at the warm workers' results (`done/`) and the one-shot
+ * workers' success markers: a change there wakes {@link SlurmBatchSystem.poll} at once where
+ * the file system notifies changes (inotify); this paces it where it does not (NFS).
+ */
 const WARM_COLLECT_MS = 100;
+/** Milliseconds an idle warm worker gets to end by itself at shutdown before it is cancelled. */
+const WARM_STOP_MS = 10_000;
+/** Milliseconds between two looks at the queue while waiting for jobs to leave it. */
+const QUEUE_WAIT_MS = 100;
 /** The batch id of an attempt handed to warm workers. */
 const WARM_ATTEMPT_ID = /^w[0-9a-z]+-\d+$/;
 
@@ -179,6 +188,8 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly markerDir: string;
   private markerSeq = 0;
   private lastMarkerCollect = 0;
+  /** The marker directory and the warm classes' `done/`: a change wakes `poll`. */
+  private readonly results = new DirWatch();
 
   constructor(
     context: BatchSystemContext<SlurmOptionValues | Record<string, unknown>>,
@@ -261,6 +272,7 @@ export class SlurmBatchSystem implements BatchSystem {
         hint: `Use one of: ${partitions.join(', ') || '(none)'}.`,
       });
     mkdirSync(this.markerDir, { recursive: true });
+    this.results.add(this.markerDir);
     report(
       this.host,
       'debug',
@@ -406,9 +418,9 @@ export class SlurmBatchSystem implements BatchSystem {
         this.wake = () => resolveWake('woken');
       });
       const result = await Promise.race([
-        sleep(Math.max(1, Math.min(deadline, nextCheck) - now), 'slept', {
-          signal: controller.signal,
-        }),
+        this.results
+          .wait(Math.max(1, Math.min(deadline, nextCheck) - now), controller.signal)
+          .then((changed) => (changed ? 'changed' : 'slept')),
         woken,
       ]);
       controller.abort();
@@ -416,6 +428,11 @@ export class SlurmBatchSystem implements BatchSystem {
       if (result === 'woken') {
         this.interrupted = false;
         return this.finished.splice(0);
+      }
+      if (result === 'changed') {
+        // A worker reported: look at the results now, not at the next turn.
+        this.lastWarmCollect = 0;
+        this.lastMarkerCollect = 0;
       }
     }
   }
@@ -469,7 +486,7 @@ export class SlurmBatchSystem implements BatchSystem {
         );
         break;
       }
-      await sleep(200);
+      await sleep(QUEUE_WAIT_MS);
     }
     report(
       this.host,
@@ -521,10 +538,16 @@ export class SlurmBatchSystem implements BatchSystem {
     return [...own.map((t) => t.batchId), ...this.warmAttempts.keys()];
   }
 
-  /** Cancels every attempt still running and every warm worker; accepts no more jobs. */
+  /**
+   * Cancels every attempt still running; accepts no more jobs. Warm workers that run no
+   * attempt are told to end (`stop`) and end by themselves, storing their jobs' stats on the
+   * way out; the others are cancelled.
+   */
   async shutdown(): Promise<void> {
     this.closed = true;
     this.warmAttempts.clear();
+    this.results.close();
+    await this.stopWarmWorkers();
     await this.kill([...this.jobs.keys()]);
     await rm(this.warmRoot, { recursive: true, force: true });
     await rm(this.markerDir, { recursive: true, force: true });
@@ -533,8 +556,9 @@ export class SlurmBatchSystem implements BatchSystem {
   /**
    * Reports the one-shot attempts whose worker created its success marker: the attempt is
    * durable in the job store and the worker is exiting 0, so it succeeded whatever Slurm
-   * still shows (its figures are the worker's own, from its output file). Without a marker (a
-   * failure, a worker killed, a node that does not share the directory) the queue decides.
+   * still shows (its figures are the worker's own, from its output file; what it stored, from
+   * the marker, goes to the engine as `local`). Without a marker (a failure, a worker killed,
+   * a node that does not share the directory) the queue decides.
    */
   private async collectMarkers(): Promise<void> {
     let names: Set<string>;
@@ -547,15 +571,16 @@ export class SlurmBatchSystem implements BatchSystem {
     for (const tracked of [...this.jobs.values()]) {
       if (tracked.marker === undefined || !names.has(tracked.marker)) continue;
       if (!this.jobs.delete(tracked.batchId)) continue;
-      await rm(join(this.markerDir, tracked.marker), { force: true });
-      this.finished.push(
-        await this.finish(tracked, {
-          id: tracked.batchId,
-          state: 'COMPLETED',
-          exitStatus: 0,
-          signal: 0,
-        }),
-      );
+      const path = join(this.markerDir, tracked.marker);
+      const local = parseJson(await readFile(path, 'utf8').catch(() => ''));
+      await rm(path, { force: true });
+      const finished = await this.finish(tracked, {
+        id: tracked.batchId,
+        state: 'COMPLETED',
+        exitStatus: 0,
+        signal: 0,
+      });
+      this.finished.push(local === undefined ? finished : { ...finished, local });
     }
   }
 
@@ -669,6 +694,41 @@ export class SlurmBatchSystem implements BatchSystem {
   }
 
   /**
+   * Writes `stop` into every warm class directory and waits (at most {@link WARM_STOP_MS})
+   * until the workers Slurm runs that hold no claimed attempt left the queue; those are no
+   * longer tracked. Workers not yet started or running an attempt stay for {@link kill} (a
+   * cancelled worker loses the stats of its jobs of the last second, not yet stored).
+   */
+  private async stopWarmWorkers(): Promise<void> {
+    const workers = this.warmWorkers();
+    if (workers.length === 0) return;
+    const busy = new Set<string>();
+    for (const warmClass of new Set(workers.map((w) => w.warmClass!))) {
+      const dir = join(this.warmRoot, warmClass);
+      writeFileSync(join(dir, 'stop'), '');
+      for (const name of await readdir(join(dir, WARM_DIRS.running)).catch(() => [] as string[]))
+        busy.add(parseWarmClaimName(name)?.worker ?? '');
+    }
+    // Slurm's own view now: the last poll may be older than the workers' start.
+    const states = await this.squeue();
+    const idle = workers
+      .filter((w) => states?.get(w.batchId) === 'RUNNING' && !busy.has(w.batchId))
+      .map((w) => w.batchId);
+    const deadline = Date.now() + WARM_STOP_MS;
+    while (idle.length > 0 && Date.now() < deadline) {
+      const queue = await this.squeue();
+      if (queue !== undefined) {
+        for (const id of idle.filter((i) => !queue.has(i))) {
+          this.jobs.delete(id);
+          idle.splice(idle.indexOf(id), 1);
+        }
+        if (idle.length === 0) break;
+      }
+      await sleep(QUEUE_WAIT_MS);
+    }
+  }
+
+  /**
    * Hands an attempt to the warm workers of its class (starting one when every worker of the
    * class has work and the pool has room); undefined when the pool is full of other classes,
    * so the attempt gets its own Slurm job.
@@ -682,12 +742,16 @@ export class SlurmBatchSystem implements BatchSystem {
     const queued = [...this.warmAttempts.values()].filter((a) => a.warmClass === warmClass).length;
     if (mine === 0 || queued >= mine) {
       if (workers < this.warmMax) {
-        const token = Symbol(warmClass);
-        this.warmStarting.set(token, warmClass);
+        // The first class gets every worker at once: a workflow on warm workers has many
+        // jobs, and a worker started only when work queues up is Slurm's scheduling and a
+        // worker's start-up later. Later classes get one as their work queues up.
+        const count = workers === 0 ? this.warmMax : 1;
+        const tokens = Array.from({ length: count }, () => Symbol(warmClass));
+        for (const token of tokens) this.warmStarting.set(token, warmClass);
         try {
-          await this.startWarmWorker(warmClass, job);
+          await Promise.all(tokens.map(() => this.startWarmWorker(warmClass, job)));
         } finally {
-          this.warmStarting.delete(token);
+          for (const token of tokens) this.warmStarting.delete(token);
         }
       } else if (mine === 0) return undefined;
     }
@@ -711,6 +775,7 @@ export class SlurmBatchSystem implements BatchSystem {
   private async startWarmWorker(warmClass: string, job: IssuedJob): Promise<void> {
     const dir = join(this.warmRoot, warmClass);
     for (const sub of Object.values(WARM_DIRS)) mkdirSync(join(dir, sub), { recursive: true });
+    this.results.add(join(dir, WARM_DIRS.done));
     this.touchHeartbeat();
     this.warmJobs.set(warmClass, job);
     const { jobId: _jobId, ...invocation } = job.invocation;
@@ -775,6 +840,7 @@ export class SlurmBatchSystem implements BatchSystem {
             wallTime: result.wallTime,
             cpuTime: result.cpuTime,
             peakMemory: result.peakMemory,
+            ...(result.local === undefined ? {} : { local: result.local }),
           });
         }
         await rm(path, { force: true });
@@ -1160,6 +1226,15 @@ function numberOption(
         : `${key} must be a positive number of seconds, not '${String(raw)}'.`,
     );
   return value;
+}
+
+/** The value of a JSON text; undefined for an empty or broken one. */
+function parseJson(text: string): unknown {
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The last few hundred bytes of a file ('' when it cannot be read). */

@@ -226,11 +226,18 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     expect(atIssue.message).toMatch(/Stranded \(stranded-1\).*Unable to contact slurm controller/);
   });
 
-  it("reports an attempt as soon as its worker creates the success marker, while Slurm still runs it and long before the queue's next look", async () => {
-    // A worker that says it succeeded, then lingers (as one exiting would).
+  it("reports an attempt as soon as its worker creates the success marker, while Slurm still runs it and long before the queue's next look, with what the worker wrote in it", async () => {
+    // A worker that says it succeeded (and what it stored, as the engine's worker does), then
+    // lingers (as one exiting would).
+    const marker = 'printf \'{"result":{"record":null}}\' > "$M.tmp"; mv "$M.tmp" "$M"';
     const context = {
       ...slurmContext({ slurmPollInterval: 3600 }),
-      workerCommand: ['sh', '-c', 'touch "$TOIL_WORKER_SUCCESS_MARKER"; exec sleep 300', 'worker'],
+      workerCommand: [
+        'sh',
+        '-c',
+        `M="$TOIL_WORKER_SUCCESS_MARKER"; ${marker}; exec sleep 300`,
+        'worker',
+      ],
     };
     const batch = await createBatchSystem(context);
     const job = commandJob([]);
@@ -248,7 +255,9 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     const deadline = Date.now() + 60_000;
     let finished: Awaited<ReturnType<typeof batch.poll>> = [];
     while (finished.length === 0 && Date.now() < deadline) finished = await batch.poll(1000);
-    expect(finished).toEqual([expect.objectContaining({ batchId: id, exitCode: 0 })]);
+    expect(finished).toEqual([
+      expect.objectContaining({ batchId: id, exitCode: 0, local: { result: { record: null } } }),
+    ]);
     expect(queuedSlurmJobs()).toContain(id);
     await batch.shutdown();
     // Reported, so no longer the batch system's: cancelled as a stale job would be.

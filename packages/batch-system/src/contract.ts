@@ -98,7 +98,12 @@ export interface FinishedJob {
   cpuTime?: number;
   /** Peak resident memory of the attempt in bytes, when known. */
   peakMemory?: number;
-  /** Opaque data back to the engine from a batch system with the {@link LocalCapability}. */
+  /**
+   * Opaque data back to the engine: what the engine's own worker reported of the attempt, so
+   * the leader need not read it back from the store (the single-machine system's workers send
+   * it over IPC; Slurm's workers leave it in their result or success-marker file). A batch
+   * system passes it on unchanged.
+   */
   local?: unknown;
 }
 

@@ -9,6 +9,7 @@
  */
 export * from './contract.js';
 export * from './demand.js';
+export * from './dir-watch.js';
 export * from './options.js';
 export * from './invocation.js';
 export * from './nodes.js';

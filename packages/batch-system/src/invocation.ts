@@ -71,9 +71,11 @@ export function parseWorkerMeasures(output: string): WorkerMeasures | undefined 
 }
 
 /**
- * The environment variable that may name a file for a one-shot worker to create (empty) when
- * its attempt succeeded: after the attempt is durable in the job store and its measures line
- * is written, just before it exits 0. A batch system that sets it learns of the success as
+ * The environment variable that may name a file for a one-shot worker to create when its
+ * attempt succeeded: after the attempt is durable in the job store and its measures line is
+ * written, just before it exits 0. The file appears whole (written aside, then renamed) and
+ * holds what the engine's worker reported of the attempt as JSON (`FinishedJob.local`), or
+ * nothing. A batch system that sets it learns of the success as
  * soon as the file appears, without waiting for its scheduler to report the job ended (Slurm
  * polls its queue once per poll interval). The worker ignores a file it cannot create.
  */

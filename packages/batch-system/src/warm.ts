@@ -32,6 +32,8 @@ export interface WarmResult {
   peakMemory: number;
   /** The worker that ran it (its batch-system id, or its pid). */
   worker?: string;
+  /** What the engine's worker reported of a successful attempt, passed on as `FinishedJob.local`. */
+  local?: unknown;
 }
 
 /** How a warm worker is told where its work is and when to stop. */

@@ -1,4 +1,11 @@
-import { appendFileSync, createReadStream, fstatSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  createReadStream,
+  fstatSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, type Readable } from 'node:stream';
 import { report, toToilError } from '@toil/core';
@@ -8,6 +15,7 @@ import {
   type JobInvocation,
 } from '@toil/batch-system';
 import { openJobStore, type JobStore } from '@toil/jobstore';
+import type { LocalResult } from './single-machine.js';
 import { totalCpuSeconds } from './resources.js';
 import {
   describeError,
@@ -152,6 +160,7 @@ export async function oneShotMain(
   let store: JobStore | undefined;
   let runtime: WorkerRuntime | undefined;
   let ok = false;
+  let local: LocalResult | undefined;
   let workerDir: string | undefined;
   let clean = 'never';
   try {
@@ -177,7 +186,7 @@ export async function oneShotMain(
     runtime = workerRuntime(store, config, names, workerDir);
     const record = await store.loadJob(invocation.jobId);
     lap('read');
-    await runAttempt(runtime, record, false);
+    local = { result: await runAttempt(runtime, record, false) };
     lap('run');
     ok = true;
   } catch (error) {
@@ -219,7 +228,9 @@ export async function oneShotMain(
   const marker = process.env[WORKER_SUCCESS_MARKER_ENV];
   if (ok && marker) {
     try {
-      writeFileSync(marker, '');
+      // What it stored, so the leader need not read it back; whole or not at all.
+      writeFileSync(`${marker}.tmp`, JSON.stringify(local));
+      renameSync(`${marker}.tmp`, marker);
     } catch {
       // The batch system learns of the success from its scheduler instead.
     }

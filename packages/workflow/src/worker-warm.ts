@@ -9,9 +9,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { report } from '@toil/core';
-import { WARM_DIRS, warmClaimName, type WarmResult, type WarmWorkerSpec } from '@toil/batch-system';
+import {
+  DirWatch,
+  WARM_DIRS,
+  warmClaimName,
+  type WarmResult,
+  type WarmWorkerSpec,
+} from '@toil/batch-system';
 import { openJobStore } from '@toil/jobstore';
 import { totalCpuSeconds } from './resources.js';
 import {
@@ -24,6 +29,7 @@ import {
   workflowModuleHere,
 } from './worker-common.js';
 import { outputFrom } from './worker-one-shot.js';
+import type { LocalResult } from './single-machine.js';
 import {
   loadWorkflowModule,
   recordFailedAttempt,
@@ -31,7 +37,11 @@ import {
   type WorkerRuntime,
 } from './worker-runtime.js';
 
-/** Milliseconds between two looks at an empty inbox. */
+/**
+ * Most milliseconds between two looks at an empty inbox: a change of the inbox (or a `stop`)
+ * wakes the worker at once where the file system notifies changes; this paces it where it
+ * does not (NFS between machines).
+ */
 const INBOX_POLL_MS = 100;
 
 /**
@@ -39,7 +49,9 @@ const INBOX_POLL_MS = 100;
  * loads the workflow once, then runs the attempts its leader puts in `inbox/` one after the
  * other (claimed by renaming into `running/`, so several workers share an inbox), each
  * reported as a file in `done/`; exits 0 when idle for `idle` seconds, when the leader's
- * heartbeat is older than `leaderTimeout` seconds, or when `stop` exists in `dir`.
+ * heartbeat is older than `leaderTimeout` seconds, or when `stop` exists in `dir`. Its stats
+ * records are appended when the inbox is empty and before it exits (not after each job), so a
+ * leader that ends the workflow stops it with `stop` rather than cancelling it.
  */
 export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   const { dir } = options;
@@ -52,29 +64,30 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   );
   const workerDir = newWorkerDir(config);
   const runtime = workerRuntime(store, config, names, workerDir);
+  const watch = new DirWatch([join(dir, WARM_DIRS.inbox), dir]);
   let lastWork = Date.now();
   let failures = 0;
   for (;;) {
     if (existsSync(join(dir, 'stop'))) break;
     const claimed = claimNext(dir, name);
     if (!claimed) {
+      // Nothing waits: the jobs run so far get their stats stored now, off their critical path.
+      await runtime.stats.flush().catch(() => undefined);
       const now = Date.now();
       if (now - lastWork > options.idle * 1000) break;
       if (now - heartbeatTime(options.heartbeat, now) > options.leaderTimeout * 1000) break;
-      await sleep(INBOX_POLL_MS);
+      await watch.wait(INBOX_POLL_MS);
       continue;
     }
     const result = await runClaimed(runtime, claimed.jobId);
     if (result.exitCode !== 0) failures += 1;
-    // Its stats are stored before the leader hears of it: the leader may end the workflow and
-    // cancel this worker right after.
-    await runtime.stats.flush().catch(() => undefined);
     const done = join(dir, WARM_DIRS.done, claimed.attempt);
     writeFileSync(`${done}.tmp`, JSON.stringify({ ...result, worker: name } satisfies WarmResult));
     renameSync(`${done}.tmp`, done);
     rmSync(claimed.path, { force: true });
     lastWork = Date.now();
   }
+  watch.close();
   await runtime.stats.flush().catch(() => undefined);
   await store.close().catch(() => undefined);
   if (shouldClean(config.cleanWorkDir, failures === 0))
@@ -121,8 +134,10 @@ async function runClaimed(runtime: WorkerRuntime, jobId: string): Promise<WarmRe
   const attemptLog = outputFrom(false);
   let exitCode = 0;
   let reason: string | undefined;
+  let local: LocalResult | undefined;
   try {
-    await runAttempt(runtime, await runtime.store.loadJob(jobId), false);
+    // The leader takes the result from the report instead of reading it back from the store.
+    local = { result: await runAttempt(runtime, await runtime.store.loadJob(jobId), false) };
   } catch (error) {
     exitCode = 1;
     reason = summaryOf(error);
@@ -136,5 +151,6 @@ async function runClaimed(runtime: WorkerRuntime, jobId: string): Promise<WarmRe
     wallTime: (Date.now() - started) / 1000,
     cpuTime: Math.max(0, totalCpuSeconds() - cpu0),
     peakMemory: process.resourceUsage().maxRSS * 1024,
+    ...(local === undefined ? {} : { local }),
   };
 }
