@@ -27,10 +27,18 @@ import type {
   StatsRecord,
   WorkflowConfig,
 } from './records.js';
-import { isPlainWorkerStats, isPlainWorkflowConfig } from './record-checks.js';
+import {
+  isPlainKillFlag,
+  isPlainLeaderInfo,
+  isPlainOutcome,
+  isPlainReturnValue,
+  isPlainRootJobId,
+  isPlainStatsRecord,
+  isPlainSummary,
+  isPlainWorkflowConfig,
+} from './record-checks.js';
 import {
   parseJson,
-  parseRecord,
   parseStoreMarker,
   recordSchemas,
   validateConfigInput,
@@ -218,35 +226,39 @@ export abstract class JobStoreBase {
     return this.removeShared(name);
   }
 
+  /** A typed shared file: zod (loaded then) only for a value that `plain` does not accept. */
   private async getShared<T extends z.ZodType>(
     name: SharedFileName,
     schema: SchemaOf<T>,
+    plain: (value: unknown) => boolean,
   ): Promise<z.infer<T> | undefined> {
     const data = await this.readShared(name);
     if (data === undefined) return undefined;
-    return parseRecord(
-      schema(await recordSchemas()),
-      data.toString('utf8'),
-      this.sharedWhere(name),
-    );
+    const where = this.sharedWhere(name);
+    const value = parseJson(data.toString('utf8'), where);
+    if (plain(value)) return value as z.infer<T>;
+    return validateRecord(schema(await recordSchemas()), value, where);
   }
 
   private async putShared<T extends z.ZodType>(
     name: SharedFileName,
     schema: SchemaOf<T>,
+    plain: (value: unknown) => boolean,
     value: unknown,
   ): Promise<void> {
-    const checked = validateRecord(schema(await recordSchemas()), value, `new ${name}`);
+    const checked = plain(value)
+      ? value
+      : validateRecord(schema(await recordSchemas()), value, `new ${name}`);
     return this.writeShared(name, JSON.stringify(checked));
   }
 
   /** See {@link JobStore.setRootJobId}. */
   async setRootJobId(id: string): Promise<void> {
-    return this.putShared('root-job-id', (s) => s.RootJobIdSchema, { id });
+    return this.putShared('root-job-id', (s) => s.RootJobIdSchema, isPlainRootJobId, { id });
   }
   /** See {@link JobStore.getRootJobId}. */
   async getRootJobId(): Promise<string | undefined> {
-    return (await this.getShared('root-job-id', (s) => s.RootJobIdSchema))?.id;
+    return (await this.getShared('root-job-id', (s) => s.RootJobIdSchema, isPlainRootJobId))?.id;
   }
   /** See {@link JobStore.setRootReturnValue}. */
   async setRootReturnValue(value: unknown): Promise<void> {
@@ -254,48 +266,52 @@ export abstract class JobStoreBase {
   }
   /** See {@link JobStore.getRootReturnValue}. */
   async getRootReturnValue(): Promise<unknown> {
-    return (await this.getShared('root-return-value', (s) => s.ReturnValueSchema))?.value;
+    return (
+      await this.getShared('root-return-value', (s) => s.ReturnValueSchema, isPlainReturnValue)
+    )?.value;
   }
   /** See {@link JobStore.setLeader}. */
   async setLeader(info: LeaderInfo): Promise<void> {
-    return this.putShared('leader', (s) => s.LeaderInfoSchema, info);
+    return this.putShared('leader', (s) => s.LeaderInfoSchema, isPlainLeaderInfo, info);
   }
   /** See {@link JobStore.getLeader}. */
   getLeader(): Promise<LeaderInfo | undefined> {
-    return this.getShared('leader', (s) => s.LeaderInfoSchema);
+    return this.getShared('leader', (s) => s.LeaderInfoSchema, isPlainLeaderInfo);
   }
   /** See {@link JobStore.setKillFlag}. */
   async setKillFlag(kill: boolean): Promise<void> {
-    if (kill) await this.putShared('kill-flag', (s) => s.KillFlagSchema, { kill });
+    if (kill) await this.putShared('kill-flag', (s) => s.KillFlagSchema, isPlainKillFlag, { kill });
     else await this.removeShared('kill-flag');
   }
   /** See {@link JobStore.getKillFlag}. */
   async getKillFlag(): Promise<boolean> {
-    return (await this.getShared('kill-flag', (s) => s.KillFlagSchema))?.kill ?? false;
+    return (
+      (await this.getShared('kill-flag', (s) => s.KillFlagSchema, isPlainKillFlag))?.kill ?? false
+    );
   }
   /** See {@link JobStore.setOutcome}. */
   async setOutcome(outcome: Outcome | undefined): Promise<void> {
     if (outcome === undefined) await this.removeShared('outcome');
-    else await this.putShared('outcome', (s) => s.OutcomeSchema, outcome);
+    else await this.putShared('outcome', (s) => s.OutcomeSchema, isPlainOutcome, outcome);
   }
   /** See {@link JobStore.getOutcome}. */
   getOutcome(): Promise<Outcome | undefined> {
-    return this.getShared('outcome', (s) => s.OutcomeSchema);
+    return this.getShared('outcome', (s) => s.OutcomeSchema, isPlainOutcome);
   }
   /** See {@link JobStore.writeSummary}. */
   async writeSummary(summary: JobStoreSummary): Promise<void> {
-    return this.putShared('summary', (s) => s.JobStoreSummarySchema, summary);
+    return this.putShared('summary', (s) => s.JobStoreSummarySchema, isPlainSummary, summary);
   }
   /** See {@link JobStore.readSummary}. */
   readSummary(): Promise<JobStoreSummary | undefined> {
-    return this.getShared('summary', (s) => s.JobStoreSummarySchema);
+    return this.getShared('summary', (s) => s.JobStoreSummarySchema, isPlainSummary);
   }
 
   // --- stats --------------------------------------------------------------------------------
 
   /** See {@link JobStore.appendStats}. */
   async appendStats(record: StatsRecord): Promise<void> {
-    if (isPlainWorkerStats(record)) return this.appendValidStats(record);
+    if (isPlainStatsRecord(record)) return this.appendValidStats(record);
     const { StatsRecordSchema } = await recordSchemas();
     return this.appendValidStats(validateRecord(StatsRecordSchema, record, 'stats record'));
   }

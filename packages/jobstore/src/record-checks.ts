@@ -1,11 +1,19 @@
 // Hand-written checks of the records a one-shot worker reads and writes (the workflow config,
-// a job record, a worker's stats record), so that the common case loads no zod: a process
-// that runs one job would spend more CPU loading zod and building its schemas (~0.1-0.2 s)
-// than on the job. Each check accepts only values its zod schema in schemas.ts accepts and
+// a job record, a worker's stats record) and of the shared files and stats record a leader
+// writes, so that the common case loads no zod: a process that runs one job would spend more
+// CPU loading zod and building its schemas (~0.1-0.2 s) than on the job, and a leader of a
+// small workflow ~60 ms of its start-up. Each check accepts only values its zod schema in schemas.ts accepts and
 // gives back unchanged (no key the schema would strip, no default to fill in); anything else
 // goes to zod, which decides and words the error. A test keeps the key lists equal to the
 // schemas' shapes.
-import type { JobRecord, StatsRecord, WorkflowConfig } from './records.js';
+import type {
+  JobRecord,
+  JobStoreSummary,
+  LeaderInfo,
+  Outcome,
+  StatsRecord,
+  WorkflowConfig,
+} from './records.js';
 
 type Check = (value: unknown) => boolean;
 
@@ -152,9 +160,82 @@ export const WORKER_STATS_FIELDS: Record<string, Check> = {
   messages: arrayOf(objectOf(LEADER_MESSAGE_FIELDS, true)),
 };
 
+/** The fields of the `leader` kind of `StatsRecordSchema`. @internal */
+export const LEADER_STATS_FIELDS: Record<string, Check> = {
+  v: oneOf(1),
+  kind: oneOf('leader'),
+  time: num,
+  attempt: nonNegativeInt,
+  totalTime: nonNegative,
+  totalClock: nonNegative,
+};
+
+const positiveInt: Check = (v) => int(v) && (v as number) > 0;
+
+/** The fields of `LeaderInfoSchema`. @internal */
+export const LEADER_INFO_FIELDS: Record<string, Check> = {
+  pid: positiveInt,
+  nodeId: str,
+  hostname: str,
+  startedAt: num,
+  attempt: nonNegativeInt,
+  workerPids: optional(arrayOf(positiveInt)),
+};
+
+/** The fields of an entry of `OutcomeSchema`'s `failedJobs`. @internal */
+export const FAILED_JOB_FIELDS: Record<string, Check> = { id: str, name: str };
+
+/** The fields of `OutcomeSchema`; `failedJobs` must be there (the schema would fill it in). @internal */
+export const OUTCOME_FIELDS: Record<string, Check> = {
+  result: oneOf('succeeded', 'failed', 'killed'),
+  attempt: nonNegativeInt,
+  time: num,
+  failedJobs: arrayOf(objectOf(FAILED_JOB_FIELDS, true)),
+  killedBatchIds: optional(strings),
+};
+
+/** The fields of an entry of `JobStoreSummarySchema`'s `nodes`. @internal */
+export const NODE_COUNT_FIELDS: Record<string, Check> = {
+  type: str,
+  state: oneOf('powered-down', 'booting', 'idle', 'busy', 'draining', 'powering-down', 'down'),
+  count: nonNegativeInt,
+};
+
+/** The fields of `JobStoreSummarySchema`. @internal */
+export const SUMMARY_FIELDS: Record<string, Check> = {
+  v: oneOf(1),
+  updatedAt: num,
+  attempt: nonNegativeInt,
+  unfinished: nonNegativeInt,
+  withChildren: nonNegativeInt,
+  withServices: nonNegativeInt,
+  services: nonNegativeInt,
+  totallyFailed: nonNegativeInt,
+  running: nonNegativeInt,
+  ready: nonNegativeInt,
+  completed: nonNegativeInt,
+  nodes: optional(arrayOf(objectOf(NODE_COUNT_FIELDS, true))),
+};
+
+/** The fields of `RootJobIdSchema`. @internal */
+export const ROOT_JOB_ID_FIELDS: Record<string, Check> = { id: nonEmpty };
+
+/** The fields of `KillFlagSchema`. @internal */
+export const KILL_FLAG_FIELDS: Record<string, Check> = { kill: bool };
+
+/** The fields of `ReturnValueSchema` (the key is needed, as for a job's `body`). @internal */
+export const RETURN_VALUE_FIELDS: Record<string, Check> = { value: (v) => v !== undefined };
+
 const configCheck = objectOf(CONFIG_FIELDS, false);
 const jobRecordCheck = objectOf(JOB_RECORD_FIELDS, true);
 const workerStatsCheck = objectOf(WORKER_STATS_FIELDS, true);
+const leaderStatsCheck = objectOf(LEADER_STATS_FIELDS, true);
+const leaderInfoCheck = objectOf(LEADER_INFO_FIELDS, true);
+const outcomeCheck = objectOf(OUTCOME_FIELDS, true);
+const summaryCheck = objectOf(SUMMARY_FIELDS, true);
+const rootJobIdCheck = objectOf(ROOT_JOB_ID_FIELDS, true);
+const returnValueCheck = objectOf(RETURN_VALUE_FIELDS, true);
+const killFlagCheck = objectOf(KILL_FLAG_FIELDS, true);
 
 /** True when `value` is a workflow config its schema gives back as it is. @internal */
 export function isPlainWorkflowConfig(value: unknown): value is WorkflowConfig {
@@ -169,4 +250,39 @@ export function isPlainJobRecord(value: unknown): value is JobRecord {
 /** True when `value` is a worker's stats record its schema gives back as it is. @internal */
 export function isPlainWorkerStats(value: unknown): value is StatsRecord {
   return workerStatsCheck(value);
+}
+
+/** True when `value` is a stats record (a worker's or a leader's) its schema gives back as it is. @internal */
+export function isPlainStatsRecord(value: unknown): value is StatsRecord {
+  return workerStatsCheck(value) || leaderStatsCheck(value);
+}
+
+/** True when `value` is leader info its schema gives back as it is. @internal */
+export function isPlainLeaderInfo(value: unknown): value is LeaderInfo {
+  return leaderInfoCheck(value);
+}
+
+/** True when `value` is an outcome its schema gives back as it is. @internal */
+export function isPlainOutcome(value: unknown): value is Outcome {
+  return outcomeCheck(value);
+}
+
+/** True when `value` is a summary its schema gives back as it is. @internal */
+export function isPlainSummary(value: unknown): value is JobStoreSummary {
+  return summaryCheck(value);
+}
+
+/** True when `value` is the shared file `root-job-id` as its schema gives it back. @internal */
+export function isPlainRootJobId(value: unknown): value is { id: string } {
+  return rootJobIdCheck(value);
+}
+
+/** True when `value` is the shared file `root-return-value` as its schema gives it back. @internal */
+export function isPlainReturnValue(value: unknown): value is { value: unknown } {
+  return returnValueCheck(value);
+}
+
+/** True when `value` is the shared file `kill-flag` as its schema gives it back. @internal */
+export function isPlainKillFlag(value: unknown): value is { kill: boolean } {
+  return killFlagCheck(value);
 }

@@ -4,7 +4,7 @@ import type { JobWrite } from './contract.js';
 import { corruptError, incompatibleError } from './errors.js';
 import { checkJobId } from './ids.js';
 import { JOBSTORE_FORMAT_VERSION, type WorkflowConfig } from './records.js';
-import { isPlainJobRecord } from './record-checks.js';
+import { isPlainJobRecord, isPlainWorkflowConfig } from './record-checks.js';
 
 /** The zod schemas of every record (`schemas.ts`), as {@link recordSchemas} gives them. */
 export type RecordSchemas = typeof import('./schemas.js');
@@ -66,6 +66,8 @@ export function validateRecord<T extends z.ZodType>(
 
 /** A config passed in by a caller, validated: `INVALID_ARGUMENT` naming the first problem. */
 export async function validateConfigInput(config: WorkflowConfig): Promise<WorkflowConfig> {
+  // zod only when the config does not pass the hand check.
+  if (isPlainWorkflowConfig(config)) return config;
   const { WorkflowConfigSchema } = await recordSchemas();
   const result = WorkflowConfigSchema.safeParse(config);
   if (!result.success) {

@@ -6,21 +6,43 @@ import { FileJobStore, type JobRecord } from '@toil/jobstore';
 import { sampleConfig, sampleJob, sampleStats } from '@toil/jobstore/testing';
 import {
   CONFIG_FIELDS,
+  FAILED_JOB_FIELDS,
   JOB_RECORD_FIELDS,
   JOB_STATS_FIELDS,
+  KILL_FLAG_FIELDS,
+  LEADER_INFO_FIELDS,
   LEADER_MESSAGE_FIELDS,
+  LEADER_STATS_FIELDS,
+  NODE_COUNT_FIELDS,
+  OUTCOME_FIELDS,
   REQUIREMENTS_FIELDS,
+  RETURN_VALUE_FIELDS,
+  ROOT_JOB_ID_FIELDS,
+  SUMMARY_FIELDS,
   WORKER_FIELDS,
   WORKER_STATS_FIELDS,
   isPlainJobRecord,
+  isPlainKillFlag,
+  isPlainLeaderInfo,
+  isPlainOutcome,
+  isPlainReturnValue,
+  isPlainRootJobId,
+  isPlainStatsRecord,
+  isPlainSummary,
   isPlainWorkerStats,
   isPlainWorkflowConfig,
 } from '../src/record-checks.js';
 import {
   JobRecordSchema,
   JobStatsSchema,
+  JobStoreSummarySchema,
+  KillFlagSchema,
+  LeaderInfoSchema,
   LeaderMessageSchema,
+  OutcomeSchema,
   RequirementsSchema,
+  ReturnValueSchema,
+  RootJobIdSchema,
   StatsRecordSchema,
   WorkflowConfigSchema,
 } from '../src/schemas.js';
@@ -100,6 +122,17 @@ describe('the hand checks that spare a worker zod', () => {
     expect(keys(LEADER_MESSAGE_FIELDS)).toEqual(shape(LeaderMessageSchema));
     expect(keys(WORKER_FIELDS)).toEqual(shape(workerKind.shape.worker));
     expect(keys(WORKER_STATS_FIELDS)).toEqual(shape(workerKind));
+    expect(keys(LEADER_STATS_FIELDS)).toEqual(shape(StatsRecordSchema.options[1]));
+    expect(keys(LEADER_INFO_FIELDS)).toEqual(shape(LeaderInfoSchema));
+    expect(keys(OUTCOME_FIELDS)).toEqual(shape(OutcomeSchema));
+    expect(keys(FAILED_JOB_FIELDS)).toEqual(shape(OutcomeSchema.shape.failedJobs.unwrap().element));
+    expect(keys(SUMMARY_FIELDS)).toEqual(shape(JobStoreSummarySchema));
+    expect(keys(NODE_COUNT_FIELDS)).toEqual(
+      shape(JobStoreSummarySchema.shape.nodes.unwrap().element),
+    );
+    expect(keys(ROOT_JOB_ID_FIELDS)).toEqual(shape(RootJobIdSchema));
+    expect(keys(KILL_FLAG_FIELDS)).toEqual(shape(KillFlagSchema));
+    expect(keys(RETURN_VALUE_FIELDS)).toEqual(shape(ReturnValueSchema));
   });
 
   it('accept only configs, job records and worker stats records that their schemas give back unchanged', () => {
@@ -140,6 +173,78 @@ describe('the hand checks that spare a worker zod', () => {
       ...variants(message).map((m) => ({ ...full, messages: [m] })),
     ];
     expect(expectAgreement(isPlainWorkerStats, StatsRecordSchema, records)).toBeGreaterThan(10);
+    expect(expectAgreement(isPlainStatsRecord, StatsRecordSchema, records)).toBeGreaterThan(10);
+  });
+
+  it('accept only the shared files and stats a leader writes that their schemas give back unchanged', () => {
+    const leaderStats = {
+      v: 1,
+      kind: 'leader',
+      time: 5,
+      attempt: 0,
+      totalTime: 1,
+      totalClock: 0.5,
+    };
+    expect(
+      expectAgreement(isPlainStatsRecord, StatsRecordSchema, variants(leaderStats)),
+    ).toBeGreaterThan(5);
+    const info = {
+      pid: 42,
+      nodeId: 'n',
+      hostname: 'h',
+      startedAt: 5,
+      attempt: 0,
+      workerPids: [43],
+    };
+    expect(expectAgreement(isPlainLeaderInfo, LeaderInfoSchema, variants(info))).toBeGreaterThan(5);
+    const failedJob = { id: 'j', name: 'n' };
+    const outcome = {
+      result: 'failed',
+      attempt: 1,
+      time: 5,
+      failedJobs: [failedJob],
+      killedBatchIds: ['7'],
+    };
+    const outcomes = [
+      ...variants(outcome),
+      ...variants(failedJob).map((j) => ({ ...outcome, failedJobs: [j] })),
+    ];
+    expect(expectAgreement(isPlainOutcome, OutcomeSchema, outcomes)).toBeGreaterThan(5);
+    // Without failedJobs the schema fills in its default: zod decides.
+    expect(isPlainOutcome({ result: 'succeeded', attempt: 0, time: 5 })).toBe(false);
+    const node = { type: 't2.medium', state: 'busy', count: 2 };
+    const summary = {
+      v: 1,
+      updatedAt: 5,
+      attempt: 0,
+      unfinished: 1,
+      withChildren: 0,
+      withServices: 0,
+      services: 0,
+      totallyFailed: 0,
+      running: 1,
+      ready: 0,
+      completed: 3,
+      nodes: [node],
+    };
+    const summaries = [
+      ...variants(summary),
+      ...variants(node).map((n) => ({ ...summary, nodes: [n] })),
+    ];
+    expect(expectAgreement(isPlainSummary, JobStoreSummarySchema, summaries)).toBeGreaterThan(5);
+    expect(
+      expectAgreement(isPlainRootJobId, RootJobIdSchema, variants({ id: 'root' })),
+    ).toBeGreaterThan(1);
+    expect(
+      expectAgreement(isPlainKillFlag, KillFlagSchema, variants({ kill: true })),
+    ).toBeGreaterThan(1);
+    expect(
+      expectAgreement(isPlainReturnValue, ReturnValueSchema, [
+        ...variants({ value: { a: [1] } }),
+        { value: null },
+        {},
+      ]),
+    ).toBeGreaterThan(5);
   });
 
   it('leave what they refuse to the schemas, so a bad record is still refused with its reason', async () => {

@@ -1,8 +1,8 @@
 import { describeNodeCounts } from '@toil/batch-system';
-import { createColors } from 'picocolors';
 import type { WorkflowProgress } from './leader/progress.js';
 
 type LogUpdate = ReturnType<typeof import('log-update').createLogUpdate>;
+type Colors = ReturnType<typeof import('picocolors').createColors>;
 
 /** When a live progress display makes sense: a terminal, not CI, info or more verbose logs. */
 export function wantsLiveProgress(
@@ -32,7 +32,7 @@ const count = (n: number): string => n.toLocaleString('en-US');
  * One frame of the display: the totals line, a line of a cluster's nodes when there are any,
  * and one line per job name when there are few. `c` colours it (picocolors).
  */
-export function progressFrame(p: WorkflowProgress, c: ReturnType<typeof createColors>): string {
+export function progressFrame(p: WorkflowProgress, c: Colors): string {
   const parts = [
     `${c.green(count(p.done))} done`,
     `${count(p.running)} running`,
@@ -70,21 +70,28 @@ export class ProgressDisplay {
   private last: WorkflowProgress | undefined;
   private drawn = false;
   private finished = false;
-  private readonly c: ReturnType<typeof createColors>;
 
   private constructor(
     private readonly stream: NodeJS.WriteStream,
     private readonly update: LogUpdate,
-    color: boolean,
-  ) {
-    this.c = createColors(color);
-  }
+    private readonly c: Colors,
+  ) {}
 
-  /** Loads the terminal library (ESM, loaded only when a display is wanted). */
+  /**
+   * Loads the terminal libraries (only when a display is wanted: a worker or a run in a pipe
+   * loads neither).
+   */
   static async create(stream: NodeJS.WriteStream): Promise<ProgressDisplay> {
-    const { createLogUpdate } = await import('log-update');
+    const [{ createLogUpdate }, { default: picocolors }] = await Promise.all([
+      import('log-update'),
+      import('picocolors'),
+    ]);
     const color = !('NO_COLOR' in process.env) || process.env.NO_COLOR === '';
-    return new ProgressDisplay(stream, createLogUpdate(stream, { showCursor: true }), color);
+    return new ProgressDisplay(
+      stream,
+      createLogUpdate(stream, { showCursor: true }),
+      picocolors.createColors(color),
+    );
   }
 
   /** The frame for `p`. */

@@ -5,15 +5,16 @@
  * @packageDocumentation
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { constants, tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { ToilError } from '@toil/core';
 import { PACKAGE_CODE_DIR } from './here.js';
 import { STARTED_MARKER_ENV } from './started-marker.js';
 import { COMPILED_ENV, compileWorkflow, type CompiledWorkflow } from './compile.js';
+import { offerPoolWorker } from './pool-worker-offer.js';
 
 const WORKFLOW_EXTENSIONS = /\.[cm]?[jt]s$/;
 
@@ -41,6 +42,14 @@ export interface RunWorkflowFileOptions {
    * resolves them itself starts without the hook (see {@link needsToilFallback}).
    */
   toilFallbackEnv?: NodeJS.ProcessEnv;
+  /**
+   * Runs the program in this process instead of a child `node` (one Node start-up less, and
+   * the first worker starts before the workflow module loads): `process.argv`, the
+   * environment, the exit code and the signal handlers become the program's, and errors that
+   * escape it are shown and end this process. Only for a process that exists to run the
+   * workflow (`toil run`). A workflow that needs `toilFallbackEnv` still runs as a child.
+   */
+  inProcess?: boolean;
 }
 
 const TOIL_SPECIFIER = /['"`](@toil\/[^'"`\s]+)['"`]/g;
@@ -77,6 +86,8 @@ export function needsToilFallback(file: string, code: CompiledWorkflow, args: st
  * Runs a workflow file as its own program (what `toil run` does): `node FILE ARGS...`, a
  * TypeScript file compiled first (see {@link compileWorkflow}),
  * with this process's stdio, forwarding SIGINT and SIGTERM. Resolves to its exit status.
+ * With `inProcess`, the program runs in this process instead (see
+ * {@link RunWorkflowFileOptions.inProcess}).
  * Throws `INVALID_ARGUMENT` when the file does not exist, and `WORKFLOW_INVALID` when the
  * program exited 0 without parsing workflow options or creating a `Toil` (the file never
  * starts a workflow: nothing was stored).
@@ -108,33 +119,80 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
   // A TypeScript workflow is compiled once (content-addressed) and run as JavaScript; workers
   // load the same file. Stack traces map back to the .ts lines through its source map.
   const code = await compileWorkflow(file);
-  const compiledEnv = code.compiled
-    ? {
-        [COMPILED_ENV.source]: code.source,
-        [COMPILED_ENV.compiled]: code.compiled,
-        [COMPILED_ENV.hash]: code.hash!,
-      }
-    : {};
+  const fallback =
+    options.toilFallbackEnv !== undefined && needsToilFallback(file, code, options.args);
+  const env: NodeJS.ProcessEnv = {
+    ...options.env,
+    ...(fallback ? options.toilFallbackEnv : {}),
+    ...(code.compiled
+      ? {
+          [COMPILED_ENV.source]: code.source,
+          [COMPILED_ENV.compiled]: code.compiled,
+          [COMPILED_ENV.hash]: code.hash!,
+        }
+      : {}),
+    // How the program's --help names itself.
+    TOIL_RUN_WORKFLOW: options.workflow,
+  };
+  const markerDir = mkdtempSync(join(tmpdir(), 'toil-run-'));
+  const marker = join(markerDir, 'started');
+  env[STARTED_MARKER_ENV] = marker;
+  const started = (): boolean => existsSync(marker);
+  // In this process, a program that ends it with process.exit() gets the same check.
+  const onExit = (code: number): void => {
+    if (code === 0 && !started()) process.exitCode = renderError(notStarted(options.workflow));
+    rmSync(markerDir, { recursive: true, force: true });
+  };
+  try {
+    let status: number;
+    // A workflow that needs the resolve hook runs as its own program, which preloads it.
+    if (options.inProcess && !fallback) {
+      process.once('exit', onExit);
+      status = await runInProcess(file, code, options.args, env);
+    } else {
+      status = await runChild(file, code, options.args, env);
+    }
+    if (status === 0 && !started()) throw notStarted(options.workflow);
+    return status;
+  } finally {
+    process.off('exit', onExit);
+    rmSync(markerDir, { recursive: true, force: true });
+  }
+}
+
+function notStarted(workflow: string): ToilError {
+  return new ToilError('WORKFLOW_INVALID', `${workflow} did not start a workflow.`, {
+    hint: 'End the file with Job.Runner.main(import.meta.url, main), where main does `await using toil = new Toil(Job.Runner.getDefaultOptions())` and calls toil.start(rootJob) (or toil.restart() with --restart).',
+  });
+}
+
+let runner: typeof import('./runner.js') | undefined;
+
+/** The program's error rendering (loaded once the first worker is on its way). */
+async function loadRunner(): Promise<typeof import('./runner.js')> {
+  return (runner ??= await import('./runner.js'));
+}
+
+/** Shows `error` as the program would (the runner is loaded when this can be needed). */
+function renderError(error: unknown): number {
+  return runner ? runner.renderProgramError(error) : 1;
+}
+
+/** `node [--enable-source-maps] FILE ARGS...` with this process's stdio; its exit status. */
+async function runChild(
+  file: string,
+  code: CompiledWorkflow,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const argv = [
     ...programErrorsImport(false),
     ...(code.compiled ? ['--enable-source-maps', code.compiled] : [file]),
-    ...options.args,
+    ...args,
   ];
-  const markerDir = mkdtempSync(join(tmpdir(), 'toil-run-'));
-  const marker = join(markerDir, 'started');
   const child = spawn(process.execPath, argv, {
     stdio: 'inherit',
-    env: {
-      ...process.env,
-      ...options.env,
-      ...(options.toilFallbackEnv && needsToilFallback(file, code, options.args)
-        ? options.toilFallbackEnv
-        : {}),
-      ...compiledEnv,
-      [STARTED_MARKER_ENV]: marker,
-      // How the program's --help names itself.
-      TOIL_RUN_WORKFLOW: options.workflow,
-    },
+    env: { ...process.env, ...env },
   });
   const forward = (signal: NodeJS.Signals) => {
     child.kill(signal);
@@ -142,22 +200,93 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   try {
-    const status = await new Promise<number>((resolveExit, reject) => {
+    return await new Promise<number>((resolveExit, reject) => {
       child.on('error', reject);
       child.on('exit', (code, signal) => {
         if (signal) resolveExit(128 + ((constants.signals as Record<string, number>)[signal] ?? 0));
         else resolveExit(code ?? 1);
       });
     });
-    if (status === 0 && !existsSync(marker)) {
-      throw new ToilError('WORKFLOW_INVALID', `${options.workflow} did not start a workflow.`, {
-        hint: 'End the file with Job.Runner.main(import.meta.url, main), where main does `await using toil = new Toil(Job.Runner.getDefaultOptions())` and calls toil.start(rootJob) (or toil.restart() with --restart).',
-      });
-    }
-    return status;
   } finally {
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
-    rmSync(markerDir, { recursive: true, force: true });
   }
+}
+
+/** The value of `--NAME V` / `--NAME=V` in `args` (the last one given), else undefined. */
+function optionValue(args: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === `--${name}`) value = args[i + 1];
+    else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3);
+  }
+  return value;
+}
+
+/**
+ * Starts the run's first pool worker now, before the workflow module loads, when the run
+ * looks like one that will use it (a new single-machine run with this copy of the engine):
+ * the `Toil` of the run adopts it only if its options really match, else it is killed.
+ */
+function offerFirstWorker(file: string, module: string, args: string[]): void {
+  const [jobStore] = args;
+  if (!jobStore || jobStore.startsWith('-')) return;
+  if (args.some((arg) => /^(--help|-h|--version|--restart(=true)?)$/.test(arg))) return;
+  const batchSystem = optionValue(args, 'batchSystem');
+  if (batchSystem !== undefined && batchSystem !== 'single_machine') return;
+  const given = optionValue(args, 'workDir');
+  const workDir = given === undefined ? tmpdir() : resolve(given);
+  if (!statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) return;
+  // Only a workflow that uses this very copy of the engine can adopt the worker.
+  let engine: string;
+  try {
+    engine = realpathSync(dirname(createRequire(file).resolve('@toil/workflow')));
+  } catch {
+    return;
+  }
+  if (engine !== PACKAGE_CODE_DIR) return;
+  offerPoolWorker({ jobStore, workDir, workflowModule: module });
+}
+
+/**
+ * The program in this process: `process.argv` becomes `[node, FILE, ...args]`, `env` is added
+ * to `process.env`, errors escaping the program are shown as one line (as `--import
+ * program-errors.js` does for a child), and a compiled module is loaded with source maps on.
+ * Resolves, once nothing is left to run (as a process would exit), to `process.exitCode`.
+ */
+async function runInProcess(
+  file: string,
+  code: CompiledWorkflow,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const module = code.compiled ?? file;
+  const { [STARTED_MARKER_ENV]: marker, ...inherited } = env;
+  Object.assign(process.env, inherited);
+  process.argv = [process.argv[0]!, module, ...args];
+  // Workers do not see the marker, as in a child program (which takes it out of its env).
+  offerFirstWorker(file, module, args);
+  process.env[STARTED_MARKER_ENV] = marker;
+  // The engine loads while the worker starts.
+  const { installProgramErrorHandlers, renderProgramError } = await loadRunner();
+  installProgramErrorHandlers();
+  const ended = new Promise<number>((resolveExit) => {
+    process.once('beforeExit', () => {
+      const status = process.exitCode;
+      resolveExit(typeof status === 'number' ? status : Number(status ?? 0) || 0);
+    });
+  });
+  if (code.compiled) {
+    // The engine's own modules, loaded before source maps are on, skip parsing their maps.
+    await import('./index.js');
+    process.setSourceMapsEnabled(true);
+  }
+  try {
+    await import(pathToFileURL(module).href);
+  } catch (error) {
+    // Thrown while the module loaded: what the child's uncaughtException handler shows.
+    return renderProgramError(error);
+  }
+  return ended;
 }

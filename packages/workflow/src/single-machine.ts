@@ -17,6 +17,7 @@ import {
 import { type CleanPolicy, type JobStore, type WorkflowConfig } from '@toil/jobstore';
 import type { AttemptResult } from './worker-runtime.js';
 import { moduleOf, poolWorkerArgv } from './worker-command.js';
+import { singleMachineRunDir } from './pool-worker-offer.js';
 import type { SINGLE_MACHINE_OPTIONS } from './single-machine-plugin.js';
 import { WorkerProcess } from './worker-process.js';
 
@@ -53,36 +54,6 @@ export interface SingleMachineOptions {
   ownsStore?: boolean;
   /** A pool worker started before the store existed ({@link prestartPoolWorker}), adopted first. */
   prestarted?: WorkerProcess;
-}
-
-/** The directory of one leader's worker directories (`SingleMachineOptions.runDir`). @internal */
-export function singleMachineRunDir(workDir: string, workflowId: string, attempt: number): string {
-  return join(workDir, `toil-${workflowId}`, `leader-${process.pid}-${attempt}`);
-}
-
-/**
- * Starts a pool worker before the job store exists (while the leader creates it and stores the
- * first jobs): it loads the workflow module, then waits until the batch
- * system that adopts it ({@link SingleMachineOptions.prestarted}) says the store exists. Its
- * directory is the first worker directory of `runDir`. @internal
- */
-export function prestartPoolWorker(options: {
-  jobStoreLocator: string;
-  workflowModule: string;
-  runDir: string;
-}): WorkerProcess {
-  const workerDir = join(options.runDir, `worker-${process.pid}-0`);
-  return new WorkerProcess(
-    poolWorkerArgv({
-      jobStoreLocator: options.jobStoreLocator,
-      workflowModule: options.workflowModule,
-      workerDir,
-      prestarted: true,
-    }),
-    workerDir,
-    undefined,
-    process.env,
-  );
 }
 
 interface Running {

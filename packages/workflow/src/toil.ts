@@ -21,14 +21,15 @@ import { Leader, type LeaderLimits } from './leader.js';
 import type { ToilOptions } from './options.js';
 import { checkScalingOptions } from './scaling.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
-import {
-  SingleMachineBatchSystem,
-  prestartPoolWorker,
-  singleMachineRunDir,
-  singleMachineSettings,
-} from './single-machine.js';
+import { SingleMachineBatchSystem, singleMachineSettings } from './single-machine.js';
 import { singleMachine } from './single-machine-plugin.js';
 import { markWorkflowStarted } from './started-marker.js';
+import { PACKAGE_CODE_DIR } from './here.js';
+import {
+  prestartPoolWorker,
+  singleMachineRunDir,
+  takePoolWorkerOffer,
+} from './pool-worker-offer.js';
 import { moduleOf, workerCommand } from './worker-command.js';
 import type { WorkerProcess } from './worker-process.js';
 
@@ -294,15 +295,39 @@ export class Toil implements AsyncDisposable {
   private async prestartWorker(): Promise<
     { worker: WorkerProcess; discard(): Promise<void> } | undefined
   > {
+    // `toil run` may have started the worker already, before this module was even loaded.
+    const offer = takePoolWorkerOffer();
     const source = this.workflowSource();
     let plugin;
     try {
       plugin = findBatchSystem(this.options.batchSystem, source);
     } catch {
+      offer?.discard();
       return undefined;
     }
-    if (plugin !== singleMachine) return undefined;
     const workDir = this.options.workDir ?? tmpdir();
+    if (
+      offer &&
+      offer.codeDir === PACKAGE_CODE_DIR &&
+      plugin === singleMachine &&
+      this.config === undefined &&
+      this.newWorkflowId === undefined &&
+      offer.jobStore === this.options.jobStore &&
+      offer.workDir === workDir &&
+      offer.workflowModule === moduleOf(await this.workflowCode(source))
+    ) {
+      this.newWorkflowId = offer.workflowId;
+      const worker = offer.adopt();
+      return {
+        worker,
+        async discard() {
+          await worker.stop(0);
+          offer.discard();
+        },
+      };
+    }
+    offer?.discard();
+    if (plugin !== singleMachine) return undefined;
     // A bad --workDir is reported by the normal path; nothing is made in it before.
     if (!statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) return undefined;
     const workflowId = this.config?.workflowId ?? (this.newWorkflowId ??= randomUUID());

@@ -52,7 +52,8 @@ export function workerCommand(): string[] {
 
 /** The command of a warm worker that runs many jobs sent over IPC. @internal */
 export function poolWorkerArgv(options: {
-  jobStoreLocator: string;
+  /** Absent for a worker started ahead of its workflow: the `open` message names the store. */
+  jobStoreLocator?: string;
   workflowModule: string;
   workerDir: string;
   /** Started before the store exists: loads its code, then waits for an `open` message. */
@@ -63,8 +64,7 @@ export function poolWorkerArgv(options: {
     ...loaderArgsFor(options.workflowModule),
     workerEntryPath(),
     'pool',
-    '--jobStore',
-    options.jobStoreLocator,
+    ...(options.jobStoreLocator === undefined ? [] : ['--jobStore', options.jobStoreLocator]),
     '--module',
     options.workflowModule,
     '--workerDir',

@@ -85,6 +85,7 @@ async function poolMain(args: Record<string, string>): Promise<void> {
       const first = await next();
       if (first.type === 'shutdown') process.exit(0);
       if (first.type !== 'open') inbox.unshift(first);
+      else if (first.jobStore) args.jobStore = first.jobStore;
     }
     runtime = await openRuntime(args, args.workerDir!, loaded);
   } catch (error) {

@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import { constants } from 'node:os';
 import type { FailureKind } from '@toil/batch-system';
 import type { JobStore } from '@toil/jobstore';
-import { recordFailedAttempt, type AttemptResult } from './worker-runtime.js';
+import type { AttemptResult } from './worker-runtime.js';
 
 /** Leader → worker messages. @internal */
 export type ToWorker =
-  /** To a worker started before its job store existed (`--prestarted`): the store exists now. */
-  | { type: 'open' }
+  /**
+   * To a worker started before its job store existed (`--prestarted`): the store exists now,
+   * under `jobStore` (the locator as the store normalised it) when the worker was started
+   * without one.
+   */
+  | { type: 'open'; jobStore?: string }
   | { type: 'run'; batchId: string; jobId: string; recordJson?: string; deferLeafDelete: boolean }
   | { type: 'shutdown' };
 
@@ -115,7 +119,22 @@ export class WorkerProcess {
   /** Tells a worker started without its store that `store` exists now (see the constructor). */
   open(store: JobStore): void {
     this.store = store;
-    this.child.send({ type: 'open' } satisfies ToWorker, () => undefined);
+    this.child.send({ type: 'open', jobStore: store.locator } satisfies ToWorker, () => undefined);
+  }
+
+  /**
+   * Lets this process exit while the worker still runs (a worker started ahead of a workflow
+   * that may never adopt it, see `offerPoolWorker`); {@link WorkerProcess.ref} undoes it.
+   */
+  unref(): void {
+    this.child.unref();
+    this.child.channel?.unref();
+  }
+
+  /** Keeps this process running while the worker runs (the default). */
+  ref(): void {
+    this.child.ref();
+    this.child.channel?.ref();
   }
 
   /** The worker's pid. */
@@ -175,6 +194,8 @@ export class WorkerProcess {
       logEnd > logStart
         ? createReadStream(this.logPath, { start: logStart, end: logEnd - 1 })
         : `(no output)\n${reason}\n`;
+    // Loaded on a failure only: `toil run` starts a worker before it loads the engine.
+    const { recordFailedAttempt } = await import('./worker-runtime.js');
     const recordError = this.store
       ? await recordFailedAttempt(this.store, jobId, log, reason)
       : 'the worker ran a job before its job store was open';

@@ -58,7 +58,12 @@ export default defineCommand({
     if (!workflow || !existsSync(workflow) || !statSync(workflow).isFile()) return undefined;
     const { runWorkflowFile } = await import('@toil/workflow/run-workflow');
     const preload = resolveToilPreload();
-    return runWorkflowFile({ workflow, args: ['--help'], ...preloadEnv(preload) });
+    return runWorkflowFile({
+      workflow,
+      args: ['--help'],
+      inProcess: true,
+      ...preloadEnv(preload),
+    });
   },
   async run(args, context) {
     const { runWorkflowFile } = await import('@toil/workflow/run-workflow');
@@ -72,6 +77,8 @@ export default defineCommand({
     return runWorkflowFile({
       workflow: args.workflow,
       args: [args.jobStore, ...rest, ...logging],
+      // This process exists to run the workflow: it becomes the workflow program.
+      inProcess: true,
       ...preloadEnv(preload),
     });
   },
