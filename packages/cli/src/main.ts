@@ -71,6 +71,23 @@ function wantsDebug(argv: string[]): boolean {
   return argv.includes('--logDebug') || value.toLowerCase() === 'debug';
 }
 
+/** Words only the CLI itself understands (it answers or renders them): yargs must parse. */
+const CLI_WORDS = new Set(['--help', '-h', '--json', '--raw', '--version', '-v', '--']);
+
+/**
+ * The words after `name` when they start with two plain words (no option before them) and
+ * hold no word the CLI itself must handle: what a pass-through command (`run`) can take
+ * without yargs. Undefined otherwise.
+ */
+export function passThroughArgs(argv: string[], name: string): string[] | undefined {
+  if (argv[0] !== name) return undefined;
+  const words = argv.slice(1);
+  if (words.length < 2 || words[0]!.startsWith('-') || words[1]!.startsWith('-')) return undefined;
+  if (words.some((word) => CLI_WORDS.has(word) || /^--(json|raw|help)=/.test(word)))
+    return undefined;
+  return words;
+}
+
 function closestCommand(name: string): string | undefined {
   const distance = (a: string, b: string): number => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [
@@ -239,6 +256,25 @@ export async function main(argv: string[], io: MainIo = processIo): Promise<numb
           ? `Did you mean "toil ${guess}"? Run "toil --help" for the list of commands.`
           : 'Run "toil --help" for the list of commands.',
       });
+    }
+    const direct = passThroughArgs(argv, entry.name);
+    if (direct) {
+      // `toil run WF STORE [options]` as users type it: the program parses every option
+      // (logging ones too), so yargs is not even loaded.
+      const command = await entry.load();
+      const positionals = Object.keys(command.positionals);
+      if (command.passThrough && positionals.length === 2) {
+        const [first, second, ...rest] = direct;
+        const context: CommandContext = {
+          host: new TerminalHost({ level: 'info', json: false }),
+          out: io.stdout,
+          json: false,
+          logLevel: 'info',
+          version: CLI_VERSION,
+        };
+        const args = { [positionals[0]!]: first, [positionals[1]!]: second, _: [name, ...rest] };
+        return await command.run(args as never, context);
+      }
     }
     // yargs is loaded only once a command is chosen: `toil --help` does not need it.
     const [command, { default: yargs }] = await Promise.all([entry.load(), import('yargs')]);

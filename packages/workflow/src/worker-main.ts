@@ -59,7 +59,9 @@ async function openRuntime(
 
 /** A warm worker: loads the workflow module once, then runs jobs sent by the leader over IPC. */
 async function poolMain(args: Record<string, string>): Promise<void> {
-  startParentWatchdog();
+  // Until a job runs, the event loop is free and 'disconnect' is enough; the watchdog thread
+  // (a Node instance of its own) starts with the first job, not during start-up.
+  let watchdog = false;
   process.on('disconnect', () => killOwnGroup());
   const inbox: ToWorker[] = [];
   let wake: (() => void) | undefined;
@@ -110,6 +112,10 @@ async function poolMain(args: Record<string, string>): Promise<void> {
         measures: { cpuTime: 0, peakMemory: process.resourceUsage().maxRSS * 1024 },
       });
       continue;
+    }
+    if (!watchdog) {
+      watchdog = true;
+      startParentWatchdog();
     }
     const cpu0 = selfCpuSeconds();
     const measures = () => ({

@@ -1,6 +1,12 @@
 import { ToilError } from '@toil/core';
 import { Job, Toil, parseToilOptions, type FileStore } from '@toil/workflow';
 import { RecordingHost } from '@toil/core';
+import {
+  TOIL_OPTION_SPECS,
+  parsePlainCommandLine,
+  parseWithYargs,
+  type PlainSpecs,
+} from '../src/options.js';
 
 describe('workflow options', () => {
   it("parse Toil's names with Toil's defaults", () => {
@@ -130,6 +136,75 @@ describe('workflow options', () => {
     const toil = new Toil(parseToilOptions(['file:s', '--stats', '--clean', 'always']), { host });
     expect(toil.options.clean).toBe('never');
     expect(host.messages('warning')[0]).toContain("Setting clean to 'never'");
+  });
+});
+
+describe('a plain command line, parsed without yargs', () => {
+  const specs: PlainSpecs = {
+    ...TOIL_OPTION_SPECS,
+    count: { type: 'string' },
+    mode: { type: 'string', choices: ['fast', 'slow'] },
+    input: { type: 'string', demandOption: true },
+    dryRun: { type: 'boolean' },
+  };
+  const plain = ['file:store', '--input', 'in.txt'];
+  const lines: string[][] = [
+    plain,
+    [...plain, '--stats', '--clean', 'always', '--retryCount', '3', '--maxCores=2'],
+    [...plain, '--logLevel', 'debug', '--logFile', '/tmp/log', '--workDir', 'w', '--dryRun'],
+    [...plain, '--batchSystem=single_machine', '--defaultMemory', '1.5G', '--mode', 'fast'],
+    [...plain, '--restart', '--disableChaining', '--count', '7', '--logWarning'],
+    ['--stats', 'file:store', '--input=x=y'],
+    // Left to yargs: each of these differs from plain somewhere.
+    [...plain, '--stats', 'false'],
+    [...plain, '--stats=true'],
+    [...plain, '--clean', 'sometimes'],
+    [...plain, '--mode', 'medium'],
+    [...plain, '--retryCount'],
+    [...plain, '--retryCount', '--stats'],
+    [...plain, '--retryCount', ''],
+    [...plain, '--stats', '--stats'],
+    [...plain, '--max-cores', '2'],
+    [...plain, '--no-stats'],
+    [...plain, '-s'],
+    [...plain, '--bogus'],
+    [...plain, '--', 'x'],
+    ['file:store'],
+    ['123', '--input', 'x'],
+    // Plain, and refused after parsing, as with yargs.
+    ['file:store', 'extra', '--input', 'x'],
+    ['-5', '--input', 'x'],
+  ];
+
+  it('is what yargs gives, or left to yargs', () => {
+    let plainOnes = 0;
+    for (const argv of lines) {
+      const fast = parsePlainCommandLine(argv, specs);
+      let slow: Record<string, unknown> | string;
+      try {
+        const { $0: _name, ...rest } = parseWithYargs(argv, specs);
+        slow = rest;
+      } catch (error) {
+        slow = (error as Error).message;
+      }
+      if (fast === undefined) continue;
+      plainOnes += 1;
+      expect({ argv, parsed: fast }).toEqual({ argv, parsed: slow });
+    }
+    expect(plainOnes).toBe(7);
+  });
+
+  it('gives the same options as yargs for a plain workflow command line', () => {
+    const argv = ['file:store', '--stats', '--maxMemory', '3G', '--logDebug', '--workDir', 'w'];
+    const options = parseToilOptions(argv);
+    expect(options).toMatchObject({
+      jobStore: 'file:store',
+      stats: true,
+      maxMemory: 3e9,
+      logLevel: 'debug',
+      given: expect.arrayContaining(['stats', 'maxMemory', 'logDebug', 'workDir']),
+    });
+    expect(options.given).toHaveLength(4);
   });
 });
 

@@ -64,6 +64,19 @@ describe('toil run runs the workflow program in its own process', () => {
     expect(processesMentioning(workDir)).toEqual([]);
   });
 
+  it('takes logging options before or after the workflow and its store alike', async () => {
+    const { dir, workDir } = workspace();
+    for (const args of [
+      [SLEEPERS, `file:${join(dir, 'after')}`, '--workDir', workDir, '--logDebug'],
+      ['--logLevel=debug', SLEEPERS, `file:${join(dir, 'before')}`, '--workDir', workDir],
+    ]) {
+      const result = await startToilRun(args, { SLEEPERS: '0' }).done;
+      expect({ args, code: result.code }).toEqual({ args, code: 0 });
+      expect(result.stderr).toMatch(/\[D\] \[toil\.leader\] Issued job 'Root'/);
+    }
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+
   it('stops the worker it started ahead when the workflow never starts, whichever way', async () => {
     const { dir, workDir } = workspace();
     // The job store is a regular file: the workflow refuses it after the worker started.
