@@ -190,6 +190,8 @@ export class SlurmBatchSystem implements BatchSystem {
   private lastMarkerCollect = 0;
   /** The marker directory and the warm classes' `done/`: a change wakes `poll`. */
   private readonly results = new DirWatch();
+  /** Warm workers (Slurm ids) that reported a failed attempt: their output files are kept. */
+  private readonly warmFailures = new Set<string>();
 
   constructor(
     context: BatchSystemContext<SlurmOptionValues | Record<string, unknown>>,
@@ -694,23 +696,30 @@ export class SlurmBatchSystem implements BatchSystem {
   }
 
   /**
-   * Writes `stop` into every warm class directory and waits (at most {@link WARM_STOP_MS})
+   * Empties every warm class's inbox, writes `stop` into its directory and waits (at most {@link WARM_STOP_MS})
    * until the workers Slurm runs that hold no claimed attempt left the queue; those are no
-   * longer tracked. Workers not yet started or running an attempt stay for {@link kill} (a
-   * cancelled worker loses the stats of its jobs of the last second, not yet stored).
+   * longer tracked, and their Slurm output files are deleted unless one of their attempts
+   * failed (as a one-shot job's are when it succeeded). Workers not yet started or running an
+   * attempt stay for {@link kill} (a cancelled worker loses the stats of its jobs of the last
+   * second, not yet stored).
    */
   private async stopWarmWorkers(): Promise<void> {
     const workers = this.warmWorkers();
     if (workers.length === 0) return;
+    // Slurm's own view, before they are told: the last poll may be older than their start,
+    // and a told worker may already be completing when squeue answers.
+    const states = await this.squeue();
     const busy = new Set<string>();
     for (const warmClass of new Set(workers.map((w) => w.warmClass!))) {
       const dir = join(this.warmRoot, warmClass);
-      writeFileSync(join(dir, 'stop'), '');
+      // Nothing more to claim; a worker that claimed before is busy and gets cancelled.
+      const inbox = join(dir, WARM_DIRS.inbox);
+      for (const name of await readdir(inbox).catch(() => [] as string[]))
+        await rm(join(inbox, name), { force: true });
       for (const name of await readdir(join(dir, WARM_DIRS.running)).catch(() => [] as string[]))
         busy.add(parseWarmClaimName(name)?.worker ?? '');
+      writeFileSync(join(dir, 'stop'), '');
     }
-    // Slurm's own view now: the last poll may be older than the workers' start.
-    const states = await this.squeue();
     const idle = workers
       .filter((w) => states?.get(w.batchId) === 'RUNNING' && !busy.has(w.batchId))
       .map((w) => w.batchId);
@@ -719,8 +728,14 @@ export class SlurmBatchSystem implements BatchSystem {
       const queue = await this.squeue();
       if (queue !== undefined) {
         for (const id of idle.filter((i) => !queue.has(i))) {
+          const worker = this.jobs.get(id);
           this.jobs.delete(id);
           idle.splice(idle.indexOf(id), 1);
+          if (worker && !this.warmFailures.has(id))
+            await Promise.all([
+              rm(worker.outputFile, { force: true }),
+              rm(worker.errorFile, { force: true }),
+            ]);
         }
         if (idle.length === 0) break;
       }
@@ -827,6 +842,7 @@ export class SlurmBatchSystem implements BatchSystem {
         if (attempt) {
           const result = JSON.parse(await readFile(path, 'utf8')) as WarmResult;
           this.warmAttempts.delete(name);
+          if (result.exitCode !== 0 && result.worker) this.warmFailures.add(result.worker);
           this.finished.push({
             batchId: name,
             jobId: attempt.jobId,

@@ -1,7 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runToil } from '../../../tooling/test-env/cli.js';
-import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
+import {
+  acquireSlurm,
+  describeWithSlurm,
+  releaseSlurm,
+  slurmCommand,
+} from '../../../tooling/test-env/slurm.js';
 import {
   FIXTURE,
   notes,
@@ -74,13 +79,16 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
       jobs: { count: number };
     };
     expect(raw.jobs.count).toBe(21);
-    // The warm workers' Slurm output files (kept: shutdown stops them without looking at how
-    // they ended); one-shot jobs would have left none (their files go when they succeed), so
-    // these are all the Slurm jobs. Every job's stats are in the store although workers store
-    // them only when idle: shutdown lets idle workers end by themselves.
-    const workers = readdirSync(dir).filter((f) => /_warm_\d+\.out$/.test(f));
-    expect(workers.length).toBeGreaterThanOrEqual(1);
-    expect(workers.length).toBeLessThanOrEqual(2);
+    // Every Slurm job of the run (Slurm keeps finished ones for MinJobAge): at most two, all
+    // warm workers. Every job's stats are in the store although workers store them only when
+    // idle: shutdown lets idle workers end by themselves, and then deletes their output files.
+    const jobs = slurmCommand(['scontrol', '-o', 'show', 'job'])
+      .split('\n')
+      .filter((line) => line.includes(` StdOut=${dir}/`));
+    expect(jobs.length).toBeGreaterThanOrEqual(1);
+    expect(jobs.length).toBeLessThanOrEqual(2);
+    for (const job of jobs) expect(job).toMatch(/ JobName=\S+_warm /);
+    expect(readdirSync(dir).filter((f) => /\.(out|err)$/.test(f))).toEqual([]);
     expect(queued(dir, 'warm')).toEqual([]);
   }, 180_000);
 
