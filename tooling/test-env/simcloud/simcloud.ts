@@ -32,6 +32,11 @@ export interface SimInstance {
    * endpoint and fake credentials that stand in for an instance profile.
    */
   readonly sessionEnv?: Readonly<Record<string, string>>;
+  /**
+   * Files the node has from its first moment, as the image or the cloud's guest agent
+   * would give them (root's, before stage 1), e.g. the credentials `sessionEnv` names.
+   */
+  readonly files?: readonly { path: string; content: string; mode: string }[];
 }
 
 /** Where instances come from: one per fake cloud API. */
@@ -337,6 +342,7 @@ export class SimCloud {
   /** Resolves when `predicate` holds after a reconcile pass (or now); rejects after `timeoutMs`. */
   async waitFor(what: string, predicate: () => boolean, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    let first = true;
     while (!predicate()) {
       if (Date.now() > deadline) throw new Error(`simcloud: timed out waiting for ${what}`);
       await new Promise<void>((resolve) => {
@@ -345,8 +351,12 @@ export class SimCloud {
           resolve();
         };
         this.waiters.add(wake);
-        void this.reconcile();
+        // Later looks wait for the next pass (a cloud event or the poll timer): passes whose
+        // sources answer from memory do no I/O, and a loop of them starved the event loop
+        // (the Compute Engine fake in this process stopped answering until the deadline).
+        if (first) void this.reconcile();
       });
+      first = false;
     }
   }
 
@@ -518,6 +528,20 @@ export class SimCloud {
           `${new Date().toUTCString()} - util.py[WARNING]: Failed running ${module} (exit ${r.code})`,
         );
     };
+    if (instance.files?.length)
+      await must(
+        'image files',
+        [
+          'set -e',
+          ...instance.files.map((f) =>
+            [
+              `mkdir -p "$(dirname ${shq(f.path)})"`,
+              `printf %s ${shq(Buffer.from(f.content).toString('base64'))} | base64 -d > ${shq(f.path)}`,
+              `chmod ${shq(f.mode)} ${shq(f.path)}`,
+            ].join('\n'),
+          ),
+        ].join('\n'),
+      );
     this.console(
       node.key,
       `${ci} running 'init' at ${new Date().toUTCString()}. Up ${since()} seconds.`,
