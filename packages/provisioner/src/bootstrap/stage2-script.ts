@@ -18,7 +18,9 @@ import { CLOUD_ENV_NAMES } from '../autoscale/config.js';
  * - `autoscale CONFIG_BASE64` (leader of a cluster with elastic groups, run with the login's
  *   cloud settings kept by `sudo --preserve-env`): the settings in `/etc/toil-ts/autoscale`,
  *   the leader's own SSH key for the nodes it starts, a copy of the munge key, the cloud
- *   settings of the login, all readable by Slurm's user only; and the power-saving programs.
+ *   settings of the login, all readable by Slurm's user only except the settings (no secret;
+ *   `toil run --provisioner` checks a run against them as the login user); and the
+ *   power-saving programs.
  * - `power-up HOSTLIST`: asks Slurm to resume cloud nodes (an elastic group's minimum).
  * - `slurm-ready SECONDS HOST...`: waits until `sinfo` shows every HOST up (idle, or running
  *   jobs after a re-run).
@@ -166,7 +168,9 @@ autoscale)
   dir=/etc/toil-ts/autoscale
   mkdir -p "$dir" /usr/local/lib/toil-ts /var/log/slurm
   chown root:slurm "$dir"
-  chmod 0750 "$dir"
+  # Others may open the settings (toil run --provisioner checks a run against them), not list
+  # the directory; the keys and cloud.env are Slurm's only.
+  chmod 0751 "$dir"
   printf %s "$config" | base64 -d > "$dir/config.json.new"
   chmod 0644 "$dir/config.json.new"
   mv -f "$dir/config.json.new" "$dir/config.json"
