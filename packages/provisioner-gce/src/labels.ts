@@ -1,4 +1,10 @@
-import type { ClusterNode, HostKeyFingerprint, NodeRole, NodeState } from '@toil/provisioner';
+import type {
+  ClusterNode,
+  HostKeyFingerprint,
+  NodeLifetime,
+  NodeRole,
+  NodeState,
+} from '@toil/provisioner';
 
 /** The label that names an instance's or disk's cluster; clusters are found by it. */
 export const CLUSTER_LABEL = 'toil-cluster';
@@ -12,6 +18,11 @@ export const CREATED_BY_LABEL = 'toil-created-by';
 export const TAGS_METADATA_KEY = 'toil-tags';
 /** Metadata key holding the host keys pinned at launch (JSON list). */
 export const HOST_KEYS_METADATA_KEY = 'toil-host-keys';
+/**
+ * Metadata key on the leader holding the lifetimes of the workers deleted so far (JSON list
+ * of `[machine type, launched, ended]`, epoch seconds), for the cluster's node-hours.
+ */
+export const NODE_LIFETIMES_METADATA_KEY = 'toil-node-lifetimes';
 
 /** A label key or value as Compute Engine accepts it: lowercase, `[a-z0-9_-]`, at most 63. */
 export function labelValue(text: string): string {
@@ -67,6 +78,26 @@ export function nodeState(status: string | null | undefined): NodeState {
 function metadataValue(instance: any, key: string): string | undefined {
   const item = (instance.metadata?.items ?? []).find((i: any) => i.key === key);
   return item?.value ?? undefined;
+}
+
+/** The worker lifetimes recorded in a leader's metadata ({@link NODE_LIFETIMES_METADATA_KEY}). */
+export function nodeLifetimes(instance: any): NodeLifetime[] {
+  const raw = metadataValue(instance, NODE_LIFETIMES_METADATA_KEY);
+  if (!raw) return [];
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (!Array.isArray(parsed)) return [];
+    return parsed
+      .filter((e): e is [string, number, number] => Array.isArray(e) && e.length === 3)
+      .map(([nodeType, launched, ended]) => ({ nodeType, launched, ended }));
+  } catch {
+    return [];
+  }
+}
+
+/** The metadata value of lifetimes, as {@link nodeLifetimes} reads it. */
+export function formatNodeLifetimes(lives: readonly NodeLifetime[]): string {
+  return JSON.stringify(lives.map((l) => [l.nodeType, l.launched, l.ended ?? l.launched]));
 }
 
 /** The host keys pinned in an instance's metadata. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startSpan, ToilError, type IoHost } from '@toil/core';
 import {
   addNodesStage2,
+  elasticGroupConfigs,
   formatNodeType,
   joinAddedNodes,
   launchStage2,
@@ -9,7 +10,9 @@ import {
   parseHostKeyFingerprints,
   sshStage2Runner,
   renderStage1UserData,
+  SLURM_NODE_TAG,
   type AddNodesOptions,
+  type AutoscaleConfig,
   type ClusterNode,
   type ClusterResource,
   type ClusterSpec,
@@ -26,11 +29,14 @@ import { ApiCaller, connect, gceError, toToilError, type GceConnection } from '.
 import {
   CLUSTER_LABEL,
   HOST_KEYS_METADATA_KEY,
+  NODE_LIFETIMES_METADATA_KEY,
   ROLE_LABEL,
   SSH_USER_LABEL,
   TAGS_METADATA_KEY,
   clusterLabels,
+  formatNodeLifetimes,
   nodeFromInstance,
+  nodeLifetimes,
 } from './labels.js';
 
 /** The image family nodes boot from unless `TOIL_GCE_IMAGE_FAMILY` names another. */
@@ -70,6 +76,15 @@ async function settleAll(promises: Promise<unknown>[]): Promise<void> {
     (r): r is PromiseRejectedResult => r.status === 'rejected',
   );
   if (failed) throw failed.reason;
+}
+
+/** The scope of the leader's service account when it starts nodes (elastic groups). */
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+
+/** A machine type's size as the zone lists it. */
+interface MachineSize {
+  cpus: number;
+  memoryMb: number;
 }
 
 /** The last line of the host-key block cloud-init prints on the serial console. */
@@ -291,8 +306,11 @@ export class GceProvisioner implements Provisioner {
     return this.aggregated('disks', `labels.${CLUSTER_LABEL}=${clusterName}`);
   }
 
-  /** Checks machine types against the zone's own list; AWS names get Toil's error. */
-  private async checkMachineTypes(types: string[]): Promise<void> {
+  /**
+   * Checks machine types against the zone's own list (AWS names get Toil's error) and returns
+   * the size of each.
+   */
+  private async checkMachineTypes(types: string[]): Promise<Map<string, MachineSize>> {
     for (const type of types)
       if (AWS_TYPE.test(type))
         throw new ToilError(
@@ -310,22 +328,21 @@ export class GceProvisioner implements Provisioner {
       throw new ToilError('ZONE_INVALID', `The zone ${this.zone} does not exist in this project.`, {
         hint: 'Give a Compute Engine zone such as us-west1-a (gcloud compute zones list).',
       });
-    const available = (
-      await this.listAll(
-        'machineTypes.list',
-        `listing machine types of ${this.zone}`,
-        (c, pageToken) =>
-          c.clients.machineTypes.list(
-            {
-              project: c.project,
-              zone: this.zone,
-              maxResults: 500,
-              ...(pageToken ? { pageToken } : {}),
-            },
-            { autoPaginate: false },
-          ),
-      )
-    ).map((t) => String(t.name));
+    const listed = await this.listAll(
+      'machineTypes.list',
+      `listing machine types of ${this.zone}`,
+      (c, pageToken) =>
+        c.clients.machineTypes.list(
+          {
+            project: c.project,
+            zone: this.zone,
+            maxResults: 500,
+            ...(pageToken ? { pageToken } : {}),
+          },
+          { autoPaginate: false },
+        ),
+    );
+    const available = listed.map((t) => String(t.name));
     for (const type of types)
       if (!available.includes(type)) {
         const suggestion = closest(type, available);
@@ -338,6 +355,12 @@ export class GceProvisioner implements Provisioner {
           },
         );
       }
+    return new Map(
+      listed.map((t) => [
+        String(t.name),
+        { cpus: Number(t.guestCpus ?? 1), memoryMb: Number(t.memoryMb ?? 1024) },
+      ]),
+    );
   }
 
   /** The image URL nodes boot from: the newest image of the family (never a fixed name). */
@@ -372,6 +395,7 @@ export class GceProvisioner implements Provisioner {
     preemptible: boolean,
     storageGb: number,
     image: string,
+    extra: { uid?: number; startsNodes?: boolean } = {},
   ): Record<string, unknown> {
     const labels = {
       ...clusterLabels(spec.clusterName, spec.tags),
@@ -391,6 +415,7 @@ export class GceProvisioner implements Provisioner {
               sshUser: spec.sshUser,
               sshPublicKey: spec.sshPublicKey,
               clusterName: spec.clusterName,
+              ...(extra.uid === undefined ? {} : { uid: extra.uid }),
             }),
           },
           { key: 'ssh-keys', value: `${spec.sshUser}:${spec.sshPublicKey}` },
@@ -421,12 +446,19 @@ export class GceProvisioner implements Provisioner {
             : {}),
         },
       ],
+      // A leader that starts nodes calls the API as its VM's service account (the metadata
+      // server, through the default credentials chain): the project's default account.
+      ...(extra.startsNodes
+        ? { serviceAccounts: [{ email: 'default', scopes: [CLOUD_PLATFORM_SCOPE] }] }
+        : {}),
       scheduling: preemptible
         ? {
             preemptible: true,
             automaticRestart: false,
             onHostMaintenance: 'TERMINATE',
             provisioningModel: 'SPOT',
+            // Preempted, it is gone (as a spot instance on EC2), so Slurm's node can start again.
+            instanceTerminationAction: 'DELETE',
           }
         : { preemptible: false },
     };
@@ -560,7 +592,34 @@ export class GceProvisioner implements Provisioner {
           detail: `worker, ${formatNodeType(w)}${w.spotBid !== undefined ? ', preemptible' : ''}, ${spec.nodeStorageGb} GB`,
         })),
       ),
+      ...spec.elastic.map((g) => ({
+        kind: 'elastic-group',
+        id: `${g.min}-${g.max} worker(s)`,
+        detail: `${formatNodeType(g)}${g.spotBid === undefined ? '' : ', preemptible (Spot)'}, ${spec.nodeStorageGb} GB, started by Slurm on the leader while jobs wait, deleted after ${spec.nodeIdleSeconds} s idle`,
+      })),
     ];
+  }
+
+  /** The leader's autoscaling settings (undefined without elastic groups); sizes from the zone. */
+  private autoscaleConfig(
+    spec: ClusterSpec,
+    sizes: ReadonlyMap<string, MachineSize>,
+  ): AutoscaleConfig | undefined {
+    if (spec.elastic.length === 0) return undefined;
+    return {
+      version: 1,
+      clusterName: spec.clusterName,
+      provisioner: 'gce',
+      zone: this.zone,
+      nodeStorageGb: spec.nodeStorageGb,
+      phaseTimeoutSeconds: spec.phaseTimeoutSeconds,
+      idleSeconds: spec.nodeIdleSeconds,
+      // Compute Engine takes one machine type per group (the first of `a/b`).
+      groups: elasticGroupConfigs(
+        spec.elastic.map((g) => ({ ...g, instanceTypes: g.instanceTypes.slice(0, 1) })),
+        (name) => sizes.get(name) ?? { cpus: 1, memoryMb: 1024 },
+      ),
+    };
   }
 
   async launchCluster(given: ClusterSpec): Promise<LaunchResult> {
@@ -568,8 +627,12 @@ export class GceProvisioner implements Provisioner {
     const spec = /^[a-z_][a-z0-9_-]{0,31}$/.test(given.keyPairName)
       ? { ...given, sshUser: given.keyPairName }
       : given;
-    const types = [spec.leaderNodeType, ...spec.workers.flatMap((w) => w.instanceTypes)];
-    await this.checkMachineTypes([...new Set(types)]);
+    const types = [
+      spec.leaderNodeType,
+      ...spec.workers.flatMap((w) => w.instanceTypes),
+      ...spec.elastic.flatMap((g) => g.instanceTypes.slice(0, 1)),
+    ];
+    const sizes = await this.checkMachineTypes([...new Set(types)]);
     const image = await this.resolveImage();
     const existing = await this.clusterInstances(spec.clusterName);
     if (existing.length > 0)
@@ -588,7 +651,7 @@ export class GceProvisioner implements Provisioner {
         resources: this.plan(spec),
         apiCalls: { ...this.api.calls },
       };
-    for (const w of spec.workers)
+    for (const w of [...spec.workers, ...spec.elastic])
       if (w.spotBid !== undefined)
         this.emit(
           'warning',
@@ -603,6 +666,8 @@ export class GceProvisioner implements Provisioner {
         );
     const resources: ClusterResource[] = [];
     const stage2 = launchStage2(spec);
+    const autoscale = this.autoscaleConfig(spec, sizes);
+    const withAutoscale = autoscale ? { autoscale } : {};
     const span = startSpan(this.host, 'GCE_LAUNCH', `Creating cluster ${spec.clusterName}...`, {
       source: 'toil.provisioner.gce',
     });
@@ -649,6 +714,7 @@ export class GceProvisioner implements Provisioner {
             false,
             spec.leaderStorageGb,
             image,
+            { startsNodes: autoscale !== undefined },
           ),
         ],
         'starting the leader',
@@ -656,7 +722,10 @@ export class GceProvisioner implements Provisioner {
       resources.push({ kind: 'instance', id: leader!.name, detail: 'leader' });
       if (stage2) {
         span.progress(2, 'Setting the leader up over SSH');
-        await this.stage2({ clusterName: spec.clusterName, leader: leader!, workers: [] }, stage2);
+        await this.stage2(
+          { clusterName: spec.clusterName, leader: leader!, workers: [], ...withAutoscale },
+          stage2,
+        );
       }
       const workers: ClusterNode[] = [];
       for (const group of spec.workers) {
@@ -667,7 +736,10 @@ export class GceProvisioner implements Provisioner {
       }
       if (stage2 && workers.length > 0) {
         span.progress(4, 'Setting the workers up over SSH');
-        await this.stage2({ clusterName: spec.clusterName, leader: leader!, workers }, stage2);
+        await this.stage2(
+          { clusterName: spec.clusterName, leader: leader!, workers, ...withAutoscale },
+          stage2,
+        );
       }
       span.end(`Cluster ${spec.clusterName} created.`);
       return {
@@ -698,17 +770,19 @@ export class GceProvisioner implements Provisioner {
     count: number,
     storageGb: number,
     image: string,
+    uid?: number,
   ): Promise<ClusterNode[]> {
     const preemptible = type.spotBid !== undefined;
     const bodies = Array.from({ length: count }, () =>
       this.instanceBody(
         spec,
-        `${spec.clusterName}-w${preemptible ? 'p' : 'n'}-${randomBytes(3).toString('hex')}`,
+        workerName(spec.clusterName, preemptible, spec.tags[SLURM_NODE_TAG]),
         'worker',
         type.instanceTypes[0]!,
         preemptible,
         storageGb,
         image,
+        uid === undefined ? {} : { uid },
       ),
     );
     return this.startInstances(bodies, `starting ${count} worker(s)`);
@@ -753,7 +827,14 @@ export class GceProvisioner implements Provisioner {
     } as ClusterSpec;
     const withBid =
       options.spotBid !== undefined ? { ...nodeType, spotBid: options.spotBid } : nodeType;
-    const added = await this.launchWorkers(spec, withBid, count, options.storageGb ?? 50, image);
+    const added = await this.launchWorkers(
+      spec,
+      withBid,
+      count,
+      options.storageGb ?? 50,
+      image,
+      options.sshUid,
+    );
     if (stage2)
       await joinAddedNodes(
         this.stage2,
@@ -765,6 +846,7 @@ export class GceProvisioner implements Provisioner {
   }
 
   async terminateNodes(clusterName: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
     const instances = await this.clusterInstances(clusterName);
     const byId = new Map<string, any>();
     for (const i of instances) {
@@ -780,13 +862,66 @@ export class GceProvisioner implements Provisioner {
           hint: `List the cluster's nodes with: toil list-clusters ${this.options()}`,
         },
       );
-    await this.deleteInstances(
-      ids.map((id) => byId.get(id)),
+    const deleted = await this.deleteInstances(
+      [...new Set(ids.map((id) => byId.get(id)))],
       'terminating nodes',
     );
+    const leader = instances.find((i) => i.labels?.[ROLE_LABEL] === 'leader');
+    const workers = deleted.filter((i) => i.labels?.[ROLE_LABEL] !== 'leader');
+    if (leader && workers.length > 0) await this.recordLifetimes(leader, workers);
   }
 
-  private async deleteInstances(instances: any[], phase: string): Promise<void> {
+  /**
+   * Adds the lifetimes of deleted workers to the leader's metadata
+   * ({@link NODE_LIFETIMES_METADATA_KEY}): Compute Engine forgets a deleted instance at once,
+   * and destroy-cluster counts them in the cluster's node-hours. Retried when another
+   * writer changed the metadata meanwhile (its fingerprint).
+   */
+  private async recordLifetimes(leader: any, deleted: any[]): Promise<void> {
+    const ended = Math.floor(Date.now() / 1000);
+    const lives = deleted.map((i) => {
+      const node = nodeFromInstance(i);
+      return { nodeType: node.nodeType, launched: node.launchTime, ended };
+    });
+    const zone = String(leader.zone).split('/').pop()!;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [current] = await this.call('instances.get', 'reading the leader', (c) =>
+          c.clients.instances.get({ project: c.project, zone, instance: leader.name }),
+        );
+        const items = (current.metadata?.items ?? []) as { key: string; value: string }[];
+        const value = formatNodeLifetimes([...nodeLifetimes(current), ...lives]);
+        const [op] = await this.call('instances.setMetadata', 'recording node-hours', (c) =>
+          c.clients.instances.setMetadata({
+            project: c.project,
+            zone,
+            instance: leader.name,
+            metadataResource: {
+              fingerprint: current.metadata?.fingerprint,
+              items: [
+                ...items.filter((i) => i.key !== NODE_LIFETIMES_METADATA_KEY),
+                { key: NODE_LIFETIMES_METADATA_KEY, value },
+              ],
+            },
+          }),
+        );
+        await this.waitOperation(op, 'recording node-hours', zone);
+        return;
+      } catch (error) {
+        const conflict = /fingerprint/i.test(String((error as Error)?.message));
+        if (conflict && attempt < 8) continue;
+        this.emit(
+          'warning',
+          'GCE_NODE_HOURS_NOT_RECORDED',
+          `Could not record the node-hours of ${deleted.map((i) => String(i.name)).join(', ')} on the leader: ${(error as Error).message}`,
+        );
+        return;
+      }
+    }
+  }
+
+  /** Deletes instances and waits; resolves those whose deletion this call started. */
+  private async deleteInstances(instances: any[], phase: string): Promise<any[]> {
     const ops = await Promise.all(
       instances.map(async (i) => {
         const zone = String(i.zone).split('/').pop()!;
@@ -808,6 +943,7 @@ export class GceProvisioner implements Provisioner {
         o ? this.waitOperation(o.op, `${phase}: deleting an instance`, o.zone) : Promise.resolve(),
       ),
     );
+    return instances.filter((_, index) => ops[index] !== undefined);
   }
 
   async destroyCluster(clusterName: string, options: DestroyOptions = {}): Promise<DestroyReport> {
@@ -830,14 +966,24 @@ export class GceProvisioner implements Provisioner {
       report.apiCalls = { ...this.api.calls };
       return report;
     }
-    // Deleted instances vanish from Compute Engine: only the ones destroyed now can count.
-    report.nodeHours = countNodeHours(
-      found.instances.map((i) => {
-        const node = nodeFromInstance(i);
-        return { nodeType: node.nodeType, launched: node.launchTime };
-      }),
-      Date.now() / 1000,
-    );
+    // Deleted instances vanish from Compute Engine: the ones destroyed now count, and the
+    // workers deleted earlier through terminateNodes as the leader recorded them.
+    const lifetime = (i: any) => {
+      const node = nodeFromInstance(i);
+      return { nodeType: node.nodeType, launched: node.launchTime };
+    };
+    const recorded = found.instances
+      .filter((i) => i.labels?.[ROLE_LABEL] === 'leader')
+      .flatMap(nodeLifetimes);
+    const counted = new Set(found.instances.map((i) => String(i.id)));
+    const countHours = (more: any[] = []) =>
+      countNodeHours(
+        [...found.instances, ...more.filter((i) => !counted.has(String(i.id)))]
+          .map(lifetime)
+          .concat(recorded),
+        Date.now() / 1000,
+      );
+    report.nodeHours = countHours();
     const span = startSpan(this.host, 'GCE_DESTROY', `Destroying cluster ${clusterName}`, {
       source: 'toil.provisioner.gce',
       total: all.length,
@@ -845,11 +991,16 @@ export class GceProvisioner implements Provisioner {
     try {
       // The leader first, so that a running workflow cannot start more nodes.
       const leaders = found.instances.filter((i) => i.labels?.[ROLE_LABEL] === 'leader');
-      const others = found.instances.filter((i) => i.labels?.[ROLE_LABEL] !== 'leader');
+      let others = found.instances.filter((i) => i.labels?.[ROLE_LABEL] !== 'leader');
       if (leaders.length) {
         this.emit('info', 'GCE_DESTROY_LEADER', 'Terminating the leader first ...');
         await this.deleteInstances(leaders, 'deleting the leader');
         report.deleted.push(...leaders.map(instanceResource));
+        // Nodes its power saving started while we listed (an elastic group growing).
+        others = (await this.clusterInstances(clusterName)).filter(
+          (i) => i.labels?.[ROLE_LABEL] !== 'leader',
+        );
+        report.nodeHours = countHours(others);
       }
       if (others.length) {
         this.emit('info', 'GCE_DESTROY_WORKERS', 'Terminating any remaining workers ...');
@@ -988,6 +1139,18 @@ export class GceProvisioner implements Provisioner {
       });
     return leader;
   }
+}
+
+/**
+ * A worker's instance name: the cluster's, then the Slurm node name it was started as (when
+ * it fits Compute Engine's 63 characters) or `wp` (preemptible) / `wn`, then a random part.
+ */
+export function workerName(clusterName: string, preemptible: boolean, slurmNode?: string): string {
+  const suffix = randomBytes(3).toString('hex');
+  const named = slurmNode ? `${clusterName}-${slurmNode}-${suffix}` : '';
+  return /^[a-z][-a-z0-9]{0,61}[a-z0-9]$/.test(named)
+    ? named
+    : `${clusterName}-w${preemptible ? 'p' : 'n'}-${suffix}`;
 }
 
 function instanceResource(i: any): ClusterResource {

@@ -2,10 +2,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordingHost } from '@toil/core';
-import { parseClusterSpec, type ClusterSpec, type ClusterSpecInput } from '@toil/provisioner';
+import {
+  SLURM_NODE_TAG,
+  parseClusterSpec,
+  type AutoscaleConfig,
+  type ClusterSpec,
+  type ClusterSpecInput,
+} from '@toil/provisioner';
 import * as compute from '@google-cloud/compute';
 import { createProvisioner, GceProvisioner } from '@toil/provisioner-gce';
-import { startGceFake, type GceFake } from '../../../tooling/test-env/gce-fake.js';
+import {
+  MACHINE_TYPES,
+  startGceFake,
+  type FakeInstanceView,
+  type GceFake,
+} from '../../../tooling/test-env/gce-fake.js';
 import { rejectedToilError } from '../../../tooling/test-env/errors.js';
 
 // The provisioner runs the real @google-cloud/compute client against the Compute Engine fake,
@@ -37,7 +48,7 @@ function spec(name: string, extra: Partial<ClusterSpecInput> = {}): ClusterSpec 
 }
 
 /** The stage 2 runs of the recording runner: the leader's and the workers' instance names. */
-let stage2Runs: Array<{ leader: string; workers: string[] }> = [];
+let stage2Runs: Array<{ leader: string; workers: string[]; autoscale?: AutoscaleConfig }> = [];
 
 function provisioner(host = new RecordingHost()) {
   return createProvisioner({
@@ -49,6 +60,7 @@ function provisioner(host = new RecordingHost()) {
       stage2Runs.push({
         leader: cluster.leader.name,
         workers: cluster.workers.map((w) => w.name).sort(),
+        ...(cluster.autoscale ? { autoscale: cluster.autoscale } : {}),
       });
     },
   }) as GceProvisioner;
@@ -339,6 +351,125 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
     );
     await p.destroyCluster('gc9');
   }, 120_000);
+
+  it("launches elastic groups: the leader gets the autoscaling settings with the zone's machine sizes and a service account; nodes added for Slurm node names carry them, get the leader's uid, Spot ones are deleted when preempted; the node-hours of terminated ones are recorded on the leader and destroy-cluster counts them", async () => {
+    const host = new RecordingHost();
+    const p = provisioner(host);
+    const launched = await p.launchCluster(
+      spec('gc10', {
+        elastic: [
+          { instanceTypes: ['e2-small'], min: 0, max: 2 },
+          { instanceTypes: ['n1-standard-1'], spotBid: 0.05, min: 0, max: 1 },
+        ],
+        nodeIdleSeconds: 20,
+      }),
+    );
+    expect(launched.workers).toEqual([]);
+    expect(launched.resources.map((r) => r.kind)).toEqual(['firewall', 'firewall', 'instance']);
+    expect(host.events.map((e) => e.code)).toContain('GCE_SPOT_BID_IGNORED');
+    const size = (type: string) => ({
+      cpus: MACHINE_TYPES[type]!.guestCpus,
+      memoryMb: Math.floor(MACHINE_TYPES[type]!.memoryMb * 0.9),
+    });
+    expect(stage2Runs).toEqual([
+      {
+        leader: 'gc10-leader',
+        workers: [],
+        autoscale: {
+          version: 1,
+          clusterName: 'gc10',
+          provisioner: 'gce',
+          zone: ZONE,
+          nodeStorageGb: 50,
+          phaseTimeoutSeconds: 600,
+          idleSeconds: 20,
+          groups: [
+            { instanceTypes: ['e2-small'], min: 0, max: 2, prefix: 'w0-', ...size('e2-small') },
+            {
+              instanceTypes: ['n1-standard-1'],
+              spotBid: 0.05,
+              min: 0,
+              max: 1,
+              prefix: 'w1-',
+              ...size('n1-standard-1'),
+            },
+          ],
+        },
+      },
+    ]);
+    const instances = new compute.InstancesClient({
+      apiEndpoint: '127.0.0.1',
+      port: fake.port,
+      protocol: 'http',
+      keyFilename: env.GOOGLE_APPLICATION_CREDENTIALS,
+    });
+    try {
+      const [leader] = await instances.get({
+        project: fake.project,
+        zone: ZONE,
+        instance: 'gc10-leader',
+      });
+      expect(leader.serviceAccounts).toMatchObject([
+        { scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
+      ]);
+    } finally {
+      await instances.close();
+    }
+
+    // As the leader's power saving starts w1-0 (Spot) and w0-0.
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests slurm@leader';
+    const forSlurm = (name: string) => ({
+      sshPublicKey: key,
+      sshUid: 1234,
+      storageGb: 20,
+      bootstrap: 'host-keys' as const,
+      tags: { [SLURM_NODE_TAG]: name },
+    });
+    const [spot] = await p.addNodes(
+      'gc10',
+      { instanceTypes: ['n1-standard-1'], spotBid: 0.05 },
+      1,
+      forSlurm('w1-0'),
+    );
+    expect(spot!.name).toMatch(/^gc10-w1-0-[0-9a-f]{6}$/);
+    expect([spot!.preemptible, spot!.tags[SLURM_NODE_TAG], spot!.hostKeys.length > 0]).toEqual([
+      true,
+      'w1-0',
+      true,
+    ]);
+    const view = fake.instances().find((i) => i.name === spot!.name)!;
+    expect(view.labels['toil-ts_slurm-node']).toBe('w1-0');
+    expect(view.metadata['ssh-keys']).toBe(`alice:${key}`);
+    expect(view.metadata['user-data']).toContain('1234');
+    expect(stage2Runs).toHaveLength(1);
+    const gone = new Promise<string>((resolve) =>
+      fake.once('instance-deleted', (v: FakeInstanceView) => resolve(v.name)),
+    );
+    fake.preempt(ZONE, spot!.name);
+    expect(await gone).toBe(spot!.name);
+
+    const [node] = await p.addNodes('gc10', { instanceTypes: ['e2-small'] }, 1, forSlurm('w0-0'));
+    const found = (await p.listNodes('gc10')).filter((n) => n.tags[SLURM_NODE_TAG] === 'w0-0');
+    expect(found.map((n) => n.id)).toEqual([node!.id]);
+    await p.terminateNodes('gc10', [node!.id]);
+    await p.terminateNodes('gc10', []);
+    const leaderView = fake.instances().find((i) => i.name === 'gc10-leader')!;
+    const recorded = JSON.parse(leaderView.metadata['toil-node-lifetimes']!) as unknown[];
+    expect(recorded).toEqual([['e2-small', node!.launchTime, expect.any(Number)]]);
+
+    const [live] = await p.addNodes('gc10', { instanceTypes: ['e2-small'] }, 1, {
+      ...forSlurm('w0-1'),
+      bootstrap: 'none',
+    });
+    const report = await p.destroyCluster('gc10');
+    expect(report.deleted.filter((r) => r.kind === 'instance').map((r) => r.id)).toEqual([
+      'gc10-leader',
+      live!.name,
+    ]);
+    expect(report.nodeHours).toMatchObject({ nodes: 3 });
+    expect(Object.keys(report.nodeHours!.byType).sort()).toEqual(['e2-small', 'e2-standard-2']);
+    expect(fake.inventory().instances).toEqual([]);
+  }, 180_000);
 
   it('refuses a second cluster of the same name', async () => {
     const p = provisioner();

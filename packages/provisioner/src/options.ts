@@ -275,12 +275,6 @@ export function launchSpecFromOptions(
     args.nodeIdleTime === undefined
       ? undefined
       : Math.ceil(parseDuration(args.nodeIdleTime, '--nodeIdleTime'));
-  if (elastic.length > 0 && args.provisioner !== 'aws')
-    throw new ToilError(
-      'CLUSTER_UNSUPPORTED',
-      `Elastic node groups (-w MIN-MAX) are not supported with --provisioner ${args.provisioner} yet.`,
-      { hint: 'Give fixed counts (-w N), or use --provisioner aws.' },
-    );
   if (elastic.length > 0 && args.bootstrap === 'none')
     throw new ToilError(
       'INVALID_ARGUMENT',

@@ -49,21 +49,21 @@ describe('launchSpecFromOptions', () => {
     expect(defaults.nodeIdleSeconds).toBe(300);
   });
 
-  it('refuses elastic groups on gce, with --bootstrap none, and a bad --nodeIdleTime', () => {
-    const gce = thrownToilError(() =>
-      launchSpecFromOptions(
-        {
-          ...base,
-          provisioner: 'gce',
-          zone: 'us-west1-a',
-          nodeTypes: 'n2-standard-2',
-          workers: '0-2',
-        },
-        { version: '1.2.3', env: {}, home },
-      ),
+  it('takes elastic groups on gce, and refuses them with --bootstrap none and a bad --nodeIdleTime', () => {
+    const gce = launchSpecFromOptions(
+      {
+        ...base,
+        provisioner: 'gce',
+        zone: 'us-west1-a',
+        nodeTypes: 'n2-standard-2,n1-standard-1:0.05',
+        workers: '0-2,0-1',
+      },
+      { version: '1.2.3', env: {}, home },
     );
-    expect(gce.code).toBe('CLUSTER_UNSUPPORTED');
-    expect(gce.message).toContain('--provisioner gce');
+    expect(gce.elastic).toEqual([
+      { instanceTypes: ['n2-standard-2'], min: 0, max: 2 },
+      { instanceTypes: ['n1-standard-1'], spotBid: 0.05, min: 0, max: 1 },
+    ]);
     const none = thrownToilError(() =>
       launchSpecFromOptions(
         { ...base, nodeTypes: 't2.medium', workers: '0-2', bootstrap: 'none' },

@@ -5,7 +5,7 @@ import {
   ImportKeyPairCommand,
 } from '@aws-sdk/client-ec2';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimCloud } from './simcloud.js';
@@ -113,4 +113,23 @@ export async function leftAfterDestroy(
   } finally {
     ec2.destroy();
   }
+}
+
+/**
+ * Writes (mode 0600) the `aws.env` a user copies to a cluster without an AWS identity (GCE)
+ * for an `aws:` job store, read by the remote shell with `set -a && . ./aws.env`: moto's
+ * fake credentials and the front at `endpoint` (`SimAws.nodeEndpoint`, as nodes reach it).
+ */
+export function writeAwsEnv(path: string, endpoint: string, region: string): void {
+  writeFileSync(
+    path,
+    [
+      `AWS_ENDPOINT_URL=${endpoint}`,
+      'AWS_ACCESS_KEY_ID=testing',
+      'AWS_SECRET_ACCESS_KEY=testing',
+      `AWS_REGION=${region}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
 }

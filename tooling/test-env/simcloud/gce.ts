@@ -45,8 +45,38 @@ export function gceInsertRefusal(resource: Record<string, any>): string | undefi
   return undefined;
 }
 
-function simInstance(view: FakeInstanceView): SimInstance {
+/** Where a simulated GCE node has its credentials for the fake (readable by Slurm's user). */
+const NODE_CREDENTIALS_DIR = '/etc/toil-ts-simcloud/gce';
+
+/**
+ * What every simulated GCE node gets in place of a VM's service account and metadata server:
+ * `external_account` credentials naming the fake at the gateway address, in files any local
+ * user can read (as any local user can ask a metadata server), and a login environment that
+ * points the standard Google auth chain and `TOIL_GCE_ENDPOINT` at them.
+ */
+function nodeAccess(fake: GceFake, endpoint: string): Pick<SimInstance, 'sessionEnv' | 'files'> {
+  const subjectTokenPath = `${NODE_CREDENTIALS_DIR}/subject-token`;
+  const credentialsPath = `${NODE_CREDENTIALS_DIR}/credentials.json`;
+  const { json, subjectToken } = fake.credentials(endpoint, subjectTokenPath);
   return {
+    sessionEnv: {
+      TOIL_GCE_ENDPOINT: endpoint,
+      GOOGLE_APPLICATION_CREDENTIALS: credentialsPath,
+      GOOGLE_CLOUD_PROJECT: fake.project,
+    },
+    files: [
+      { path: credentialsPath, content: json, mode: '0644' },
+      { path: subjectTokenPath, content: subjectToken, mode: '0644' },
+    ],
+  };
+}
+
+function simInstance(
+  view: FakeInstanceView,
+  access: Pick<SimInstance, 'sessionEnv' | 'files'>,
+): SimInstance {
+  return {
+    ...access,
     id: view.id,
     live: LIVE.has(view.status),
     privateAddress: view.networkIP,
@@ -63,7 +93,9 @@ function simInstance(view: FakeInstanceView): SimInstance {
  * Puts a Compute Engine fake under the simulated cloud: its instances get addresses from the
  * run's subnet (`cloud.allocateAddress()`), become nodes as they are inserted (stage 1 from the
  * `user-data` metadata value), answer `getSerialPortOutput` from the node's real console, and
- * go away when they stop or are deleted. Inserts that ask for an external address or name
+ * go away when they stop or are deleted. The fake also listens on the run's gateway address,
+ * which nodes reach, and every node's login sessions get credentials for it (`nodeAccess`),
+ * so a leader can call the API as a real VM does through its service account. Inserts that ask for an external address or name
  * their own address are refused with 400 `simCloudRefused` (and recorded, so the run's
  * `stop()` fails the test), as the AWS front refuses public addresses.
  */
@@ -84,9 +116,16 @@ export async function attachGce(
       return refusal;
     },
   });
+  let access: Pick<SimInstance, 'sessionEnv' | 'files'>;
+  try {
+    access = nodeAccess(fake, await fake.listenAlso(cloud.gateway));
+  } catch (error) {
+    await fake.stop();
+    throw error;
+  }
   const source: InstanceSource = {
     name: 'gce',
-    list: async () => fake.instances().map(simInstance),
+    list: async () => fake.instances().map((view) => simInstance(view, access)),
   };
   const reconcile = () => void cloud.reconcile().catch(() => {});
   fake.on('instance-status', reconcile);

@@ -15,6 +15,7 @@ import {
   leftAfterDestroy,
   prepareAwsLauncher,
   useSimCloud,
+  writeAwsEnv,
 } from '../simcloud/index.js';
 
 const sim = useSimCloud('the seed page end to end on the simulated cloud');
@@ -305,17 +306,7 @@ sim.describe('the seed page on a launched cluster', () => {
     // credentials in a file (mode 0600) that the workflow's shell reads; Slurm passes the
     // leader's environment on to the jobs on the workers. (The endpoint stands in for S3.)
     const credentials = join(home, 'aws.env');
-    writeFileSync(
-      credentials,
-      [
-        `AWS_ENDPOINT_URL=${sim.aws().nodeEndpoint}`,
-        'AWS_ACCESS_KEY_ID=testing',
-        'AWS_SECRET_ACCESS_KEY=testing',
-        `AWS_REGION=${REGION}`,
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
+    writeAwsEnv(credentials, sim.aws().nodeEndpoint, REGION);
     expectOk(await rsyncGce('-a', credentials, ':aws.env'));
     expectOk(await rsyncGce(join(REPO_ROOT, 'examples', 'discoverfiles.ts'), ':discoverfiles.ts'));
     const store = `aws:${REGION}:${name}-store`;

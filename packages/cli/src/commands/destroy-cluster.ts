@@ -16,7 +16,7 @@ function renderDestroy(report: DestroyReport, zone: string): string {
   if (report.dryRun)
     return `Dry run: destroying cluster ${report.clusterName} would delete:\n${lines.join('\n')}\n`;
   const hours = report.nodeHours
-    ? `It ran ${describeNodeHours(report.nodeHours)}, counting every instance the cloud still listed.\n`
+    ? `It ran ${describeNodeHours(report.nodeHours)}, counting every instance the cloud still listed or the leader recorded.\n`
     : '';
   return `Deleted:\n${lines.join('\n')}\nCluster ${report.clusterName} is now gone.\n${hours}`;
 }
@@ -27,7 +27,7 @@ export default defineCommand({
   positionals: clusterNamePositional,
   options: { ...provisionerOptions, ...dryRunOption },
   epilogue:
-    'Everything is found by the cluster name tag, in any state; the command looks again afterwards and exits 1 listing whatever remains. A cluster that does not exist is not an error. It ends with the node-hours the cluster used: every instance it destroyed, until now, and instances the cluster shrank by earlier while the cloud still lists them (EC2: about an hour; Compute Engine: not at all).',
+    'Everything is found by the cluster name tag, in any state; the command looks again afterwards and exits 1 listing whatever remains. A cluster that does not exist is not an error. It ends with the node-hours the cluster used: every instance it destroyed, until now, and instances the cluster shrank by earlier while the cloud still lists them (EC2: about an hour) or as the leader recorded them (Compute Engine: every worker it deleted).',
   async run(args, context) {
     checkClusterName(args.clusterName);
     const provisioner = await openProvisioner(args, context);
