@@ -583,7 +583,7 @@ export class GceProvisioner implements Provisioner {
       {
         kind: 'instance',
         id: `${spec.clusterName}-leader`,
-        detail: `leader, ${spec.leaderNodeType}, ${spec.leaderStorageGb} GB`,
+        detail: `leader, ${spec.leaderNodeType}, ${spec.leaderStorageGb} GB${spec.elastic.length > 0 ? ", the project's default service account (cloud-platform scope) to start and delete nodes" : ''}`,
       },
       ...spec.workers.flatMap((w) =>
         Array.from({ length: w.count }, () => ({

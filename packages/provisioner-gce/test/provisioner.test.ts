@@ -355,15 +355,24 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
   it("launches elastic groups: the leader gets the autoscaling settings with the zone's machine sizes and a service account; nodes added for Slurm node names carry them, get the leader's uid, Spot ones are deleted when preempted; the node-hours of terminated ones are recorded on the leader and destroy-cluster counts them", async () => {
     const host = new RecordingHost();
     const p = provisioner(host);
-    const launched = await p.launchCluster(
-      spec('gc10', {
-        elastic: [
-          { instanceTypes: ['e2-small'], min: 0, max: 2 },
-          { instanceTypes: ['n1-standard-1'], spotBid: 0.05, min: 0, max: 1 },
-        ],
-        nodeIdleSeconds: 20,
-      }),
-    );
+    const elastic = {
+      elastic: [
+        { instanceTypes: ['e2-small'], min: 0, max: 2 },
+        { instanceTypes: ['n1-standard-1'], spotBid: 0.05, min: 0, max: 1 },
+      ],
+      nodeIdleSeconds: 20,
+    };
+    const plan = await p.launchCluster(spec('gc10', { ...elastic, dryRun: true }));
+    expect(plan.resources.map((r) => [r.kind, r.id])).toEqual([
+      ['firewall', 'toil-gc10-ssh'],
+      ['firewall', 'toil-gc10-int'],
+      ['instance', 'gc10-leader'],
+      ['elastic-group', '0-2 worker(s)'],
+      ['elastic-group', '0-1 worker(s)'],
+    ]);
+    expect(plan.resources[2]!.detail).toContain("the project's default service account");
+    expect(plan.resources[4]!.detail).toContain('preemptible (Spot)');
+    const launched = await p.launchCluster(spec('gc10', elastic));
     expect(launched.workers).toEqual([]);
     expect(launched.resources.map((r) => r.kind)).toEqual(['firewall', 'firewall', 'instance']);
     expect(host.events.map((e) => e.code)).toContain('GCE_SPOT_BID_IGNORED');
