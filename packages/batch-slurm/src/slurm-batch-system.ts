@@ -28,9 +28,12 @@ import {
   type FailureKind,
   type FinishedJob,
   type IssuedJob,
+  type JobInvocation,
   type NodeActivity,
   type NodeView,
   type OptionValues,
+  type PrestartContext,
+  type Prestarted,
   type ResourceDemand,
   type ScalingCapability,
 } from '@toil/batch-system';
@@ -192,6 +195,10 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly results = new DirWatch();
   /** Warm workers (Slurm ids) that reported a failed attempt: their output files are kept. */
   private readonly warmFailures = new Set<string>();
+  /** The run this instance was made for (a prestarted instance is adopted only by it). */
+  readonly run: string;
+  /** Warm workers {@link SlurmBatchSystem.prestartWarm} is submitting. */
+  private prestarting: Promise<unknown> = Promise.resolve();
 
   constructor(
     context: BatchSystemContext<SlurmOptionValues | Record<string, unknown>>,
@@ -245,6 +252,7 @@ export class SlurmBatchSystem implements BatchSystem {
     );
     this.warmIdle = options.warmIdle ?? numberOption(context.options, 'slurmWarmIdle', '') ?? 30;
     this.warmRoot = join(this.logDir, `warm-${this.workflowTag}`);
+    this.run = `${context.jobStoreLocator}\n${workflowId}`;
     this.markerDir = join(this.logDir, `done-${this.workflowTag}-${this.warmEpoch}`);
   }
 
@@ -546,6 +554,8 @@ export class SlurmBatchSystem implements BatchSystem {
    * way out; the others are cancelled.
    */
   async shutdown(): Promise<void> {
+    // Workers still being submitted are stopped with the others.
+    await this.prestarting;
     this.closed = true;
     this.warmAttempts.clear();
     this.results.close();
@@ -784,6 +794,35 @@ export class SlurmBatchSystem implements BatchSystem {
       SOURCE,
     );
     return attempt;
+  }
+
+  /**
+   * Submits the warm workers for the first job's class before the job store exists (the
+   * plugin's `prestart`), so that Slurm's scheduling and their start-up overlap the leader's;
+   * they wait until the store exists. Counted as starting at once, so the first issue starts
+   * no more; a failed submission is left for that issue to meet again. Nothing for a job with a
+   * time limit, or without warm workers.
+   */
+  prestartWarm(requirements: JobRequirements, invocation: Omit<JobInvocation, 'jobId'>): boolean {
+    if (this.warmMax <= 0 || requirements.runtime !== undefined) return false;
+    const warmClass = warmClassOf(requirements);
+    const job: IssuedJob = {
+      jobId: '-',
+      name: 'warm',
+      requirements,
+      invocation: { ...invocation, jobId: '-' },
+      env: {},
+    };
+    const tokens = Array.from({ length: this.warmMax }, () => Symbol(warmClass));
+    for (const token of tokens) this.warmStarting.set(token, warmClass);
+    this.prestarting = Promise.all(
+      tokens.map((token) =>
+        this.startWarmWorker(warmClass, job)
+          .catch(() => undefined)
+          .finally(() => this.warmStarting.delete(token)),
+      ),
+    );
+    return true;
   }
 
   /** Submits one warm worker for `warmClass`, sized by the job that asked for it. */
@@ -1289,9 +1328,54 @@ async function readTail(path: string, lines: number): Promise<string> {
 export async function createBatchSystem(
   context: BatchSystemContext<SlurmOptionValues | Record<string, unknown>>,
 ): Promise<SlurmBatchSystem> {
-  const batchSystem = new SlurmBatchSystem(context);
-  await batchSystem.start();
+  const prestarted = context.prestarted instanceof SlurmPrestart ? context.prestarted : undefined;
+  const adopted =
+    prestarted?.batch.run === `${context.jobStoreLocator}\n${context.workflowId}`
+      ? prestarted.batch
+      : undefined;
+  if (prestarted && !adopted) await prestarted.discard();
+  const batchSystem = adopted ?? new SlurmBatchSystem(context);
+  try {
+    await batchSystem.start();
+  } catch (error) {
+    if (adopted) await adopted.shutdown().catch(() => undefined);
+    throw error;
+  }
   return batchSystem;
+}
+
+/** Warm workers {@link prestartSlurm} submitted, in the batch system that will adopt them. */
+class SlurmPrestart implements Prestarted {
+  constructor(readonly batch: SlurmBatchSystem) {}
+
+  async discard(): Promise<void> {
+    await this.batch.shutdown();
+  }
+}
+
+/**
+ * The plugin's `prestart`: with `--slurmWarmWorkers N`, submits the N warm workers for the
+ * first job's requirements before the job store exists (see
+ * {@link SlurmBatchSystem.prestartWarm}); undefined otherwise or when the options are bad
+ * (the normal path reports them).
+ */
+export function prestartSlurm(
+  context: PrestartContext<SlurmOptionValues | Record<string, unknown>>,
+): Prestarted | undefined {
+  try {
+    const batch = new SlurmBatchSystem({
+      ...context,
+      maxCores: null,
+      maxMemory: null,
+      maxDisk: null,
+    });
+    const { jobStoreLocator: jobStore, workflow } = context;
+    return batch.prestartWarm(context.requirements, { jobStore, workflow })
+      ? new SlurmPrestart(batch)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The options `--batchSystem slurm` adds to a workflow's command line. */
@@ -1358,4 +1442,5 @@ export const batchSystem = defineBatchSystem({
   describe: 'Runs each job as one Slurm job (sbatch, squeue, sacct or scontrol, scancel)',
   options: SLURM_OPTIONS,
   create: createBatchSystem,
+  prestart: prestartSlurm,
 });

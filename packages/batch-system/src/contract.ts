@@ -263,6 +263,34 @@ export interface BatchSystemContext<O = Record<string, unknown>> {
    * `--slurmWorkerCommand`).
    */
   workerCommand: readonly string[];
+  /**
+   * What this batch system's {@link BatchSystemPlugin.prestart} started for this run, to adopt
+   * (or discard when it does not fit).
+   */
+  prestarted?: Prestarted;
+}
+
+/**
+ * What a plugin may start before the job store exists ({@link BatchSystemPlugin.prestart}):
+ * the run's context as far as it is known then, and the first job's requirements.
+ */
+export interface PrestartContext<O = Record<string, unknown>> {
+  host: IoHost;
+  /** The locator the store will have. */
+  jobStoreLocator: string;
+  workflowId: string;
+  workflow: WorkflowCode;
+  workDir: string;
+  options: O;
+  workerCommand: readonly string[];
+  /** The requirements of the workflow's first job. */
+  requirements: JobRequirements;
+}
+
+/** Workers a plugin started early: adopted by its `create` or discarded. */
+export interface Prestarted {
+  /** Stops what was started (the store was not created, or the run ended before adopting it). */
+  discard(): Promise<void>;
 }
 
 /**
@@ -281,6 +309,12 @@ export interface BatchSystemPlugin<S extends OptionSpecs = OptionSpecs> {
   readonly options: S;
   /** Makes the batch system for a run (checks that it is reachable). */
   create(context: BatchSystemContext<OptionValues<S>>): Promise<BatchSystem>;
+  /**
+   * Optional: starts workers for a new run before its job store exists, so that their start
+   * overlaps the leader's (Slurm's warm workers); `create` then gets the result as
+   * `context.prestarted`. Must not throw: undefined when there is nothing to start.
+   */
+  prestart?(context: PrestartContext<OptionValues<S>>): Prestarted | undefined;
 }
 
 /** Types a plugin's options from its specs: `export const batchSystem = defineBatchSystem({...})`. */

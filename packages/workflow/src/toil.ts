@@ -12,7 +12,13 @@ import {
   type JobStore,
   type WorkflowConfig,
 } from '@toil/jobstore';
-import type { BatchSystem, BatchSystemContext, WorkflowCode } from '@toil/batch-system';
+import type {
+  BatchSystem,
+  BatchSystemContext,
+  PrestartContext,
+  Prestarted,
+  WorkflowCode,
+} from '@toil/batch-system';
 import { findBatchSystem } from './batch-registry.js';
 import { COMPILED_ENV, compileWorkflow, storeWorkflowCode } from './compile.js';
 import { ConsoleHost } from './console-host.js';
@@ -111,6 +117,8 @@ export class Toil implements AsyncDisposable {
   private code: Promise<WorkflowCode> | undefined;
   /** The id of the workflow `start()` creates, chosen before the store exists (see prestart). */
   private newWorkflowId: string | undefined;
+  /** What the batch system's plugin started before the store existed, for it to adopt. */
+  private prestartedBatch: Prestarted | undefined;
 
   constructor(options: ToilOptions, context: ToilContextOptions = {}) {
     markWorkflowStarted();
@@ -255,6 +263,7 @@ export class Toil implements AsyncDisposable {
       const plan = planJobs([root], names);
       await checkScalingOptions(this.options, this.host);
       const prestart = await this.prestartWorker();
+      this.prestartedBatch = prestart ? undefined : await this.prestartBatchSystem(root);
       let leader: { leader: Leader; batchSystem: BatchSystem };
       let records: JobRecord[];
       try {
@@ -277,6 +286,8 @@ export class Toil implements AsyncDisposable {
         leader = await this.makeLeader(store, config, rootId, 0, undefined, prestart?.worker);
       } catch (error) {
         await prestart?.discard();
+        await this.prestartedBatch?.discard();
+        this.prestartedBatch = undefined;
         throw error;
       }
       leader.leader.seed(records);
@@ -350,6 +361,41 @@ export class Toil implements AsyncDisposable {
       };
     } catch {
       if (made) rmSync(base, { recursive: true, force: true });
+      return undefined;
+    }
+  }
+
+  /**
+   * Lets a batch system's plugin start workers before the store exists (its `prestart`, e.g.
+   * Slurm's warm workers), for the root job's requirements, so that their start overlaps the
+   * leader's creating the store; its `create` adopts them. Undefined when the plugin has no
+   * prestart or the run's batch system is not known yet.
+   */
+  private async prestartBatchSystem(root: Job): Promise<Prestarted | undefined> {
+    const source = this.workflowSource();
+    try {
+      const plugin = findBatchSystem(this.options.batchSystem, source);
+      if (!plugin.prestart || this.config !== undefined) return undefined;
+      const o = internalOf(root).options;
+      const { locator } = await openJobStore(this.options.jobStore, { host: this.host });
+      const context: PrestartContext = {
+        host: this.host,
+        jobStoreLocator: locator,
+        workflowId: (this.newWorkflowId ??= randomUUID()),
+        workflow: await this.workflowCode(source),
+        workDir: this.options.workDir ?? tmpdir(),
+        options: this.options.batchSystemOptions ?? {},
+        workerCommand: workerCommand(),
+        requirements: {
+          cores: o.cores ?? this.options.defaultCores,
+          memory: o.memory ?? this.options.defaultMemory,
+          disk: o.disk ?? this.options.defaultDisk,
+          preemptible: o.preemptible ?? false,
+          ...(o.runtime ? { runtime: o.runtime } : {}),
+        },
+      };
+      return plugin.prestart(context as Parameters<typeof plugin.prestart>[0]);
+    } catch {
       return undefined;
     }
   }
@@ -517,6 +563,7 @@ export class Toil implements AsyncDisposable {
       workDir,
       options: (config.batchSystemOptions as Record<string, unknown> | undefined) ?? {},
       workerCommand: workerCommand(),
+      ...(this.prestartedBatch ? { prestarted: this.prestartedBatch } : {}),
     };
     // The engine's own system runs on the leader's open store; others are made by their plugin.
     // Workers of other batch systems may run where the leader's files are not.
@@ -528,6 +575,8 @@ export class Toil implements AsyncDisposable {
             prestarted,
           })
         : await plugin.create(context as Parameters<typeof plugin.create>[0]);
+    // Adopted (a failed create leaves it for start() to discard).
+    this.prestartedBatch = undefined;
     const machineCores = availableParallelism();
     const single = plugin === singleMachine;
     const limits: LeaderLimits = {

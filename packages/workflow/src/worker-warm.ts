@@ -17,7 +17,7 @@ import {
   type WarmResult,
   type WarmWorkerSpec,
 } from '@toil/batch-system';
-import { openJobStore } from '@toil/jobstore';
+import { openJobStore, type JobStore, type WorkflowConfig } from '@toil/jobstore';
 import { totalCpuSeconds } from './resources.js';
 import {
   describeError,
@@ -58,13 +58,18 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   const name = process.env.SLURM_JOB_ID ?? String(process.pid);
   for (const sub of Object.values(WARM_DIRS)) mkdirSync(join(dir, sub), { recursive: true });
   const store = await openJobStore(options.invocation.jobStore, { host: logHost });
-  const config = await store.resume();
+  const watch = new DirWatch([join(dir, WARM_DIRS.inbox), dir]);
+  const started = Date.now();
+  const config = await resumeOnceCreated(store, options, watch, started);
+  if (!config) {
+    watch.close();
+    return 0;
+  }
   const names = await loadWorkflowModule(
     await workflowModuleHere(options.invocation.workflow, store),
   );
   const workerDir = newWorkerDir(config);
   const runtime = workerRuntime(store, config, names, workerDir);
-  const watch = new DirWatch([join(dir, WARM_DIRS.inbox), dir]);
   let lastWork = Date.now();
   let failures = 0;
   for (;;) {
@@ -93,6 +98,40 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   if (shouldClean(config.cleanWorkDir, failures === 0))
     rmSync(workerDir, { recursive: true, force: true });
   return 0;
+}
+
+/**
+ * The store's config, once the store exists: a worker the leader started before it created
+ * the store (Slurm's prestart) waits for it, woken by its inbox. Once the inbox has work the
+ * store is complete, so an error then is real. Undefined when told to stop, idle or orphaned
+ * first.
+ */
+async function resumeOnceCreated(
+  store: JobStore,
+  options: WarmWorkerSpec,
+  watch: DirWatch,
+  started: number,
+): Promise<WorkflowConfig | undefined> {
+  const { dir } = options;
+  for (;;) {
+    let waiting: boolean;
+    try {
+      waiting = readdirSync(join(dir, WARM_DIRS.inbox)).some((e) => !e.endsWith('.tmp'));
+    } catch {
+      return undefined; // the leader removed the directory: the run is over
+    }
+    if (waiting) return store.resume();
+    try {
+      return await store.resume();
+    } catch {
+      // Not created yet.
+    }
+    const now = Date.now();
+    if (existsSync(join(dir, 'stop')) || now - started > options.idle * 1000) return undefined;
+    if (now - heartbeatTime(options.heartbeat, now) > options.leaderTimeout * 1000)
+      return undefined;
+    await watch.wait(INBOX_POLL_MS);
+  }
 }
 
 function heartbeatTime(path: string, now: number): number {
