@@ -23,7 +23,7 @@ import { findBatchSystem } from './batch-registry.js';
 import { COMPILED_ENV, compileWorkflow, storeWorkflowCode } from './compile.js';
 import { ConsoleHost } from './console-host.js';
 import { internalOf, type Job } from './job.js';
-import { Leader, type LeaderLimits } from './leader.js';
+import type { Leader, LeaderLimits } from './leader.js';
 import type { ToilOptions } from './options.js';
 import { checkScalingOptions } from './scaling.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
@@ -592,6 +592,8 @@ export class Toil implements AsyncDisposable {
       { attempt: config.attempt },
       SOURCE,
     );
+    // Loaded here: workers import this module (through the package's index) but never lead.
+    const { Leader } = await import('./leader.js');
     const leader = new Leader({
       store,
       config,
