@@ -150,3 +150,47 @@ export async function attachGce(
     },
   };
 }
+
+/** What the GCE cluster tests' `launch-cluster` varies (see {@link gceLaunchArgs}). */
+export interface GceLaunchOptions {
+  /** `--zone`: the fake's (`SimGce.zone`). */
+  zone: string;
+  /** `--nodeTypes` and `-w` (a count or a range, `0-2`). */
+  nodeTypes: string;
+  workers: string;
+  /** The private key (`--sshKey`); the login user is `gceuser` (`--keyPairName`). */
+  sshKey: string;
+  /** The self-contained CLI for the nodes (`--toilPackage`, see `buildCliBundle`). */
+  toilPackage: string;
+  /** The rest, as given (`--nodeIdleTime 20s`, ...). */
+  more?: string[];
+}
+
+/**
+ * The `toil launch-cluster --provisioner gce` argv of the GCE cluster tests: an e2-standard-2
+ * leader, internal addresses only (what the simulated cloud takes).
+ */
+export function gceLaunchArgs(name: string, options: GceLaunchOptions): string[] {
+  return [
+    'launch-cluster',
+    name,
+    '--provisioner',
+    'gce',
+    '--zone',
+    options.zone,
+    '--leaderNodeType',
+    'e2-standard-2',
+    '--nodeTypes',
+    options.nodeTypes,
+    '-w',
+    options.workers,
+    '--keyPairName',
+    'gceuser',
+    '--sshKey',
+    options.sshKey,
+    '--no-externalAddress',
+    '--toilPackage',
+    options.toilPackage,
+    ...(options.more ?? []),
+  ];
+}

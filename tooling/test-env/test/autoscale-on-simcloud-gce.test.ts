@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildCliBundle } from '../cli-bundle.js';
 import { expectOk, REPO_ROOT, runToil } from '../cli.js';
 import type { FakeInstanceView } from '../gce-fake.js';
-import { prepareAwsLauncher, useSimCloud, writeAwsEnv } from '../simcloud/index.js';
+import { gceLaunchArgs, prepareAwsLauncher, useSimCloud, writeAwsEnv } from '../simcloud/index.js';
 
 // The GCE side of autoscale-on-simcloud.test.ts, kept to one workflow (CI's budget): the
 // leader's power saving calls the Compute Engine fake with the credentials its login has (as
@@ -44,26 +44,16 @@ sim.describe('a GCE cluster launched with an elastic node group (-w 0-2)', () =>
     cluster = `gscale-${process.pid}`;
     leader = `${cluster}-leader`;
     expectOk(
-      await toil([
-        'launch-cluster',
-        cluster,
-        ...where(),
-        '--leaderNodeType',
-        'e2-standard-2',
-        '--nodeTypes',
-        'e2-small',
-        '-w',
-        '0-2',
-        '--nodeIdleTime',
-        '20s',
-        '--keyPairName',
-        'gceuser',
-        '--sshKey',
-        key,
-        '--no-externalAddress',
-        '--toilPackage',
-        join(home, 'toil-bundle'),
-      ]),
+      await toil(
+        gceLaunchArgs(cluster, {
+          zone: sim.gce().zone,
+          nodeTypes: 'e2-small',
+          workers: '0-2',
+          sshKey: key,
+          toilPackage: join(home, 'toil-bundle'),
+          more: ['--nodeIdleTime', '20s'],
+        }),
+      ),
     );
     // The aws: job store's credentials, which the user brings to a GCE cluster (moto's S3).
     const credentials = join(home, 'aws.env');

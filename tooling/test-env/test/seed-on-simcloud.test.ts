@@ -12,6 +12,7 @@ import { buildCliBundle } from '../cli-bundle.js';
 import { CLI_BIN, expectOk, REPO_ROOT, runToil } from '../cli.js';
 import {
   awsLaunchArgs,
+  gceLaunchArgs,
   leftAfterDestroy,
   prepareAwsLauncher,
   useSimCloud,
@@ -261,24 +262,15 @@ sim.describe('the seed page on a launched cluster', () => {
     const rsyncGce = (...args: string[]) =>
       toil(['rsync-cluster', ...where, '--sshKey', key, name, ...args]);
 
-    const launched = await toil([
-      'launch-cluster',
-      name,
-      ...where,
-      '--leaderNodeType',
-      'e2-standard-2',
-      '--nodeTypes',
-      'e2-standard-2',
-      '-w',
-      '2',
-      '--keyPairName',
-      'gceuser',
-      '--sshKey',
-      key,
-      '--no-externalAddress',
-      '--toilPackage',
-      join(home, 'toil-bundle'),
-    ]);
+    const launched = await toil(
+      gceLaunchArgs(name, {
+        zone: gceZone,
+        nodeTypes: 'e2-standard-2',
+        workers: '2',
+        sshKey: key,
+        toilPackage: join(home, 'toil-bundle'),
+      }),
+    );
     expectOk(launched);
     expect(launched.stdout).toContain(`Cluster ${name} created`);
     const nodes = cloud.nodes().filter((n) => n.source === 'gce');
