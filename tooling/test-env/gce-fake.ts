@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { billingCatalogAnswer } from './gce-fake-billing.js';
 
 /**
  * A stateful fake of the Compute Engine REST API (`/compute/v1`) on 127.0.0.1, for tests that
@@ -10,7 +11,8 @@ import { join } from 'node:path';
  * the one faked cloud API of the project; its own tests (`gce-fake.test.ts`) pin what it answers
  * to the API's documented responses.
  *
- * It also answers the two Google endpoints the standard auth chain needs for an
+ * It also answers the Cloud Billing Catalog's SKU list of Compute Engine (prices per vCPU-
+ * and GiB-hour: `gce-fake-billing.ts`), and the two Google endpoints the standard auth chain needs for an
  * `external_account` credentials file (STS token exchange `POST /v1/token`, Resource Manager
  * `GET /v1/projects/NUMBER`), so a client configured exactly as a user would configure one
  * (`GOOGLE_APPLICATION_CREDENTIALS` + an API endpoint) reaches it with no test hook:
@@ -1523,6 +1525,15 @@ async function handle(state: FakeState, req: IncomingMessage, res: ServerRespons
       name: state.project,
     });
   }
+
+  // Cloud Billing Catalog (cloudbilling.googleapis.com): Compute Engine's SKUs and prices.
+  const billing = billingCatalogAnswer(
+    url.pathname,
+    url.searchParams,
+    method,
+    [...state.zones.values()].map((z) => z.region),
+  );
+  if (billing) return authorised ? send(res, billing[0], billing[1] as Json) : unauthenticated();
 
   const m = /^\/compute\/v1\/projects\/([^/]+)\/(.*)$/.exec(url.pathname);
   if (!m) return send(res, 404, notFound(url.pathname).body());
