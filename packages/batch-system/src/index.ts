@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 export * from './contract.js';
+export * from './cost.js';
 export * from './demand.js';
 export * from './dir-watch.js';
 export * from './options.js';

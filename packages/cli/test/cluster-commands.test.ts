@@ -145,7 +145,7 @@ moto.describe('cluster commands on moto', () => {
     expect(destroyed.code).toBe(0);
     expect(destroyed.stdout).toContain(`Cluster ${name} is now gone.`);
     expect(destroyed.stdout).toMatch(
-      /\nIt ran \d+\.\d\d node-hours over 3 instances \(.+\), counting every instance the cloud still listed or the leader recorded\.\n$/,
+      /\nIt ran \d+\.\d\d node-hours over 3 instances \(.+\), counting every instance the cloud still listed or the leader recorded\.\nCost: \$0\.0\d+ at the cloud's prices \(t3\.small spot \d+\.\d\d h at \$0\.00001\/h\); no price for t3\.medium from the cloud's API \(the Price List API: the endpoint answered HTTP \d+, not the API's answer\)\.\n$/,
     );
     const again = await runToil(['destroy-cluster', name, '--zone', 'us-west-2a'], { env });
     expect(again.code).toBe(0);

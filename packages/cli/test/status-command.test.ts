@@ -139,6 +139,40 @@ describe('toil status', () => {
     expect(json.nodes).toEqual(nodes);
   });
 
+  it("shows what a launched cluster's elastic nodes cost so far, and after the run what they cost during it", async () => {
+    const cost = {
+      usd: 0.0139,
+      byType: [
+        { type: 't2.medium', spot: true, hours: 1, usd: 0.0139 },
+        { type: 't3.large', spot: false, hours: 0.5, noPrice: 'the Price List API: 404' },
+      ],
+    };
+    const running = await buildStoreWithRootJob(`file:${scratch('remote-cost')}`, {
+      leader: remoteLeader(12345),
+      summary: summary({
+        unfinished: 3,
+        running: 2,
+        nodes: [{ type: 't2.medium', state: 'busy', count: 1 }],
+        cost,
+      }),
+    });
+    const line =
+      "$0.01 (t2.medium spot 1.00 h at $0.0139/h); no price for t3.large from the cloud's API (the Price List API: 404).";
+    expect((await runToil(['status', running])).stdout).toContain(
+      `Nodes: t2.medium 1 busy.\nCost of the cluster's elastic nodes so far: ${line}\n`,
+    );
+    expect(JSON.parse((await runToil(['status', running, '--json'])).stdout).cost).toEqual(cost);
+    const done = await buildStore(`file:${scratch('done-cost')}`, {
+      rootId: 'root-gone',
+      leader: localLeader(deadPid()),
+      outcome: { result: 'succeeded', attempt: 0, time: epochSecondsNow(), failedJobs: [] },
+      summary: summary({ unfinished: 0, cost }),
+    });
+    expect((await runToil(['status', done])).stdout).toBe(
+      `Cost of the cluster's elastic nodes during the run: ${line}\n${COMPLETED}\n`,
+    );
+  });
+
   it('says when the leader is on another machine', async () => {
     const store = await buildStoreWithRootJob(`file:${scratch('remote')}`, {
       leader: remoteLeader(12345),

@@ -239,6 +239,24 @@ export const JobStoreSummarySchema = z.object({
       }),
     )
     .optional(),
+  /**
+   * What a launched cluster's elastic nodes cost since the run started, at the hourly prices
+   * the cloud's API gave (from the leader's node ledger); absent elsewhere.
+   */
+  cost: z
+    .object({
+      usd: z.number().nonnegative(),
+      byType: z.array(
+        z.object({
+          type: z.string(),
+          spot: z.boolean(),
+          hours: z.number().nonnegative(),
+          usd: z.number().nonnegative().optional(),
+          noPrice: z.string().optional(),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** The shared file `root-job-id`. */

@@ -15,8 +15,10 @@ import {
 } from '@aws-sdk/client-iam';
 import { ToilError, startSpan, type IoHost } from '@toil/core';
 import type { Instance } from '@aws-sdk/client-ec2';
+import type { NodeCost } from '@toil/batch-system';
 import {
   CLUSTER_NAME_TAG,
+  countNodeCost,
   countNodeHours,
   type ClusterResource,
   type DestroyReport,
@@ -31,6 +33,7 @@ import {
   isEmpty,
   type ClusterInventory,
 } from './inventory.js';
+import type { AwsPrices } from './prices.js';
 
 /** How long destroy keeps retrying one deletion (dependencies, eventual consistency). */
 export interface DestroyTiming {
@@ -80,7 +83,7 @@ export async function destroyCluster(
   clients: AwsClients,
   host: IoHost,
   clusterName: string,
-  options: { dryRun?: boolean; timing?: Partial<DestroyTiming> } = {},
+  options: { dryRun?: boolean; timing?: Partial<DestroyTiming>; prices?: AwsPrices } = {},
 ): Promise<DestroyReport> {
   const timing: DestroyTiming = { timeoutMs: 300_000, pollMs: 1000, ...options.timing };
   const before = { ...clients.calls };
@@ -97,7 +100,7 @@ export async function destroyCluster(
     return { ...base, notFound: true, deleted: [], remaining: [], apiCalls: callsSince() };
   if (options.dryRun)
     return { ...base, notFound: false, deleted: planned, remaining: [], apiCalls: callsSince() };
-  const nodeHours = await clusterNodeHours(clients, clusterName, found);
+  const { nodeHours, cost } = await clusterNodeHours(clients, clusterName, found, options.prices);
 
   const span = startSpan(host, 'CLUSTER_DESTROY', `Destroying cluster ${clusterName}`, {
     total: planned.length,
@@ -216,6 +219,7 @@ export async function destroyCluster(
     remaining,
     apiCalls: callsSince(),
     nodeHours,
+    ...(cost ? { cost } : {}),
   };
   span.end(
     remaining.length === 0
@@ -242,36 +246,52 @@ const TERMINATED_AT = /\((\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) (?:GMT|UTC)\)/;
 
 /**
  * The hours the cluster's instances ran: the live ones until now, and the ones terminated
- * before (a cluster that shrank) that EC2 still lists, until their termination.
+ * before (a cluster that shrank) that EC2 still lists, until their termination; with
+ * `prices`, what they cost (spot instances at the spot price when they started).
  */
 async function clusterNodeHours(
   clients: AwsClients,
   clusterName: string,
   found: ClusterInventory,
-): Promise<NodeHours> {
+  prices: AwsPrices | undefined,
+): Promise<{ nodeHours: NodeHours; cost?: NodeCost }> {
   const terminated = await describeInstances(clients, {
     Filters: [
       { Name: `tag:${CLUSTER_NAME_TAG}`, Values: [clusterName] },
       { Name: 'instance-state-name', Values: ['terminated'] },
     ],
   });
-  const lifetime = (instance: Instance, ended?: number): NodeLifetime => ({
-    nodeType: instance.InstanceType ?? 'unknown',
-    launched: instance.LaunchTime ? instance.LaunchTime.getTime() / 1000 : 0,
-    ...(ended === undefined ? {} : { ended }),
-  });
+  const zones: (string | undefined)[] = [];
+  const lifetime = (instance: Instance, ended?: number): NodeLifetime => {
+    zones.push(instance.Placement?.AvailabilityZone);
+    return {
+      nodeType: instance.InstanceType ?? 'unknown',
+      launched: instance.LaunchTime ? instance.LaunchTime.getTime() / 1000 : 0,
+      spot: instance.InstanceLifecycle === 'spot',
+      ...(ended === undefined ? {} : { ended }),
+    };
+  };
   const now = Date.now() / 1000;
-  return countNodeHours(
-    [
-      ...found.instances.map((i) => lifetime(i)),
-      ...terminated.flatMap((i) => {
-        const at = TERMINATED_AT.exec(i.StateTransitionReason ?? '');
-        // Without a termination time its hours are unknown: leave it out rather than guess.
-        return at ? [lifetime(i, Date.parse(`${at[1]}T${at[2]}Z`) / 1000)] : [];
-      }),
-    ],
-    now,
+  const lifetimes = [
+    ...found.instances.map((i) => lifetime(i)),
+    ...terminated.flatMap((i) => {
+      const at = TERMINATED_AT.exec(i.StateTransitionReason ?? '');
+      // Without a termination time its hours are unknown: leave it out rather than guess.
+      return at ? [lifetime(i, Date.parse(`${at[1]}T${at[2]}Z`) / 1000)] : [];
+    }),
+  ];
+  const nodeHours = countNodeHours(lifetimes, now);
+  if (!prices) return { nodeHours };
+  const hourly = await prices.pricesOf(
+    lifetimes.map((life, i) => ({
+      nodeType: life.nodeType,
+      spot: life.spot ?? false,
+      launched: life.launched,
+      ...(zones[i] ? { zone: zones[i] } : {}),
+    })),
   );
+  const priced = lifetimes.map((life, i) => ({ ...life, ...hourly[i] }));
+  return { nodeHours, cost: countNodeCost(priced, now) };
 }
 
 function mergeProblems(found: ClusterResource[], problems: ClusterResource[]): ClusterResource[] {

@@ -13,6 +13,13 @@ export { zoneToRegion, retryOn, chunks } from './aws.js';
 export type { AwsClients } from './aws.js';
 export { clusterPolicy } from './launch.js';
 export { iamName, securityGroupName } from './inventory.js';
+export {
+  AwsPrices,
+  onDemandPrice,
+  onDemandPriceOf,
+  spotPriceAt,
+  spotPriceHistory,
+} from './prices.js';
 export type { DestroyTiming } from './destroy.js';
 
 /** Makes the AWS provisioner (what `loadProvisioner('aws', config)` calls). */

@@ -303,6 +303,9 @@ export function clusterPolicy(clusterName: string, region: string, elastic = fal
             'ec2:DescribeInstanceTypes',
             'ec2:GetConsoleOutput',
             'iam:GetInstanceProfile',
+            // The hourly prices the node ledger records (spot; on demand).
+            'ec2:DescribeSpotPriceHistory',
+            'pricing:GetProducts',
           ],
           Resource: '*',
         },

@@ -14,6 +14,7 @@ import {
   type ClusterSummary,
   type DestroyOptions,
   type DestroyReport,
+  type HourlyPrice,
   type LaunchResult,
   type NodeState,
   type Provisioner,
@@ -35,6 +36,7 @@ import {
   toClusterNode,
 } from './inventory.js';
 import { defaultStage2, launchCluster, pinHostKeys, startWorkers, waitRunning } from './launch.js';
+import { AwsPrices } from './prices.js';
 
 /** Options of the AWS provisioner beyond the contract's config. */
 export interface AwsProvisionerOptions extends ProvisionerConfig {
@@ -77,6 +79,7 @@ export class AwsProvisioner implements Provisioner {
   private readonly host: IoHost;
   private readonly env: NodeJS.ProcessEnv;
   private readonly stage2: Stage2Runner;
+  private readonly prices: AwsPrices;
 
   constructor(private readonly options: AwsProvisionerOptions) {
     this.env = options.env ?? process.env;
@@ -85,6 +88,14 @@ export class AwsProvisioner implements Provisioner {
     this.region = resolveRegion(options.zone, this.env);
     this.zone = options.zone ?? this.region;
     this.clients = makeClients(this.region, this.host);
+    this.prices = new AwsPrices(this.clients);
+  }
+
+  hourlyPrice(
+    nodeType: string,
+    options: { spot: boolean; zone?: string; at?: number },
+  ): Promise<HourlyPrice> {
+    return this.prices.hourlyPrice(nodeType, options);
   }
 
   launchCluster(spec: ClusterSpec): Promise<LaunchResult> {
@@ -101,6 +112,7 @@ export class AwsProvisioner implements Provisioner {
     checkClusterName(clusterName);
     return destroyCluster(this.clients, this.host, clusterName, {
       ...options,
+      prices: this.prices,
       ...(this.options.destroyTiming ? { timing: this.options.destroyTiming } : {}),
     });
   }

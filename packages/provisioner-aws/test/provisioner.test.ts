@@ -366,6 +366,29 @@ moto.describe('AwsProvisioner on moto', () => {
     );
     expect(destroyed.nodeHours!.total).toBeGreaterThan(0);
     expect(destroyed.nodeHours!.total).toBeLessThan(3 * (10 / 60));
+    // Spot instances cost moto's spot price (its DescribeSpotPriceHistory answers $0.00001);
+    // moto does not serve the Price List API, so the on-demand leader has no price.
+    const spot = destroyed.cost!.byType.find((t) => t.spot)!;
+    expect(spot).toMatchObject({ type: 't3.small', spot: true });
+    expect(spot.usd! / spot.hours).toBeCloseTo(0.00001, 10);
+    expect(destroyed.cost!.usd).toBeCloseTo(spot.usd!, 12);
+    const leader = destroyed.cost!.byType.find((t) => !t.spot)!;
+    expect(leader).toMatchObject({ type: launched.leader!.nodeType, spot: false });
+    expect(leader.usd).toBeUndefined();
+    expect(leader.noPrice).toContain('Price List API');
+  });
+
+  it("reads hourly prices from EC2's spot price history, and says why there is none when the Price List API does not answer", async () => {
+    const aws = provisioner(new RecordingHost(), ami);
+    expect(await aws.hourlyPrice('t2.medium', { spot: true, zone: ZONE })).toEqual({
+      usdPerHour: 0.00001,
+    });
+    expect(await aws.hourlyPrice('t2.medium', { spot: true })).toEqual({
+      noPrice: 'a spot price needs the instance zone',
+    });
+    const onDemand = await aws.hourlyPrice('t2.medium', { spot: false });
+    expect(onDemand.usdPerHour).toBeUndefined();
+    expect(onDemand.noPrice).toMatch(/^the Price List API: ./);
   });
 
   it('leaves nothing tagged in moto after the suite', async () => {

@@ -17,6 +17,8 @@ export interface GceClients {
 export interface GceConnection {
   project: string;
   clients: GceClients;
+  /** GETs a Google API URL with the same credentials (the Cloud Billing Catalog's prices). */
+  get: (url: string) => Promise<unknown>;
 }
 
 /** A Compute Engine error in one shape: HTTP status, reason (`notFound`…) and message. */
@@ -183,6 +185,7 @@ export async function connect(env: NodeJS.ProcessEnv, project?: string): Promise
   const options = { auth, fallback: true, ...endpointOptions(env.TOIL_GCE_ENDPOINT) };
   return {
     project: resolved,
+    get: async (url) => (await auth.request({ url })).data,
     clients: {
       instances: new InstancesClient(options),
       zones: new ZonesClient(options),

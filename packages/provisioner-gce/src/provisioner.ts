@@ -6,6 +6,7 @@ import {
   formatNodeType,
   joinAddedNodes,
   launchStage2,
+  countNodeCost,
   countNodeHours,
   parseHostKeyFingerprints,
   sshStage2Runner,
@@ -19,6 +20,8 @@ import {
   type ClusterSummary,
   type DestroyOptions,
   type DestroyReport,
+  type HourlyPrice,
+  type NodeLifetime,
   type LaunchResult,
   type Provisioner,
   type ProvisionerConfig,
@@ -26,6 +29,7 @@ import {
   type WorkerNodeType,
 } from '@toil/provisioner';
 import { ApiCaller, connect, gceError, toToilError, type GceConnection } from './api.js';
+import { GcePrices } from './prices.js';
 import {
   CLUSTER_LABEL,
   HOST_KEYS_METADATA_KEY,
@@ -138,6 +142,7 @@ export class GceProvisioner implements Provisioner {
   private readonly api = new ApiCaller();
   private readonly stage2: Stage2Runner;
   private connection?: Promise<GceConnection>;
+  private prices?: GcePrices;
 
   constructor(config: GceProvisionerOptions) {
     if (!config.zone)
@@ -178,6 +183,39 @@ export class GceProvisioner implements Provisioner {
   /** The command-line options that name this provisioner, zone and project, for hints. */
   private options(): string {
     return `--provisioner gce --zone ${this.zone}${this.project ? ` --project ${this.project}` : ''}`;
+  }
+
+  /**
+   * A machine type's hourly price from the Cloud Billing Catalog API (at
+   * `TOIL_GCE_BILLING_ENDPOINT`, else at `TOIL_GCE_ENDPOINT` when that is set, like
+   * `AWS_ENDPOINT_URL` for every AWS service): its vCPUs and memory at the region's prices.
+   */
+  async hourlyPrice(
+    nodeType: string,
+    options: { spot: boolean; zone?: string },
+  ): Promise<HourlyPrice> {
+    const zone = options.zone ?? this.zone;
+    let type: { guestCpus?: number; memoryMb?: number } | undefined;
+    try {
+      [type] = await this.call('machineTypes.get', `Reading machine type ${nodeType}`, (c) =>
+        c.clients.machineTypes.get({ project: c.project, zone, machineType: nodeType }),
+      );
+    } catch (error) {
+      return { noPrice: (error as Error).message };
+    }
+    if (!type?.guestCpus)
+      return { noPrice: `Compute Engine does not describe machine type ${nodeType} in ${zone}` };
+    const c = await this.conn();
+    this.prices ??= new GcePrices(
+      c.get,
+      this.env.TOIL_GCE_BILLING_ENDPOINT || this.env.TOIL_GCE_ENDPOINT || undefined,
+    );
+    return this.prices.hourlyPrice(
+      nodeType,
+      { cpus: Number(type.guestCpus), memoryMb: Number(type.memoryMb) },
+      zone.replace(/-[a-z]$/, ''),
+      options.spot,
+    );
   }
 
   private conn(): Promise<GceConnection> {
@@ -967,23 +1005,51 @@ export class GceProvisioner implements Provisioner {
       return report;
     }
     // Deleted instances vanish from Compute Engine: the ones destroyed now count, and the
-    // workers deleted earlier through terminateNodes as the leader recorded them.
-    const lifetime = (i: any) => {
+    // workers deleted earlier through terminateNodes as the leader recorded them (their record
+    // does not say spot or on demand, so they get no price rather than a guessed one).
+    const lifetime = (i: any): NodeLifetime & { zone?: string } => {
       const node = nodeFromInstance(i);
-      return { nodeType: node.nodeType, launched: node.launchTime };
+      return {
+        nodeType: node.nodeType,
+        launched: node.launchTime,
+        spot: node.preemptible,
+        ...(node.zone ? { zone: node.zone } : {}),
+      };
     };
     const recorded = found.instances
       .filter((i) => i.labels?.[ROLE_LABEL] === 'leader')
-      .flatMap(nodeLifetimes);
+      .flatMap(nodeLifetimes)
+      .map((life) => ({
+        ...life,
+        noPrice: "deleted earlier: the leader's record does not say spot or on demand",
+      }));
     const counted = new Set(found.instances.map((i) => String(i.id)));
-    const countHours = (more: any[] = []) =>
-      countNodeHours(
-        [...found.instances, ...more.filter((i) => !counted.has(String(i.id)))]
-          .map(lifetime)
-          .concat(recorded),
-        Date.now() / 1000,
-      );
+    const lifetimes = (more: any[] = []): (NodeLifetime & { zone?: string })[] =>
+      [...found.instances, ...more.filter((i) => !counted.has(String(i.id)))]
+        .map(lifetime)
+        .concat(recorded);
+    const countHours = (more: any[] = []) => countNodeHours(lifetimes(more), Date.now() / 1000);
+    const prices = new Map<string, Promise<HourlyPrice>>();
+    const priceOf = (life: NodeLifetime & { zone?: string }): Promise<HourlyPrice> => {
+      if (life.noPrice) return Promise.resolve({ noPrice: life.noPrice });
+      const key = `${life.nodeType}|${life.spot}|${life.zone}`;
+      if (!prices.has(key))
+        prices.set(
+          key,
+          this.hourlyPrice(life.nodeType, {
+            spot: life.spot ?? false,
+            ...(life.zone ? { zone: life.zone } : {}),
+          }),
+        );
+      return prices.get(key)!;
+    };
+    const countCost = async (more: any[] = []) => {
+      const lives = lifetimes(more);
+      const priced = await Promise.all(lives.map(async (life) => ({ ...life, ...(await priceOf(life)) })));
+      return countNodeCost(priced, Date.now() / 1000);
+    };
     report.nodeHours = countHours();
+    report.cost = await countCost();
     const span = startSpan(this.host, 'GCE_DESTROY', `Destroying cluster ${clusterName}`, {
       source: 'toil.provisioner.gce',
       total: all.length,
@@ -1001,6 +1067,7 @@ export class GceProvisioner implements Provisioner {
           (i) => i.labels?.[ROLE_LABEL] !== 'leader',
         );
         report.nodeHours = countHours(others);
+        report.cost = await countCost(others);
       }
       if (others.length) {
         this.emit('info', 'GCE_DESTROY_WORKERS', 'Terminating any remaining workers ...');

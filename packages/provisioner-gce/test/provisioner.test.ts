@@ -162,6 +162,13 @@ describe('the GCE provisioner against the Compute Engine fake', () => {
     ]);
     expect(report.remaining).toEqual([]);
     expect(report.nodeHours).toMatchObject({ nodes: 3 });
+    // And their cost at the Cloud Billing Catalog's prices (the fake serves it too).
+    expect(
+      report.cost!.byType.map((t) => [t.type, t.spot, t.usd !== undefined, t.noPrice]).sort(),
+    ).toEqual([
+      ['e2-small', true, true, undefined],
+      ['e2-standard-2', false, true, undefined],
+    ]);
     expect(fake.inventory()).toEqual({ instances: [], disks: [], firewalls: [], networks: [] });
 
     const again = await p.destroyCluster('gc1');

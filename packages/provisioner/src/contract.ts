@@ -1,4 +1,5 @@
 import type { IoHost } from '@toil/core';
+import type { NodeCost } from '@toil/batch-system';
 import type { ClusterSpec, ToilPackageSource, WorkerNodeType } from './spec.js';
 
 /** What a node does in its cluster. */
@@ -105,6 +106,22 @@ export interface DestroyReport {
    * about an hour after termination; Compute Engine: not at all).
    */
   nodeHours?: NodeHours;
+  /**
+   * What those hours cost at the cloud's prices (`hourlyPrice` per type and kind; spot
+   * instances at the spot price when they started); types without a price are listed
+   * without one. Absent where {@link DestroyReport.nodeHours} is.
+   */
+  cost?: NodeCost;
+}
+
+/**
+ * An instance type's hourly price from the cloud's API (US dollars), or why there is none
+ * (`usdPerHour` absent, `noPrice` says why). Never an estimate of ours.
+ */
+export interface HourlyPrice {
+  usdPerHour?: number;
+  /** Why the cloud's API gave no price (e.g. it does not serve prices). */
+  noPrice?: string;
 }
 
 /** Hours instances ran, in total and by instance type. */
@@ -205,6 +222,15 @@ export interface Provisioner {
   ): Promise<ClusterNode[]>;
   /** Terminates these nodes of the cluster (ids of other clusters are refused). */
   terminateNodes(clusterName: string, ids: readonly string[]): Promise<void>;
+  /**
+   * The hourly price of an instance type from the cloud's API: for `spot`, the spot
+   * (preemptible) price in the zone at `at` (epoch seconds; default now), else the on-demand
+   * price. Resolves with `noPrice` (never throws) when the API gives none.
+   */
+  hourlyPrice?(
+    nodeType: string,
+    options: { spot: boolean; zone?: string; at?: number },
+  ): Promise<HourlyPrice>;
 }
 
 /** What a provisioner is made from. */

@@ -10,7 +10,8 @@
  *   ({@link runStage2}, the same for every cloud).
  * - Autoscaling: elastic node groups (`-w MIN-MAX`) as Slurm cloud nodes, and the leader's
  *   power-saving programs ({@link runPowerAction}: resume / suspend through `addNodes` /
- *   `terminateNodes`).
+ *   `terminateNodes`), and their node ledger ({@link LEDGER_PATH}: starts, stops and hourly
+ *   prices, which a run reads for the cost accrued).
  * - Parsing with Toil's rules and messages: {@link parseNodeTypes}, {@link parseWorkerCounts},
  *   {@link pairNodeGroups}, {@link checkClusterName}, tags and owner ({@link clusterTags}).
  *
@@ -27,6 +28,7 @@ export type {
   ClusterSummary,
   DestroyOptions,
   DestroyReport,
+  HourlyPrice,
   NodeHours,
   HostKeyFingerprint,
   LaunchResult,
@@ -45,7 +47,12 @@ export {
 } from './load.js';
 export type { ModuleImporter, ProvisionerName } from './load.js';
 export { MAX_CLUSTER_NAME_LENGTH, checkClusterName } from './names.js';
-export { countNodeHours, describeNodeHours } from './node-hours.js';
+export {
+  countNodeCost,
+  countNodeHours,
+  describeClusterCost,
+  describeNodeHours,
+} from './node-hours.js';
 export type { NodeLifetime } from './node-hours.js';
 export {
   formatNodeType,
@@ -150,5 +157,14 @@ export {
   suspendCloudNodes,
 } from './autoscale/power.js';
 export type { PowerAction, PowerContext, PowerReport, SlurmRunner } from './autoscale/power.js';
+export {
+  LEDGER_PATH,
+  appendLedger,
+  ledgerCost,
+  ledgerLifetimes,
+  openStarts,
+  readLedger,
+} from './autoscale/ledger.js';
+export type { LedgerEntry, LedgerStart, LedgerStop } from './autoscale/ledger.js';
 export { checkRunScaling } from './autoscale/run-options.js';
 export type { RunScalingOptions } from './autoscale/run-options.js';

@@ -1,4 +1,9 @@
-import { describeNodeCounts, type NodeGroupCount } from '@toil/batch-system';
+import {
+  describeNodeCost,
+  describeNodeCounts,
+  type NodeCost,
+  type NodeGroupCount,
+} from '@toil/batch-system';
 import { text } from 'node:stream/consumers';
 import { ToilError, silentHost, startSpan, type IoHost } from '@toil/core';
 import type { JobRecord, JobStore, LeaderInfo, Outcome } from '@toil/jobstore';
@@ -95,6 +100,11 @@ export interface StatusReport {
    * batch system is a cluster); absent otherwise.
    */
   nodes?: NodeGroupCount[];
+  /**
+   * What a launched cluster's elastic nodes cost while the run went (so far, while it runs),
+   * at the cloud's hourly prices, from the summary; absent elsewhere.
+   */
+  cost?: NodeCost;
   outcome?: Outcome;
   /** Jobs, when a per-job option asked for them (filtered by `failedOnly` / `jobIds`). */
   jobs?: JobLine[];
@@ -380,6 +390,8 @@ export async function getStatus(
       }
     }
 
+    if (storedSummary?.cost) report.cost = storedSummary.cost;
+
     if (records) {
       let lines = records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       if (options.failedOnly) lines = lines.filter((j) => j.totallyFailed);
@@ -477,6 +489,10 @@ export function renderStatusText(report: StatusReport, options: StatusTextOption
   if (report.summaryLine && !options.noAggStats) out.push(report.summaryLine);
   if (report.nodes && report.nodes.length > 0)
     out.push(`Nodes: ${describeNodeCounts(report.nodes)}.`);
+  if (report.cost)
+    out.push(
+      `Cost of the cluster's elastic nodes ${report.state === 'running' || report.state === 'running-elsewhere' ? 'so far' : 'during the run'}: ${describeNodeCost(report.cost)}.`,
+    );
   out.push(report.message);
   return out.join('\n') + '\n';
 }

@@ -194,6 +194,7 @@ export class Leader {
       queued: this.graph.readyCount,
       failedJobs: this.graph.failed.length,
       nodes: this.nodeWatch.current(),
+      cost: this.nodeWatch.cost(),
     };
   }
 
@@ -207,6 +208,7 @@ export class Leader {
       this.graph.counts(),
       this.dispatch.size,
       this.nodeWatch.current(),
+      this.nodeWatch.cost(),
     );
   }
 

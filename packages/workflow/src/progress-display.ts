@@ -1,4 +1,4 @@
-import { describeNodeCounts } from '@toil/batch-system';
+import { describeNodeCost, describeNodeCounts } from '@toil/batch-system';
 import type { WorkflowProgress } from './leader/progress.js';
 
 type LogUpdate = ReturnType<typeof import('log-update').createLogUpdate>;
@@ -50,6 +50,7 @@ export function progressFrame(p: WorkflowProgress, c: Colors): string {
   const lines = [`${c.bold('Jobs')} ${parts.join(' · ')}`];
   if (p.nodes && p.nodes.length > 0)
     lines.push(`${c.bold('Nodes')} ${describeNodeCounts(p.nodes)}`);
+  if (p.cost) lines.push(`${c.bold('Cost')} ${describeNodeCost(p.cost)}`);
   if (p.byName && p.byName.length > 1) {
     const width = Math.max(...p.byName.map((n) => n.name.length));
     for (const n of p.byName)
@@ -130,5 +131,6 @@ export class ProgressDisplay {
     this.stream.write(
       `${this.c.bold('Jobs')}: ${count(p.done)} done${failed}${lost} in ${clock(p.elapsed)} (${rate(p).toFixed(1)}/s)\n`,
     );
+    if (p.cost) this.stream.write(`${this.c.bold('Cost')}: ${describeNodeCost(p.cost)}\n`);
   }
 }

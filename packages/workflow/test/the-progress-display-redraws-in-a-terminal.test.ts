@@ -93,4 +93,27 @@ describe('a frame of the progress display', () => {
       'Nodes c5.large 1 idle; t3.medium 2 busy, 1 booting',
     ]);
   });
+
+  it("shows what a launched cluster's elastic nodes cost so far under the nodes", () => {
+    const frame = progressFrame(
+      {
+        done: 3,
+        running: 2,
+        queued: 0,
+        failed: 0,
+        failedJobs: 0,
+        elapsed: 2,
+        nodes: [{ type: 't2.medium', state: 'busy', count: 2 }],
+        cost: {
+          usd: 0.0000125,
+          byType: [{ type: 't2.medium', spot: true, hours: 1.25, usd: 0.0000125 }],
+        },
+      },
+      createColors(false),
+    );
+    expect(frame.split('\n').slice(1)).toEqual([
+      'Nodes t2.medium 2 busy',
+      'Cost $0.000013 (t2.medium spot 1.25 h at $0.00001/h)',
+    ]);
+  });
 });

@@ -18,7 +18,10 @@ const sim = useSimCloud('an autoscaling cluster on the simulated cloud');
 const REGION = 'us-west-2';
 const WORKFLOWS = join(REPO_ROOT, 'tooling', 'test-env', 'workflows');
 
-sim.describe('a cluster launched with an elastic node group (-w 0-3)', () => {
+/** The spot group's bid (Toil's `TYPE:BID`); moto fulfils every request, at its price $0.00001/h. */
+const BID = '0.05';
+
+sim.describe('a cluster launched with an elastic spot node group (-w 0-3)', () => {
   let home: string;
   let key: string;
   let env: Record<string, string>;
@@ -48,7 +51,7 @@ sim.describe('a cluster launched with an elastic node group (-w 0-3)', () => {
     cluster = `scale-${process.pid}`;
     const launched = await toil(
       awsLaunchArgs(cluster, {
-        nodeTypes: 't2.medium',
+        nodeTypes: `t2.medium:${BID}`,
         workers: '0-3',
         keyPairName: 'autoscale-key',
         sshKey: key,
@@ -99,21 +102,25 @@ sim.describe('a cluster launched with an elastic node group (-w 0-3)', () => {
     expect(await sinfo()).toEqual(['w0-0 idle~', 'w0-1 idle~', 'w0-2 idle~']);
   }, 120_000);
 
-  it('a workflow of 20 jobs grows the cluster to at most 3 workers, completes, and the cluster shrinks back to none after the idle time', async () => {
+  it('a workflow of 20 jobs grows the cluster to at most 3 spot workers, completes, toil status tells what they cost at the spot price, and the cluster shrinks back to none after the idle time', async () => {
     let most = 0;
+    const store = `aws:${REGION}:${cluster}-fanout`;
     const watch = setInterval(() => (most = Math.max(most, workers().length)), 250);
     try {
       const run = await onLeader(
         'toil',
         'run',
         'fanout.ts',
-        `aws:${REGION}:${cluster}-fanout`,
+        store,
         '--batchSystem',
         'slurm',
         '--jobs',
         '20',
         '--seconds',
         '3',
+        // Kept for toil status below (Toil's default removes the store of a run that succeeded).
+        '--clean',
+        'never',
       );
       expectOk(run);
     } finally {
@@ -125,6 +132,12 @@ sim.describe('a cluster launched with an elastic node group (-w 0-3)', () => {
       .trim()
       .split('\n');
     for (const node of placed) expect(node).toMatch(/^w0-[0-2]$/);
+    // The nodes' starts and their spot price are in the leader's node ledger, which the run read.
+    const status = await onLeader('toil', 'status', store);
+    expectOk(status);
+    expect(status.stdout).toMatch(
+      /^Cost of the cluster's elastic nodes during the run: \$0\.0\d+ \(t2\.medium spot \d+\.\d\d h at \$0\.00001\/h\)\.$/m,
+    );
     // Idle for 20 s: Slurm suspends the nodes and the leader terminates their instances.
     await sim.cloud().waitFor('no worker', () => workers().length === 0, 240_000);
     await sim.cloud().waitFor('no node in flight', () => sim.cloud().nodesInFlight() === 1, 60_000);
@@ -187,6 +200,15 @@ sim.describe('a cluster launched with an elastic node group (-w 0-3)', () => {
         )
       ).Reservations!.flatMap((r) => r.Instances!);
       expect(victim).toHaveLength(1);
+      expect(victim[0]!.InstanceLifecycle).toBe('spot');
+      // Meanwhile the run's summary (rewritten within seconds, so the node's state may lag) shows
+      // the nodes, and what they cost so far: the node's start is in the ledger since before
+      // its set-up began.
+      const status = await onLeader('toil', 'status', store);
+      expect(status.stdout).toMatch(/^Nodes: t2\.medium \d+ [a-z-]+/m);
+      expect(status.stdout).toMatch(
+        /^Cost of the cluster's elastic nodes so far: \$0\.0\d+ \(t2\.medium spot \d+\.\d\d h at \$0\.00001\/h\)\.$/m,
+      );
       await ec2.send(new TerminateInstancesCommand({ InstanceIds: [victim[0]!.InstanceId!] }));
     } finally {
       ec2.destroy();
@@ -198,9 +220,14 @@ sim.describe('a cluster launched with an elastic node group (-w 0-3)', () => {
     expect(jobs).toMatch(/COMPLETED/);
   }, 600_000);
 
-  it('destroy-cluster leaves no instance and no node', async () => {
+  it('destroy-cluster leaves no instance and no node, and prints the node-hours and their cost', async () => {
     const destroyed = await toil(['destroy-cluster', cluster!, '--zone', zone]);
     expectOk(destroyed);
+    // Spot workers at the spot price; moto does not serve the Price List API, so the on-demand
+    // leader has no price, and the line says so instead of guessing one.
+    expect(destroyed.stdout).toMatch(
+      /^It ran \d+\.\d\d node-hours over \d+ instances \(.*t2\.medium \d+\.\d\d.*\), counting every instance the cloud still listed or the leader recorded\.\nCost: \$0\.0\d+ at the cloud's prices \(t2\.medium spot \d+\.\d\d h at \$0\.00001\/h\); no price for t3\.medium from the cloud's API \(the Price List API: .+\)\.$/m,
+    );
     cluster = undefined;
     expect(await leftAfterDestroy(sim.cloud(), REGION)).toEqual({ instances: [], namespaces: [] });
   }, 180_000);

@@ -1,6 +1,7 @@
 import {
   checkClusterName,
   clusterNamePositional,
+  describeClusterCost,
   describeNodeHours,
   dryRunOption,
   provisionerOptions,
@@ -18,7 +19,11 @@ function renderDestroy(report: DestroyReport, zone: string): string {
   const hours = report.nodeHours
     ? `It ran ${describeNodeHours(report.nodeHours)}, counting every instance the cloud still listed or the leader recorded.\n`
     : '';
-  return `Deleted:\n${lines.join('\n')}\nCluster ${report.clusterName} is now gone.\n${hours}`;
+  const cost =
+    report.cost && report.cost.byType.length > 0
+      ? `Cost: ${describeClusterCost(report.cost)}.\n`
+      : '';
+  return `Deleted:\n${lines.join('\n')}\nCluster ${report.clusterName} is now gone.\n${hours}${cost}`;
 }
 
 export default defineCommand({
@@ -27,7 +32,7 @@ export default defineCommand({
   positionals: clusterNamePositional,
   options: { ...provisionerOptions, ...dryRunOption },
   epilogue:
-    'Everything is found by the cluster name tag, in any state; the command looks again afterwards and exits 1 listing whatever remains. A cluster that does not exist is not an error. It ends with the node-hours the cluster used: every instance it destroyed, until now, and instances the cluster shrank by earlier while the cloud still lists them (EC2: about an hour) or as the leader recorded them (Compute Engine: every worker it deleted).',
+    "Everything is found by the cluster name tag, in any state; the command looks again afterwards and exits 1 listing whatever remains. A cluster that does not exist is not an error. It ends with the node-hours the cluster used: every instance it destroyed, until now, and instances the cluster shrank by earlier while the cloud still lists them (EC2: about an hour) or as the leader recorded them (Compute Engine: every worker it deleted), and what they cost at the prices the cloud's API gives (spot instances at the spot price when they started); a type without a price is named as such, never estimated.",
   async run(args, context) {
     checkClusterName(args.clusterName);
     const provisioner = await openProvisioner(args, context);

@@ -13,6 +13,7 @@ import {
   readAutoscaleConfig,
   type AutoscaleConfig,
 } from './config.js';
+import { LEDGER_PATH, appendLedger, openStarts, readLedger, type LedgerEntry } from './ledger.js';
 
 const SOURCE = 'toil.provisioner.autoscale';
 
@@ -43,6 +44,8 @@ export interface PowerContext {
   slurmConf: string;
   /** Where new nodes get toil from (the leader's own install). */
   toilPackage: ToilPackageSource;
+  /** The node ledger to record starts and stops in (with their prices); none when absent. */
+  ledgerPath?: string;
 }
 
 /** {@link SlurmRunner} on this machine's Slurm commands. */
@@ -94,6 +97,8 @@ export async function leaderPowerContext(options: {
   dir?: string;
   slurmConfPath?: string;
   slurm?: SlurmRunner;
+  /** Default {@link LEDGER_PATH}. */
+  ledgerPath?: string;
 }): Promise<PowerContext> {
   const dir = options.dir ?? AUTOSCALE_DIR;
   const config = readAutoscaleConfig(join(dir, 'config.json'));
@@ -122,6 +127,73 @@ export async function leaderPowerContext(options: {
     mungeKey: read(join(dir, 'munge.key')),
     slurmConf: read(options.slurmConfPath ?? '/etc/slurm/slurm.conf').toString('utf8'),
     toilPackage: options.toilPackage,
+    ledgerPath: options.ledgerPath ?? LEDGER_PATH,
+  };
+}
+
+/** Appends to the node ledger; a ledger that cannot be written is a warning, not a failure. */
+function record(context: PowerContext, entries: LedgerEntry[]): void {
+  if (!context.ledgerPath || entries.length === 0) return;
+  try {
+    appendLedger(context.ledgerPath, entries);
+  } catch (error) {
+    report(
+      context.host,
+      'warning',
+      'AUTOSCALE_LEDGER_FAILED',
+      `Could not record ${entries.length} node event(s) in ${context.ledgerPath}: ${(error as Error).message}`,
+      { path: context.ledgerPath },
+      SOURCE,
+    );
+  }
+}
+
+/** Stop entries for instances the leader terminated. */
+function stopsOf(
+  nodes: readonly ClusterNode[],
+  why: 'suspend' | 'resume-fail' | 'failed-start',
+): LedgerEntry[] {
+  const time = Math.round(Date.now() / 1000);
+  return nodes.map((n) => ({
+    v: 1,
+    event: 'stop',
+    node: n.tags[SLURM_NODE_TAG] ?? '',
+    instance: n.id,
+    time,
+    why,
+  }));
+}
+
+/** A new node's start entry, with its hourly price from the cloud's API (or why none). */
+async function startOf(
+  context: PowerContext,
+  name: string,
+  node: ClusterNode,
+): Promise<LedgerEntry> {
+  const time = node.launchTime > 0 ? node.launchTime : Math.round(Date.now() / 1000);
+  let price: { usdPerHour?: number; noPrice?: string };
+  const { provisioner } = context;
+  if (!provisioner.hourlyPrice)
+    price = { noPrice: `the ${provisioner.name} provisioner reads no prices` };
+  else
+    price = await provisioner
+      .hourlyPrice(node.nodeType, {
+        spot: node.preemptible,
+        ...(node.zone ? { zone: node.zone } : {}),
+        at: time,
+      })
+      .catch((error: unknown) => ({ noPrice: (error as Error).message }));
+  return {
+    v: 1,
+    event: 'start',
+    node: name,
+    instance: node.id,
+    type: node.nodeType,
+    spot: node.preemptible,
+    time,
+    ...(price.usdPerHour === undefined
+      ? { noPrice: price.noPrice ?? 'no price' }
+      : { usdPerHour: price.usdPerHour }),
   };
 }
 
@@ -175,11 +247,13 @@ export async function resumeCloudNodes(
     return false;
   });
   const stale = await instancesOf(context, new Set(wanted));
-  if (stale.length > 0)
+  if (stale.length > 0) {
     await context.provisioner.terminateNodes(
       config.clusterName,
       stale.map((n) => n.id),
     );
+    record(context, stopsOf(stale, 'failed-start'));
+  }
   const started = new Map<string, ClusterNode>();
   await Promise.all(
     wanted.map(async (name) => {
@@ -201,6 +275,7 @@ export async function resumeCloudNodes(
             phaseTimeoutSeconds: config.phaseTimeoutSeconds,
           },
         );
+        if (node) record(context, [await startOf(context, name, node)]);
         const address = node?.privateAddress;
         if (!node || !address) throw new Error('the new instance has no private address');
         await context.slurm(['scontrol', 'update', `NodeName=${name}`, `NodeAddr=${address}`]);
@@ -236,6 +311,7 @@ export async function resumeCloudNodes(
         config.clusterName,
         leftovers.map((n) => n.id),
       )
+      .then(() => record(context, stopsOf(leftovers, 'failed-start')))
       .catch(() => undefined);
   for (const { name, reason } of failed) {
     report(
@@ -285,6 +361,7 @@ export async function suspendCloudNodes(
     context.config.clusterName,
     instances.map((n) => n.id),
   );
+  record(context, stopsOf(instances, action === 'resume-fail' ? 'resume-fail' : 'suspend'));
   report(
     context.host,
     'info',
@@ -304,19 +381,40 @@ export async function suspendCloudNodes(
  */
 export async function reclaimLostNodes(context: PowerContext): Promise<string[]> {
   // Nodes this program set down because they could not start stay down (no retry loop).
-  const down = (await context.slurm(['sinfo', '-h', '-N', '-t', 'down', '-o', '%N|%E']))
+  const downSince = new Map<string, number>();
+  const down = (await context.slurm(['sinfo', '-h', '-N', '-t', 'down', '-o', '%N|%H|%E']))
     .split('\n')
     .map((line) => line.trim().split('|'))
     .filter(
-      ([n, reason]) =>
+      ([n, , reason]) =>
         n && elasticNodeOf(context.config, n) && !reason?.startsWith('toil-ts could not start'),
     )
-    .map(([n]) => n!);
+    .map(([n, since]) => {
+      // Slurm prints the reason's time in local time, without a zone (2026-11-30T12:34:56).
+      if (since && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(since))
+        downSince.set(n!, Math.round(new Date(since).getTime() / 1000));
+      return n!;
+    });
   if (down.length === 0) return [];
   const live = new Set(
     (await instancesOf(context, new Set(down))).map((n) => n.tags[SLURM_NODE_TAG]),
   );
   const lost = [...new Set(down)].filter((n) => !live.has(n));
+  if (context.ledgerPath && lost.length > 0) {
+    const now = Math.round(Date.now() / 1000);
+    const open = openStarts(readLedger(context.ledgerPath) ?? [], new Set(lost));
+    record(
+      context,
+      open.map((start) => ({
+        v: 1,
+        event: 'stop',
+        node: start.node,
+        instance: start.instance,
+        time: Math.max(start.time, Math.min(now, downSince.get(start.node) ?? now)),
+        why: 'lost',
+      })),
+    );
+  }
   for (const name of lost)
     await context.slurm([
       'scontrol',

@@ -1,4 +1,5 @@
 import { CLOUD_ENV_NAMES } from '../autoscale/config.js';
+import { LEDGER_PATH } from '../autoscale/ledger.js';
 
 /**
  * The script stage 2 runs on every node as root (`sudo -n bash -s -- PHASE ARGS...`, the
@@ -19,8 +20,8 @@ import { CLOUD_ENV_NAMES } from '../autoscale/config.js';
  *   cloud settings kept by `sudo --preserve-env`): the settings in `/etc/toil-ts/autoscale`,
  *   the leader's own SSH key for the nodes it starts, a copy of the munge key, the cloud
  *   settings of the login, all readable by Slurm's user only except the settings (no secret;
- *   `toil run --provisioner` checks a run against them as the login user); and the
- *   power-saving programs.
+ *   `toil run --provisioner` checks a run against them as the login user); the power-saving
+ *   programs; and the node ledger (written by Slurm's user, readable by all).
  * - `power-up HOSTLIST`: asks Slurm to resume cloud nodes (an elastic group's minimum).
  * - `slurm-ready SECONDS HOST...`: waits until `sinfo` shows every HOST up (idle, or running
  *   jobs after a re-run).
@@ -202,6 +203,11 @@ PROGRAM
   done
   touch /var/log/slurm/toil-power.log
   chown slurm:slurm /var/log/slurm/toil-power.log
+  # The node ledger: written by the power-saving programs, read by runs for the cost accrued.
+  mkdir -p "$(dirname ${LEDGER_PATH})"
+  touch ${LEDGER_PATH}
+  chown slurm:slurm ${LEDGER_PATH}
+  chmod 0644 ${LEDGER_PATH}
   say "autoscaling settings, key and power-saving programs in place"
   ;;
 power-up)

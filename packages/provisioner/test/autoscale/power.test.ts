@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordingHost } from '@toil/core';
@@ -7,6 +7,7 @@ import {
   elasticNodeOf,
   leaderPowerContext,
   readAutoscaleConfig,
+  readLedger,
   runPowerAction,
   type AddNodesOptions,
   type AutoscaleConfig,
@@ -62,6 +63,7 @@ function node(
 
 /** An in-memory cloud: addNodes either starts a node or fails, terminateNodes records. */
 class FakeProvisioner implements Partial<Provisioner> {
+  readonly name = 'fake';
   nodes: ClusterNode[] = [node('i-leader', {}, 'leader')];
   added: { type: WorkerNodeType; count: number; options: AddNodesOptions }[] = [];
   terminated: string[] = [];
@@ -81,9 +83,19 @@ class FakeProvisioner implements Partial<Provisioner> {
   };
 }
 
+/** A cloud whose API prices spot t2.medium at $0.0139/h and gives no on-demand prices. */
+class PricedProvisioner extends FakeProvisioner {
+  asked: { nodeType: string; spot: boolean; zone?: string; at?: number }[] = [];
+  hourlyPrice = async (nodeType: string, options: { spot: boolean; at?: number }) => {
+    this.asked.push({ nodeType, ...options });
+    return options.spot ? { usdPerHour: 0.0139 } : { noPrice: 'the Price List API: 404' };
+  };
+}
+
 function context(
   provisioner: FakeProvisioner,
   sinfoDown = '',
+  ledgerPath?: string,
 ): { context: PowerContext; slurm: string[][]; host: RecordingHost } {
   const slurm: string[][] = [];
   const host = new RecordingHost();
@@ -109,6 +121,7 @@ function context(
       mungeKey: Buffer.alloc(32, 1),
       slurmConf: 'ClusterName=c1\n',
       toilPackage: { kind: 'registry', version: '1.0.0' },
+      ...(ledgerPath ? { ledgerPath } : {}),
     },
   };
 }
@@ -183,11 +196,95 @@ describe('the power-saving entry point', () => {
       node('i-b', { [SLURM_NODE_TAG]: 'w0-0' }),
     );
     const down =
-      'w0-0|Not responding\nw0-1|Not responding\nw0-2|Not responding\nw1-0|toil-ts could not start it: x\n';
+      'w0-0|2026-11-30T12:00:00|Not responding\nw0-1|2026-11-30T12:00:00|Not responding\nw0-2|2026-11-30T12:00:00|Not responding\nw1-0|2026-11-30T12:00:00|toil-ts could not start it: x\n';
     const { context: c, slurm } = context(cloud, down);
     await runPowerAction('suspend', 'w1-0', c);
     const reclaimed = slurm.filter((argv) => argv.includes('State=POWER_DOWN_FORCE'));
     expect(reclaimed.map((argv) => argv[2])).toEqual(['NodeName=w0-2']);
+  });
+});
+
+describe('the node ledger the power-saving programs keep', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'toil-power-ledger-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("records a started node with its type and the cloud's spot price at its start, and its stop when it could not be set up", async () => {
+    const cloud = new PricedProvisioner();
+    const ledger = join(dir, 'nodes.jsonl');
+    const { context: c } = context(cloud, '', ledger);
+    await runPowerAction('resume', 'w1-0', c);
+    expect(cloud.asked).toEqual([{ nodeType: 't2.medium', spot: false, at: expect.any(Number) }]);
+    const entries = readLedger(ledger)!;
+    expect(entries).toEqual([
+      {
+        v: 1,
+        event: 'start',
+        node: 'w1-0',
+        instance: 'i-1',
+        type: 't2.medium',
+        spot: false,
+        time: expect.any(Number),
+        noPrice: 'the Price List API: 404',
+      },
+      {
+        v: 1,
+        event: 'stop',
+        node: 'w1-0',
+        instance: 'i-1',
+        time: expect.any(Number),
+        why: 'failed-start',
+      },
+    ]);
+    expect(readFileSync(ledger, 'utf8')).not.toMatch(/key|secret|token/i);
+  });
+
+  it('records the stops of suspended nodes, and of nodes the cloud took back at the time Slurm marked them down', async () => {
+    const cloud = new PricedProvisioner();
+    const spot = (id: string, name: string): ClusterNode => ({
+      ...node(id, { [SLURM_NODE_TAG]: name }),
+      preemptible: true,
+      zone: 'us-west-2a',
+      launchTime: Math.round(new Date('2026-11-30T11:00:00').getTime() / 1000),
+    });
+    cloud.nodes.push(spot('i-a', 'w0-0'), spot('i-b', 'w0-1'));
+    const ledger = join(dir, 'nodes.jsonl');
+    // Both started earlier (as resume records them); w0-1's instance is then taken back.
+    const t0 = Math.round(new Date('2026-11-30T11:00:00').getTime() / 1000);
+    writeFileSync(
+      ledger,
+      ['i-a', 'i-b']
+        .map((id, i) =>
+          JSON.stringify({
+            v: 1,
+            event: 'start',
+            node: `w0-${i}`,
+            instance: id,
+            type: 't2.medium',
+            spot: true,
+            time: t0,
+            usdPerHour: 0.0139,
+          }),
+        )
+        .join('\n') + '\n',
+    );
+    cloud.nodes.find((n) => n.id === 'i-b')!.state = 'terminated';
+    const { context: c } = context(cloud, 'w0-1|2026-11-30T11:30:00|Not responding\n', ledger);
+    await runPowerAction('suspend', 'w0-0', c);
+    const stops = readLedger(ledger)!.filter((e) => e.event === 'stop');
+    expect(stops).toEqual([
+      {
+        v: 1,
+        event: 'stop',
+        node: 'w0-0',
+        instance: 'i-a',
+        time: expect.any(Number),
+        why: 'suspend',
+      },
+      { v: 1, event: 'stop', node: 'w0-1', instance: 'i-b', time: t0 + 1800, why: 'lost' },
+    ]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { NodeGroupCount } from '@toil/batch-system';
+import type { NodeCost, NodeGroupCount } from '@toil/batch-system';
 import { startSpan, type IoHost, type Span } from '@toil/core';
 
 /** Progress is reported at most this often (milliseconds). */
@@ -37,6 +37,8 @@ export interface WorkflowProgress {
   byName?: NameProgress[];
   /** A cluster's nodes by type and state (read every few seconds); absent on one machine. */
   nodes?: NodeGroupCount[];
+  /** What the cluster's elastic nodes cost since the run started (a launched cluster's leader). */
+  cost?: NodeCost;
 }
 
 /** The leader's counts {@link RunProgress.tick} needs besides its own. */
@@ -45,6 +47,7 @@ export interface LeaderCounts {
   queued: number;
   failedJobs: number;
   nodes?: NodeGroupCount[] | undefined;
+  cost?: NodeCost | undefined;
 }
 
 /**
@@ -92,6 +95,7 @@ export class RunProgress {
         ? { byName: [...this.names.values()].map((n) => ({ ...n })) }
         : {}),
       ...(counts.nodes ? { nodes: counts.nodes } : {}),
+      ...(counts.cost ? { cost: counts.cost } : {}),
     };
   }
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { text } from 'node:stream/consumers';
-import type { NodeGroupCount } from '@toil/batch-system';
+import type { NodeCost, NodeGroupCount } from '@toil/batch-system';
 import { localNodeId } from '@toil/core';
 import {
   epochSecondsNow,
@@ -50,6 +50,7 @@ export class LeaderStatus {
     counts: GraphCounts,
     running: number,
     nodes: NodeGroupCount[] | undefined,
+    cost?: NodeCost,
   ): Promise<void> {
     await this.store.writeSummary({
       v: 1,
@@ -64,6 +65,7 @@ export class LeaderStatus {
       ready: counts.ready,
       completed: counts.completed,
       ...(nodes ? { nodes } : {}),
+      ...(cost ? { cost } : {}),
     });
   }
 
