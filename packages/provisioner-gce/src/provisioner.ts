@@ -1045,7 +1045,9 @@ export class GceProvisioner implements Provisioner {
     };
     const countCost = async (more: any[] = []) => {
       const lives = lifetimes(more);
-      const priced = await Promise.all(lives.map(async (life) => ({ ...life, ...(await priceOf(life)) })));
+      const priced = await Promise.all(
+        lives.map(async (life) => ({ ...life, ...(await priceOf(life)) })),
+      );
       return countNodeCost(priced, Date.now() / 1000);
     };
     report.nodeHours = countHours();
