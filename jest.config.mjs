@@ -28,6 +28,8 @@ export default {
     [`^@toil/${names}/(.+)$`]: '<rootDir>/packages/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  // The slowest files (simulated clouds) first, so neither worker ends with one alone.
+  testSequencer: '<rootDir>/tooling/test-env/jest-sequencer.cjs',
   testTimeout: 60000,
   maxWorkers: 2,
 };
