@@ -205,7 +205,7 @@ Job.Runner.main(import.meta.url, async () => {
     },
   );
 
-  it('type-checks (nodenext, strict, skipLibCheck false) and runs an ESM and a CommonJS consumer of @toil/jobstore + @toil/stats, with no AWS SDK installed and zod loaded only by the first record read', async () => {
+  it('type-checks (nodenext, strict, skipLibCheck false) and runs an ESM and a CommonJS consumer of @toil/jobstore + @toil/stats, with no AWS SDK installed and no zod loaded for well-formed records (they pass the hand checks)', async () => {
     const dir = emptyDir('consumer');
     await release.install(dir, [
       `@toil/jobstore@${version('packages/jobstore')}`,
@@ -249,7 +249,7 @@ import { gatherStats, getStatus, type StatsReport } from '@toil/stats';
     writeFileSync(
       join(dir, 'cjs.cts'),
       `${imports}
-// zod loads with the first record read, not with the import.
+// zod is not loaded by the import, nor by reading records that pass the hand checks.
 const zodLoaded = (): boolean => Object.keys(require.cache).some((p) => p.includes('/node_modules/zod/'));
 const zodAtImport = zodLoaded();
 async function main(): Promise<void> {${body('cjs', ', zod: [zodAtImport, zodLoaded()]')}
@@ -290,7 +290,7 @@ if (typeof require !== 'function' || typeof module !== 'object') throw new Error
         names: ['DiscoverFiles', 'sysFiles', 'userFiles'],
         state: 'completed',
         aws: 'JOBSTORE_BACKEND_MISSING',
-        ...(flavour === 'cjs' ? { zod: [false, true] } : {}),
+        ...(flavour === 'cjs' ? { zod: [false, false] } : {}),
       });
     }
   }, 300_000);
