@@ -1,12 +1,30 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+const argv = process.argv.slice(2);
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`toil: internal error: ${String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * `toil run WORKFLOW STORE ...`: the run's first worker starts before the rest of the CLI loads
+ * (the run adopts it, or it is killed at exit; see `offerFirstWorkerEarly`).
+ */
+async function offerWorkerFirst(): Promise<void> {
+  const [command, workflow, store] = argv;
+  if (command !== 'run' || !workflow || !store || workflow.startsWith('-') || store.startsWith('-'))
+    return;
+  try {
+    const { offerFirstWorkerEarly } = await import('@toil/workflow/run-workflow');
+    await offerFirstWorkerEarly(workflow, argv.slice(2));
+  } catch {
+    // `toil run` reports what is wrong.
+  }
+}
+
+offerWorkerFirst()
+  .then(async () => (await import('./main.js')).main(argv))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`toil: internal error: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );

@@ -105,6 +105,11 @@ export function offerPoolWorker(options: {
   };
 }
 
+/** The worker {@link offerPoolWorker} started, if any, left in place. @internal */
+export function peekPoolWorkerOffer(): PoolWorkerOffer | undefined {
+  return (globalThis as OfferHolder)[OFFER];
+}
+
 /**
  * Takes the worker {@link offerPoolWorker} started, if any (once): the caller adopts it or
  * calls its `discard()`. @internal

@@ -14,7 +14,7 @@ import { ToilError } from '@toil/core';
 import { PACKAGE_CODE_DIR } from './here.js';
 import { STARTED_MARKER_ENV } from './started-marker.js';
 import { COMPILED_ENV, compileWorkflow, type CompiledWorkflow } from './compile.js';
-import { offerPoolWorker } from './pool-worker-offer.js';
+import { offerPoolWorker, peekPoolWorkerOffer, takePoolWorkerOffer } from './pool-worker-offer.js';
 
 const WORKFLOW_EXTENSIONS = /\.[cm]?[jt]s$/;
 
@@ -150,6 +150,7 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
       process.once('exit', onExit);
       status = await runInProcess(file, code, options.args, env);
     } else {
+      takePoolWorkerOffer()?.discard();
       status = await runChild(file, code, options.args, env);
     }
     if (status === 0 && !started()) throw notStarted(options.workflow);
@@ -229,7 +230,12 @@ function optionValue(args: string[], name: string): string | undefined {
  * looks like one that will use it (a new single-machine run with this copy of the engine):
  * the `Toil` of the run adopts it only if its options really match, else it is killed.
  */
-function offerFirstWorker(file: string, module: string, args: string[]): void {
+function offerFirstWorker(
+  file: string,
+  module: string,
+  args: string[],
+  beforeStart?: () => void,
+): void {
   const [jobStore] = args;
   if (!jobStore || jobStore.startsWith('-')) return;
   if (args.some((arg) => /^(--help|-h|--version|--restart(=true)?)$/.test(arg))) return;
@@ -246,7 +252,43 @@ function offerFirstWorker(file: string, module: string, args: string[]): void {
     return;
   }
   if (engine !== PACKAGE_CODE_DIR) return;
+  beforeStart?.();
   offerPoolWorker({ jobStore, workDir, workflowModule: module });
+}
+
+/** Whether the offered worker (if any) was started for `module` and the job store in `args`. */
+function offeredFor(module: string, args: string[]): boolean {
+  const offer = peekPoolWorkerOffer();
+  return offer !== undefined && offer.workflowModule === module && offer.jobStore === args[0];
+}
+
+/**
+ * What `toil run WORKFLOW STORE ...` does first, before it loads the rest of the CLI: starts
+ * the run's first pool worker (see {@link runWorkflowFile}'s `inProcess`) as soon as the
+ * compiled workflow is known, so that the worker's start-up overlaps the CLI's too. Never
+ * throws: anything unusual (a file that is not a workflow, a workflow that needs the CLI's
+ * resolve hook, options a worker cannot serve) starts nothing, and `runWorkflowFile` decides
+ * as usual. A worker not adopted by the run is killed when this process exits. @internal
+ */
+export async function offerFirstWorkerEarly(workflow: string, args: string[]): Promise<void> {
+  try {
+    const file = resolve(workflow);
+    if (!WORKFLOW_EXTENSIONS.test(file) || !statSync(file, { throwIfNoEntry: false })?.isFile())
+      return;
+    const code = await compileWorkflow(file);
+    if (needsToilFallback(file, code, args)) return;
+    offerFirstWorker(file, code.compiled ?? file, args, () => {
+      // The environment the program's workers get once it runs in this process.
+      if (code.compiled) {
+        process.env[COMPILED_ENV.source] = code.source;
+        process.env[COMPILED_ENV.compiled] = code.compiled;
+        process.env[COMPILED_ENV.hash] = code.hash!;
+      }
+      process.env.TOIL_RUN_WORKFLOW = workflow;
+    });
+  } catch {
+    // runWorkflowFile reports what is wrong.
+  }
 }
 
 /**
@@ -266,7 +308,8 @@ async function runInProcess(
   Object.assign(process.env, inherited);
   process.argv = [process.argv[0]!, module, ...args];
   // Workers do not see the marker, as in a child program (which takes it out of its env).
-  offerFirstWorker(file, module, args);
+  // A worker offered earlier for this very run (see offerFirstWorkerEarly) is kept.
+  if (!offeredFor(module, args)) offerFirstWorker(file, module, args);
   process.env[STARTED_MARKER_ENV] = marker;
   // The engine loads while the worker starts.
   const { installProgramErrorHandlers, renderProgramError } = await loadRunner();
