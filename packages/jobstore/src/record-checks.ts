@@ -201,6 +201,21 @@ export const NODE_COUNT_FIELDS: Record<string, Check> = {
   count: nonNegativeInt,
 };
 
+/** The fields of an entry of `JobStoreSummarySchema`'s `cost.byType`. @internal */
+export const COST_BY_TYPE_FIELDS: Record<string, Check> = {
+  type: str,
+  spot: bool,
+  hours: nonNegative,
+  usd: optional(nonNegative),
+  noPrice: optional(str),
+};
+
+/** The fields of `JobStoreSummarySchema`'s `cost`. @internal */
+export const COST_FIELDS: Record<string, Check> = {
+  usd: nonNegative,
+  byType: arrayOf(objectOf(COST_BY_TYPE_FIELDS, true)),
+};
+
 /** The fields of `JobStoreSummarySchema`. @internal */
 export const SUMMARY_FIELDS: Record<string, Check> = {
   v: oneOf(1),
@@ -215,6 +230,7 @@ export const SUMMARY_FIELDS: Record<string, Check> = {
   ready: nonNegativeInt,
   completed: nonNegativeInt,
   nodes: optional(arrayOf(objectOf(NODE_COUNT_FIELDS, true))),
+  cost: optional(objectOf(COST_FIELDS, true)),
 };
 
 /** The fields of `RootJobIdSchema`. @internal */

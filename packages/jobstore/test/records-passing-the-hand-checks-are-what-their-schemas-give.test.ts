@@ -6,6 +6,8 @@ import { FileJobStore, type JobRecord } from '@toil/jobstore';
 import { sampleConfig, sampleJob, sampleStats } from '@toil/jobstore/testing';
 import {
   CONFIG_FIELDS,
+  COST_BY_TYPE_FIELDS,
+  COST_FIELDS,
   FAILED_JOB_FIELDS,
   JOB_RECORD_FIELDS,
   JOB_STATS_FIELDS,
@@ -130,6 +132,10 @@ describe('the hand checks that spare a worker zod', () => {
     expect(keys(NODE_COUNT_FIELDS)).toEqual(
       shape(JobStoreSummarySchema.shape.nodes.unwrap().element),
     );
+    expect(keys(COST_FIELDS)).toEqual(shape(JobStoreSummarySchema.shape.cost.unwrap()));
+    expect(keys(COST_BY_TYPE_FIELDS)).toEqual(
+      shape(JobStoreSummarySchema.shape.cost.unwrap().shape.byType.element),
+    );
     expect(keys(ROOT_JOB_ID_FIELDS)).toEqual(shape(RootJobIdSchema));
     expect(keys(KILL_FLAG_FIELDS)).toEqual(shape(KillFlagSchema));
     expect(keys(RETURN_VALUE_FIELDS)).toEqual(shape(ReturnValueSchema));
@@ -227,10 +233,19 @@ describe('the hand checks that spare a worker zod', () => {
       completed: 3,
       nodes: [node],
     };
+    const priced = { type: 't2.medium', spot: true, hours: 0.5, usd: 0.01 };
+    const unpriced = { type: 't3.medium', spot: false, hours: 1, noPrice: 'no Price List API' };
+    const cost = { usd: 0.01, byType: [priced, unpriced] };
     const summaries = [
       ...variants(summary),
       ...variants(node).map((n) => ({ ...summary, nodes: [n] })),
+      ...variants({ ...summary, cost }),
+      ...variants(cost).map((c) => ({ ...summary, cost: c })),
+      ...variants(priced).map((t) => ({ ...summary, cost: { ...cost, byType: [t] } })),
+      ...variants(unpriced).map((t) => ({ ...summary, cost: { ...cost, byType: [t] } })),
     ];
+    // A summary with a cost passes the hand check: a cluster run's leader loads no zod for it.
+    expect(isPlainSummary({ ...summary, cost })).toBe(true);
     expect(expectAgreement(isPlainSummary, JobStoreSummarySchema, summaries)).toBeGreaterThan(5);
     expect(
       expectAgreement(isPlainRootJobId, RootJobIdSchema, variants({ id: 'root' })),
