@@ -118,7 +118,7 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
   }
   // A TypeScript workflow is compiled once (content-addressed) and run as JavaScript; workers
   // load the same file. Stack traces map back to the .ts lines through its source map.
-  const code = await compileWorkflow(file);
+  const code = early?.file === file ? early.code : await compileWorkflow(file);
   const fallback =
     options.toilFallbackEnv !== undefined && needsToilFallback(file, code, options.args);
   const env: NodeJS.ProcessEnv = {
@@ -256,6 +256,9 @@ function offerFirstWorker(
   offerPoolWorker({ jobStore, workDir, workflowModule: module });
 }
 
+/** What {@link offerFirstWorkerEarly} compiled, so that the run does not look it up again. */
+let early: { file: string; code: CompiledWorkflow } | undefined;
+
 /** Whether the offered worker (if any) was started for `module` and the job store in `args`. */
 function offeredFor(module: string, args: string[]): boolean {
   const offer = peekPoolWorkerOffer();
@@ -276,6 +279,7 @@ export async function offerFirstWorkerEarly(workflow: string, args: string[]): P
     if (!WORKFLOW_EXTENSIONS.test(file) || !statSync(file, { throwIfNoEntry: false })?.isFile())
       return;
     const code = await compileWorkflow(file);
+    early = { file, code };
     if (needsToilFallback(file, code, args)) return;
     offerFirstWorker(file, code.compiled ?? file, args, () => {
       // The environment the program's workers get once it runs in this process.
