@@ -29,8 +29,7 @@ import { ToilError, report, startSpan, type IoHost } from '@toil/core';
 import {
   CREATED_BY_TAG,
   NODE_ROLE_TAG,
-  elasticGroupConfigs,
-  type AutoscaleConfig,
+  autoscaleConfigFor,
   SSH_USER_TAG,
   formatNodeType,
   hostKeyTags,
@@ -390,33 +389,6 @@ function plan(spec: ClusterSpec, context: LaunchContext): ClusterResource[] {
   ];
 }
 
-/**
- * The leader's autoscaling settings for the spec's elastic groups (undefined without any):
- * node sizes from EC2's instance types.
- */
-function autoscaleConfig(
-  spec: ClusterSpec,
-  types: ReadonlyMap<string, InstanceTypeInfo>,
-): AutoscaleConfig | undefined {
-  if (spec.elastic.length === 0) return undefined;
-  return {
-    version: 1,
-    clusterName: spec.clusterName,
-    provisioner: 'aws',
-    zone: spec.zone,
-    nodeStorageGb: spec.nodeStorageGb,
-    phaseTimeoutSeconds: spec.phaseTimeoutSeconds,
-    idleSeconds: spec.nodeIdleSeconds,
-    groups: elasticGroupConfigs(spec.elastic, (name) => {
-      const info = types.get(name);
-      return {
-        cpus: info?.VCpuInfo?.DefaultVCpus ?? 1,
-        memoryMb: info?.MemoryInfo?.SizeInMiB ?? 1024,
-      };
-    }),
-  };
-}
-
 interface Created {
   securityGroupId?: string;
   instanceProfileArn?: string;
@@ -575,7 +547,17 @@ export async function launchCluster(
 
   const timeoutMs = spec.phaseTimeoutSeconds * 1000;
   const stage2Context = launchStage2(spec);
-  const autoscale = autoscaleConfig(spec, found.types);
+  const autoscale = autoscaleConfigFor(spec, {
+    provisioner: 'aws',
+    zone: spec.zone,
+    sizeOf: (name) => {
+      const info = found.types.get(name);
+      return {
+        cpus: info?.VCpuInfo?.DefaultVCpus ?? 1,
+        memoryMb: info?.MemoryInfo?.SizeInMiB ?? 1024,
+      };
+    },
+  });
   const withAutoscale = autoscale ? { autoscale } : {};
   const created: Created = {};
   const resources: ClusterResource[] = [];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startSpan, ToilError, type IoHost } from '@toil/core';
 import {
   addNodesStage2,
-  elasticGroupConfigs,
+  autoscaleConfigFor,
   formatNodeType,
   joinAddedNodes,
   launchStage2,
@@ -13,7 +13,6 @@ import {
   renderStage1UserData,
   SLURM_NODE_TAG,
   type AddNodesOptions,
-  type AutoscaleConfig,
   type ClusterNode,
   type ClusterResource,
   type ClusterSpec,
@@ -638,28 +637,6 @@ export class GceProvisioner implements Provisioner {
     ];
   }
 
-  /** The leader's autoscaling settings (undefined without elastic groups); sizes from the zone. */
-  private autoscaleConfig(
-    spec: ClusterSpec,
-    sizes: ReadonlyMap<string, MachineSize>,
-  ): AutoscaleConfig | undefined {
-    if (spec.elastic.length === 0) return undefined;
-    return {
-      version: 1,
-      clusterName: spec.clusterName,
-      provisioner: 'gce',
-      zone: this.zone,
-      nodeStorageGb: spec.nodeStorageGb,
-      phaseTimeoutSeconds: spec.phaseTimeoutSeconds,
-      idleSeconds: spec.nodeIdleSeconds,
-      // Compute Engine takes one machine type per group (the first of `a/b`).
-      groups: elasticGroupConfigs(
-        spec.elastic.map((g) => ({ ...g, instanceTypes: g.instanceTypes.slice(0, 1) })),
-        (name) => sizes.get(name) ?? { cpus: 1, memoryMb: 1024 },
-      ),
-    };
-  }
-
   async launchCluster(given: ClusterSpec): Promise<LaunchResult> {
     // On GCE --keyPairName is the SSH user (as in Toil), when it is a valid login name.
     const spec = /^[a-z_][a-z0-9_-]{0,31}$/.test(given.keyPairName)
@@ -704,7 +681,18 @@ export class GceProvisioner implements Provisioner {
         );
     const resources: ClusterResource[] = [];
     const stage2 = launchStage2(spec);
-    const autoscale = this.autoscaleConfig(spec, sizes);
+    // Compute Engine takes one machine type per group (the first of `a/b`).
+    const autoscale = autoscaleConfigFor(
+      {
+        ...spec,
+        elastic: spec.elastic.map((g) => ({ ...g, instanceTypes: g.instanceTypes.slice(0, 1) })),
+      },
+      {
+        provisioner: 'gce',
+        zone: this.zone,
+        sizeOf: (name) => sizes.get(name) ?? { cpus: 1, memoryMb: 1024 },
+      },
+    );
     const withAutoscale = autoscale ? { autoscale } : {};
     const span = startSpan(this.host, 'GCE_LAUNCH', `Creating cluster ${spec.clusterName}...`, {
       source: 'toil.provisioner.gce',

@@ -138,6 +138,7 @@ export {
   CLOUD_ENV_NAMES,
   POWER_PROGRAMS,
   SLURM_NODE_TAG,
+  autoscaleConfigFor,
   elasticGroupConfigs,
   elasticNodeOf,
   elasticPrefix,

@@ -3,6 +3,7 @@ import { ToilError } from '@toil/core';
 import '../errors.js';
 import type { ElasticGroup } from '../node-types.js';
 import type { SlurmCloudGroup, SlurmConfInput } from '../bootstrap/slurm-conf.js';
+import type { ClusterSpec } from '../spec.js';
 
 /** Where stage 2 keeps the autoscaling settings on the leader (readable by Slurm's user). */
 export const AUTOSCALE_DIR = '/etc/toil-ts/autoscale';
@@ -91,6 +92,36 @@ export function elasticGroupConfigs(
       memoryMb: Math.floor(Math.min(...sizes.map((s) => s.memoryMb)) * 0.9),
     };
   });
+}
+
+/**
+ * The leader's autoscaling settings for a spec's elastic groups (undefined when it has none),
+ * as every provisioner writes them: `sizeOf` gives an instance type's CPUs and memory from
+ * the cloud's own description of it, `zone` is where the nodes start.
+ */
+export function autoscaleConfigFor(
+  spec: Pick<
+    ClusterSpec,
+    'clusterName' | 'elastic' | 'nodeStorageGb' | 'phaseTimeoutSeconds' | 'nodeIdleSeconds'
+  >,
+  cloud: {
+    /** The provisioner's name (`aws`, `gce`). */
+    provisioner: string;
+    zone: string;
+    sizeOf: (instanceType: string) => { cpus: number; memoryMb: number };
+  },
+): AutoscaleConfig | undefined {
+  if (spec.elastic.length === 0) return undefined;
+  return {
+    version: 1,
+    clusterName: spec.clusterName,
+    provisioner: cloud.provisioner,
+    zone: cloud.zone,
+    nodeStorageGb: spec.nodeStorageGb,
+    phaseTimeoutSeconds: spec.phaseTimeoutSeconds,
+    idleSeconds: spec.nodeIdleSeconds,
+    groups: elasticGroupConfigs(spec.elastic, cloud.sizeOf),
+  };
 }
 
 /** The cloud part of slurm.conf for an autoscaling cluster (see `renderSlurmConf`). */
