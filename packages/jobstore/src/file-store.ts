@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, readlinkSync } from 'node:fs';
+import { createWriteStream, readlinkSync, statSync } from 'node:fs';
 import {
   copyFile,
   mkdir,
@@ -185,6 +185,8 @@ export class FileJobStore extends JobStoreBase implements JobStore {
   private readonly compactAfter: number;
   /** Bumped by close(): an instance used again after close() writes new logs. */
   private generation = 0;
+  /** `files/for-job` was seen to exist (it is removed only with the store). */
+  private forJobSeen = false;
 
   constructor(locator: string | JobStoreLocator, options: FileJobStoreOptions = {}) {
     const parsed = toLocatorOfKind<FileJobStoreLocator>(locator, 'file', 'FileJobStore');
@@ -289,6 +291,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     this.statsLog = undefined;
     this.index.clear();
     this.logOffsets.clear();
+    this.forJobSeen = false;
     await this.dropHandles();
   }
 
@@ -387,9 +390,17 @@ export class FileJobStore extends JobStoreBase implements JobStore {
   }
 
   private async removeCleanupFiles(jobIds: string[]): Promise<void> {
+    const forJob = join(this.path, 'files', 'for-job');
     let owners: Set<string>;
     try {
-      owners = new Set(await readdir(join(this.path, 'files', 'for-job')));
+      // Until some job stored a file of its own the directory does not exist: one stat per
+      // commit then, not a failed listing (a large fan-out's leader deletes in thousands of
+      // commits). A job's files are stored before its record can be deleted: none is missed.
+      if (!this.forJobSeen) {
+        if (statSync(forJob, { throwIfNoEntry: false }) === undefined) return;
+        this.forJobSeen = true;
+      }
+      owners = new Set(await readdir(forJob));
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return;
       throw wrapIo('listing job files', error);

@@ -551,6 +551,33 @@ export function describeJobStoreContract(name: string, backend: ContractBackend)
         expect(await store.fileExists(temporary)).toBe(false);
         expect(await store.fileExists(kept)).toBe(true);
       });
+      it('deletes cleanup files stored after the instance deleted jobs of a store that had none', async () => {
+        const fresh = backend.newLocator();
+        const a = await backend.open(fresh);
+        await a.create(sampleConfig());
+        const b = await backend.open(fresh);
+        await b.resume();
+        try {
+          const early = sampleJob(a.newJobId('Early'));
+          const job = sampleJob(a.newJobId('Owner'));
+          await a.commit([
+            { op: 'put', record: early },
+            { op: 'put', record: job },
+          ]);
+          await b.commit([{ op: 'delete', id: early.id }]);
+          const temporary = await a.writeFileFromStream(Readable.from([Buffer.from('tmp')]), {
+            jobId: job.id,
+            cleanup: true,
+            basename: 'later',
+          });
+          await b.commit([{ op: 'delete', id: job.id }]);
+          expect(await a.fileExists(temporary)).toBe(false);
+        } finally {
+          await a.destroy();
+          await a.close();
+          await b.close();
+        }
+      });
     });
 
     describe('shared files', () => {
