@@ -94,6 +94,11 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
 
   it('toil kill stops the leader, which cancels its warm workers and the jobs they run', async () => {
     const { dir, store, out, leader } = await startWarmSleepers(600);
+    // `toil run` is the leader itself (no child program), with Slurm as with the single machine.
+    const status = JSON.parse((await runToil(['status', store, '--json'])).stdout) as {
+      leader?: { pid: number };
+    };
+    expect(status.leader?.pid).toBe(leader.child.pid);
     const kill = await runToil(['kill', store]);
     await leader.exited;
     expect(kill.code).toBe(0);

@@ -360,11 +360,54 @@ export class Leader {
   }
 
   private async finish(): Promise<void> {
-    const { store, batchSystem } = this.s;
-    await batchSystem.shutdown();
+    const { batchSystem } = this.s;
+    // The workers end (store their last stats, exit) while the leader records the outcome;
+    // the run ends only once they are gone.
+    const shutdown = batchSystem.shutdown();
+    shutdown.catch(() => undefined);
+    let outcome: { result: 'succeeded' | 'failed'; failedJobs: FailedJob[] };
+    try {
+      outcome = await this.recordOutcome();
+    } finally {
+      await shutdown;
+    }
+    const { result, failedJobs } = outcome;
+    // After the workers are gone: their last messages are stored, their CPU time counted.
+    await this.status.relayMessages();
+    await this.status.appendLeaderStats();
+    this.progress.end(this.progressCounts(), result === 'succeeded');
+    if (result === 'succeeded') {
+      this.events.succeeded();
+      return;
+    }
+    for (const job of failedJobs) if (job.logTail) this.events.jobLog(job, job.logTail);
+    this.events.failed(failedJobs.length);
+    throw new ToilError(
+      'WORKFLOW_FAILED',
+      `The job store '${this.s.store.locator}' contains ${failedJobs.length} failed job${failedJobs.length === 1 ? '' : 's'}: ${failedJobs
+        .map(
+          (j) =>
+            `'${j.name}' ${j.id}${j.reason && j.reason !== 'a successor failed' ? ` (${j.reason})` : ''}`,
+        )
+        .join(', ')}`,
+      {
+        hint: 'See the job logs above (toil status --printLogs shows them again); fix the cause and rerun with --restart.',
+        data: { failedJobs },
+      },
+    );
+  }
+
+  /**
+   * The end of a run whose jobs all finished: the last commits, the jobs a failure blocked
+   * marked failed, then the outcome and the summary (while the batch system stops its workers).
+   */
+  private async recordOutcome(): Promise<{
+    result: 'succeeded' | 'failed';
+    failedJobs: FailedJob[];
+  }> {
+    const { store } = this.s;
     await this.commits.settle();
     this.commits.throwIfFailed();
-    await this.status.relayMessages();
     const failedJobs: FailedJob[] = [];
     if (this.graph.failed.length > 0) {
       // Predecessors of failed jobs can never finish: they fail too (as in Toil).
@@ -396,32 +439,12 @@ export class Leader {
         });
       }
     }
-    await this.status.appendLeaderStats();
     const result = failedJobs.length > 0 ? 'failed' : 'succeeded';
     await this.status.setOutcome({
       result,
       failedJobs: failedJobs.map(({ id, name }) => ({ id, name })),
     });
     await this.writeSummary();
-    this.progress.end(this.progressCounts(), result === 'succeeded');
-    if (result === 'succeeded') {
-      this.events.succeeded();
-      return;
-    }
-    for (const job of failedJobs) if (job.logTail) this.events.jobLog(job, job.logTail);
-    this.events.failed(failedJobs.length);
-    throw new ToilError(
-      'WORKFLOW_FAILED',
-      `The job store '${store.locator}' contains ${failedJobs.length} failed job${failedJobs.length === 1 ? '' : 's'}: ${failedJobs
-        .map(
-          (j) =>
-            `'${j.name}' ${j.id}${j.reason && j.reason !== 'a successor failed' ? ` (${j.reason})` : ''}`,
-        )
-        .join(', ')}`,
-      {
-        hint: 'See the job logs above (toil status --printLogs shows them again); fix the cause and rerun with --restart.',
-        data: { failedJobs },
-      },
-    );
+    return { result, failedJobs };
   }
 }

@@ -24,8 +24,10 @@ export interface PoolWorkerOffer {
   jobStore: string;
   /** The base of the worker's directory (`--workDir`, else the system temp directory). */
   workDir: string;
-  /** The module the worker loads. */
-  workflowModule: string;
+  /** The module the worker loads; undefined until {@link PoolWorkerOffer.load} names it. */
+  workflowModule: string | undefined;
+  /** Tells a worker started before its module was known to load `module` (once). */
+  load(module: string): void;
   /** The worker, now the caller's (no longer killed when this process exits). */
   adopt(): WorkerProcess;
   /** Kills the worker and removes its directories (synchronous: also runs at exit). */
@@ -46,7 +48,8 @@ export function singleMachineRunDir(workDir: string, workflowId: string, attempt
 export function prestartPoolWorker(options: {
   /** Absent: the store's locator goes to the worker when it is adopted. */
   jobStoreLocator?: string;
-  workflowModule: string;
+  /** Absent: the module goes to the worker in a `load` message. */
+  workflowModule?: string;
   runDir: string;
 }): WorkerProcess {
   const workerDir = join(options.runDir, `worker-${process.pid}-0`);
@@ -68,15 +71,17 @@ type OfferHolder = Record<symbol, PoolWorkerOffer | undefined>;
 /**
  * Starts the first pool worker of a workflow this process is about to run (`toil run`, in
  * process), before the workflow module is even loaded, so that the worker's start-up overlaps
- * all of the leader's. The `Toil` of the run adopts it when its options match (single machine,
- * the same job store, work directory and module; see {@link takePoolWorkerOffer}); otherwise,
- * or if no workflow starts, it is killed and its directory removed, at the latest when this
- * process exits. The worker keeps nothing alive meanwhile. @internal
+ * all of the leader's. Without `workflowModule` (`toil run` before it knows the compiled
+ * module), the worker loads the engine and waits for {@link PoolWorkerOffer.load}. The `Toil`
+ * of the run adopts it when its options match (single machine, the same job store, work
+ * directory and module; see {@link takePoolWorkerOffer}); otherwise, or if no workflow starts,
+ * it is killed and its directory removed, at the latest when this process exits. The worker
+ * keeps nothing alive meanwhile. @internal
  */
 export function offerPoolWorker(options: {
   jobStore: string;
   workDir: string;
-  workflowModule: string;
+  workflowModule?: string;
 }): void {
   takePoolWorkerOffer()?.discard();
   const workflowId = randomUUID();
@@ -92,10 +97,17 @@ export function offerPoolWorker(options: {
     rmSync(base, { recursive: true, force: true });
   };
   process.on('exit', discard);
-  (globalThis as OfferHolder)[OFFER] = {
+  const offer: PoolWorkerOffer = {
     codeDir: PACKAGE_CODE_DIR,
     workflowId,
-    ...options,
+    jobStore: options.jobStore,
+    workDir: options.workDir,
+    workflowModule: options.workflowModule,
+    load: (module) => {
+      if (offer.workflowModule !== undefined) return;
+      offer.workflowModule = module;
+      worker.load(module);
+    },
     adopt: () => {
       process.off('exit', discard);
       worker.ref();
@@ -103,6 +115,7 @@ export function offerPoolWorker(options: {
     },
     discard,
   };
+  (globalThis as OfferHolder)[OFFER] = offer;
 }
 
 /** The worker {@link offerPoolWorker} started, if any, left in place. @internal */

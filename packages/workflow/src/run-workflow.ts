@@ -15,6 +15,7 @@ import { PACKAGE_CODE_DIR } from './here.js';
 import { STARTED_MARKER_ENV } from './started-marker.js';
 import { COMPILED_ENV, compileWorkflow, type CompiledWorkflow } from './compile.js';
 import { offerPoolWorker, peekPoolWorkerOffer, takePoolWorkerOffer } from './pool-worker-offer.js';
+import { optionValue, poolWorkerPlace } from './early-worker.js';
 
 const WORKFLOW_EXTENSIONS = /\.[cm]?[jt]s$/;
 
@@ -55,19 +56,39 @@ export interface RunWorkflowFileOptions {
 const TOIL_SPECIFIER = /['"`](@toil\/[^'"`\s]+)['"`]/g;
 
 /**
+ * Whether the batch system `--batchSystem NAME` names is found without the fallback: the
+ * built-in one, or the package `@toil/batch-NAME` resolved as the engine resolves it (from the
+ * workflow file, else from the engine the workflow imports; `findBatchSystem`).
+ */
+function batchSystemResolves(file: string, args: string[]): boolean {
+  const name = optionValue(args, 'batchSystem');
+  if (name === undefined || name === 'single_machine') return true;
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) return false;
+  const plugin = `@toil/batch-${name}`;
+  try {
+    createRequire(file).resolve(plugin);
+    return true;
+  } catch {
+    // not next to the workflow: next to its engine?
+  }
+  try {
+    createRequire(createRequire(file).resolve('@toil/workflow')).resolve(plugin);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Whether the workflow imports `@toil/*` packages that do not resolve from its own directory.
  * Compiled TypeScript: the imports esbuild left bare. JavaScript (run as is): `@toil/workflow`
  * and every `@toil/...` string in the file must resolve from there; anything unsure counts as
  * unresolved. A batch system other than the built-in one is a package found by name at run
- * time (possibly the CLI's copy), so `--batchSystem NAME` keeps the fallback. @internal
+ * time: it needs the fallback when it resolves neither from the workflow nor from its engine
+ * (the CLI's copy is found only through the fallback). @internal
  */
 export function needsToilFallback(file: string, code: CompiledWorkflow, args: string[]): boolean {
-  const batchSystem = args.findIndex((arg) => /^--batchSystem(=|$)/.test(arg));
-  if (batchSystem >= 0) {
-    const arg = args[batchSystem]!;
-    const name = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[batchSystem + 1];
-    if (name !== 'single_machine') return true;
-  }
+  if (!batchSystemResolves(file, args)) return true;
   if (code.compiled) return code.bareToil === undefined || code.bareToil.length > 0;
   const wanted = new Set(['@toil/workflow']);
   for (const match of readFileSync(file, 'utf8').matchAll(TOIL_SPECIFIER)) wanted.add(match[1]!);
@@ -214,21 +235,12 @@ async function runChild(
   }
 }
 
-/** The value of `--NAME V` / `--NAME=V` in `args` (the last one given), else undefined. */
-function optionValue(args: string[], name: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === `--${name}`) value = args[i + 1];
-    else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3);
-  }
-  return value;
-}
-
 /**
  * Starts the run's first pool worker now, before the workflow module loads, when the run
  * looks like one that will use it (a new single-machine run with this copy of the engine):
- * the `Toil` of the run adopts it only if its options really match, else it is killed.
+ * the `Toil` of the run adopts it only if its options really match, else it is killed. A
+ * worker `toil run` started before it knew the module (`startEarlyPoolWorker` of `@toil/workflow/early-worker`) is told
+ * the module instead, or killed when the run cannot use it.
  */
 function offerFirstWorker(
   file: string,
@@ -236,24 +248,35 @@ function offerFirstWorker(
   args: string[],
   beforeStart?: () => void,
 ): void {
-  const [jobStore] = args;
-  if (!jobStore || jobStore.startsWith('-')) return;
-  if (args.some((arg) => /^(--help|-h|--version|--restart(=true)?)$/.test(arg))) return;
-  const batchSystem = optionValue(args, 'batchSystem');
-  if (batchSystem !== undefined && batchSystem !== 'single_machine') return;
-  const given = optionValue(args, 'workDir');
-  const workDir = given === undefined ? tmpdir() : resolve(given);
-  if (!statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) return;
+  const waiting = peekPoolWorkerOffer();
+  const early = waiting?.workflowModule === undefined ? waiting : undefined;
+  const place = poolWorkerPlace(args);
   // Only a workflow that uses this very copy of the engine can adopt the worker.
-  let engine: string;
-  try {
-    engine = realpathSync(dirname(createRequire(file).resolve('@toil/workflow')));
-  } catch {
+  if (!place || !usesThisEngine(file)) {
+    if (early) takePoolWorkerOffer()?.discard();
     return;
   }
-  if (engine !== PACKAGE_CODE_DIR) return;
   beforeStart?.();
-  offerPoolWorker({ jobStore, workDir, workflowModule: module });
+  if (
+    early?.codeDir === PACKAGE_CODE_DIR &&
+    early.jobStore === place.jobStore &&
+    early.workDir === place.workDir
+  ) {
+    early.load(module);
+    return;
+  }
+  offerPoolWorker({ ...place, workflowModule: module });
+}
+
+/** Whether `file` imports this copy of `@toil/workflow`. */
+function usesThisEngine(file: string): boolean {
+  try {
+    return (
+      realpathSync(dirname(createRequire(file).resolve('@toil/workflow'))) === PACKAGE_CODE_DIR
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** What {@link offerFirstWorkerEarly} compiled, so that the run does not look it up again. */
@@ -292,6 +315,9 @@ export async function offerFirstWorkerEarly(workflow: string, args: string[]): P
     });
   } catch {
     // runWorkflowFile reports what is wrong.
+  } finally {
+    // A worker started before the module was known, and not told it now, is of no use.
+    if (peekPoolWorkerOffer()?.workflowModule === undefined) takePoolWorkerOffer()?.discard();
   }
 }
 

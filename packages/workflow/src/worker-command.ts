@@ -54,19 +54,19 @@ export function workerCommand(): string[] {
 export function poolWorkerArgv(options: {
   /** Absent for a worker started ahead of its workflow: the `open` message names the store. */
   jobStoreLocator?: string;
-  workflowModule: string;
+  /** Absent for a worker started before the module was known: the `load` message names it. */
+  workflowModule?: string;
   workerDir: string;
   /** Started before the store exists: loads its code, then waits for an `open` message. */
   prestarted?: boolean;
 }): string[] {
   return [
     process.execPath,
-    ...loaderArgsFor(options.workflowModule),
+    ...loaderArgsFor(options.workflowModule ?? ''),
     workerEntryPath(),
     'pool',
     ...(options.jobStoreLocator === undefined ? [] : ['--jobStore', options.jobStoreLocator]),
-    '--module',
-    options.workflowModule,
+    ...(options.workflowModule === undefined ? [] : ['--module', options.workflowModule]),
     '--workerDir',
     options.workerDir,
     ...(options.prestarted ? ['--prestarted', '1'] : []),

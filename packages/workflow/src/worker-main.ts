@@ -81,8 +81,15 @@ async function poolMain(args: Record<string, string>): Promise<void> {
   try {
     let loaded: Promise<TypeNames> | undefined;
     if (args.prestarted) {
+      if (args.module === undefined) {
+        // Started before the module was known (`toil run`'s first worker): told which to load.
+        const first = await next();
+        if (first.type === 'shutdown') process.exit(0);
+        if (first.type !== 'load') throw new Error('the worker was not told its workflow module');
+        args.module = first.module;
+      }
       // Started while the leader creates the store: load the code now, open the store once told.
-      loaded = loadWorkflowModule(args.module!);
+      loaded = loadWorkflowModule(args.module);
       loaded.catch(() => undefined);
       const first = await next();
       if (first.type === 'shutdown') process.exit(0);
@@ -96,7 +103,7 @@ async function poolMain(args: Record<string, string>): Promise<void> {
   await send({ type: 'ready' });
   for (;;) {
     const message = await next();
-    if (message.type === 'open') continue;
+    if (message.type === 'open' || message.type === 'load') continue;
     if (message.type === 'shutdown') {
       await runtime?.stats.flush().catch(() => undefined);
       await runtime?.store.close().catch(() => undefined);

@@ -9,6 +9,11 @@ import type { AttemptResult } from './worker-runtime.js';
 /** Leader → worker messages. @internal */
 export type ToWorker =
   /**
+   * To a worker started before its workflow module was known (`--prestarted` without
+   * `--module`): the module to load now, before the store exists.
+   */
+  | { type: 'load'; module: string }
+  /**
    * To a worker started before its job store existed (`--prestarted`): the store exists now,
    * under `jobStore` (the locator as the store normalised it) when the worker was started
    * without one.
@@ -114,6 +119,11 @@ export class WorkerProcess {
         resolve();
       });
     });
+  }
+
+  /** Tells a worker started without its workflow module which module to load. */
+  load(module: string): void {
+    this.child.send({ type: 'load', module } satisfies ToWorker, () => undefined);
   }
 
   /** Tells a worker started without its store that `store` exists now (see the constructor). */

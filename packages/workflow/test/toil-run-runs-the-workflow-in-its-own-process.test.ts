@@ -86,11 +86,16 @@ describe('toil run runs the workflow program in its own process', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`toil: error: ${notAStore} is not a job store`);
     expect(readFileSync(notAStore, 'utf8')).toBe('notes');
+    // An option the workflow does not know: refused after the worker started.
+    const store = `file:${join(dir, 'store')}`;
+    const unknown = await startToilRun([SLEEPERS, store, '--workDir', workDir, '--noSuchOption'])
+      .done;
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^toil: error: .*noSuchOption/m);
     // A program that ends itself with process.exit(0) without starting a workflow.
     const exits = join(dir, 'exits.mjs');
     writeFileSync(exits, "process.stdout.write('loaded\\n');\nprocess.exit(0);\n");
-    const ended = await startToilRun([exits, `file:${join(dir, 'store')}`, '--workDir', workDir])
-      .done;
+    const ended = await startToilRun([exits, store, '--workDir', workDir]).done;
     expect(ended.stdout).toBe('loaded\n');
     expect(ended.stderr.split('\n')[0]).toBe(`toil: error: ${exits} did not start a workflow.`);
     expect(ended.code).toBe(1);

@@ -32,10 +32,14 @@ describe('TypeScript workflows under toil run', () => {
     expect(first.code).toBe(0);
     const cached = readdirSync(join(dir, 'cache')).filter((f) => f.endsWith('.mjs'));
     expect(cached).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.mjs$/)]);
-    const worker = JSON.parse(readFileSync(out, 'utf8')) as { execArgv: string[]; module: string };
+    type Report = { execArgv: string[]; argv: string[]; module: string };
+    const worker = JSON.parse(readFileSync(out, 'utf8')) as Report;
     // The worker imported the compiled file, with no TypeScript loader.
     expect(worker.module).toBe(`file://${join(dir, 'cache', cached[0]!)}`);
     expect(worker.execArgv.join(' ')).not.toMatch(/tsx/);
+    // It is the pool worker toil run started before it knew the module (told it by message).
+    expect(worker.argv[0]).toBe('pool');
+    expect(worker.argv).not.toContain('--module');
     const again = await runToil(['run', COMPILED, store, '--restart'], {
       env: env(dir, { TOIL_TEST_OUT: out }),
     });
@@ -51,7 +55,7 @@ describe('TypeScript workflows under toil run', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Error: failing on purpose');
-    expect(result.stderr).toMatch(/at FunctionJob\.fail \(\S*fixtures\/compiled\.ts:14:9\)/);
+    expect(result.stderr).toMatch(/at FunctionJob\.fail \(\S*fixtures\/compiled\.ts:18:9\)/);
   });
 
   it('refuse a syntax error in one line naming the file, line and column, storing nothing', async () => {
