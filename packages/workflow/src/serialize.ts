@@ -401,11 +401,21 @@ export async function materializePlan(
     }
   }
   await forEachLimit(promiseWrites, 16, (write) => write());
+  // Per parent, its children as a set: a fan-out's 100,000 children would otherwise each
+  // search the parent's list (quadratic, seconds of the root job's attempt).
+  const childSets = new Map<Job, Set<Job>>();
+  const isChildOf = (parent: Job, job: Job): boolean => {
+    const children = internalOf(parent).children;
+    if (children.length < 16) return children.includes(job);
+    let set = childSets.get(parent);
+    if (!set) childSets.set(parent, (set = new Set(children)));
+    return set.has(job);
+  };
   return plan.jobs.map(({ job, body }) => {
     const internal = internalOf(job);
     const parents: JobPredecessor[] = internal.parents.map((parent) => ({
       id: internalOf(parent).id!,
-      relation: internalOf(parent).children.includes(job) ? 'child' : 'followOn',
+      relation: isChildOf(parent, job) ? 'child' : 'followOn',
     }));
     if (parents.length > 0) {
       body.parent = parents[0]!.id;

@@ -80,10 +80,11 @@ describe('the leader on a stateful fake batch system', () => {
   });
 
   it('gets the same result when the batch system reports jobs out of order', async () => {
-    const { run } = await wf.start(Job.wrapJobFn(fanout, 5), { reverse: true });
+    // 20 children: enough that storing them tells children from the follow-on by a set.
+    const { run } = await wf.start(Job.wrapJobFn(fanout, 20), { reverse: true });
     await run;
-    expect(await wf.store.getRootReturnValue()).toBe(20);
-    expect(runs.get('double')).toBe(5);
+    expect(await wf.store.getRootReturnValue()).toBe(380);
+    expect(runs.get('double')).toBe(20);
   });
 
   it('retries a job that failed, within its try count', async () => {
