@@ -118,12 +118,12 @@ describe('checkpoint jobs', () => {
     const result = await runWorkflow(
       FIXTURE,
       [locator, '--retryCount', '1'],
-      checkpointCase(dir, 2, { TOIL_TEST_WAIT: '1' }),
+      checkpointCase(dir, 2, { TOIL_TEST_WAIT: '1', TOIL_TEST_STORE: locator }),
     );
     expect(result.code).toBe(0);
     const out = lines(join(dir, 'out'));
-    // The first subtree's waiter, still running when its leaf failed for good, ran to its end
-    // before the checkpoint's second run.
+    // The first subtree's waiter, running until the leader recorded its leaf's failure for
+    // good (whatever the load), ran to its end before the checkpoint's second run.
     const runs = out.flatMap((l, i) => (l === 'checkpoint ran, input payload' ? [i] : []));
     expect(runs).toHaveLength(2);
     expect(out.indexOf('waiter done')).toBeGreaterThan(out.indexOf('flaky attempt 2'));
@@ -138,7 +138,7 @@ describe('checkpoint jobs', () => {
     const result = await runWorkflow(
       FIXTURE,
       [locator, '--retryCount', '1', '--batchSystem', 'oneshot', '--clean', 'never'],
-      checkpointCase(dir, 2, { TOIL_TEST_WAIT: '1' }),
+      checkpointCase(dir, 2, { TOIL_TEST_WAIT: '1', TOIL_TEST_STORE: locator }),
     );
     expect(result.stderr).toContain('with the oneshot batch system');
     expect(result.code).toBe(0);
