@@ -23,7 +23,8 @@ export { FILE_CACHE_BYTES } from './file-cache.js';
 export { RealtimeLogger, MESSAGE_RATE, MAX_MESSAGE_CHARS } from './realtime-log.js';
 export { Toil, WORKFLOW_VERSION } from './toil.js';
 export type { ToilContextOptions } from './toil.js';
-export { Runner, WorkflowArgumentParser, isMainModule, renderProgramError } from './runner.js';
+export { Runner, WorkflowArgumentParser, isMainModule } from './runner.js';
+export { renderProgramError } from './program-error.js';
 export type {
   WorkflowOptionSpec,
   WorkflowOptionSpecs,
@@ -51,3 +52,9 @@ export type { AttemptResult } from './worker-runtime.js';
 export type { FailedJob } from './leader.js';
 export { runWorkflowFile } from './run-workflow.js';
 export type { RunWorkflowFileOptions } from './run-workflow.js';
+// The worker's own modules are part of the index's graph, and every worker entry imports the
+// index: the bundler then puts them all in one chunk, so a worker process (which loads the
+// index anyway, through the workflow module) reads a handful of files instead of ~20.
+import './worker-one-shot.js';
+import './worker-warm.js';
+import './worker-main.js';

@@ -5,6 +5,6 @@
  *
  * @packageDocumentation
  */
-import { installProgramErrorHandlers } from './runner.js';
+import { installProgramErrorHandlers } from './program-error.js';
 
 installProgramErrorHandlers();

@@ -188,11 +188,11 @@ function notStarted(workflow: string): ToilError {
   });
 }
 
-let runner: typeof import('./runner.js') | undefined;
+let runner: typeof import('./program-error.js') | undefined;
 
 /** The program's error rendering (loaded once the first worker is on its way). */
-async function loadRunner(): Promise<typeof import('./runner.js')> {
-  return (runner ??= await import('./runner.js'));
+async function loadRunner(): Promise<typeof import('./program-error.js')> {
+  return (runner ??= await import('./program-error.js'));
 }
 
 /** Shows `error` as the program would (the runner is loaded when this can be needed). */

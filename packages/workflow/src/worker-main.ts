@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import { ToilError } from '@toil/core';
 import { openJobStore, type JobRecord } from '@toil/jobstore';
 import { selfCpuSeconds } from './resources.js';
@@ -41,6 +40,8 @@ function startParentWatchdog(): void {
       }
     }, 200);
   `;
+  // Loaded here, not at import: the package's index (every workflow program) loads this module.
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
   new Worker(code, { eval: true }).unref();
 }
 

@@ -83,13 +83,16 @@ export function outputFrom(tee = true): () => Readable | string {
   ] as const) {
     let stat;
     try {
-      stat = fstatSync(fd);
+      // bigint: Node's realpath cache reads the last plain stat of any sync call, and a pipe's
+      // (S_IFIFO) makes it stop resolving symlinks: the workflow module's imports then load a
+      // second copy of the engine through node_modules links, or fail to resolve.
+      stat = fstatSync(fd, { bigint: true });
     } catch {
       continue;
     }
     const key = `${stat.dev}:${stat.ino}`;
     if (stat.isFile()) {
-      if (!seen.has(key)) files.push({ path: `/proc/self/fd/${fd}`, start: stat.size });
+      if (!seen.has(key)) files.push({ path: `/proc/self/fd/${fd}`, start: Number(stat.size) });
       seen.add(key);
       continue;
     }
