@@ -77,6 +77,8 @@ export class Leader {
   private stopReason: string | undefined;
   private killedByFlag = false;
   private summaryDirty = true;
+  /** A commit deleting completed records is in flight ({@link Leader.flushDeletes}). */
+  private deleting = false;
   private readonly s: LeaderSettings;
 
   constructor(settings: LeaderSettings) {
@@ -319,12 +321,18 @@ export class Leader {
    * predecessor that their completion completes; starts follow-ons once it is durable.
    */
   private flushDeletes(): void {
+    // One deletion commit at a time: completions meanwhile wait for it and go in the next one
+    // (they would wait for its fdatasync anyway), so a fan-out's leaves cost one commit per
+    // fdatasync, not one each.
+    if (this.deleting) return;
     const batch = this.graph.takeDeletes();
     if (!batch) return;
     this.summaryDirty = true;
     const pruned = this.prunedParents(performance.now() - this.lastPrune >= 1000);
     const deletes = batch.ids.map((id) => ({ op: 'delete' as const, id }));
+    this.deleting = true;
     this.commits.commit([...pruned, ...deletes], () => {
+      this.deleting = false;
       // Only now that the checkpoints' records are gone can they never run again.
       if (batch.checkpointFiles.length > 0) {
         this.commits.track(deleteRequestedFiles(this.s.store, batch.checkpointFiles));
