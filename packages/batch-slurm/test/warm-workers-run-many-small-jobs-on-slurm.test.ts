@@ -92,6 +92,25 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     expect(queued(dir, 'warm')).toEqual([]);
   }, 180_000);
 
+  it('toil run submits them before the workflow loads, and cancels them when the workflow never starts', async () => {
+    const { dir, store, args } = scratch();
+    // The fixture throws for an unknown case after its options are parsed, before toil.start().
+    const run = await runToil(['run', FIXTURE, store, ...args], {
+      env: { ...process.env, TOIL_TEST_CASE: 'none' },
+    });
+    expect(run.stderr).toMatch(/^toil: error: .*unknown TOIL_TEST_CASE none/m);
+    expect(run.code).toBe(1);
+    // Both warm workers were submitted (Slurm keeps finished jobs a while), none is left.
+    const jobs = slurmCommand(['scontrol', '-o', 'show', 'job'])
+      .split('\n')
+      .filter((line) => line.includes(` StdOut=${dir}/`));
+    expect(jobs.length).toBe(2);
+    for (const job of jobs) expect(job).toMatch(/ JobName=\S+_warm /);
+    expect(queued(dir, 'warm')).toEqual([]);
+    expect(readdirSync(dir).filter((name) => name.startsWith('warm-'))).toEqual([]);
+    expect(existsSync(join(dir, 'store'))).toBe(false);
+  }, 120_000);
+
   it('toil kill stops the leader, which cancels its warm workers and the jobs they run', async () => {
     const { dir, store, out, leader } = await startWarmSleepers(600);
     // `toil run` is the leader itself (no child program), with Slurm as with the single machine.

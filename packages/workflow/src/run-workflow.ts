@@ -16,6 +16,7 @@ import { STARTED_MARKER_ENV } from './started-marker.js';
 import { COMPILED_ENV, compileWorkflow, type CompiledWorkflow } from './compile.js';
 import { offerPoolWorker, peekPoolWorkerOffer, takePoolWorkerOffer } from './pool-worker-offer.js';
 import { optionValue, poolWorkerPlace } from './early-worker.js';
+import { discardBatchPrestartOffer } from './batch-prestart-offer.js';
 
 const WORKFLOW_EXTENSIONS = /\.[cm]?[jt]s$/;
 
@@ -172,6 +173,7 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
       status = await runInProcess(file, code, options.args, env);
     } else {
       takePoolWorkerOffer()?.discard();
+      await discardBatchPrestartOffer();
       status = await runChild(file, code, options.args, env);
     }
     if (status === 0 && !started()) throw notStarted(options.workflow);
@@ -179,6 +181,8 @@ export async function runWorkflowFile(options: RunWorkflowFileOptions): Promise<
   } finally {
     process.off('exit', onExit);
     rmSync(markerDir, { recursive: true, force: true });
+    // Workers a batch system started ahead for a run that never adopted them.
+    await discardBatchPrestartOffer();
   }
 }
 
@@ -304,6 +308,13 @@ export async function offerFirstWorkerEarly(workflow: string, args: string[]): P
     const code = await compileWorkflow(file);
     early = { file, code };
     if (needsToilFallback(file, code, args)) return;
+    const batchSystem = optionValue(args, 'batchSystem');
+    if (batchSystem !== undefined && batchSystem !== 'single_machine' && usesThisEngine(file)) {
+      // Another batch system: it may start its workers now (Slurm's warm workers).
+      const { prestartBatchSystemEarly } = await import('./toil.js');
+      const { source, compiled, hash } = code;
+      await prestartBatchSystemEarly(args, { source, compiled, hash });
+    }
     offerFirstWorker(file, code.compiled ?? file, args, () => {
       // The environment the program's workers get once it runs in this process.
       if (code.compiled) {

@@ -15,16 +15,23 @@ import {
 import type {
   BatchSystem,
   BatchSystemContext,
+  BatchSystemPlugin,
   PrestartContext,
   Prestarted,
   WorkflowCode,
 } from '@toil/batch-system';
+import {
+  DeferredHost,
+  discardBatchPrestartOffer,
+  offerBatchPrestart,
+  takeBatchPrestartOffer,
+} from './batch-prestart-offer.js';
 import { findBatchSystem } from './batch-registry.js';
 import { COMPILED_ENV, compileWorkflow, storeWorkflowCode } from './compile.js';
 import { ConsoleHost } from './console-host.js';
 import { internalOf, type Job } from './job.js';
 import type { Leader, LeaderLimits } from './leader.js';
-import type { ToilOptions } from './options.js';
+import { parseToilOptions, type ToilOptions } from './options.js';
 import { checkScalingOptions } from './scaling.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
 import { SingleMachineBatchSystem, singleMachineSettings } from './single-machine.js';
@@ -90,6 +97,75 @@ async function checkRunOptions(config: WorkflowConfig): Promise<void> {
         hint: "Give a directory (or a path to create) for the workers' temporary directories.",
       },
     );
+  }
+}
+
+/**
+ * What a batch system's `prestart` gets for a new run with `options` (the rest of its
+ * {@link PrestartContext} given).
+ */
+function prestartContext(
+  options: ToilOptions,
+  context: Omit<PrestartContext, 'workDir' | 'options' | 'workerCommand'>,
+): PrestartContext {
+  return {
+    ...context,
+    workDir: options.workDir ?? tmpdir(),
+    options: options.batchSystemOptions ?? {},
+    workerCommand: workerCommand(),
+  };
+}
+
+/** What must be equal for a run to adopt workers started for `context` (all but the host and id). */
+function prestartKey(plugin: BatchSystemPlugin, context: PrestartContext): string {
+  const { host: _host, workflowId: _id, workflow, ...rest } = context;
+  const { source, compiled, hash } = workflow;
+  return JSON.stringify({ plugin: plugin.name, ...rest, workflow: { source, compiled, hash } });
+}
+
+/**
+ * What `toil run` does for a new run on a batch system whose plugin starts workers ahead
+ * (Slurm's warm workers) as soon as it knows the compiled workflow, before the workflow module
+ * loads: parses the program's arguments `args` as the workflow will (anything unusual, such
+ * as options of the workflow's own, starts nothing) and lets the plugin start its workers
+ * for a first job of the default requirements. The `Toil` of the run adopts them when its
+ * prestart would be the same; otherwise, or when no workflow starts, they are discarded
+ * (`discardBatchPrestartOffer`). Never throws. @internal
+ */
+export async function prestartBatchSystemEarly(
+  args: string[],
+  workflow: WorkflowCode,
+): Promise<void> {
+  try {
+    const options = parseToilOptions(args);
+    if (options.restart || options.scaling) return;
+    const plugin = findBatchSystem(options.batchSystem, workflow.source);
+    if (!plugin.prestart || plugin === singleMachine) return;
+    const host = new DeferredHost();
+    const { locator } = await openJobStore(options.jobStore, { host });
+    const context = prestartContext(options, {
+      host,
+      jobStoreLocator: locator,
+      workflowId: randomUUID(),
+      workflow,
+      requirements: {
+        cores: options.defaultCores,
+        memory: options.defaultMemory,
+        disk: options.defaultDisk,
+        preemptible: false,
+      },
+    });
+    const prestarted = plugin.prestart(context as Parameters<typeof plugin.prestart>[0]);
+    if (!prestarted) return;
+    offerBatchPrestart({
+      plugin,
+      key: prestartKey(plugin, context),
+      workflowId: context.workflowId,
+      prestarted,
+      host,
+    });
+  } catch {
+    // The run reports what is wrong.
   }
 }
 
@@ -372,20 +448,22 @@ export class Toil implements AsyncDisposable {
    * prestart or the run's batch system is not known yet.
    */
   private async prestartBatchSystem(root: Job): Promise<Prestarted | undefined> {
+    // `toil run` may have started them already, before this module was even loaded.
+    const offer = takeBatchPrestartOffer();
     const source = this.workflowSource();
     try {
       const plugin = findBatchSystem(this.options.batchSystem, source);
-      if (!plugin.prestart || this.config !== undefined) return undefined;
+      if (!plugin.prestart || this.config !== undefined) {
+        await offer?.prestarted.discard();
+        return undefined;
+      }
       const o = internalOf(root).options;
       const { locator } = await openJobStore(this.options.jobStore, { host: this.host });
-      const context: PrestartContext = {
+      const context = prestartContext(this.options, {
         host: this.host,
         jobStoreLocator: locator,
-        workflowId: (this.newWorkflowId ??= randomUUID()),
+        workflowId: this.newWorkflowId ?? randomUUID(),
         workflow: await this.workflowCode(source),
-        workDir: this.options.workDir ?? tmpdir(),
-        options: this.options.batchSystemOptions ?? {},
-        workerCommand: workerCommand(),
         requirements: {
           cores: o.cores ?? this.options.defaultCores,
           memory: o.memory ?? this.options.defaultMemory,
@@ -393,9 +471,21 @@ export class Toil implements AsyncDisposable {
           preemptible: o.preemptible ?? false,
           ...(o.runtime ? { runtime: o.runtime } : {}),
         },
-      };
+      });
+      if (
+        offer?.plugin === plugin &&
+        this.newWorkflowId === undefined &&
+        offer.key === prestartKey(plugin, context)
+      ) {
+        this.newWorkflowId = offer.workflowId;
+        offer.host.attach(this.host);
+        return offer.prestarted;
+      }
+      await offer?.prestarted.discard();
+      this.newWorkflowId = context.workflowId;
       return plugin.prestart(context as Parameters<typeof plugin.prestart>[0]);
     } catch {
+      await offer?.prestarted.discard().catch(() => undefined);
       return undefined;
     }
   }
@@ -417,6 +507,7 @@ export class Toil implements AsyncDisposable {
         );
       }
       await checkScalingOptions(this.options, this.host);
+      await discardBatchPrestartOffer();
       const store = await openJobStore(this.options.jobStore, { host: this.host });
       let stored: WorkflowConfig;
       try {
