@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, readlinkSync, statSync } from 'node:fs';
 import {
   copyFile,
@@ -41,9 +40,10 @@ import {
   atomicWriteFile,
   fsyncDir,
   isErrno,
+  randomHex,
   tempPathFor,
 } from './internal/fs.js';
-import { readLogLines } from './internal/lines.js';
+import { readLogLines, readSmallLogLines, type LogLine } from './internal/lines.js';
 import { nextSeq, observeSeq } from './internal/seq.js';
 import { JobStoreBase } from './base-store.js';
 import {
@@ -75,12 +75,35 @@ export interface FileJobStoreOptions {
 
 /**
  * A short tag of this machine and pid namespace in log names, so that a dead writer's log can
- * be recognised (a pid is only meaningful within both: containers share a boot id).
+ * be recognised (a pid is only meaningful within both: containers share a boot id). FNV-1a,
+ * not a cryptographic hash: node:crypto would be most of what a one-shot worker's store loads.
  */
-const NODE_TAG = createHash('sha256')
-  .update(`${localNodeId()} ${pidNamespace()}`)
-  .digest('hex')
-  .slice(0, 8);
+let nodeTag: string | undefined;
+
+function thisNodeTag(): string {
+  if (nodeTag === undefined) {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(`${localNodeId()} ${pidNamespace()}`)) {
+      hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+    }
+    nodeTag = hash.toString(16).padStart(8, '0');
+  }
+  return nodeTag;
+}
+
+/** The tag versions before FNV-1a wrote (SHA-256), for the logs and locks they left. */
+let legacyNodeTag: string | undefined;
+
+function isThisNode(tag: string): boolean {
+  if (tag === thisNodeTag()) return true;
+  legacyNodeTag ??= process
+    .getBuiltinModule('node:crypto')
+    .createHash('sha256')
+    .update(`${localNodeId()} ${pidNamespace()}`)
+    .digest('hex')
+    .slice(0, 8);
+  return tag === legacyNodeTag;
+}
 
 function pidNamespace(): string {
   try {
@@ -93,7 +116,9 @@ function pidNamespace(): string {
 /** True when a log's writer (`<time>-<node>-<pid>-<rand>`) ran on this machine and is gone. */
 function writerIsDead(writerId: string): boolean {
   const [, node, pid] = writerId.split('-');
-  return node === NODE_TAG && pid !== undefined && !isProcessAlive(Number(pid));
+  return (
+    node !== undefined && isThisNode(node) && pid !== undefined && !isProcessAlive(Number(pid))
+  );
 }
 
 /** Takes an exclusive lock file; takes over one whose holder died on this machine. */
@@ -101,7 +126,7 @@ async function takeLock(path: string): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(path, 'wx', FILE_MODE);
-      await handle.writeFile(`${NODE_TAG}-${process.pid}`);
+      await handle.writeFile(`${thisNodeTag()}-${process.pid}`);
       await handle.close();
       return true;
     } catch (error) {
@@ -170,7 +195,7 @@ export class FileJobStore extends JobStoreBase implements JobStore {
   readonly kind = 'file' as const;
   /** Absolute path of the store directory. */
   readonly path: string;
-  private readonly writerId = `${Date.now().toString(36)}-${NODE_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly writerId = `${Date.now().toString(36)}-${thisNodeTag()}-${process.pid}-${randomHex(8)}`;
   private jobLog: AppendLog | undefined;
   private statsLog: AppendLog | undefined;
   private readonly index = new Map<string, IndexEntry>();
@@ -453,31 +478,36 @@ export class FileJobStore extends JobStoreBase implements JobStore {
       };
       if (state.complete) continue;
       const path = join(jobsDir, name);
+      const add = (chunk: LogLine[]): void => {
+        for (const line of chunk) {
+          state.lines += 1;
+          const parsed = parseLogLine(line.text, `${path}:${state.lines}`);
+          observeSeq(parsed.s);
+          if (state.firstSeq === 0) state.firstSeq = parsed.s;
+          const entry: IndexEntry = {
+            seq: parsed.s,
+            file: name,
+            pos: line.pos,
+            end: line.end,
+            deleted: parsed.d === true,
+          };
+          const current = this.index.get(parsed.id);
+          if (!current || newer(entry, current)) this.index.set(parsed.id, entry);
+          state.offset = line.end;
+        }
+      };
+      const where = finished ? { where: path } : undefined;
       try {
-        await this.withReadHandle(name, async (handle) => {
-          for await (const chunk of readLogLines(
-            handle,
-            state.offset,
-            finished ? { where: path } : undefined,
-          )) {
-            for (const line of chunk) {
-              state.lines += 1;
-              const parsed = parseLogLine(line.text, `${path}:${state.lines}`);
-              observeSeq(parsed.s);
-              if (state.firstSeq === 0) state.firstSeq = parsed.s;
-              const entry: IndexEntry = {
-                seq: parsed.s,
-                file: name,
-                pos: line.pos,
-                end: line.end,
-                deleted: parsed.d === true,
-              };
-              const current = this.index.get(parsed.id);
-              if (!current || newer(entry, current)) this.index.set(parsed.id, entry);
-              state.offset = line.end;
-            }
-          }
-        });
+        // Most files are other processes' small logs: read at once, without keeping a handle.
+        const small = this.handles.has(name)
+          ? undefined
+          : readSmallLogLines(path, state.offset, where);
+        if (small) add(small);
+        else {
+          await this.withReadHandle(name, async (handle) => {
+            for await (const chunk of readLogLines(handle, state.offset, where)) add(chunk);
+          });
+        }
         // A finished log or a snapshot never changes again: skip it from now on.
         state.complete = finished;
       } catch (error) {

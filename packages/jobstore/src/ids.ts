@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ToilError } from '@toil/core';
 import type { FileId, SharedFileName, WriteFileOptions } from './contract.js';
 
@@ -84,3 +83,8 @@ export function checkSharedName(name: SharedFileName): void {
 }
 
 export { BASENAME as BASENAME_PATTERN };
+
+/** node:crypto's randomUUID, loaded on first use (a worker that creates no job needs none). */
+function randomUUID(): string {
+  return process.getBuiltinModule('node:crypto').randomUUID();
+}

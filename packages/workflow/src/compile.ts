@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
@@ -75,7 +74,7 @@ function writeAtomically(dir: string, name: string, text: string | Uint8Array): 
 }
 
 function memoPath(source: string, cacheDir: string): string {
-  return join(cacheDir, `inputs-${createHash('sha256').update(source).digest('hex')}.json`);
+  return join(cacheDir, `inputs-${sha256().update(source).digest('hex')}.json`);
 }
 
 /**
@@ -198,7 +197,7 @@ export async function compileWorkflow(
   } catch (error) {
     throw syntaxError(source, error);
   }
-  const hash = createHash('sha256').update(output).digest('hex');
+  const hash = sha256().update(output).digest('hex');
   const compiled = join(cacheDir, `${hash}.mjs`);
   if (!existsSync(compiled)) writeAtomically(cacheDir, `${hash}.mjs`, output);
   const memo: CompileMemo = {
@@ -239,7 +238,7 @@ export async function fetchWorkflowCode(
   cacheDir: string = workflowCacheDir(),
 ): Promise<string> {
   const stored = code.hash ? await store.readSharedFile('workflow-code') : undefined;
-  const hash = stored && createHash('sha256').update(stored).digest('hex');
+  const hash = stored && sha256().update(stored).digest('hex');
   if (!stored || hash !== code.hash)
     throw new ToilError(
       'WORKFLOW_INVALID',
@@ -251,4 +250,9 @@ export async function fetchWorkflowCode(
   const compiled = join(cacheDir, `${hash}.mjs`);
   if (!existsSync(compiled)) writeAtomically(cacheDir, `${hash}.mjs`, stored);
   return compiled;
+}
+
+/** A SHA-256 hash. node:crypto loads on first use: every worker loads this module. */
+function sha256(): import('node:crypto').Hash {
+  return process.getBuiltinModule('node:crypto').createHash('sha256');
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_CODE_DIR } from './here.js';
@@ -84,7 +83,7 @@ export function offerPoolWorker(options: {
   workflowModule?: string;
 }): void {
   takePoolWorkerOffer()?.discard();
-  const workflowId = randomUUID();
+  const workflowId = process.getBuiltinModule('node:crypto').randomUUID();
   const worker = prestartPoolWorker({
     workflowModule: options.workflowModule,
     runDir: singleMachineRunDir(options.workDir, workflowId, 0),

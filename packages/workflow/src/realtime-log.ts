@@ -23,7 +23,7 @@ export class MessageLimiter {
   constructor(
     private readonly jobId: string,
     private readonly sink: (message: LeaderMessage) => void,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = () => process.uptime() * 1000,
   ) {
     this.last = this.now();
   }

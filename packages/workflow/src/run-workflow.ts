@@ -4,7 +4,6 @@
  *
  * @packageDocumentation
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -216,6 +215,8 @@ async function runChild(
     ...(code.compiled ? ['--enable-source-maps', code.compiled] : [file]),
     ...args,
   ];
+  // Loaded on first use: every worker loads this module (with the package's index).
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const child = spawn(process.execPath, argv, {
     stdio: 'inherit',
     env: { ...process.env, ...env },

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
@@ -256,7 +255,7 @@ export class Toil implements AsyncDisposable {
     const o = this.options;
     return {
       format: 1,
-      workflowId: (this.newWorkflowId ??= randomUUID()),
+      workflowId: (this.newWorkflowId ??= newWorkflowId()),
       attempt: 0,
       createdAt: epochSecondsNow(),
       toilVersion: WORKFLOW_VERSION,
@@ -417,7 +416,7 @@ export class Toil implements AsyncDisposable {
     if (plugin !== singleMachine) return undefined;
     // A bad --workDir is reported by the normal path; nothing is made in it before.
     if (!statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) return undefined;
-    const workflowId = this.config?.workflowId ?? (this.newWorkflowId ??= randomUUID());
+    const workflowId = this.config?.workflowId ?? (this.newWorkflowId ??= newWorkflowId());
     const base = join(workDir, `toil-${workflowId}`);
     const made = !existsSync(base);
     try {
@@ -462,7 +461,7 @@ export class Toil implements AsyncDisposable {
       const context = prestartContext(this.options, {
         host: this.host,
         jobStoreLocator: locator,
-        workflowId: this.newWorkflowId ?? randomUUID(),
+        workflowId: this.newWorkflowId ?? newWorkflowId(),
         workflow: await this.workflowCode(source),
         requirements: {
           cores: o.cores ?? this.options.defaultCores,
@@ -808,4 +807,9 @@ export class Toil implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** A new workflow id. node:crypto loads here, not with the package (workers import it). */
+function newWorkflowId(): string {
+  return process.getBuiltinModule('node:crypto').randomUUID();
 }

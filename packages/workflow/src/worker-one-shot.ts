@@ -6,7 +6,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { PassThrough, type Readable } from 'node:stream';
 import { report, toToilError } from '@toil/core';
 import {
@@ -54,7 +53,7 @@ export type OneShotProfile = Record<Phase, number> & {
   rss: number;
 };
 
-/** When the worker's entry module started: `performance.now()` and `process.cpuUsage()`. */
+/** When the worker's entry module started: ms since the process started, and `process.cpuUsage()`. */
 export interface WorkerEntered {
   wall: number;
   cpu: NodeJS.CpuUsage;
@@ -143,17 +142,17 @@ export async function oneShotMain(
   const profilePath = process.env.TOIL_WORKER_PROFILE;
   const marks: Partial<Record<Phase, number>> = {
     entry: entered.wall,
-    imports: performance.now() - entered.wall,
+    imports: process.uptime() * 1000 - entered.wall,
   };
   const cpuMarks: Partial<Record<Phase, number>> = {
     entry: cpuMs(entered.cpu),
     imports: cpuMs(process.cpuUsage(entered.cpu)),
   };
-  let t = performance.now();
+  let t = process.uptime() * 1000;
   let cpu = profilePath ? process.cpuUsage() : entered.cpu;
   const lap = (key: Phase): void => {
     if (!profilePath) return;
-    const now = performance.now();
+    const now = process.uptime() * 1000;
     marks[key] = (marks[key] ?? 0) + now - t;
     cpuMarks[key] = (cpuMarks[key] ?? 0) + cpuMs(process.cpuUsage(cpu));
     t = now;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, createReadStream, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
@@ -91,6 +91,8 @@ export class WorkerProcess {
     this.logPath = join(workerDir, 'worker_log.txt');
     const logFd = openSync(this.logPath, 'a');
     try {
+      // Loaded on first use: a one-shot worker loads this module (with the package's index).
+      const { spawn } = process.getBuiltinModule('node:child_process');
       this.child = spawn(argv[0]!, argv.slice(1), {
         stdio: ['ignore', logFd, logFd, 'ipc'],
         detached: true,

@@ -1,6 +1,5 @@
 import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { ToilError, forEachLimit, toToilError } from '@toil/core';
@@ -267,7 +266,7 @@ async function runJob(
   const { store, config } = rt;
   const body = record.body as JobBody;
   const started = epochSecondsNow();
-  const wall0 = performance.now();
+  const wall0 = process.uptime();
   // CPU, children's CPU and the memory peak cost system calls: only measured for --stats.
   const cpu0 = config.stats ? selfCpuSeconds() : 0;
   const children0 = config.stats ? reapedChildrenCpuSeconds() : 0;
@@ -284,7 +283,7 @@ async function runJob(
   const measure = (): JobStats => ({
     jobId: record.id,
     name: record.displayName,
-    time: (performance.now() - wall0) / 1000,
+    time: process.uptime() - wall0,
     clock: config.stats
       ? Math.max(0, selfCpuSeconds() - cpu0 + reapedChildrenCpuSeconds() - children0)
       : 0,

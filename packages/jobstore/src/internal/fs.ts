@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -17,9 +16,23 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * `digits` random hex digits, to tell apart names several writers make at once (not a secret:
+ * Math.random, so that a store's writes load no node:crypto).
+ */
+export function randomHex(digits: number): string {
+  let out = '';
+  while (out.length < digits) {
+    out += Math.floor(Math.random() * 2 ** 24)
+      .toString(16)
+      .padStart(6, '0');
+  }
+  return out.slice(0, digits);
+}
+
 /** A temp path in the same directory as `target` (so a rename onto it is atomic). */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(target), `.${basename(target)}.${randomHex(12)}.tmp`);
 }
 
 /**

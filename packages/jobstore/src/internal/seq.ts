@@ -1,6 +1,6 @@
-import { performance } from 'node:perf_hooks';
-
 let last = 0;
+/** Microseconds since the epoch at the process's start (performance.timeOrigin without perf_hooks). */
+let origin: number | undefined;
 
 /**
  * The next sequence number of this process: a hybrid logical clock in microseconds since the
@@ -9,7 +9,9 @@ let last = 0;
  * whatever the clocks say).
  */
 export function nextSeq(): number {
-  const now = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const uptime = process.uptime() * 1e6;
+  origin ??= Date.now() * 1000 - uptime;
+  const now = Math.floor(origin + uptime);
   last = Math.max(now, last + 1);
   return last;
 }
