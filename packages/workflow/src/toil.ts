@@ -145,7 +145,7 @@ export async function prestartBatchSystemEarly(
     const context = prestartContext(options, {
       host,
       jobStoreLocator: locator,
-      workflowId: randomUUID(),
+      workflowId: newWorkflowId(),
       workflow,
       requirements: {
         cores: options.defaultCores,
