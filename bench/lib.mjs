@@ -55,3 +55,36 @@ export function timeCommand(argv, options = {}) {
     });
   });
 }
+
+/**
+ * Node's own start-up on this machine (median of 5 `node -e 0`, in ms), the floor of every
+ * process a run starts, as rows: with the environment as it is and, when the environment sets
+ * NODE_EXTRA_CA_CERTS (Node 20 parses that bundle at every start), without it, for comparison
+ * only: the benchmarks' own runs keep the environment as users have it.
+ */
+export async function nodeStartRows() {
+  const startMs = async (env) => {
+    const runs = [];
+    for (let i = 0; i < 5; i++)
+      runs.push((await timeCommand([process.execPath, '-e', '0'], { env })).seconds);
+    return median(runs) * 1000;
+  };
+  const rows = [
+    {
+      name: 'bare `node -e 0` (start + exit), median of 5',
+      value: await startMs(process.env),
+      unit: 'ms',
+      note: 'for comparison',
+    },
+  ];
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    const { NODE_EXTRA_CA_CERTS: _certs, ...env } = process.env;
+    rows.push({
+      name: 'bare `node -e 0` without NODE_EXTRA_CA_CERTS, median of 5',
+      value: await startMs(env),
+      unit: 'ms',
+      note: `for comparison: this environment sets NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}, which every Node process of a run parses at its start; the runs above keep it`,
+    });
+  }
+  return rows;
+}

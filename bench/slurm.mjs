@@ -16,7 +16,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, median, timeCommand } from './lib.mjs';
+import { CLI, ROOT, median, nodeStartRows, timeCommand } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SLURM_LAYER_SIZES ?? '100').split(',').map(Number);
 const SHAPES = join(ROOT, 'bench/fixtures/workflow-shapes.mjs');
@@ -278,15 +278,7 @@ export default async function run({ log }) {
         },
       );
     }
-    const bare = [];
-    for (let i = 0; i < 5; i++)
-      bare.push((await timeCommand([process.execPath, '-e', '0'])).seconds);
-    rows.push({
-      name: 'bare `node -e 0` (start + exit), median of 5',
-      value: median(bare) * 1000,
-      unit: 'ms',
-      note: 'for comparison',
-    });
+    rows.push(...(await nodeStartRows()));
     // The batch-system layer alone, with `true` as the job.
     for (const n of SIZES) {
       const bare = await floor(n);

@@ -13,7 +13,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, median, timeCommand } from './lib.mjs';
+import { CLI, ROOT, median, nodeStartRows, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const MAX_N = Number(process.env.BENCH_WORKFLOW_MAX_N ?? 100000);
@@ -225,6 +225,7 @@ export default async function run({ log }) {
     }
   }
   rows.push(...(await userRows(log)));
+  rows.push(...(await nodeStartRows()));
   if (!USER_ONLY) rows.push(...(await progressRows(log)));
   return rows;
 }
