@@ -136,6 +136,10 @@ const WARM_COLLECT_MS = 100;
 const WARM_STOP_MS = 10_000;
 /** Milliseconds between two looks at the queue while waiting for jobs to leave it. */
 const QUEUE_WAIT_MS = 100;
+/** Milliseconds between two looks at the queue while told warm workers leave it at shutdown. */
+const WARM_STOP_POLL_MS = 25;
+/** Queue states of a warm worker that, told to stop, ends by itself. */
+const ENDING_BY_ITSELF = new Set(['CONFIGURING', 'RUNNING', 'COMPLETING']);
 /** The batch id of an attempt handed to warm workers. */
 const WARM_ATTEMPT_ID = /^w[0-9a-z]+-\d+$/;
 
@@ -716,9 +720,6 @@ export class SlurmBatchSystem implements BatchSystem {
   private async stopWarmWorkers(): Promise<void> {
     const workers = this.warmWorkers();
     if (workers.length === 0) return;
-    // Slurm's own view, before they are told: the last poll may be older than their start,
-    // and a told worker may already be completing when squeue answers.
-    const states = await this.squeue();
     const busy = new Set<string>();
     for (const warmClass of new Set(workers.map((w) => w.warmClass!))) {
       const dir = join(this.warmRoot, warmClass);
@@ -730,14 +731,20 @@ export class SlurmBatchSystem implements BatchSystem {
         busy.add(parseWarmClaimName(name)?.worker ?? '');
       writeFileSync(join(dir, 'stop'), '');
     }
+    // Slurm's own view after they were told (the last poll may be older than their start): a
+    // worker Slurm started (running, or already completing because it saw `stop`) ends by
+    // itself; one still pending (or suspended) is cancelled with the busy ones.
+    const states = await this.squeue();
     const idle = workers
-      .filter((w) => states?.get(w.batchId) === 'RUNNING' && !busy.has(w.batchId))
+      .filter((w) => {
+        const state = states?.get(w.batchId);
+        return state !== undefined && ENDING_BY_ITSELF.has(state) && !busy.has(w.batchId);
+      })
       .map((w) => w.batchId);
     const deadline = Date.now() + WARM_STOP_MS;
-    while (idle.length > 0 && Date.now() < deadline) {
-      const queue = await this.squeue();
+    for (let queue = states; idle.length > 0 && Date.now() < deadline;) {
       if (queue !== undefined) {
-        for (const id of idle.filter((i) => !queue.has(i))) {
+        for (const id of idle.filter((i) => !queue!.has(i))) {
           const worker = this.jobs.get(id);
           this.jobs.delete(id);
           idle.splice(idle.indexOf(id), 1);
@@ -749,7 +756,10 @@ export class SlurmBatchSystem implements BatchSystem {
         }
         if (idle.length === 0) break;
       }
-      await sleep(QUEUE_WAIT_MS);
+      // A told worker ends within milliseconds and Slurm then lists it for its epilog only:
+      // look more often than while jobs run, for this short wait only.
+      await sleep(WARM_STOP_POLL_MS);
+      queue = await this.squeue();
     }
   }
 
