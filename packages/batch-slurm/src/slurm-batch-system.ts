@@ -732,15 +732,18 @@ export class SlurmBatchSystem implements BatchSystem {
       writeFileSync(join(dir, 'stop'), '');
     }
     // Slurm's own view after they were told (the last poll may be older than their start): a
-    // worker Slurm started (running, or already completing because it saw `stop`) ends by
-    // itself; one still pending (or suspended) is cancelled with the busy ones.
+    // worker Slurm started (running, already completing or even gone because it saw `stop`)
+    // ends by itself; one still pending (or suspended) is cancelled with the busy ones.
     const states = await this.squeue();
-    const idle = workers
-      .filter((w) => {
-        const state = states?.get(w.batchId);
-        return state !== undefined && ENDING_BY_ITSELF.has(state) && !busy.has(w.batchId);
-      })
-      .map((w) => w.batchId);
+    const idle =
+      states === undefined
+        ? []
+        : workers
+            .filter((w) => {
+              const state = states.get(w.batchId);
+              return !busy.has(w.batchId) && (state === undefined || ENDING_BY_ITSELF.has(state));
+            })
+            .map((w) => w.batchId);
     const deadline = Date.now() + WARM_STOP_MS;
     for (let queue = states; idle.length > 0 && Date.now() < deadline;) {
       if (queue !== undefined) {

@@ -90,6 +90,8 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     for (const job of jobs) expect(job).toMatch(/ JobName=\S+_warm /);
     expect(readdirSync(dir).filter((f) => /\.(out|err)$/.test(f))).toEqual([]);
     expect(queued(dir, 'warm')).toEqual([]);
+    // Nor the workers' directories: the workflow's own goes with the last of them.
+    expect(readdirSync(dir).filter((f) => f.startsWith('toil-'))).toEqual([]);
   }, 180_000);
 
   it('toil run submits them before the workflow loads, and cancels them when the workflow never starts', async () => {

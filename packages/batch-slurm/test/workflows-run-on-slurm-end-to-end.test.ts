@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
 import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
@@ -61,6 +62,8 @@ describeWithSlurm('workflows on Slurm, end to end through the CLI', () => {
     expect(raw.jobTypes.find((t) => t.name === 'leaf')?.count).toBe(100);
     // Only this run's jobs: other runs' leaf jobs may share the cluster.
     expect(queued('leaf', dir)).toEqual([]);
+    // The workers' directories (--workDir) are gone, the workflow's own with the last of them.
+    expect(readdirSync(dir).filter((name) => name.startsWith('toil-'))).toEqual([]);
   }, 300_000);
 
   it('retries a failing job, then reports it totally failed with its log', async () => {

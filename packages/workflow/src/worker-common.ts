@@ -1,7 +1,7 @@
 // What the worker modes (pool, one-shot, warm) share.
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ToilError, type IoHost } from '@toil/core';
 import type { WorkflowCode } from '@toil/batch-system';
 import type { JobStore, WorkflowConfig } from '@toil/jobstore';
@@ -55,11 +55,35 @@ export function shouldClean(policy: string, ok: boolean): boolean {
   return policy === 'always' || (policy === 'onSuccess' && ok) || (policy === 'onError' && !ok);
 }
 
-/** A fresh directory for one worker process under the workflow's work directory. @internal */
+/**
+ * A fresh directory for one worker process under the workflow's directory in the work
+ * directory (`toil-<workflowId>`, made if needed). @internal
+ */
 export function newWorkerDir(config: WorkflowConfig): string {
   const base = join(config.workDir || tmpdir(), `toil-${config.workflowId}`);
-  mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, 'worker-'));
+  for (;;) {
+    mkdirSync(base, { recursive: true });
+    try {
+      return mkdtempSync(join(base, 'worker-'));
+    } catch (error) {
+      // The last other worker of the workflow here removed the directory meanwhile.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+/**
+ * Removes a directory {@link newWorkerDir} made, and the workflow's directory above it once no
+ * other worker's is left in it: on a node with no leader (Slurm), the last worker of the
+ * workflow there leaves nothing behind. @internal
+ */
+export function removeWorkerDir(workerDir: string): void {
+  rmSync(workerDir, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(workerDir));
+  } catch {
+    // Another worker's directory (or a failed job's, kept) is still there, or it is gone.
+  }
 }
 
 /** What a worker process needs to run attempts in `workerDir`. @internal */

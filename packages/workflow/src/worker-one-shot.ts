@@ -1,11 +1,4 @@
-import {
-  appendFileSync,
-  createReadStream,
-  fstatSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, createReadStream, fstatSync, renameSync, writeFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { report, toToilError } from '@toil/core';
 import {
@@ -20,6 +13,7 @@ import {
   describeError,
   logHost,
   newWorkerDir,
+  removeWorkerDir,
   shouldClean,
   summaryOf,
   workerRuntime,
@@ -205,7 +199,7 @@ export async function oneShotMain(
     lap('run');
     await runtime?.stats.flush().catch(() => undefined);
     await store?.close().catch(() => undefined);
-    if (workerDir && shouldClean(clean, ok)) rmSync(workerDir, { recursive: true, force: true });
+    if (workerDir && shouldClean(clean, ok)) removeWorkerDir(workerDir);
     lap('stats');
   }
   // The process's own peak (getrusage), not the last job's (VmHWM, reset per job for --stats).

@@ -23,6 +23,7 @@ import {
   describeError,
   logHost,
   newWorkerDir,
+  removeWorkerDir,
   shouldClean,
   summaryOf,
   workerRuntime,
@@ -95,8 +96,7 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   watch.close();
   await runtime.stats.flush().catch(() => undefined);
   await store.close().catch(() => undefined);
-  if (shouldClean(config.cleanWorkDir, failures === 0))
-    rmSync(workerDir, { recursive: true, force: true });
+  if (shouldClean(config.cleanWorkDir, failures === 0)) removeWorkerDir(workerDir);
   return 0;
 }
 
