@@ -44,6 +44,7 @@ export {
   isRecordedProcessAlive,
   localNodeId,
   parentPid,
+  parseProcessStat,
   processStartTime,
   processStatFields,
 } from './process.js';

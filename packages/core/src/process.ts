@@ -52,12 +52,19 @@ const START_TIME_TOLERANCE_MS = 2000;
  */
 export function processStatFields(pid: number | 'self'): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return parseProcessStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * {@link processStatFields} of the text of a `/proc/<pid>/stat` read by the caller (which may
+ * keep the file open and read it again).
+ */
+export function parseProcessStat(stat: string): string[] {
+  // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   isRecordedProcessAlive,
   localNodeId,
   parentPid,
+  parseProcessStat,
   processStartTime,
   processStatFields,
 } from '@toil/core';
@@ -48,6 +49,15 @@ describe('process helpers', () => {
     expect(processStatFields(gone)).toBeUndefined();
     expect(parentPid(gone)).toBeUndefined();
     expect(isProcessRunning(gone)).toBe(false);
+  });
+
+  it('splits a /proc stat text after the command name, even one with spaces and parentheses', () => {
+    const fields = parseProcessStat(
+      '4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 1 2 3 4 5 6 7 8\n',
+    );
+    expect(fields.slice(0, 2)).toEqual(['S', '1']);
+    expect(fields[13]).toBe('7');
+    expect(Number(fields[14])).toBe(8);
   });
 
   it('tells the process that recorded itself from one that reused its pid later', async () => {

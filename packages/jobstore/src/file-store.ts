@@ -83,7 +83,7 @@ let nodeTag: string | undefined;
 function thisNodeTag(): string {
   if (nodeTag === undefined) {
     let hash = 0x811c9dc5;
-    for (const byte of Buffer.from(`${localNodeId()} ${pidNamespace()}`)) {
+    for (const byte of Buffer.from(nodeIdentity())) {
       hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
     }
     nodeTag = hash.toString(16).padStart(8, '0');
@@ -99,10 +99,15 @@ function isThisNode(tag: string): boolean {
   legacyNodeTag ??= process
     .getBuiltinModule('node:crypto')
     .createHash('sha256')
-    .update(`${localNodeId()} ${pidNamespace()}`)
+    .update(nodeIdentity())
     .digest('hex')
     .slice(0, 8);
   return tag === legacyNodeTag;
+}
+
+/** What the node tag hashes: this machine and its pid namespace. */
+function nodeIdentity(): string {
+  return `${localNodeId()} ${pidNamespace()}`;
 }
 
 function pidNamespace(): string {

@@ -22,6 +22,15 @@ export function optionValue(args: readonly string[], name: string): string | und
 }
 
 /**
+ * The batch system `--batchSystem` in `args` names when it is not the single machine (the
+ * default), else undefined. @internal
+ */
+export function otherBatchSystem(args: readonly string[]): string | undefined {
+  const name = optionValue(args, 'batchSystem');
+  return name === 'single_machine' ? undefined : name;
+}
+
+/**
  * Where the first pool worker of a run with the program arguments `args` (the job store, then
  * options) would go, when the run looks like a new single-machine run: its job store as given
  * and its work directory. Undefined for anything else (help, `--restart`, another batch
@@ -33,8 +42,7 @@ export function poolWorkerPlace(
   const [jobStore] = args;
   if (!jobStore || jobStore.startsWith('-')) return undefined;
   if (args.some((arg) => /^(--help|-h|--version|--restart(=true)?)$/.test(arg))) return undefined;
-  const batchSystem = optionValue(args, 'batchSystem');
-  if (batchSystem !== undefined && batchSystem !== 'single_machine') return undefined;
+  if (otherBatchSystem(args) !== undefined) return undefined;
   const given = optionValue(args, 'workDir');
   const workDir = given === undefined ? tmpdir() : resolve(given);
   if (!statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) return undefined;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PACKAGE_CODE_DIR } from './here.js';
 import { poolWorkerArgv } from './worker-command.js';
 import { WorkerProcess } from './worker-process.js';
+import { newWorkflowId } from './workflow-id.js';
 
 // The start of the first pool worker, apart from the batch system so that `toil run` can start
 // it before it loads the rest of the engine.
@@ -83,7 +84,7 @@ export function offerPoolWorker(options: {
   workflowModule?: string;
 }): void {
   takePoolWorkerOffer()?.discard();
-  const workflowId = process.getBuiltinModule('node:crypto').randomUUID();
+  const workflowId = newWorkflowId();
   const worker = prestartPoolWorker({
     workflowModule: options.workflowModule,
     runDir: singleMachineRunDir(options.workDir, workflowId, 0),

@@ -1,5 +1,5 @@
 import { openSync, readSync, writeSync } from 'node:fs';
-import { PROC_TICKS_PER_SECOND } from '@toil/core';
+import { PROC_TICKS_PER_SECOND, parseProcessStat } from '@toil/core';
 
 /**
  * Files of `/proc/self` this process keeps open and reads again from their start (one
@@ -41,9 +41,7 @@ function readProc(name: string): number {
 export function reapedChildrenCpuSeconds(): number {
   const length = readProc('stat');
   if (length <= 0) return 0;
-  const stat = procBuffer.toString('latin1', 0, length);
-  // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 15);
+  const fields = parseProcessStat(procBuffer.toString('latin1', 0, length));
   return (Number(fields[13]) + Number(fields[14])) / PROC_TICKS_PER_SECOND;
 }
 

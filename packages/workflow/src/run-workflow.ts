@@ -14,7 +14,7 @@ import { PACKAGE_CODE_DIR } from './here.js';
 import { STARTED_MARKER_ENV } from './started-marker.js';
 import { COMPILED_ENV, compileWorkflow, type CompiledWorkflow } from './compile.js';
 import { offerPoolWorker, peekPoolWorkerOffer, takePoolWorkerOffer } from './pool-worker-offer.js';
-import { optionValue, poolWorkerPlace } from './early-worker.js';
+import { otherBatchSystem, poolWorkerPlace } from './early-worker.js';
 import { discardBatchPrestartOffer } from './batch-prestart-offer.js';
 
 const WORKFLOW_EXTENSIONS = /\.[cm]?[jt]s$/;
@@ -61,8 +61,8 @@ const TOIL_SPECIFIER = /['"`](@toil\/[^'"`\s]+)['"`]/g;
  * workflow file, else from the engine the workflow imports; `findBatchSystem`).
  */
 function batchSystemResolves(file: string, args: string[]): boolean {
-  const name = optionValue(args, 'batchSystem');
-  if (name === undefined || name === 'single_machine') return true;
+  const name = otherBatchSystem(args);
+  if (name === undefined) return true;
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) return false;
   const plugin = `@toil/batch-${name}`;
   try {
@@ -309,8 +309,7 @@ export async function offerFirstWorkerEarly(workflow: string, args: string[]): P
     const code = await compileWorkflow(file);
     early = { file, code };
     if (needsToilFallback(file, code, args)) return;
-    const batchSystem = optionValue(args, 'batchSystem');
-    if (batchSystem !== undefined && batchSystem !== 'single_machine' && usesThisEngine(file)) {
+    if (otherBatchSystem(args) !== undefined && usesThisEngine(file)) {
       // Another batch system: it may start its workers now (Slurm's warm workers).
       const { prestartBatchSystemEarly } = await import('./toil.js');
       const { source, compiled, hash } = code;

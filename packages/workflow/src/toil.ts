@@ -32,6 +32,7 @@ import { internalOf, type Job } from './job.js';
 import type { Leader, LeaderLimits } from './leader.js';
 import { parseToilOptions, type ToilOptions } from './options.js';
 import { checkScalingOptions } from './scaling.js';
+import { newWorkflowId } from './workflow-id.js';
 import { jobDefaultsOf, materializePlan, planJobs, typeNamesFrom } from './serialize.js';
 import { SingleMachineBatchSystem, singleMachineSettings } from './single-machine.js';
 import { singleMachine } from './single-machine-plugin.js';
@@ -807,9 +808,4 @@ export class Toil implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** A new workflow id. node:crypto loads here, not with the package (workers import it). */
-function newWorkflowId(): string {
-  return process.getBuiltinModule('node:crypto').randomUUID();
 }

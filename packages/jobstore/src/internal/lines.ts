@@ -47,15 +47,18 @@ export async function* readLogLines(
       carry = Buffer.from(rest);
       if (lines.length > 0) yield lines;
     }
-    if (finished && carry.length > 0) {
-      throw corruptError(
-        finished.where,
-        `its last record (${carry.length} bytes at offset ${position - carry.length}) is truncated`,
-      );
-    }
+    if (finished && carry.length > 0) throw truncated(finished.where, carry.length, position);
   } finally {
     if (typeof file === 'string') await handle.close();
   }
+}
+
+/** A finished log whose last `bytes` bytes, up to byte `end`, have no newline: a truncated record. */
+function truncated(where: string, bytes: number, end: number): ReturnType<typeof corruptError> {
+  return corruptError(
+    where,
+    `its last record (${bytes} bytes at offset ${end - bytes}) is truncated`,
+  );
 }
 
 /** The complete lines of `buffer` (which starts at byte `bufferStart`), and what follows them. */
@@ -102,12 +105,7 @@ export function readSmallLogLines(
       read += n;
     }
     const { lines, rest } = splitLines(buffer.subarray(0, read), start);
-    if (finished && rest.length > 0) {
-      throw corruptError(
-        finished.where,
-        `its last record (${rest.length} bytes at offset ${start + read - rest.length}) is truncated`,
-      );
-    }
+    if (finished && rest.length > 0) throw truncated(finished.where, rest.length, start + read);
     return lines;
   } finally {
     closeSync(fd);
