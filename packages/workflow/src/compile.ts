@@ -5,6 +5,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ToilError } from '@toil/core';
 import type { WorkflowCode } from '@toil/batch-system';
 import { PACKAGE_CODE_DIR } from './here.js';
+import { absoluteSourceMap, sourceBanner } from './module-origin.js';
 import type { JobStore } from '@toil/jobstore';
 import { isTypeScript } from './worker-command.js';
 
@@ -44,7 +45,7 @@ function syntaxError(source: string, error: unknown): ToilError {
 
 /** What a compilation read: enough to know, without esbuild, that it would give the same output. */
 interface CompileMemo {
-  v: 2;
+  v: 3;
   esbuild: string;
   source: string;
   /** Local files bundled in (absolute), with what they were when compiled. */
@@ -89,7 +90,7 @@ function memoized(source: string, cacheDir: string): CompiledWorkflow | undefine
   } catch {
     return undefined;
   }
-  if (memo.v !== 2 || memo.source !== source || !/^[0-9a-f]{64}$/.test(memo.hash)) return undefined;
+  if (memo.v !== 3 || memo.source !== source || !/^[0-9a-f]{64}$/.test(memo.hash)) return undefined;
   const compiled = join(cacheDir, `${memo.hash}.mjs`);
   if (!existsSync(compiled)) return undefined;
   for (const input of memo.inputs) {
@@ -155,6 +156,8 @@ export async function compileWorkflow(
       target: 'node20',
       sourcemap: 'inline',
       sourcesContent: false,
+      // Names the user's file, for messages of workers that load this output.
+      banner: { js: sourceBanner(resolve(source)) },
       metafile: true,
       logLevel: 'silent',
       // The package's own tsconfig paths (sources in a monorepo) are not what the JavaScript
@@ -190,7 +193,12 @@ export async function compileWorkflow(
         },
       ],
     });
-    output = result.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text;
+    // Sources as absolute file URLs, so that a copy loaded from elsewhere (another machine's
+    // cache, taken from the job store) still names the user's files.
+    output = absoluteSourceMap(
+      result.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text,
+      cacheDir,
+    );
     inputs = Object.keys(result.metafile.inputs).map((input) =>
       isAbsolute(input) ? input : resolve(process.cwd(), input),
     );
@@ -201,7 +209,7 @@ export async function compileWorkflow(
   const compiled = join(cacheDir, `${hash}.mjs`);
   if (!existsSync(compiled)) writeAtomically(cacheDir, `${hash}.mjs`, output);
   const memo: CompileMemo = {
-    v: 2,
+    v: 3,
     esbuild: esbuildVersion(),
     source,
     inputs: inputs.map((path) => {

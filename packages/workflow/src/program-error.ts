@@ -47,6 +47,19 @@ const ENGINE_FRAME =
   /\((?:node:|.*[/\\]node_modules[/\\]|.*[/\\]packages[/\\][^/\\]+[/\\](?:src|dist)[/\\])|^\s*at (?:node:|.*[/\\]node_modules[/\\]|.*[/\\]packages[/\\][^/\\]+[/\\](?:src|dist)[/\\])/;
 
 /**
+ * The first frame of `stack` in the user's code (`at fn (file:line:column)`, through source
+ * maps for TypeScript), or undefined when every frame is Node's, a package's or the engine's.
+ * @internal
+ */
+export function userFrame(stack: string): string | undefined {
+  return stack
+    .split('\n')
+    .slice(1)
+    .find((line) => /^\s*at /.test(line) && !ENGINE_FRAME.test(line))
+    ?.trim();
+}
+
+/**
  * An error that is not a `ToilError` (the workflow's own code threw it) as the CLI shows
  * errors: one line, the user's frame (file and line, through source maps for TypeScript) and a
  * hint; the whole stack only at debug level.
@@ -58,11 +71,8 @@ export function describeUserError(error: unknown, debug = false): string {
   const firstLine = message.split('\n')[0] ?? '';
   let text = `toil: error: ${name}${firstLine}\n`;
   const stack = isError ? (error.stack ?? '') : '';
-  const frame = stack
-    .split('\n')
-    .slice(1)
-    .find((line) => /^\s*at /.test(line) && !ENGINE_FRAME.test(line));
-  if (frame) text += `  ${frame.trim()}\n`;
+  const frame = userFrame(stack);
+  if (frame) text += `  ${frame}\n`;
   const loading = !(globalThis as Record<symbol, unknown>)[MAIN_STARTED];
   text += loading
     ? '  hint: The workflow module threw while it was being loaded (before Job.Runner.main ran); fix the line above, or rerun with --logLevel debug for the whole stack.\n'

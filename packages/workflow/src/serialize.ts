@@ -12,6 +12,7 @@ import {
   jobTypeRegistry,
   type PromisePathElement,
 } from './job.js';
+import { describeDefinition, workflowSourceOf } from './module-origin.js';
 
 /** Engine data kept in a job record's `body`. */
 export interface JobBody {
@@ -86,8 +87,15 @@ export interface TypeNames {
   nameOf(value: unknown): string | undefined;
   /** The class or function stored under `name`. */
   lookup(name: string): unknown;
-  /** Where types are looked up, for messages. */
+  /** Where types are looked up, for messages: the user's file (not the compiled JavaScript). */
   readonly moduleName: string;
+  /** The module that was imported (for a TypeScript workflow, its compiled JavaScript). */
+  readonly modulePath: string;
+}
+
+/** The workflow module's file, and where in it `name` is defined when it is found: for messages. */
+function moduleAndDefinition(names: TypeNames, name: string): string {
+  return `${names.moduleName}${name ? describeDefinition(names.modulePath, name) : ''}`;
 }
 
 const BUILTIN_JOB = '@toil/workflow:Job';
@@ -98,7 +106,7 @@ const BUILTIN_JOB = '@toil/workflow:Job';
  */
 export function typeNamesFrom(
   namespace: Record<string, unknown> | undefined,
-  moduleName: string,
+  modulePath: string,
 ): TypeNames {
   const exports = new Map<string, unknown>();
   if (namespace) {
@@ -109,7 +117,10 @@ export function typeNamesFrom(
     for (const [key, value] of Object.entries(namespace)) exports.set(key, value);
   }
   return {
-    moduleName,
+    modulePath,
+    get moduleName() {
+      return workflowSourceOf(modulePath);
+    },
     nameOf(value) {
       if (value === Job) return BUILTIN_JOB;
       for (const [key, candidate] of exports) if (candidate === value) return key;
@@ -310,7 +321,7 @@ export function planJobs(roots: Job[], names: TypeNames, current?: Job): JobPlan
       if (type === undefined) {
         throw new ToilError(
           'JOB_CLASS_NOT_FOUND',
-          `${describeJob(job)}: function ${fnJob.fn.name || '(anonymous)'} is not exported from the workflow module ${names.moduleName}, so workers could not find it.`,
+          `${describeJob(job)}: function ${fnJob.fn.name || '(anonymous)'} is not exported from the workflow module ${moduleAndDefinition(names, fnJob.fn.name)}, so workers could not find it.`,
           {
             hint: `Export it (export function ${fnJob.fn.name || 'myFunction'}...) or call Job.register(${fnJob.fn.name || 'myFunction'}) at the module's top level.`,
             data: { job: job.displayName, function: fnJob.fn.name },
@@ -333,7 +344,7 @@ export function planJobs(roots: Job[], names: TypeNames, current?: Job): JobPlan
       if (type === undefined) {
         throw new ToilError(
           'JOB_CLASS_NOT_FOUND',
-          `${describeJob(job)}: class ${job.constructor.name} is not exported from the workflow module ${names.moduleName}, so workers could not find it.`,
+          `${describeJob(job)}: class ${job.constructor.name} is not exported from the workflow module ${moduleAndDefinition(names, job.constructor.name)}, so workers could not find it.`,
           {
             hint: `Export the class (export class ${job.constructor.name} ...) or call Job.register(${job.constructor.name}) at the module's top level.`,
             data: { job: job.displayName, class: job.constructor.name },
@@ -521,7 +532,7 @@ export async function rebuildJob(
   if (typeof found !== 'function') {
     throw new ToilError(
       'JOB_CLASS_NOT_FOUND',
-      `Job '${record.displayName}': ${body.kind === 'fn' ? 'function' : 'class'} ${body.type} was not found in the workflow module ${names.moduleName}.`,
+      `Job '${record.displayName}': ${body.kind === 'fn' ? 'function' : 'class'} ${body.type} was not found in the workflow module ${moduleAndDefinition(names, body.type)}.`,
       {
         hint: 'Export it from the workflow module, or register it with Job.register at top level.',
       },

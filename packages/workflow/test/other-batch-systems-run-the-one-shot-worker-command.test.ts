@@ -53,6 +53,28 @@ describe('the one-shot worker command and JavaScript workflows', () => {
     }
   });
 
+  it("names the user's workflow file and line when a one-shot worker cannot find a job's class or load the module", async () => {
+    const dir = scratch();
+    const source = readFileSync(FIXTURE, 'utf8').split('\n');
+    const lineOf = (text: string) => source.findIndex((line) => line.includes(text)) + 1;
+    const run = (testCase: string) =>
+      runWorkflow(
+        FIXTURE,
+        [`file:${join(dir, testCase)}`, '--batchSystem', 'oneshot', '--retryCount', '0'],
+        { TOIL_TEST_CASE: testCase },
+      );
+    const [unregistered, load] = await Promise.all([run('registeredInMain'), run('workerLoad')]);
+    expect(unregistered.code).toBe(1);
+    expect(unregistered.stderr).toContain(
+      `Job 'hidden': class NotExported was not found in the workflow module ${FIXTURE} (it is defined at line ${lineOf('class NotExported')}).`,
+    );
+    expect(load.code).toBe(1);
+    expect(load.stderr).toContain(
+      `The workflow module ${FIXTURE} failed to load in a worker: Error: only the leader has this (${FIXTURE}:${lineOf("new Error('only the leader")}:`,
+    );
+    for (const result of [unregistered, load]) expect(result.stderr).not.toMatch(/\.mjs\b/);
+  });
+
   it('runs a JavaScript workflow as is through `toil run`', async () => {
     const dir = scratch();
     const result = await runToil(

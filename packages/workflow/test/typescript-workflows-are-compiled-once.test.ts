@@ -12,6 +12,15 @@ const COMPILED = join(
   'compiled.ts',
 );
 
+/** The 1-based line of the fixture that contains `text`. */
+function lineOf(text: string): number {
+  return (
+    readFileSync(COMPILED, 'utf8')
+      .split('\n')
+      .findIndex((line) => line.includes(text)) + 1
+  );
+}
+
 function env(dir: string, extra: Record<string, string>): Record<string, string> {
   return {
     ...(process.env as Record<string, string>),
@@ -55,7 +64,40 @@ describe('TypeScript workflows under toil run', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Error: failing on purpose');
-    expect(result.stderr).toMatch(/at FunctionJob\.fail \(\S*fixtures\/compiled\.ts:18:9\)/);
+    const line = lineOf("throw new Error('failing on purpose')");
+    expect(result.stderr).toContain(`at FunctionJob.fail (${COMPILED}:${line}:9)`);
+  });
+
+  it("name the user's .ts file and the line, never the compiled JavaScript, in every error about the workflow module", async () => {
+    const dir = scratch();
+    const cache = join(dir, 'cache');
+    const run = (testCase: string) =>
+      runToil(['run', COMPILED, `file:${join(dir, testCase)}`, '--retryCount', '0'], {
+        env: env(dir, { TOIL_TEST_CASE: testCase, TOIL_TEST_OUT: join(dir, 'out.json') }),
+      });
+    // The leader refuses a function workers could not find, before anything is stored.
+    const hidden = await run('hidden');
+    expect(hidden.code).toBe(1);
+    expect(hidden.stderr.split('\n')[0]).toBe(
+      `toil: error: Job 'hidden': function hidden is not exported from the workflow module ${COMPILED} (it is defined at line ${lineOf('function hidden(')}), so workers could not find it.`,
+    );
+    // Workers: a job adds a child of a function they cannot find; a class only the leader
+    // registered cannot be rebuilt.
+    const workers = await run('workers');
+    expect(workers.code).toBe(1);
+    expect(workers.stderr).toContain(
+      `function hidden is not exported from the workflow module ${COMPILED} (it is defined at line ${lineOf('function hidden(')}), so workers could not find it.`,
+    );
+    expect(workers.stderr).toContain(
+      `Job 'Unregistered': class Unregistered was not found in the workflow module ${COMPILED} (it is defined at line ${lineOf('class Unregistered')}).`,
+    );
+    // A worker whose import of the module fails: the file and the line that threw.
+    const load = await run('workerLoad');
+    expect(load.code).toBe(1);
+    expect(load.stderr).toContain(
+      `failed: The workflow module ${COMPILED} failed to load in a worker: Error: only the leader has this (${COMPILED}:${lineOf("throw new Error('only the leader")}:9)\n`,
+    );
+    for (const result of [hidden, workers, load]) expect(result.stderr).not.toContain(cache);
   });
 
   it('refuse a syntax error in one line naming the file, line and column, storing nothing', async () => {
