@@ -1,7 +1,7 @@
 import { ToilError } from '@toil/core';
 import { openJobStore, type JobRecord } from '@toil/jobstore';
 import { selfCpuSeconds } from './resources.js';
-import { describeError, logHost, workerRuntime } from './worker-common.js';
+import { describeError, logHost, summaryOf, workerRuntime } from './worker-common.js';
 import type { FromWorker, ToWorker } from './worker-process.js';
 import { loadWorkflowModule, runAttempt, type WorkerRuntime } from './worker-runtime.js';
 import type { TypeNames } from './serialize.js';
@@ -79,6 +79,7 @@ async function poolMain(args: Record<string, string>): Promise<void> {
   };
   let runtime: WorkerRuntime | undefined;
   let fatal: string | undefined;
+  let fatalReason: string | undefined;
   try {
     let loaded: Promise<TypeNames> | undefined;
     if (args.prestarted) {
@@ -99,7 +100,11 @@ async function poolMain(args: Record<string, string>): Promise<void> {
     }
     runtime = await openRuntime(args, args.workerDir!, loaded);
   } catch (error) {
-    fatal = `The worker could not load the workflow: ${describeError(error)}`;
+    // A module that failed to load names itself; the log gets the hint, the leader one line.
+    const named = ToilError.is(error) && error.code === 'WORKFLOW_MODULE_FAILED';
+    const prefix = named ? '' : 'The worker could not load the workflow: ';
+    fatal = `${prefix}${describeError(error)}`;
+    fatalReason = `${prefix}${summaryOf(error)}`;
   }
   await send({ type: 'ready' });
   for (;;) {
@@ -116,7 +121,7 @@ async function poolMain(args: Record<string, string>): Promise<void> {
         type: 'done',
         batchId: message.batchId,
         ok: false,
-        error: fatal ?? 'no runtime',
+        error: fatalReason ?? 'no runtime',
         measures: { cpuTime: 0, peakMemory: process.resourceUsage().maxRSS * 1024 },
       });
       continue;

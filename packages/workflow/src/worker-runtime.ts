@@ -15,6 +15,7 @@ import {
 import { JobFileStore, deleteRequestedFiles } from './file-store.js';
 import type { WorkerFileCache } from './file-cache.js';
 import { withJobLog } from './realtime-log.js';
+import { workflowLoadError } from './module-origin.js';
 import { PromisedValue, internalOf } from './job.js';
 import {
   peakRssBytes,
@@ -68,11 +69,13 @@ export async function loadWorkflowModule(modulePath: string): Promise<TypeNames>
     namespace = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const hook = process.env.TOIL_RESOLVE_HOOK;
-    if (!hook || !isUnresolvedToilImport(error)) throw error;
+    if (!hook || !isUnresolvedToilImport(error)) throw workflowLoadError(error, modulePath);
     await import(hook);
     // A failed import stays failed under its URL; nothing of the module ran (imports are
     // resolved before any code runs).
-    namespace = (await import(`${url}?toil-resolve`)) as Record<string, unknown>;
+    namespace = (await import(`${url}?toil-resolve`).catch((again: unknown) => {
+      throw workflowLoadError(again, modulePath);
+    })) as Record<string, unknown>;
   }
   return typeNamesFrom(namespace, modulePath);
 }
