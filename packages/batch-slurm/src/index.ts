@@ -11,3 +11,4 @@
 export * from './slurm-batch-system.js';
 export * from './submit.js';
 export * from './states.js';
+export * from './srun-launch.js';

@@ -63,6 +63,13 @@ import {
   type SlurmSettings,
   type SlurmSubmission,
 } from './submit.js';
+import {
+  launchWithSrun,
+  srunArgs,
+  srunEnvironment,
+  WARM_LAUNCHES,
+  type WarmLaunch,
+} from './srun-launch.js';
 
 /**
  * Where final job states come from:
@@ -97,6 +104,8 @@ export interface SlurmBatchSystemOptions {
   warmWorkers?: number;
   /** Seconds a warm worker waits for work before it exits (`--slurmWarmIdle`). Default 30. */
   warmIdle?: number;
+  /** How warm workers are started (`--slurmWarmLaunch`). Default `srun`. */
+  warmLaunch?: WarmLaunch;
 }
 
 interface TrackedJob {
@@ -179,12 +188,15 @@ export class SlurmBatchSystem implements BatchSystem {
   private interrupted = false;
   private readonly warmMax: number;
   private readonly warmIdle: number;
+  /** `sbatch` once srun refused a warm worker (e.g. an sbatch-only option in --slurmArgs). */
+  private warmLaunch: WarmLaunch;
   /** `<logDir>/warm-<workflow>`: one directory per class of warm workers, and `workers`. */
   private readonly warmRoot: string;
   private readonly warmAttempts = new Map<string, WarmAttempt>();
   /** Makes this instance's warm attempt ids differ from a previous leader's. */
   private readonly warmEpoch = Date.now().toString(36);
   private warmSeq = 0;
+  private srunSeq = 0;
   private lastWarmCollect = 0;
   /** Warm workers being submitted, by class. */
   private readonly warmStarting = new Map<symbol, string>();
@@ -255,6 +267,15 @@ export class SlurmBatchSystem implements BatchSystem {
         0,
     );
     this.warmIdle = options.warmIdle ?? numberOption(context.options, 'slurmWarmIdle', '') ?? 30;
+    const launch =
+      options.warmLaunch ??
+      optionString(context.options, 'slurmWarmLaunch') ??
+      (process.env.TOIL_SLURM_WARM_LAUNCH || 'srun');
+    if (!WARM_LAUNCHES.includes(launch as WarmLaunch))
+      throw new ToilError('INVALID_ARGUMENT', `Unknown way to start warm workers '${launch}'.`, {
+        hint: `Use one of: ${WARM_LAUNCHES.join(', ')} (--slurmWarmLaunch or $TOIL_SLURM_WARM_LAUNCH).`,
+      });
+    this.warmLaunch = launch as WarmLaunch;
     this.warmRoot = join(this.logDir, `warm-${this.workflowTag}`);
     this.run = `${context.jobStoreLocator}\n${workflowId}`;
     this.markerDir = join(this.logDir, `done-${this.workflowTag}-${this.warmEpoch}`);
@@ -338,6 +359,17 @@ export class SlurmBatchSystem implements BatchSystem {
     return this.submitAs(job);
   }
 
+  /** The Slurm job name and output file patterns (`%j`: the Slurm job id) of a submission. */
+  private namesOf(job: SlurmSubmission): {
+    jobName: string;
+    outputFile: string;
+    errorFile: string;
+  } {
+    const jobName = slurmJobName(this.workflowTag, job);
+    const base = join(this.logDir, jobName.slice(0, 120));
+    return { jobName, outputFile: `${base}_%j.out`, errorFile: `${base}_%j.err` };
+  }
+
   private async submitAs(
     job: SlurmSubmission,
     warmClass?: string,
@@ -345,11 +377,8 @@ export class SlurmBatchSystem implements BatchSystem {
   ): Promise<string> {
     if (this.closed) throw new ToilError('INTERNAL', 'The Slurm batch system has been shut down.');
     const script = batchScript(job);
-    const jobName = slurmJobName(this.workflowTag, job);
-    const base = join(this.logDir, jobName.slice(0, 120));
-    const outputFile = `${base}_%j.out`;
-    const errorFile = `${base}_%j.err`;
-    const args = sbatchArgs(job, this.settings, { jobName, outputFile, errorFile });
+    const names = this.namesOf(job);
+    const args = sbatchArgs(job, this.settings, names);
     const output: CommandOutput = await this.submitLimit(() =>
       this.slurm(['sbatch', ...args], `Submitting job ${job.name} (${job.jobId})`, script),
     );
@@ -366,11 +395,23 @@ export class SlurmBatchSystem implements BatchSystem {
         data: { jobId: job.jobId, sbatch: args },
       });
     }
+    this.track(batchId, job, names, warmClass, marker);
+    return batchId;
+  }
+
+  /** Follows a submitted Slurm job from now on. */
+  private track(
+    batchId: string,
+    job: SlurmSubmission,
+    names: { outputFile: string; errorFile: string },
+    warmClass?: string,
+    marker?: string,
+  ): void {
     this.jobs.set(batchId, {
       batchId,
       job,
-      outputFile: outputFile.replace('%j', batchId),
-      errorFile: errorFile.replace('%j', batchId),
+      outputFile: names.outputFile.replace('%j', batchId),
+      errorFile: names.errorFile.replace('%j', batchId),
       ...(warmClass === undefined ? {} : { warmClass }),
       ...(marker === undefined ? {} : { marker }),
     });
@@ -379,13 +420,49 @@ export class SlurmBatchSystem implements BatchSystem {
       'debug',
       'SLURM_SUBMITTED',
       `Submitted ${job.name} (${job.jobId}) as Slurm job ${batchId}`,
-      {
-        jobId: job.jobId,
-        batchId,
-      },
+      { jobId: job.jobId, batchId },
       SOURCE,
     );
-    return batchId;
+  }
+
+  /**
+   * Starts a warm worker with srun (see {@link WarmLaunch}) and resolves to its Slurm job id.
+   * When srun refuses (an option srun does not know, interactive jobs not allowed), warns once
+   * and submits this and every later warm worker with sbatch.
+   */
+  private async launchWarm(job: SlurmSubmission, warmClass: string): Promise<string> {
+    if (this.closed) throw new ToilError('INTERNAL', 'The Slurm batch system has been shut down.');
+    const names = this.namesOf(job);
+    const args = srunArgs(job, this.settings, names);
+    let launched;
+    try {
+      launched = await this.submitLimit(() =>
+        launchWithSrun(
+          args,
+          job.argv,
+          srunEnvironment(process.env, job.env),
+          join(this.logDir, `srun-${this.workflowTag}-${process.pid}-${++this.srunSeq}.log`),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof CommandNotFoundError)) throw error;
+      launched = { message: 'srun is not installed or not on PATH' };
+    }
+    if (launched.batchId === undefined) {
+      if (this.warmLaunch === 'srun')
+        report(
+          this.host,
+          'warning',
+          'SLURM_SRUN_REFUSED',
+          `srun did not start a warm worker (${launched.message}); warm workers are submitted with sbatch instead.`,
+          { srun: args },
+          SOURCE,
+        );
+      this.warmLaunch = 'sbatch';
+      return this.submitAs(job, warmClass);
+    }
+    this.track(launched.batchId, job, names, warmClass);
+    return launched.batchId;
   }
 
   /**
@@ -856,16 +933,17 @@ export class SlurmBatchSystem implements BatchSystem {
         leaderTimeout: Math.max(30, (10 * this.pollIntervalMs) / 1000),
       }),
     ];
-    const id = await this.submitAs(
-      {
-        jobId: `warm-${warmClass}`,
-        name: 'warm',
-        requirements: job.requirements,
-        argv,
-        env: job.env,
-      },
-      warmClass,
-    );
+    const submission: SlurmSubmission = {
+      jobId: `warm-${warmClass}`,
+      name: 'warm',
+      requirements: job.requirements,
+      argv,
+      env: job.env,
+    };
+    const id =
+      this.warmLaunch === 'srun'
+        ? await this.launchWarm(submission, warmClass)
+        : await this.submitAs(submission, warmClass);
     appendFileSync(join(this.warmRoot, 'workers'), `${id}\n`);
   }
 
@@ -1438,6 +1516,12 @@ export const SLURM_OPTIONS = {
   slurmWarmIdle: {
     type: 'number',
     describe: 'Seconds a warm worker waits for work before it ends (default 30).',
+  },
+  slurmWarmLaunch: {
+    type: 'string',
+    choices: WARM_LAUNCHES,
+    describe:
+      "How warm workers start: srun (default: an interactive allocation, granted as soon as the resources are free) or sbatch (a batch job, started at the scheduler's next pass). Also $TOIL_SLURM_WARM_LAUNCH.",
   },
   slurmCanGrow: {
     type: 'boolean',

@@ -1,11 +1,7 @@
+import { basename } from 'node:path';
 import { runToil } from '../../../tooling/test-env/cli.js';
-import {
-  acquireSlurm,
-  describeWithSlurm,
-  releaseSlurm,
-  slurmCommand,
-} from '../../../tooling/test-env/slurm.js';
-import { FIXTURE, scratch } from './slurm-workflows.js';
+import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
+import { FIXTURE, jobsWithComment, queuedWithComment, scratch } from './slurm-workflows.js';
 
 // Slurm's smallest time limit is one minute and slurmctld checks limits every 30 s, so this
 // test takes 60-90 s; it has a file of its own so that it runs alongside the others.
@@ -22,23 +18,25 @@ describeWithSlurm('a warm worker over its time limit', () => {
       '--retryCount',
       '0',
     ]);
-    const run = await runToil(['run', FIXTURE, store, ...slurm], {
-      env: {
-        ...process.env,
-        TOIL_TEST_CASE: 'sleepers',
-        TOIL_TEST_COUNT: '1',
-        TOIL_TEST_SECONDS: '600',
+    const comment = basename(dir);
+    const run = await runToil(
+      ['run', FIXTURE, store, ...slurm, `--slurmArgs=--comment=${comment}`],
+      {
+        env: {
+          ...process.env,
+          TOIL_TEST_CASE: 'sleepers',
+          TOIL_TEST_COUNT: '1',
+          TOIL_TEST_SECONDS: '600',
+        },
       },
-    });
+    );
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(
       /'sleeper' .*TIMEOUT: Slurm job \d+ reached its time limit.*\(warm worker running it\)/,
     );
     const status = await runToil(['status', store, '--failed']);
     expect(status.stdout).toMatch(/'sleeper' .*LAST_FAILURE:TIMEOUT: Slurm job \d+/);
-    const left = slurmCommand(['squeue', '-h', '-o', '%o'])
-      .split('\n')
-      .filter((path) => path.startsWith(dir));
-    expect(left).toEqual([]);
+    expect(jobsWithComment(comment).length).toBe(1);
+    expect(queuedWithComment(comment, 'warm')).toEqual([]);
   }, 240_000);
 });

@@ -46,6 +46,29 @@ export function queued(jobName: string, dir?: string): Array<{ id: string; state
     .map(([id, state]) => ({ id: id!, state: state! }));
 }
 
+/**
+ * Slurm jobs in the queue (pending, running or completing) whose name ends with `_<jobName>`
+ * and whose comment is `comment` (a run's `--slurmArgs=--comment=...`: Slurm lists a job
+ * started with srun without its output file).
+ */
+export function queuedWithComment(
+  comment: string,
+  jobName: string,
+): Array<{ id: string; state: string }> {
+  return slurmCommand(['squeue', '-h', '-O', 'JobID:|,State:|,Name:|,Comment:'])
+    .split('\n')
+    .map((line) => line.split('|').map((field) => field.trim()))
+    .filter((f) => f.length >= 4 && f[2]!.endsWith(`_${jobName}`) && f[3] === comment)
+    .map(([id, state]) => ({ id: id!, state: state! }));
+}
+
+/** Every Slurm job with `comment` that Slurm still knows (finished ones stay for MinJobAge), one line each. */
+export function jobsWithComment(comment: string): string[] {
+  return slurmCommand(['scontrol', '-o', 'show', 'job'])
+    .split('\n')
+    .filter((line) => line.includes(` Comment=${comment} `));
+}
+
 /** Waits (looking every 200 ms) until `condition` holds; throws after `limitMs`. */
 export async function waitUntil(
   what: string,

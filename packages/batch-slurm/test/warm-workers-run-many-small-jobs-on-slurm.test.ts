@@ -1,16 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { runToil } from '../../../tooling/test-env/cli.js';
-import {
-  acquireSlurm,
-  describeWithSlurm,
-  releaseSlurm,
-  slurmCommand,
-} from '../../../tooling/test-env/slurm.js';
+import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
 import {
   FIXTURE,
+  jobsWithComment as knownJobs,
   notes,
-  queued as queuedAll,
+  queuedWithComment as queued,
   scratch as scratchIn,
   startLeader,
   waitUntil,
@@ -19,14 +15,18 @@ import {
 /** Options of every run here: two warm workers that end after 10 s without work. */
 const WARM = ['--slurmWarmWorkers', '2', '--slurmWarmIdle', '10'];
 
-function scratch() {
+/**
+ * A test directory and the run's options. Warm workers start with srun, whose jobs Slurm lists
+ * without their output file, so each run's jobs carry a comment naming its directory.
+ */
+function scratch(extraSlurmArgs = '') {
   const { slurm, ...rest } = scratchIn('warm-', WARM);
-  return { ...rest, args: slurm };
-}
-
-/** This run's Slurm jobs in the queue whose name ends with `_<jobName>`. */
-function queued(dir: string, jobName: string): Array<{ id: string; state: string }> {
-  return queuedAll(jobName, dir);
+  const comment = basename(rest.dir);
+  return {
+    ...rest,
+    comment,
+    args: [...slurm, `--slurmArgs=--comment=${comment} ${extraSlurmArgs}`.trim()],
+  };
 }
 
 /** How many attempts the run's warm workers have claimed and not finished. */
@@ -46,7 +46,7 @@ function claimed(dir: string): number {
  * worker runs one of its jobs (the leader is killed if that does not come).
  */
 async function startWarmSleepers(seconds: number) {
-  const { dir, store, out, args } = scratch();
+  const { dir, store, out, args, comment } = scratch();
   const env = {
     TOIL_TEST_CASE: 'sleepers',
     TOIL_TEST_COUNT: '3',
@@ -61,15 +61,15 @@ async function startWarmSleepers(seconds: number) {
     await leader.exited;
     throw error;
   }
-  return { dir, store, out, args, env, leader };
+  return { dir, store, out, args, env, leader, comment };
 }
 
 describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
   beforeAll(() => acquireSlurm(), 120_000);
   afterAll(() => releaseSlurm(), 120_000);
 
-  it('run a 20-job fan-out in at most two Slurm jobs, every job in toil stats, and leave none in the queue', async () => {
-    const { dir, store, out, args } = scratch();
+  it('run a 20-job fan-out in at most two Slurm jobs (started with srun), every job in toil stats, and leave none in the queue', async () => {
+    const { dir, store, out, args, comment } = scratch();
     const run = await runToil(['run', FIXTURE, store, '--stats', ...args], {
       env: { ...process.env, TOIL_TEST_CASE: 'fanout', TOIL_TEST_COUNT: '20', TOIL_TEST_OUT: out },
     });
@@ -82,20 +82,20 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     // Every Slurm job of the run (Slurm keeps finished ones for MinJobAge): at most two, all
     // warm workers. Every job's stats are in the store although workers store them only when
     // idle: shutdown lets idle workers end by themselves, and then deletes their output files.
-    const jobs = slurmCommand(['scontrol', '-o', 'show', 'job'])
-      .split('\n')
-      .filter((line) => line.includes(` StdOut=${dir}/`));
+    const jobs = knownJobs(comment);
     expect(jobs.length).toBeGreaterThanOrEqual(1);
     expect(jobs.length).toBeLessThanOrEqual(2);
     for (const job of jobs) expect(job).toMatch(/ JobName=\S+_warm /);
-    expect(readdirSync(dir).filter((f) => /\.(out|err)$/.test(f))).toEqual([]);
-    expect(queued(dir, 'warm')).toEqual([]);
+    // Interactive allocations (srun), granted without waiting for the scheduler's next pass.
+    for (const job of jobs) expect(job).toMatch(/ BatchFlag=0 /);
+    expect(readdirSync(dir).filter((f) => /\.(out|err|log)$/.test(f))).toEqual([]);
+    expect(queued(comment, 'warm')).toEqual([]);
     // Nor the workers' directories: the workflow's own goes with the last of them.
     expect(readdirSync(dir).filter((f) => f.startsWith('toil-'))).toEqual([]);
   }, 180_000);
 
   it('toil run submits them before the workflow loads, and cancels them when the workflow never starts', async () => {
-    const { dir, store, args } = scratch();
+    const { dir, store, args, comment } = scratch();
     // The fixture throws for an unknown case after its options are parsed, before toil.start().
     const run = await runToil(['run', FIXTURE, store, ...args], {
       env: { ...process.env, TOIL_TEST_CASE: 'none' },
@@ -103,18 +103,34 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     expect(run.stderr).toMatch(/^toil: error: .*unknown TOIL_TEST_CASE none/m);
     expect(run.code).toBe(1);
     // Both warm workers were submitted (Slurm keeps finished jobs a while), none is left.
-    const jobs = slurmCommand(['scontrol', '-o', 'show', 'job'])
-      .split('\n')
-      .filter((line) => line.includes(` StdOut=${dir}/`));
+    const jobs = knownJobs(comment);
     expect(jobs.length).toBe(2);
     for (const job of jobs) expect(job).toMatch(/ JobName=\S+_warm /);
-    expect(queued(dir, 'warm')).toEqual([]);
+    expect(queued(comment, 'warm')).toEqual([]);
     expect(readdirSync(dir).filter((name) => name.startsWith('warm-'))).toEqual([]);
     expect(existsSync(join(dir, 'store'))).toBe(false);
   }, 120_000);
 
+  it('are submitted with sbatch, after a warning, when srun refuses an option of --slurmArgs', async () => {
+    // srun has no --no-requeue (sbatch has): the first srun fails and the run goes on with sbatch.
+    const { store, out, args, comment } = scratch('--no-requeue');
+    const run = await runToil(['run', FIXTURE, store, ...args], {
+      env: { ...process.env, TOIL_TEST_CASE: 'fanout', TOIL_TEST_COUNT: '4', TOIL_TEST_OUT: out },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(
+      /srun did not start a warm worker \(.*unrecognized option '--no-requeue'.*\); warm workers are submitted with sbatch instead/,
+    );
+    expect(new Set(notes(out)).size).toBe(4);
+    const jobs = knownJobs(comment);
+    expect(jobs.length).toBeGreaterThanOrEqual(1);
+    for (const job of jobs) expect(job).toMatch(/ BatchFlag=1 /);
+    expect(queued(comment, 'warm')).toEqual([]);
+  }, 120_000);
+
   it('toil kill stops the leader, which cancels its warm workers and the jobs they run', async () => {
-    const { dir, store, out, leader } = await startWarmSleepers(600);
+    const { store, out, leader, comment } = await startWarmSleepers(600);
+    expect(queued(comment, 'warm').length).toBeGreaterThan(0);
     // `toil run` is the leader itself (no child program), with Slurm as with the single machine.
     const status = JSON.parse((await runToil(['status', store, '--json'])).stdout) as {
       leader?: { pid: number };
@@ -123,24 +139,25 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     const kill = await runToil(['kill', store]);
     await leader.exited;
     expect(kill.code).toBe(0);
-    expect(queued(dir, 'warm')).toEqual([]);
+    expect(queued(comment, 'warm')).toEqual([]);
     expect(notes(out)).toEqual([]);
   }, 180_000);
 
   it('after a SIGKILLed leader, --restart cancels its warm workers, completes, and leaves no worker in the queue', async () => {
-    const { dir, store, out, args, env, leader: first } = await startWarmSleepers(10);
-    const stale = queued(dir, 'warm').map((j) => j.id);
+    const { store, out, args, env, leader: first, comment } = await startWarmSleepers(10);
+    const stale = queued(comment, 'warm').map((j) => j.id);
+    expect(stale.length).toBeGreaterThan(0);
     const kill = await runToil(['kill', '--force', store]);
     expect(kill.stdout).toMatch(/SIGKILL/);
     expect((await first.exited).code).not.toBe(0);
     // Its warm workers outlive it (they would end by themselves once its heartbeat is old).
-    expect(queued(dir, 'warm').map((j) => j.id)).toEqual(expect.arrayContaining(stale));
+    expect(queued(comment, 'warm').map((j) => j.id)).toEqual(expect.arrayContaining(stale));
     const restart = await runToil(['run', FIXTURE, store, '--restart', ...args], {
       env: { ...process.env, ...env },
     });
     expect(restart.stderr).toContain('attempt 1');
     expect(restart.code).toBe(0);
     expect(new Set(notes(out))).toEqual(new Set(['sleeper 0', 'sleeper 1', 'sleeper 2']));
-    expect(queued(dir, 'warm')).toEqual([]);
+    expect(queued(comment, 'warm')).toEqual([]);
   }, 240_000);
 });
