@@ -1,7 +1,6 @@
 import { describeNodeCost, describeNodeCounts } from '@toil/batch-system';
 import type { WorkflowProgress } from './leader/progress.js';
 
-type LogUpdate = ReturnType<typeof import('log-update').createLogUpdate>;
 type Colors = ReturnType<typeof import('picocolors').createColors>;
 
 /** When a live progress display makes sense: a terminal, not CI, info or more verbose logs. */
@@ -26,7 +25,8 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
-const count = (n: number): string => n.toLocaleString('en-US');
+/** A count with thousands separators, `1,204` (without Intl: its first use costs ~10 ms). */
+const count = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 /**
  * One frame of the display: the totals line, a line of a cluster's nodes when there are any,
@@ -61,38 +61,82 @@ export function progressFrame(p: WorkflowProgress, c: Colors): string {
   return lines.join('\n');
 }
 
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+// The same, kept by split().
+// eslint-disable-next-line no-control-regex
+const ANSI_PART = /(\x1b\[[0-9;?]*[A-Za-z])/;
+
+/**
+ * The cells `char` takes on a terminal, never fewer: 1 below U+1100, 2 from there (wide East
+ * Asian characters and emoji; some narrow ones are counted wide, which only cuts a line earlier).
+ */
+const cells = (char: string): number => (char.codePointAt(0)! < 0x1100 ? 1 : 2);
+
+function visibleWidth(line: string): number {
+  let width = 0;
+  for (const char of line.replace(ANSI, '')) width += cells(char);
+  return width;
+}
+
+/**
+ * `line` cut to at most `width` cells (colour codes count none), ending in `…` when cut, so
+ * that it takes exactly one row of the terminal. @internal
+ */
+export function fitLine(line: string, width: number): string {
+  if (visibleWidth(line) <= width) return line;
+  let used = 0;
+  let out = '';
+  let styled = false;
+  for (const part of line.split(ANSI_PART)) {
+    if (part.startsWith('\x1b[')) {
+      out += part;
+      styled = true;
+      continue;
+    }
+    for (const char of part) {
+      if (used + cells(char) > width - 1) return `${out}…${styled ? '\x1b[0m' : ''}`;
+      out += char;
+      used += cells(char);
+    }
+  }
+  return out;
+}
+
+// Cursor up N rows, then erase from there to the end of the screen.
+const up = (rows: number): string => (rows > 0 ? `\r\x1b[${rows}A\x1b[J` : '');
+// Terminals that support it draw the frame at once (synchronized output); others ignore it.
+const SYNC_START = '\x1b[?2026h';
+const SYNC_END = '\x1b[?2026l';
+
 /**
  * The live progress of a run on a terminal (stderr): one line of totals (done, running,
  * queued, failed, rate, time left once it means something) and one per job name when there
- * are few, redrawn in place by log-update; log lines are printed above it. Ends with one
- * summary line. Colour unless `NO_COLOR`.
+ * are few, redrawn in place (at most as often as the leader reports, five times a second):
+ * every line is cut to the terminal's width, so the frame takes as many rows as it has lines
+ * and a redraw is moving the cursor up and writing the frame; an unchanged frame is not
+ * written. Log lines are printed above it. Ends with one summary line. Colour unless
+ * `NO_COLOR`.
  */
 export class ProgressDisplay {
   private last: WorkflowProgress | undefined;
-  private drawn = false;
+  private drawn = '';
+  private rows = 0;
   private finished = false;
 
   private constructor(
     private readonly stream: NodeJS.WriteStream,
-    private readonly update: LogUpdate,
     private readonly c: Colors,
   ) {}
 
   /**
-   * Loads the terminal libraries (only when a display is wanted: a worker or a run in a pipe
-   * loads neither).
+   * Loads the colours (only when a display is wanted: a worker or a run in a pipe loads
+   * nothing of it).
    */
   static async create(stream: NodeJS.WriteStream): Promise<ProgressDisplay> {
-    const [{ createLogUpdate }, { default: picocolors }] = await Promise.all([
-      import('log-update'),
-      import('picocolors'),
-    ]);
+    const { default: picocolors } = await import('picocolors');
     const color = !('NO_COLOR' in process.env) || process.env.NO_COLOR === '';
-    return new ProgressDisplay(
-      stream,
-      createLogUpdate(stream, { showCursor: true }),
-      picocolors.createColors(color),
-    );
+    return new ProgressDisplay(stream, picocolors.createColors(color));
   }
 
   /** The frame for `p`. */
@@ -100,37 +144,51 @@ export class ProgressDisplay {
     return progressFrame(p, this.c);
   }
 
+  /** The frame's lines as drawn: each cut to the width, no more than the terminal's height. */
+  private fitted(p: WorkflowProgress): string {
+    const width = Math.max(10, (this.stream.columns || 80) - 1);
+    const height = Math.max(1, (this.stream.rows || 24) - 1);
+    return this.frame(p)
+      .split('\n')
+      .slice(0, height)
+      .map((line) => `${fitLine(line, width)}\n`)
+      .join('');
+  }
+
+  private draw(text: string, before = ''): void {
+    this.stream.write(`${SYNC_START}${up(this.rows)}${before}${text}${SYNC_END}`);
+    this.drawn = text;
+    this.rows = text.split('\n').length - 1;
+  }
+
   /** Redraws with new counts. */
   show(p: WorkflowProgress): void {
     if (this.finished) return;
     this.last = p;
-    this.update(this.frame(p));
-    this.drawn = true;
+    const text = this.fitted(p);
+    if (text !== this.drawn) this.draw(text);
   }
 
   /** Prints a log line above the display. */
   log(line: string): void {
-    if (!this.drawn || this.finished) {
+    if (this.rows === 0 || this.finished) {
       this.stream.write(line);
       return;
     }
-    this.update.clear();
-    this.stream.write(line);
-    if (this.last) this.update(this.frame(this.last));
+    this.draw(this.last ? this.fitted(this.last) : this.drawn, line);
   }
 
   /** Replaces the display with one summary line. */
   finish(p: WorkflowProgress): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.drawn) this.update.clear();
-    this.update.done();
     const failed = p.failed > 0 ? `, ${this.c.red(`${count(p.failed)} failed attempts`)}` : '';
     const lost =
       p.failedJobs > 0 ? `, ${this.c.red(`${count(p.failedJobs)} failed for good`)}` : '';
     this.stream.write(
-      `${this.c.bold('Jobs')}: ${count(p.done)} done${failed}${lost} in ${clock(p.elapsed)} (${rate(p).toFixed(1)}/s)\n`,
+      `${up(this.rows)}${this.c.bold('Jobs')}: ${count(p.done)} done${failed}${lost} in ${clock(p.elapsed)} (${rate(p).toFixed(1)}/s)\n`,
     );
+    this.rows = 0;
     if (p.cost) this.stream.write(`${this.c.bold('Cost')}: ${describeNodeCost(p.cost)}\n`);
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createColors } from 'picocolors';
-import { progressFrame } from '../src/progress-display.js';
+import { fitLine, progressFrame } from '../src/progress-display.js';
 import { runToil, runToilInTerminal } from '../../../tooling/test-env/cli.js';
 
 const NAPS = join(__dirname, 'fixtures', 'naps.ts');
@@ -32,8 +32,8 @@ describe('the live progress display of toil run', () => {
     );
     const frames = out.match(FRAME) ?? [];
     expect(frames.length).toBeGreaterThanOrEqual(2);
-    // Each redraw erases the previous frame's lines (cursor up, erase line) first.
-    expect(out).toContain('\x1b[2K\x1b[1A');
+    // Each redraw moves the cursor up over the previous frame's rows and erases them first.
+    expect(out).toMatch(new RegExp(`\r${ESC}\\[\\d+A${ESC}\\[J`));
     const summary = out.lastIndexOf(`Jobs: ${JOBS + 1} done in `);
     expect(summary).toBeGreaterThan(out.lastIndexOf('Jobs ' /* last frame */));
     expect(out.split(`Jobs: ${JOBS + 1} done in `)).toHaveLength(2);
@@ -71,6 +71,16 @@ describe('the live progress display of toil run', () => {
 });
 
 describe('a frame of the progress display', () => {
+  it('takes one row per line: lines longer than the terminal are cut, colour codes and wide characters counted as drawn', () => {
+    expect(fitLine('Jobs 12 done', 12)).toBe('Jobs 12 done');
+    expect(fitLine('  a-very-long-job-name  3 done', 12)).toBe('  a-very-lo…');
+    // Colour codes take no cells; a cut line ends its colour.
+    const { green } = createColors(true);
+    expect(fitLine(`${green('1,204')} done · 8 running`, 10)).toBe(`${green('1,204')} don…\x1b[0m`);
+    // A wide (CJK) character takes two cells.
+    expect(fitLine('  処理処理処理  5 done', 8)).toBe('  処理…');
+  });
+
   it("shows a cluster's nodes by type and state under the job totals", () => {
     const frame = progressFrame(
       {
