@@ -1,6 +1,6 @@
 // Slurm throughput, on the real single-node test cluster, in one run:
-// - whole workflows side by side with Slurm's own floor (#18): fan-out 100, fan-out 20 and
-//   chain 20, each with --stats, through `toil run --batchSystem slurm` (one Slurm job per job,
+// - whole workflows side by side with Slurm's own floor (#18): fan-out 100 (three times,
+//   BENCH_SLURM_REPEATS), fan-out 20 and chain 20, each with --stats, through `toil run --batchSystem slurm` (one Slurm job per job,
 //   then with 2 warm workers) and on the single machine, against a bare `sbatch --wrap true`
 //   loop drained from the queue (fan-outs) and serial sbatch-and-wait (chain), with the ratios;
 // - where a one-shot worker's time goes (median over the fan-out's jobs, from the worker's own
@@ -200,54 +200,74 @@ export default async function run({ log }) {
     // Whole workflows against Slurm's floor, each floor measured right before its workflow.
     const profile = join(SLURM_DIR, 'output', `bench-profile-${process.pid}.ndjson`);
     rmSync(profile, { force: true });
+    // Slurm's floor swings between runs (its scheduler starts pending jobs in passes about a
+    // second apart, and sometimes sooner): each shape is measured BENCH_SLURM_REPEATS times
+    // (default 3 for fan-out 100, 1 for the others), floor and runs side by side each time,
+    // and every run's figures are printed with the median ratio.
+    const repeats = Number(process.env.BENCH_SLURM_REPEATS ?? 3);
     const shapes = [
-      { label: 'fan-out 100, --stats', shape: 'fanout', n: 100, target: 2, profile },
-      { label: 'fan-out 20, --stats', shape: 'fanout', n: 20 },
-      { label: 'chain 20, --stats', shape: 'chain', n: 20, target: 1.2 },
+      { label: 'fan-out 100, --stats', shape: 'fanout', n: 100, target: 2, profile, repeats },
+      { label: 'fan-out 20, --stats', shape: 'fanout', n: 20, repeats: 1 },
+      { label: 'chain 20, --stats', shape: 'chain', n: 20, target: 1.2, repeats: 1 },
     ];
-    for (const { label, shape, n, target, profile: file } of shapes) {
-      const floorSeconds = shape === 'chain' ? await floorChain(n) : (await floor(n)).total;
-      const ours = await workflow(shape, n, file);
-      const warm = await workflow(shape, n, undefined, 'warm');
-      const single = await workflow(shape, n, undefined, 'single');
-      log(
-        `${label}: floor ${floorSeconds.toFixed(1)} s, toil-ts ${ours.seconds.toFixed(1)} s, ` +
-          `warm ${warm.seconds.toFixed(1)} s, single machine ${single.seconds.toFixed(1)} s (load ${load()})`,
-      );
+    const list = (values, digits = 1) => values.map((v) => v.toFixed(digits)).join(', ');
+    for (const { label, shape, n, target, profile: file, repeats: times } of shapes) {
+      const runs = [];
+      for (let i = 0; i < times; i++) {
+        const floorSeconds = shape === 'chain' ? await floorChain(n) : (await floor(n)).total;
+        const ours = await workflow(shape, n, i === 0 ? file : undefined);
+        const warm = await workflow(shape, n, undefined, 'warm');
+        const single = await workflow(shape, n, undefined, 'single');
+        runs.push({ floorSeconds, ours, warm, single });
+        log(
+          `${label} (${i + 1}/${times}): floor ${floorSeconds.toFixed(1)} s, toil-ts ${ours.seconds.toFixed(1)} s, ` +
+            `warm ${warm.seconds.toFixed(2)} s, single machine ${single.seconds.toFixed(2)} s (load ${load()})`,
+        );
+      }
+      const floors = runs.map((r) => r.floorSeconds);
+      const oneShot = runs.map((r) => r.ours.seconds);
+      const warms = runs.map((r) => r.warm.seconds);
+      const singles = runs.map((r) => r.single.seconds);
+      const oneShotRatios = runs.map((r) => r.ours.seconds / r.floorSeconds);
+      const warmRatios = runs.map((r) => r.warm.seconds / r.single.seconds);
+      const each = times > 1 ? ` (runs: ${list(oneShotRatios, 2)})` : '';
       rows.push(
         {
           name: `${label}: Slurm's floor (${shape === 'chain' ? 'serial sbatch-and-wait' : 'sbatch loop until drained'})`,
-          value: floorSeconds,
+          value: median(floors),
           unit: 's',
+          ...(times > 1 ? { note: `median of ${times}: ${list(floors)} s` } : {}),
         },
         {
           name: `${label}: toil-ts, one Slurm job per job`,
-          value: ours.seconds,
+          value: median(oneShot),
           unit: 's',
-          note: `${ours.jobs} jobs in toil stats`,
+          note: `${runs.map((r) => r.ours.jobs).join('/')} jobs in toil stats${times > 1 ? `; runs ${list(oneShot)} s` : ''}`,
         },
         {
-          name: `${label}: toil-ts one job per Slurm job / floor`,
-          value: ours.seconds / floorSeconds,
+          name: `${label}: toil-ts one job per Slurm job / floor${times > 1 ? ', median of the runs' : ''}`,
+          value: median(oneShotRatios),
           unit: 'x',
+          ...(each ? { note: each.trim() } : {}),
           ...(target === undefined ? {} : { target }),
         },
         {
           name: `${label}: toil-ts, ${WARM_WORKERS} warm workers`,
-          value: warm.seconds,
+          value: median(warms),
           unit: 's',
-          note: `${warm.jobs} jobs in toil stats; ${(warm.seconds / floorSeconds).toFixed(2)}x the floor`,
+          note: `${runs.map((r) => r.warm.jobs).join('/')} jobs in toil stats; ${(median(warms) / median(floors)).toFixed(2)}x the floor${times > 1 ? `; runs ${list(warms, 2)} s` : ''}`,
         },
         {
           name: `${label}: toil-ts on the single machine`,
-          value: single.seconds,
+          value: median(singles),
           unit: 's',
-          note: `${single.jobs} jobs in toil stats`,
+          note: `${runs.map((r) => r.single.jobs).join('/')} jobs in toil stats${times > 1 ? `; runs ${list(singles, 2)} s` : ''}`,
         },
         {
-          name: `${label}: warm workers / single machine`,
-          value: warm.seconds / single.seconds,
+          name: `${label}: warm workers / single machine${times > 1 ? ', median of the runs' : ''}`,
+          value: median(warmRatios),
           unit: 'x',
+          ...(times > 1 ? { note: `runs: ${list(warmRatios, 2)}` } : {}),
           ...(shape === 'fanout' && n === 100 ? { target: 1.5 } : {}),
         },
       );
