@@ -111,6 +111,39 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     expect(existsSync(join(dir, 'store'))).toBe(false);
   }, 120_000);
 
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'toil run cancels the warm workers it submitted when a %s comes before the workflow adopts them, and ends by the signal',
+    async (sent) => {
+      const { dir, store, args, comment } = scratch();
+      const hold = join(dir, 'held');
+      // The fixture holds its run before toil.start() (which would adopt the warm workers).
+      const leader = startLeader(['run', FIXTURE, store, ...args], {
+        TOIL_TEST_CASE: 'hold',
+        TOIL_TEST_HOLD: hold,
+      });
+      try {
+        await waitUntil(
+          'the run holds before toil.start() with both warm workers in the queue',
+          () => existsSync(hold) && queued(comment, 'warm').length === 2,
+        );
+      } catch (error) {
+        leader.child.kill('SIGTERM');
+        await leader.exited;
+        throw error;
+      }
+      leader.child.kill(sent);
+      const { code, signal, output } = await leader.exited;
+      expect({ code, signal }).toEqual({ code: null, signal: sent });
+      expect(output).not.toMatch(/error/i);
+      // Cancelled before the signal ended the process: nothing of the run in the queue...
+      expect(queued(comment, 'warm')).toEqual([]);
+      expect(knownJobs(comment)).toHaveLength(2);
+      // ...nor in its directory: no store, no Slurm output file, no warm or work directory.
+      expect(readdirSync(dir).filter((name) => name !== 'held')).toEqual([]);
+    },
+    120_000,
+  );
+
   it('are submitted with sbatch, after a warning, when srun refuses an option of --slurmArgs', async () => {
     // srun has no --no-requeue (sbatch has): the first srun fails and the run goes on with sbatch.
     const { store, out, args, comment } = scratch('--no-requeue');
