@@ -105,10 +105,10 @@ export function definitionOf(modulePath: string, name: string): SourcePlace | un
     return undefined;
   }
   const id = name.replace(/\$/g, '\\$');
-  const declaration = new RegExp(
-    `(?:\\bfunction\\s*\\*?\\s*|\\bclass\\s+|\\b(?:var|let|const)\\s+)${id}(?![\\p{L}\\p{N}$_])`,
-    'u',
-  ).exec(text);
+  // A function or class declaration first: a variable of the same name may be a local one.
+  const declaration = ['\\bfunction\\s*\\*?\\s*|\\bclass\\s+', '\\b(?:var|let|const)\\s+']
+    .map((kind) => new RegExp(`(?:${kind})${id}(?![\\p{L}\\p{N}$_])`, 'u').exec(text))
+    .find((match) => match !== null);
   if (!declaration) return undefined;
   const at = declaration.index + declaration[0].length - name.length;
   const before = text.slice(0, at);
