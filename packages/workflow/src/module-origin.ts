@@ -164,6 +164,18 @@ export function describeDefinition(modulePath: string, name: string): string {
     : ` (it is defined at ${place.file}:${place.line})`;
 }
 
+/** `file:line:column` of a stack frame, a path also where the frame has a file URL (ES modules). */
+function framePlace(frame: string): string {
+  const place = /\(([^()]+)\)$/.exec(frame)?.[1] ?? frame.replace(/^at /, '');
+  const url = /^(file:\/\/.+?)(:\d+:\d+)$/.exec(place);
+  if (!url) return place;
+  try {
+    return `${fileURLToPath(url[1]!)}${url[2]}`;
+  } catch {
+    return place;
+  }
+}
+
 /**
  * A worker's failure to import the workflow module, naming the user's file and the line that
  * threw (through source maps). Workers import the module to find its jobs but do not run its
@@ -178,7 +190,7 @@ export function workflowLoadError(error: unknown, modulePath: string): ToilError
       : String(error);
   const frame =
     error instanceof Error && !ToilError.is(error) ? userFrame(error.stack ?? '') : undefined;
-  const where = frame ? ` (${/\(([^()]+)\)$/.exec(frame)?.[1] ?? frame.replace(/^at /, '')})` : '';
+  const where = frame ? ` (${framePlace(frame)})` : '';
   return new ToilError(
     'WORKFLOW_MODULE_FAILED',
     `The workflow module ${workflowSourceOf(modulePath)} failed to load in a worker: ${summary}${where}`,
