@@ -66,11 +66,22 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
     watch.close();
     return 0;
   }
-  const names = await loadWorkflowModule(
-    await workflowModuleHere(options.invocation.workflow, store),
-  );
-  const workerDir = newWorkerDir(config);
-  const runtime = workerRuntime(store, config, names, workerDir);
+  let runtime: WorkerRuntime | undefined;
+  let workerDir: string | undefined;
+  let loadError: unknown;
+  try {
+    const names = await loadWorkflowModule(
+      await workflowModuleHere(options.invocation.workflow, store),
+    );
+    workerDir = newWorkerDir(config);
+    runtime = workerRuntime(store, config, names, workerDir);
+  } catch (error) {
+    // Every attempt would fail the same way: each is reported failed with the reason (its
+    // job's retries follow), rather than left to a worker that ends with none reported, which
+    // its leader would replace for them again and again.
+    loadError = error;
+    process.stderr.write(`${describeError(error)}\n`);
+  }
   let lastWork = Date.now();
   let failures = 0;
   for (;;) {
@@ -78,14 +89,16 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
     const claimed = claimNext(dir, name);
     if (!claimed) {
       // Nothing waits: the jobs run so far get their stats stored now, off their critical path.
-      await runtime.stats.flush().catch(() => undefined);
+      await runtime?.stats.flush().catch(() => undefined);
       const now = Date.now();
       if (now - lastWork > options.idle * 1000) break;
       if (now - heartbeatTime(options.heartbeat, now) > options.leaderTimeout * 1000) break;
       await watch.wait(INBOX_POLL_MS);
       continue;
     }
-    const result = await runClaimed(runtime, claimed.jobId);
+    const result = runtime
+      ? await runClaimed(runtime, claimed.jobId)
+      : await failClaimed(store, claimed.jobId, loadError);
     if (result.exitCode !== 0) failures += 1;
     const done = join(dir, WARM_DIRS.done, claimed.attempt);
     writeFileSync(`${done}.tmp`, JSON.stringify({ ...result, worker: name } satisfies WarmResult));
@@ -94,10 +107,24 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
     lastWork = Date.now();
   }
   watch.close();
-  await runtime.stats.flush().catch(() => undefined);
+  await runtime?.stats.flush().catch(() => undefined);
   await store.close().catch(() => undefined);
-  if (shouldClean(config.cleanWorkDir, failures === 0)) removeWorkerDir(workerDir);
-  return 0;
+  if (workerDir && shouldClean(config.cleanWorkDir, failures === 0)) removeWorkerDir(workerDir);
+  return runtime ? 0 : 1;
+}
+
+/** Reports a claimed attempt failed with `error` (the workflow module did not load). */
+async function failClaimed(store: JobStore, jobId: string, error: unknown): Promise<WarmResult> {
+  const reason = summaryOf(error);
+  const recordError = await recordFailedAttempt(store, jobId, describeError(error), reason);
+  if (recordError) report(logHost, 'warning', 'WORKER_FAILED', recordError);
+  return {
+    exitCode: 1,
+    reason,
+    wallTime: 0,
+    cpuTime: 0,
+    peakMemory: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 /**
