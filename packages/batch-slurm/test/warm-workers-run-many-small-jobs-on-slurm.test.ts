@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
@@ -143,6 +143,28 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     },
     120_000,
   );
+
+  it("fail the job with the workflow module's error, naming its file and line, when they cannot load it (no warm worker after warm worker)", async () => {
+    const { dir, store, args, comment } = scratch();
+    const run = await runToil(['run', FIXTURE, store, '--retryCount', '1', ...args], {
+      env: { ...process.env, TOIL_TEST_CASE: 'workerLoad', TOIL_TEST_COUNT: '2' },
+    });
+    expect(run.code).toBe(1);
+    const line =
+      readFileSync(FIXTURE, 'utf8')
+        .split('\n')
+        .findIndex((text) => text.includes("new Error('only the leader has this')")) + 1;
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^toil: error: .*The workflow module ${FIXTURE} failed to load in a worker: Error: only the leader has this \\(${FIXTURE}:${line}:\\d+\\)`,
+        'm',
+      ),
+    );
+    // Both attempts of the root job (one retry) failed in the two warm workers submitted first.
+    expect(knownJobs(comment).length).toBe(2);
+    expect(queued(comment, 'warm')).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('toil-'))).toEqual([]);
+  }, 120_000);
 
   it('are submitted with sbatch, after a warning, when srun refuses an option of --slurmArgs', async () => {
     // srun has no --no-requeue (sbatch has): the first srun fails and the run goes on with sbatch.
