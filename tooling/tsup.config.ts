@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
@@ -62,4 +63,26 @@ export function definePackageBuild(
     ...extra,
     define: { __TOIL_PACKAGE_VERSION__: JSON.stringify(packageVersion()), ...extra.define },
   });
+}
+
+/**
+ * An esbuild plugin that builds the source files `modules` matches as if each also imported the
+ * package's index (`./index.js` next to them). The bundler makes a chunk per set of entry
+ * points (dynamic imports included) that reach a module: an entry point or lazily imported
+ * module that shares part of the index's graph splits that graph into several chunks, and a
+ * process that loads the index reads each of them (every file costs a worker process its
+ * resolution, read, compile and link). Made to reach the whole index, they leave the index's
+ * graph one chunk. Only for modules that are loaded after the index anyway, or that are not
+ * on a start-up path (testing entry points); the sources keep no import cycle.
+ */
+export function indexInOneChunk(modules: RegExp): NonNullable<Options['esbuildPlugins']>[number] {
+  return {
+    name: 'toil-index-in-one-chunk',
+    setup(build) {
+      build.onLoad({ filter: modules }, async ({ path }) => ({
+        contents: `${await readFile(path, 'utf8')}\nimport './index.js';\n`,
+        loader: 'ts',
+      }));
+    },
+  };
 }

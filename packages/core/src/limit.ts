@@ -1,15 +1,21 @@
-import pLimit from 'p-limit';
-
 /** Runs the tasks given to it with at most a set number at once, in the order given. */
 export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+// Loaded with the first limiter, not with the package: most processes (a one-shot worker's
+// small jobs) never need one, and p-limit is two more modules to resolve and read at start-up.
+let pLimitModule: Promise<typeof import('p-limit')> | undefined;
 
 /**
  * The one concurrency limiter of the project (p-limit): tasks given to the returned function
  * run at most `concurrency` at a time (at least 1), first come first served.
  */
 export function limitConcurrency(concurrency: number): Limiter {
-  const limit = pLimit(Math.max(1, Math.floor(concurrency) || 1));
-  return (task) => limit(task);
+  const limit = (pLimitModule ??= import('p-limit')).then(({ default: pLimit }) =>
+    pLimit(Math.max(1, Math.floor(concurrency) || 1)),
+  );
+  // Tasks given before p-limit is loaded reach it in the order given: each waits on the same
+  // promise, and its continuations run in the order they were registered.
+  return async (task) => (await limit)(task);
 }
 
 /**

@@ -32,6 +32,20 @@ describe('the concurrency limiter', () => {
     expect(t.peak()).toBe(3);
   });
 
+  it('starts tasks first come first served, also those given before its first task ran', async () => {
+    const started: number[] = [];
+    const limit = limitConcurrency(2);
+    await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((n) =>
+        limit(async () => {
+          started.push(n);
+          await new Promise((resolve) => setImmediate(resolve));
+        }),
+      ),
+    );
+    expect(started).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('maps in the order of the items, whatever the order tasks end in', async () => {
     const out = await mapLimit([30, 10, 20], 2, async (ms) => {
       await new Promise((resolve) => setTimeout(resolve, ms));

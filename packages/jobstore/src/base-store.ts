@@ -141,6 +141,7 @@ export abstract class JobStoreBase {
   protected async checkComplete(): Promise<StoreMarker> {
     const text = await this.readMarker();
     if (text === undefined) {
+      await this.explainMissingMarker();
       if (!(await this.exists())) throw notFoundError(this.locator);
       throw corruptError(
         this.markerWhere(),
@@ -149,6 +150,12 @@ export abstract class JobStoreBase {
     }
     return parseStoreMarker(text, this.markerWhere(), this.locator);
   }
+
+  /**
+   * Called by {@link checkComplete} when the marker is missing, before it reports the store as
+   * not found or corrupt: a backend throws here when it can say better what is there instead.
+   */
+  protected async explainMissingMarker(): Promise<void> {}
 
   /** The progress span of {@link JobStore.destroy}. */
   protected startDestroySpan(host: IoHost): Span {

@@ -52,13 +52,7 @@ import {
   type StatsRecord,
   type WorkflowConfig,
 } from './records.js';
-import {
-  parseJson,
-  recordSchemas,
-  validateRecord,
-  type RecordSchemas,
-  type StoreMarker,
-} from './validate.js';
+import { parseJson, recordSchemas, validateRecord, type RecordSchemas } from './validate.js';
 import { isPlainJobRecord, isPlainStatsRecord } from './record-checks.js';
 import { toLocatorOfKind } from './locator.js';
 
@@ -341,12 +335,9 @@ export class FileJobStore extends JobStoreBase implements JobStore {
     return foreign.length > 0 ? `it holds ${foreign.slice(0, 3).join(', ')}` : undefined;
   }
 
-  protected override async checkComplete(): Promise<StoreMarker> {
-    if ((await this.readMarker()) === undefined) {
-      const reason = await this.notAStoreReason();
-      if (reason) throw notAJobStoreError(this.path, reason);
-    }
-    return super.checkComplete();
+  protected override async explainMissingMarker(): Promise<void> {
+    const reason = await this.notAStoreReason();
+    if (reason) throw notAJobStoreError(this.path, reason);
   }
 
   protected async readMarker(): Promise<string | undefined> {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ToilError } from '@toil/core';
-import { openJobStore, type EpochSeconds, type JobStore } from '@toil/jobstore';
+import { FileJobStore, openJobStore, type EpochSeconds, type JobStore } from '@toil/jobstore';
 import { sampleConfig, sampleJob, sampleStats } from '@toil/jobstore/testing';
 
 let root: string;
@@ -149,6 +149,25 @@ it('refuses to destroy a directory that is not a job store', async () => {
   }
   expect(ToilError.is(caught) && caught.code).toBe('NOT_A_JOBSTORE');
   expect(statSync(join(path, 'thesis.tex')).size).toBe(13);
+  await store.close();
+});
+
+it('reads its marker once to resume (every one-shot worker resumes the store)', async () => {
+  const path = join(root, 'resumed-once');
+  const config = sampleConfig();
+  const creator = await openJobStore(`file:${path}`);
+  await creator.create(config);
+  await creator.close();
+  let reads = 0;
+  class Counting extends FileJobStore {
+    protected override async readMarker(): Promise<string | undefined> {
+      reads++;
+      return super.readMarker();
+    }
+  }
+  const store = new Counting(`file:${path}`);
+  expect((await store.resume()).workflowId).toBe(config.workflowId);
+  expect(reads).toBe(1);
   await store.close();
 });
 
