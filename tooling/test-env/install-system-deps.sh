@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the integration tests need: a real single-node Slurm (slurmctld, slurmd,
+# Debian packages the integration tests need: openssl (test certificates); a real single-node Slurm (slurmctld, slurmd,
 # slurm-client, munge); the simulated cloud's nodes (iproute2 for network namespaces and the
 # bridge, util-linux for unshare/nsenter, passwd for useradd, openssh-server/-client, rsync,
 # sudo for stage 2 on the nodes); tmux for the PTY tests of @toil/cluster-ssh; chromium for the
 # browser tests of the HTML report (driven by puppeteer-core, which downloads no browser). Needs root and
 # apt; elsewhere it says loudly what will not run.
 set -uo pipefail
-need=(slurmctld slurmd slurm-client munge iproute2 util-linux passwd openssh-server openssh-client rsync sudo tmux cloud-init chromium)
+need=(slurmctld slurmd slurm-client munge openssl iproute2 util-linux passwd openssh-server openssh-client rsync sudo tmux cloud-init chromium)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

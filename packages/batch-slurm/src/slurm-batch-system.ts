@@ -891,9 +891,13 @@ export class SlurmBatchSystem implements BatchSystem {
    * plugin's `prestart`), so that Slurm's scheduling and their start-up overlap the leader's;
    * they wait until the store exists. Counted as starting at once, so the first issue starts
    * no more; a failed submission is left for that issue to meet again. Nothing for a job with a
-   * time limit, or without warm workers.
+   * time limit, or without warm workers. `env`: the engine's environment additions for workers.
    */
-  prestartWarm(requirements: JobRequirements, invocation: Omit<JobInvocation, 'jobId'>): boolean {
+  prestartWarm(
+    requirements: JobRequirements,
+    invocation: Omit<JobInvocation, 'jobId'>,
+    env: Record<string, string> = {},
+  ): boolean {
     if (this.warmMax <= 0 || requirements.runtime !== undefined) return false;
     const warmClass = warmClassOf(requirements);
     const job: IssuedJob = {
@@ -901,7 +905,7 @@ export class SlurmBatchSystem implements BatchSystem {
       name: 'warm',
       requirements,
       invocation: { ...invocation, jobId: '-' },
-      env: {},
+      env,
     };
     const tokens = Array.from({ length: this.warmMax }, () => Symbol(warmClass));
     for (const token of tokens) this.warmStarting.set(token, warmClass);
@@ -1461,7 +1465,7 @@ export function prestartSlurm(
       maxDisk: null,
     });
     const { jobStoreLocator: jobStore, workflow } = context;
-    return batch.prestartWarm(context.requirements, { jobStore, workflow })
+    return batch.prestartWarm(context.requirements, { jobStore, workflow }, context.workerEnv)
       ? new SlurmPrestart(batch)
       : undefined;
   } catch {

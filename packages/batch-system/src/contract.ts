@@ -283,6 +283,11 @@ export interface PrestartContext<O = Record<string, unknown>> {
   workDir: string;
   options: O;
   workerCommand: readonly string[];
+  /**
+   * Environment additions for the workers started early (what the engine gives every worker
+   * in {@link IssuedJob.env}). Absent: none.
+   */
+  workerEnv?: Record<string, string>;
   /** The requirements of the workflow's first job. */
   requirements: JobRequirements;
 }

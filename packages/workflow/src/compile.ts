@@ -1,13 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ToilError } from '@toil/core';
 import type { WorkflowCode } from '@toil/batch-system';
 import { PACKAGE_CODE_DIR } from './here.js';
 import { absoluteSourceMap, sourceBanner } from './module-origin.js';
+import { workflowCacheDir, writeAtomically } from './cache-dir.js';
 import type { JobStore } from '@toil/jobstore';
 import { isTypeScript } from './worker-command.js';
+
+export { workflowCacheDir } from './cache-dir.js';
 
 /** Environment of a workflow program started from compiled code (set by `toil run`). @internal */
 export const COMPILED_ENV = {
@@ -15,16 +17,6 @@ export const COMPILED_ENV = {
   compiled: 'TOIL_WORKFLOW_COMPILED',
   hash: 'TOIL_WORKFLOW_HASH',
 } as const;
-
-/**
- * Where compiled workflows are kept: `$TOIL_TS_CACHE_DIR`, else `$XDG_CACHE_HOME/toil-ts/workflows`,
- * else `~/.cache/toil-ts/workflows`.
- */
-export function workflowCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TOIL_TS_CACHE_DIR) return env.TOIL_TS_CACHE_DIR;
-  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'toil-ts', 'workflows');
-}
 
 interface EsbuildMessage {
   text: string;
@@ -65,13 +57,6 @@ interface CompileMemo {
 export interface CompiledWorkflow extends WorkflowCode {
   /** Bare `@toil/*` imports of the compiled output (TypeScript only). */
   bareToil?: string[];
-}
-
-function writeAtomically(dir: string, name: string, text: string | Uint8Array): void {
-  mkdirSync(dir, { recursive: true });
-  const temp = join(dir, `.${name}.${process.pid}.tmp`);
-  writeFileSync(temp, text);
-  renameSync(temp, join(dir, name));
 }
 
 function memoPath(source: string, cacheDir: string): string {

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { workerEnvironment } from './extra-ca.js';
 import { PACKAGE_CODE_DIR } from './here.js';
 import { poolWorkerArgv } from './worker-command.js';
 import { WorkerProcess } from './worker-process.js';
@@ -62,7 +63,7 @@ export function prestartPoolWorker(options: {
     }),
     workerDir,
     undefined,
-    process.env,
+    workerEnvironment(),
   );
 }
 

@@ -18,6 +18,7 @@ import { type CleanPolicy, type JobStore, type WorkflowConfig } from '@toil/jobs
 import type { AttemptResult } from './worker-runtime.js';
 import { moduleOf, poolWorkerArgv } from './worker-command.js';
 import { singleMachineRunDir } from './pool-worker-offer.js';
+import { workerEnvironment } from './extra-ca.js';
 import type { SINGLE_MACHINE_OPTIONS } from './single-machine-plugin.js';
 import { WorkerProcess } from './worker-process.js';
 
@@ -235,7 +236,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
       }),
       workerDir,
       this.options.store,
-      process.env,
+      workerEnvironment(),
     );
     this.track(worker);
     return worker;

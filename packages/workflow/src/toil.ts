@@ -44,6 +44,7 @@ import {
   takePoolWorkerOffer,
 } from './pool-worker-offer.js';
 import { moduleOf, workerCommand } from './worker-command.js';
+import { workerCaEnvironment } from './extra-ca.js';
 import type { WorkerProcess } from './worker-process.js';
 
 const SOURCE = 'toil';
@@ -106,13 +107,14 @@ async function checkRunOptions(config: WorkflowConfig): Promise<void> {
  */
 function prestartContext(
   options: ToilOptions,
-  context: Omit<PrestartContext, 'workDir' | 'options' | 'workerCommand'>,
+  context: Omit<PrestartContext, 'workDir' | 'options' | 'workerCommand' | 'workerEnv'>,
 ): PrestartContext {
   return {
     ...context,
     workDir: options.workDir ?? tmpdir(),
     options: options.batchSystemOptions ?? {},
     workerCommand: workerCommand(),
+    workerEnv: workerCaEnvironment(),
   };
 }
 

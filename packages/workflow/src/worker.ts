@@ -7,8 +7,13 @@
  *
  * @packageDocumentation
  */
+import { rerunWithUserCaCerts, restoreUserCaCerts } from './worker-ca.js';
+
 // Milliseconds since the process started (what performance.now() gives, without perf_hooks).
 const entered = { wall: process.uptime() * 1000, cpu: process.cpuUsage() };
+// Started with a smaller extra-CA file (see extra-ca.ts): the user's setting goes back for the
+// jobs; where this Node may trust other roots than that setting gives, the worker runs again.
+const caCertsEquivalent = restoreUserCaCerts();
 
 const argv = process.argv.slice(2);
 
@@ -22,6 +27,7 @@ function usage(): number {
 
 /** Runs the mode; a one-shot or warm worker resolves to its exit status. */
 async function main(): Promise<number | undefined> {
+  if (!caCertsEquivalent) return rerunWithUserCaCerts();
   if (argv[0] === 'run') {
     const [{ parseWorkerArguments }, { oneShotMain }] = await Promise.all([
       import('@toil/batch-system'),

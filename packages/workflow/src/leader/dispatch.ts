@@ -3,6 +3,7 @@ import type { BatchSystem, JobInvocation, NodeView } from '@toil/batch-system';
 import type { JobWrite, Requirements } from '@toil/jobstore';
 import type { LocalIssue } from '../single-machine.js';
 import { toRunning, withBatchId } from '../running-record.js';
+import { workerCaEnvironment } from '../extra-ca.js';
 import type { BackgroundCommits } from './commits.js';
 import { formatBytes, type LeaderEvents } from './events.js';
 import type { GraphJob, JobGraph } from './job-graph.js';
@@ -201,7 +202,8 @@ export class Dispatcher {
         name: job.name,
         requirements: r,
         invocation: this.c.invocation(job.id),
-        env: {},
+        // The engine's own pool workers get it when they start (and keep the user's for jobs).
+        env: batchSystem.local ? {} : workerCaEnvironment(),
         ...(batchSystem.local
           ? { local: { recordJson: record && JSON.stringify(record) } satisfies LocalIssue }
           : {}),
