@@ -1,4 +1,4 @@
-import { ToilError, parseDuration, parseSize } from '@toil/core';
+import { ToilError, parseDuration, parseSize, type LogLevel } from '@toil/core';
 import type { FileStore } from './file-store.js';
 import { Runner } from './runner.js';
 
@@ -195,6 +195,16 @@ export class Job {
       });
     }
     return fileStore;
+  }
+
+  /**
+   * Sends `text` to the leader's log while the job runs (Toil's `Job.log`): the same as
+   * `this.fileStore.logToLeader(text, level)`.
+   *
+   * @throws ToilError `WORKFLOW_INVALID` outside `run()`.
+   */
+  log(text: string, level: LogLevel = 'info'): void {
+    this.fileStore.logToLeader(text, level);
   }
 
   /** The job's id in the job store, once stored. */

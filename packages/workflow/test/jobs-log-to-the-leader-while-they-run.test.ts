@@ -9,7 +9,7 @@ import { runWorkflow, scratch, startWorkflow, waitFor } from './helpers.js';
 const REALTIME = join(REPO_ROOT, 'packages', 'workflow', 'test', 'fixtures', 'realtime.ts');
 
 describe("a job's log lines reach the leader while it runs (Toil's RealtimeLogger)", () => {
-  it('shows RealtimeLogger and logToLeader lines before the job ends', async () => {
+  it('shows RealtimeLogger, logToLeader and job.log lines before the job ends', async () => {
     const dir = scratch();
     const flag = join(dir, 'flag');
     const run = startWorkflow(REALTIME, [
@@ -26,7 +26,8 @@ describe("a job's log lines reach the leader while it runs (Toil's RealtimeLogge
       'the running job’s lines in the leader’s log',
       () =>
         stderr.includes('realtime: the job is halfway') &&
-        stderr.includes('realtime: logToLeader while running'),
+        stderr.includes('realtime: logToLeader while running') &&
+        stderr.includes('realtime: job.log while running'),
       120_000,
     );
     expect(stderr).not.toContain('the job saw the flag');
@@ -34,6 +35,7 @@ describe("a job's log lines reach the leader while it runs (Toil's RealtimeLogge
     const result = await run.done;
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/\[W\].*realtime: logToLeader while running/);
+    expect(result.stderr).toMatch(/\[W\].*realtime: job.log while running/);
     expect(result.stderr.indexOf('the job is halfway')).toBeLessThan(
       result.stderr.indexOf('the job saw the flag'),
     );
