@@ -15,6 +15,7 @@ import {
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describeWithComponent } from './component.js';
+import { underUsersLock } from './users-lock.js';
 
 /**
  * A real OpenSSH server for tests: its own config, host keys, pid and a fresh non-root login
@@ -225,7 +226,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
       }
       // -f: a simulated node's own user may hold the same uid (see pidsOfUser), and plain
       // userdel refuses while any process of that uid exists anywhere.
-      execFileSync('userdel', ['-f', username], { stdio: 'ignore' });
+      execFileSync(...underUsersLock(['userdel', '-f', username]), { stdio: 'ignore' });
     }
     rmSync(dir, { recursive: true, force: true });
   };
@@ -234,8 +235,8 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
     // create their users (from 1000 up) in their own /etc, on top of this machine's, and a test
     // user made here meanwhile must not take an id one of them has or will ask for.
     execFileSync(
-      'useradd',
-      [
+      ...underUsersLock([
+        'useradd',
         ...[
           '-K',
           'UID_MIN=50000',
@@ -247,10 +248,10 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
           'GID_MAX=59999',
         ],
         ...['-M', '-d', home, '-s', '/bin/bash', username],
-      ],
+      ]),
       { stdio: 'pipe' },
     );
-    execFileSync('usermod', ['-p', '*', username], { stdio: 'pipe' });
+    execFileSync(...underUsersLock(['usermod', '-p', '*', username]), { stdio: 'pipe' });
     uid = Number(execFileSync('id', ['-u', username], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', username], { encoding: 'utf8' }).trim());
     mkdirSync(home, { mode: 0o755 });

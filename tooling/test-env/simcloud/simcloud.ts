@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { USERS_LOCK } from '../users-lock.js';
 import { parseStageOne, type StageOne } from './cloud-config.js';
 
 /** The machine side: bridge, namespaces, mounts (see node.sh). */
@@ -557,7 +558,8 @@ export class SimCloud {
     const early = stage.writeFiles.filter((f) => !f.defer).map(writeFile);
     if (early.length) await must('write_files', `set -e\n${early.join('\n')}`);
     const users: string[] = [];
-    const userScript: string[] = ['set -e'];
+    // Under the lock this machine's test users are made under (see USERS_LOCK).
+    const userScript: string[] = ['set -e', `exec 9>${USERS_LOCK}`, 'flock 9'];
     for (const u of stage.users) {
       users.push(u.name);
       for (const g of u.groups)
