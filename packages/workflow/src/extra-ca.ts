@@ -100,7 +100,7 @@ function smallerCaFile(path: string, cacheDir: string): string | undefined {
 function readMemo(path: string): Memo | undefined {
   try {
     const memo = JSON.parse(readFileSync(path, 'utf8')) as Memo;
-    return typeof memo.file === 'string' || memo.file === null ? memo : undefined;
+    return memo.file === null || /^[0-9a-f]{64}\.pem$/.test(String(memo.file)) ? memo : undefined;
   } catch {
     return undefined;
   }
