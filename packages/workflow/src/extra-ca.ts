@@ -117,7 +117,7 @@ const computed = new Map<string, Record<string, string>>();
  * set, or when the smaller file is not provably equivalent: a relative path, Node arguments or
  * `NODE_OPTIONS` that select another CA store, a Node built to use OpenSSL's store, a file that
  * cannot be read or holds anything but certificates, or any other failure (never throws).
- * Computed once per process and setting.
+ * Computed once per process and setting (and again if its file was removed).
  */
 export function workerCaEnvironment(
   nodeArgs: readonly string[] = [],
@@ -128,6 +128,9 @@ export function workerCaEnvironment(
   const cacheDir = join(workflowCacheDir(env), 'node-extra-ca');
   const key = JSON.stringify([original, env.NODE_OPTIONS, nodeArgs, cacheDir]);
   let additions = computed.get(key);
+  // A file removed meanwhile (the cache cleaned) is made again, not left for workers to miss.
+  if (additions?.NODE_EXTRA_CA_CERTS && !existsSync(additions.NODE_EXTRA_CA_CERTS))
+    additions = undefined;
   if (!additions) {
     additions = {};
     try {

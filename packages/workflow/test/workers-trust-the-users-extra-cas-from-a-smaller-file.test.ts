@@ -81,6 +81,10 @@ describe('the smaller extra-CA file a worker gets', () => {
     const smaller = readFileSync(additions.NODE_EXTRA_CA_CERTS!, 'utf8');
     expect(unbundledCertificates(smaller, [readFileSync(ours, 'utf8')])).toBe('');
     expect(smaller.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+    // Removed from the cache meanwhile: made again.
+    rmSync(additions.NODE_EXTRA_CA_CERTS!);
+    expect(workerCaEnvironment([], envWith(mixed))).toEqual(additions);
+    expect(readFileSync(additions.NODE_EXTRA_CA_CERTS!, 'utf8')).toBe(smaller);
   });
 
   test('is left out when Node bundles every certificate of the file', () => {
