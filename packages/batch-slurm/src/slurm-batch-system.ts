@@ -121,6 +121,8 @@ interface TrackedJob {
   warmClass?: string;
   /** The file (in the marker directory) its worker creates when the attempt succeeded. */
   marker?: string;
+  /** For a job started with srun: resolves when srun ended (so did the job, or srun was killed). */
+  launcherExited?: Promise<void>;
 }
 
 /** An attempt handed to the warm workers of a class. */
@@ -446,7 +448,7 @@ export class SlurmBatchSystem implements BatchSystem {
       );
     } catch (error) {
       if (!(error instanceof CommandNotFoundError)) throw error;
-      launched = { message: 'srun is not installed or not on PATH' };
+      launched = { message: 'srun is not installed or not on PATH', exited: Promise.resolve() };
     }
     if (launched.batchId === undefined) {
       if (this.warmLaunch === 'srun')
@@ -462,6 +464,7 @@ export class SlurmBatchSystem implements BatchSystem {
       return this.submitAs(job, warmClass);
     }
     this.track(launched.batchId, job, names, warmClass);
+    this.jobs.get(launched.batchId)!.launcherExited = launched.exited;
     return launched.batchId;
   }
 
@@ -822,6 +825,9 @@ export class SlurmBatchSystem implements BatchSystem {
             })
             .map((w) => w.batchId);
     const deadline = Date.now() + WARM_STOP_MS;
+    // Workers started with srun: srun ends once its job has, a surer sign than the next look.
+    const launchers = idle.map((id) => this.jobs.get(id)?.launcherExited);
+    let launchersAwaited = !launchers.every(Boolean);
     for (let queue = states; idle.length > 0 && Date.now() < deadline;) {
       if (queue !== undefined) {
         for (const id of idle.filter((i) => !queue!.has(i))) {
@@ -836,9 +842,21 @@ export class SlurmBatchSystem implements BatchSystem {
         }
         if (idle.length === 0) break;
       }
-      // A told worker ends within milliseconds and Slurm then lists it for its epilog only:
-      // look more often than while jobs run, for this short wait only.
-      await sleep(WARM_STOP_POLL_MS);
+      if (!launchersAwaited) {
+        launchersAwaited = true;
+        const timer = new AbortController();
+        await Promise.race([
+          Promise.all(launchers),
+          sleep(Math.max(0, deadline - Date.now()), undefined, { signal: timer.signal }).catch(
+            () => undefined,
+          ),
+        ]);
+        timer.abort();
+      } else {
+        // A told worker ends within milliseconds and Slurm then lists it for its epilog only:
+        // look more often than while jobs run, for this short wait only.
+        await sleep(WARM_STOP_POLL_MS);
+      }
       queue = await this.squeue();
     }
   }

@@ -23,6 +23,11 @@ export interface SrunLaunch {
   batchId?: string;
   /** srun's own messages (its stderr) when it refused, on one line. */
   message: string;
+  /**
+   * Resolves when srun has ended: its job ended (srun tells slurmctld before it exits), or srun
+   * was killed. Never rejects.
+   */
+  exited: Promise<void>;
 }
 
 /** Matches srun's line naming the job: `jobid 42: nodes(1)...` or `job 42 queued and waiting`. */
@@ -90,14 +95,22 @@ export async function launchWithSrun(
   const fd = openSync(messageFile, 'w');
   let ended: { code: number | null } | undefined;
   let spawnError: NodeJS.ErrnoException | undefined;
+  let markExited: () => void = () => undefined;
+  const exited = new Promise<void>((resolve) => (markExited = resolve));
   try {
     const child = spawn('srun', [...args, ...argv], {
       detached: true,
       stdio: ['ignore', 'ignore', fd],
       env,
     });
-    child.on('error', (error: NodeJS.ErrnoException) => (spawnError = error));
-    child.on('exit', (code) => (ended = { code }));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      spawnError = error;
+      markExited();
+    });
+    child.on('exit', (code) => {
+      ended = { code };
+      markExited();
+    });
     child.unref();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -105,10 +118,10 @@ export async function launchWithSrun(
         throw spawnError.code === 'ENOENT' ? new CommandNotFoundError('srun') : spawnError;
       const text = readFileSync(messageFile, 'utf8');
       const id = srunJobId(text);
-      if (id !== undefined) return { batchId: id, message: '' };
+      if (id !== undefined) return { batchId: id, message: '', exited };
       if (ended || Date.now() > deadline) {
         if (!ended) child.kill('SIGKILL');
-        return { message: srunMessage(text, ended?.code) };
+        return { message: srunMessage(text, ended?.code), exited };
       }
       await sleep(SRUN_LOOK_MS);
     }
