@@ -71,11 +71,16 @@ export function releaseSlurm(): void {
   runScript(['release', String(process.pid)]);
 }
 
-/** Runs a Slurm client command against the test cluster and returns its stdout. */
+/**
+ * Runs a Slurm client command against the test cluster and returns its stdout. Slurm keeps
+ * finished jobs for MinJobAge (300 s), and a benchmark submits hundreds: `scontrol -o show job`
+ * then prints megabytes, more than execFileSync's default 1 MiB buffer (ENOBUFS).
+ */
 export function slurmCommand(argv: string[]): string {
   return execFileSync(argv[0]!, argv.slice(1), {
     encoding: 'utf8',
     env: { ...process.env, SLURM_CONF },
+    maxBuffer: 256 * 2 ** 20,
   });
 }
 
