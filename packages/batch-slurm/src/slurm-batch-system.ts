@@ -397,7 +397,7 @@ export class SlurmBatchSystem implements BatchSystem {
         data: { jobId: job.jobId, sbatch: args },
       });
     }
-    this.track(batchId, job, names, warmClass, marker);
+    this.track(batchId, job, names, { warmClass, marker });
     return batchId;
   }
 
@@ -406,9 +406,9 @@ export class SlurmBatchSystem implements BatchSystem {
     batchId: string,
     job: SlurmSubmission,
     names: { outputFile: string; errorFile: string },
-    warmClass?: string,
-    marker?: string,
+    extra: Pick<TrackedJob, 'warmClass' | 'marker' | 'launcherExited'>,
   ): void {
+    const { warmClass, marker, launcherExited } = extra;
     this.jobs.set(batchId, {
       batchId,
       job,
@@ -416,6 +416,7 @@ export class SlurmBatchSystem implements BatchSystem {
       errorFile: names.errorFile.replace('%j', batchId),
       ...(warmClass === undefined ? {} : { warmClass }),
       ...(marker === undefined ? {} : { marker }),
+      ...(launcherExited === undefined ? {} : { launcherExited }),
     });
     report(
       this.host,
@@ -463,8 +464,7 @@ export class SlurmBatchSystem implements BatchSystem {
       this.warmLaunch = 'sbatch';
       return this.submitAs(job, warmClass);
     }
-    this.track(launched.batchId, job, names, warmClass);
-    this.jobs.get(launched.batchId)!.launcherExited = launched.exited;
+    this.track(launched.batchId, job, names, { warmClass, launcherExited: launched.exited });
     return launched.batchId;
   }
 
