@@ -29,9 +29,12 @@ register(new URL('./resolve-toil-hooks.js', import.meta.url), {
 // Workers load it (TOIL_RESOLVE_HOOK) only when their workflow module's imports need it.
 const hook = process.env.TOIL_RESOLVE_HOOK;
 if (hook && process.env.NODE_OPTIONS) {
-  process.env.NODE_OPTIONS = process.env.NODE_OPTIONS.split(' ')
+  const rest = process.env.NODE_OPTIONS.split(' ')
     .filter((word) => word !== `--import=${hook}`)
     .join(' ');
+  // The user's environment had none: the workflow and its jobs see it unset, as the user set it.
+  if (rest) process.env.NODE_OPTIONS = rest;
+  else delete process.env.NODE_OPTIONS;
 }
 
 type ResolveFilename = (

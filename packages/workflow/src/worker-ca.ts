@@ -1,10 +1,13 @@
-// What a worker does first with the smaller extra-CA file the leader gave it (see extra-ca.ts):
-// kept apart and free of imports, so the worker entry checks it before it loads anything.
+// What a worker does first with the CA store the leader gave it (see extra-ca.ts): kept apart
+// and free of imports, so the worker entry checks it before it loads anything.
 
-/** The user's own `NODE_EXTRA_CA_CERTS`, for a worker started with a smaller equivalent. @internal */
+/**
+ * The user's own values of the variables the leader changed for a worker's CA store (JSON: each
+ * name to its value, null where it was not set). @internal
+ */
 export const ORIGINAL_CA_ENV = 'TOIL_ORIGINAL_NODE_EXTRA_CA_CERTS';
 
-/** The Node and OpenSSL the smaller file was computed for ({@link caRuntime}). @internal */
+/** The Node and OpenSSL the store was computed for ({@link caRuntime}). @internal */
 export const CA_RUNTIME_ENV = 'TOIL_NODE_EXTRA_CA_CERTS_FOR';
 
 /**
@@ -29,30 +32,48 @@ export function selectsOtherCaStore(words: readonly string[]): boolean {
 }
 
 /**
- * In a worker started with a smaller extra-CA file: puts the user's `NODE_EXTRA_CA_CERTS` back
- * (for the jobs' own processes) and removes the helper variables. False when this process may
- * trust other roots than the user's setting gives: another Node or OpenSSL than the file was
- * computed for, Node arguments that select another store, or the file not readable here; the
- * worker then runs again with the user's setting ({@link rerunWithUserCaCerts}). True otherwise,
- * and for a worker started with the user's own setting. @internal
+ * In a worker started with the leader's CA store (see `workerCaEnvironment`): makes Node's
+ * trust store from the hashed directory it was given (OpenSSL reads `SSL_CERT_FILE` and
+ * `SSL_CERT_DIR` when the store is made, so before they change), then puts the user's values
+ * back (for the jobs and their processes) and removes the helper variables. False when this
+ * process may trust other roots than the user's setting gives: another Node or OpenSSL than the
+ * store was computed for, Node arguments that select another store, or the store not readable
+ * here (nothing made then); the worker then runs again with the user's setting
+ * ({@link rerunWithUserCaCerts}). True otherwise, and for a worker started with the user's own
+ * setting. @internal
  */
 export function restoreUserCaCerts(
   env: NodeJS.ProcessEnv = process.env,
   execArgv: readonly string[] = process.execArgv,
 ): boolean {
-  const original = env[ORIGINAL_CA_ENV];
-  if (original === undefined) return true;
-  const given = env.NODE_EXTRA_CA_CERTS;
-  const runtime = env[CA_RUNTIME_ENV];
-  env.NODE_EXTRA_CA_CERTS = original;
+  const saved = env[ORIGINAL_CA_ENV];
+  if (saved === undefined) return true;
+  let original: Record<string, string | null>;
+  try {
+    original = JSON.parse(saved) as Record<string, string | null>;
+  } catch {
+    original = {};
+  }
+  const storeDir = 'SSL_CERT_DIR' in original ? env.SSL_CERT_DIR : undefined;
+  const equivalent =
+    env[CA_RUNTIME_ENV] === caRuntime() &&
+    !selectsOtherCaStore([...execArgv, original.NODE_OPTIONS ?? '']) &&
+    (!storeDir || (readable(env.SSL_CERT_FILE) && readable(storeDir)));
+  if (equivalent && storeDir) process.getBuiltinModule('node:tls').createSecureContext();
+  for (const [name, value] of Object.entries(original)) {
+    if (value === null) delete env[name];
+    else env[name] = value;
+  }
   delete env[ORIGINAL_CA_ENV];
   delete env[CA_RUNTIME_ENV];
-  if (runtime !== caRuntime() || selectsOtherCaStore([...execArgv, env.NODE_OPTIONS ?? '']))
-    return false;
-  if (!given) return true;
+  return equivalent;
+}
+
+function readable(path: string | undefined): boolean {
+  if (!path) return false;
   const fs = process.getBuiltinModule('node:fs');
   try {
-    fs.accessSync(given, fs.constants.R_OK);
+    fs.accessSync(path, fs.constants.R_OK);
     return true;
   } catch {
     return false;

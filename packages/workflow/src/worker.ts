@@ -11,8 +11,9 @@ import { rerunWithUserCaCerts, restoreUserCaCerts } from './worker-ca.js';
 
 // Milliseconds since the process started (what performance.now() gives, without perf_hooks).
 const entered = { wall: process.uptime() * 1000, cpu: process.cpuUsage() };
-// Started with a smaller extra-CA file (see extra-ca.ts): the user's setting goes back for the
-// jobs; where this Node may trust other roots than that setting gives, the worker runs again.
+// Started with the leader's CA store (see extra-ca.ts): Node's trust store is made from it and
+// the user's setting goes back for the jobs; where this Node may trust other roots than that
+// setting gives, the worker runs again.
 const caCertsEquivalent = restoreUserCaCerts();
 
 const argv = process.argv.slice(2);
