@@ -27,8 +27,14 @@ const BUILT_WORKER = join(REPO_ROOT, 'packages', 'workflow', 'dist', 'worker.js'
 let server: Server;
 let port: number;
 
-beforeAll(async () => {
-  const key = join(dir, 'key.pem');
+/** Makes a self-signed certificate `out` (key `key`) for `subject` with `openssl req`. */
+function selfSigned(
+  out: string,
+  key: string,
+  subject: string,
+  more: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   execFileSync(
     'openssl',
     [
@@ -42,16 +48,20 @@ beforeAll(async () => {
       '-keyout',
       key,
       '-out',
-      ours,
+      out,
       '-days',
       '2',
       '-subj',
-      '/CN=toil-ts test CA',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      subject,
+      ...more,
     ],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', env },
   );
+}
+
+beforeAll(async () => {
+  const key = join(dir, 'key.pem');
+  selfSigned(ours, key, '/CN=toil-ts test CA', ['-addext', 'subjectAltName=IP:127.0.0.1']);
   writeFileSync(bundledOnly, rootCertificates.slice(0, 3).join('\n'));
   const crlf = (pem: string): string => pem.replace(/\n/g, '\r\n');
   writeFileSync(
@@ -107,28 +117,10 @@ describe('the CA store a worker gets', () => {
     for (const [index, [subject, flags]] of subjects.entries()) {
       for (const mask of ['default', 'pkix', 'utf8only']) {
         const out = join(dir, `subject-${index}-${mask}.pem`);
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'ec',
-            '-pkeyopt',
-            'ec_paramgen_curve:prime256v1',
-            '-nodes',
-            '-keyout',
-            join(dir, 'subject-key.pem'),
-            '-out',
-            out,
-            '-days',
-            '2',
-            '-subj',
-            JSON.parse(`"${subject}"`) as string,
-            ...flags,
-          ],
-          { stdio: 'ignore', env: { ...process.env, OPENSSL_CONF: stringMaskConfig(mask) } },
-        );
+        selfSigned(out, join(dir, 'subject-key.pem'), subject, flags, {
+          ...process.env,
+          OPENSSL_CONF: stringMaskConfig(mask),
+        });
         pems.push(readFileSync(out, 'utf8'));
       }
     }
