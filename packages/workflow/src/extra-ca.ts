@@ -119,7 +119,8 @@ function hashedCaDirectory(path: string, cacheDir: string): string | undefined {
     stat.ctimeMs,
     caRuntime(),
   ]);
-  const memoName = `memo-${sha256(key)}.json`;
+  // (Its own name: other versions' memos in the same cache say other things.)
+  const memoName = `store-memo-${sha256(key)}.json`;
   const memo = readMemo(join(cacheDir, memoName));
   if (memo) {
     if (memo.dir === null) return '';
