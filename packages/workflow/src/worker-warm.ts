@@ -29,6 +29,7 @@ import {
   workerRuntime,
   workflowModuleHere,
 } from './worker-common.js';
+import { isTypeScript, moduleOf } from './worker-command.js';
 import { outputFrom } from './worker-one-shot.js';
 import type { LocalResult } from './single-machine.js';
 import {
@@ -61,6 +62,16 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   const store = await openJobStore(options.invocation.jobStore, { host: logHost });
   const watch = new DirWatch([join(dir, WARM_DIRS.inbox), dir]);
   const started = Date.now();
+  // Where this node sees the module, it loads while the leader creates the store and issues
+  // the first job, not after.
+  const code = options.invocation.workflow;
+  const local = moduleOf(code);
+  const preloaded =
+    existsSync(local) && (local !== code.source || !isTypeScript(code.source))
+      ? loadWorkflowModule(local)
+      : undefined;
+  // (Its failure is handled where it is awaited, after the store exists.)
+  preloaded?.catch(() => undefined);
   const config = await resumeOnceCreated(store, options, watch, started);
   if (!config) {
     watch.close();
@@ -70,9 +81,7 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   let workerDir: string | undefined;
   let loadError: unknown;
   try {
-    const names = await loadWorkflowModule(
-      await workflowModuleHere(options.invocation.workflow, store),
-    );
+    const names = await (preloaded ?? loadWorkflowModule(await workflowModuleHere(code, store)));
     workerDir = newWorkerDir(config);
     runtime = workerRuntime(store, config, names, workerDir);
   } catch (error) {
