@@ -91,11 +91,12 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
     loadError = error;
     process.stderr.write(`${describeError(error)}\n`);
   }
+  const inbox = new InboxClaimer(dir, name);
   let lastWork = Date.now();
   let failures = 0;
   for (;;) {
     if (existsSync(join(dir, 'stop'))) break;
-    const claimed = claimNext(dir, name);
+    const claimed = inbox.next();
     if (!claimed) {
       // Nothing waits: the jobs run so far get their stats stored now, off their critical path.
       await runtime?.stats.flush().catch(() => undefined);
@@ -178,28 +179,48 @@ function heartbeatTime(path: string, now: number): number {
   }
 }
 
-/** Claims the oldest attempt of the inbox (rename into `running/`); undefined when none is left. */
-function claimNext(
-  dir: string,
-  worker: string,
-): { attempt: string; jobId: string; path: string } | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync(join(dir, WARM_DIRS.inbox)).filter((e) => !e.endsWith('.tmp'));
-  } catch {
-    return undefined;
-  }
-  for (const attempt of entries.sort()) {
-    const path = join(dir, WARM_DIRS.running, warmClaimName(attempt, worker));
-    try {
-      renameSync(join(dir, WARM_DIRS.inbox, attempt), path);
-    } catch {
-      continue; // another worker took it, or the leader withdrew it
+/**
+ * Claims the inbox's attempts oldest first (rename into `running/`). It lists the inbox only
+ * when the attempts it listed last are all taken (by it, another worker, or withdrawn): a
+ * fan-out's inbox holds hundreds, listed once rather than once per claim.
+ */
+class InboxClaimer {
+  private listed: string[] = [];
+
+  constructor(
+    private readonly dir: string,
+    private readonly worker: string,
+  ) {}
+
+  /** The next attempt claimed; undefined when the inbox has none left. */
+  next(): { attempt: string; jobId: string; path: string } | undefined {
+    let listedNow = false;
+    for (;;) {
+      if (this.listed.length === 0) {
+        if (listedNow) return undefined;
+        listedNow = true;
+        try {
+          this.listed = readdirSync(join(this.dir, WARM_DIRS.inbox))
+            .filter((e) => !e.endsWith('.tmp'))
+            .sort()
+            .reverse();
+        } catch {
+          return undefined;
+        }
+      }
+      while (this.listed.length > 0) {
+        const attempt = this.listed.pop()!;
+        const path = join(this.dir, WARM_DIRS.running, warmClaimName(attempt, this.worker));
+        try {
+          renameSync(join(this.dir, WARM_DIRS.inbox, attempt), path);
+        } catch {
+          continue; // another worker took it, or the leader withdrew it
+        }
+        const { jobId } = JSON.parse(readFileSync(path, 'utf8')) as { jobId: string };
+        return { attempt, jobId, path };
+      }
     }
-    const { jobId } = JSON.parse(readFileSync(path, 'utf8')) as { jobId: string };
-    return { attempt, jobId, path };
   }
-  return undefined;
 }
 
 /** Runs one attempt in this process; a failure is recorded on the job with its output as log. */
