@@ -68,6 +68,7 @@ import {
   srunArgs,
   srunEnvironment,
   WARM_LAUNCHES,
+  type SrunLaunch,
   type WarmLaunch,
 } from './srun-launch.js';
 
@@ -121,8 +122,8 @@ interface TrackedJob {
   warmClass?: string;
   /** The file (in the marker directory) its worker creates when the attempt succeeded. */
   marker?: string;
-  /** For a job started with srun: resolves when srun ended (so did the job, or srun was killed). */
-  launcherExited?: Promise<void>;
+  /** For a job started with srun: whether Slurm granted it at once, and srun's end. */
+  launcher?: Pick<SrunLaunch, 'granted' | 'exited'>;
 }
 
 /** An attempt handed to the warm workers of a class. */
@@ -143,6 +144,8 @@ const SLURM_JOB_ID = /^\d+(_\d+)?$/;
  * the file system notifies changes (inotify); this paces it where it does not (NFS).
  */
 const WARM_COLLECT_MS = 100;
+/** Milliseconds a node view is answered again instead of asking `sinfo` anew. */
+const NODE_VIEW_REUSE_MS = 2000;
 /** Milliseconds an idle warm worker gets to end by itself at shutdown before it is cancelled. */
 const WARM_STOP_MS = 10_000;
 /** Milliseconds between two looks at the queue while waiting for jobs to leave it. */
@@ -215,6 +218,8 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly warmFailures = new Set<string>();
   /** The run this instance was made for (a prestarted instance is adopted only by it). */
   readonly run: string;
+  /** The last node view (`sinfo`) and when it was read. */
+  private nodeView: { view: Promise<NodeView[]>; at: number } | undefined;
   /** Warm workers {@link SlurmBatchSystem.prestartWarm} is submitting. */
   private prestarting: Promise<unknown> = Promise.resolve();
 
@@ -285,12 +290,17 @@ export class SlurmBatchSystem implements BatchSystem {
 
   /**
    * Checks that the Slurm commands exist and the controller answers (`sinfo`), that the
-   * partition (if any) exists, and creates the log directory.
+   * partition (if any) exists, and creates the log directory. The same `sinfo` is the first
+   * node view ({@link SlurmBatchSystem.scaling}), so the leader's first look at the nodes asks
+   * Slurm nothing more.
    *
    * @throws ToilError `BATCH_SYSTEM_UNAVAILABLE` or `INVALID_ARGUMENT` (unknown partition).
    */
   async start(): Promise<void> {
-    const output = await this.slurm(['sinfo', '-h', '-o', '%R'], 'Checking the Slurm cluster');
+    const output = await this.slurm(
+      ['sinfo', '-h', '-N', '-o', `${SINFO_NODE_FORMAT}|%R`],
+      'Checking the Slurm cluster',
+    );
     if (output.code !== 0)
       throw new ToilError(
         'BATCH_SYSTEM_UNAVAILABLE',
@@ -299,11 +309,25 @@ export class SlurmBatchSystem implements BatchSystem {
           hint: 'Check that slurmctld is running and that SLURM_CONF (or /etc/slurm/slurm.conf) points at it.',
         },
       );
-    const partitions = output.stdout
-      .split('\n')
-      .map((p) => p.trim())
-      .filter(Boolean);
+    const at = Date.now();
+    let partitions = [
+      ...new Set(
+        output.stdout
+          .split('\n')
+          .map((line) => line.slice(line.lastIndexOf('|') + 1).trim())
+          .filter(Boolean),
+      ),
+    ];
+    this.nodeView = { view: Promise.resolve(parseSinfoNodes(output.stdout)), at };
     const partition = this.settings.partition;
+    // A partition without nodes is listed only without -N.
+    if (partition !== undefined && !partitions.includes(partition))
+      partitions = (
+        await this.slurm(['sinfo', '-h', '-o', '%R'], 'Checking the Slurm cluster')
+      ).stdout
+        .split('\n')
+        .map((p) => p.trim())
+        .filter(Boolean);
     if (partition !== undefined && !partitions.includes(partition))
       throw new ToilError('INVALID_ARGUMENT', `Slurm has no partition '${partition}'.`, {
         hint: `Use one of: ${partitions.join(', ') || '(none)'}.`,
@@ -406,9 +430,12 @@ export class SlurmBatchSystem implements BatchSystem {
     batchId: string,
     job: SlurmSubmission,
     names: { outputFile: string; errorFile: string },
-    extra: Pick<TrackedJob, 'warmClass' | 'marker' | 'launcherExited'>,
+    extra: Pick<TrackedJob, 'warmClass' | 'marker' | 'launcher'>,
   ): void {
-    const { warmClass, marker, launcherExited } = extra;
+    const { warmClass, marker, launcher } = extra;
+    // The first look at the queue comes a poll interval after the first job, not at once: a
+    // job that just started has nothing to show there yet (successes come from files).
+    if (this.lastCheck === 0) this.lastCheck = Date.now();
     this.jobs.set(batchId, {
       batchId,
       job,
@@ -416,7 +443,7 @@ export class SlurmBatchSystem implements BatchSystem {
       errorFile: names.errorFile.replace('%j', batchId),
       ...(warmClass === undefined ? {} : { warmClass }),
       ...(marker === undefined ? {} : { marker }),
-      ...(launcherExited === undefined ? {} : { launcherExited }),
+      ...(launcher === undefined ? {} : { launcher }),
     });
     report(
       this.host,
@@ -449,7 +476,11 @@ export class SlurmBatchSystem implements BatchSystem {
       );
     } catch (error) {
       if (!(error instanceof CommandNotFoundError)) throw error;
-      launched = { message: 'srun is not installed or not on PATH', exited: Promise.resolve() };
+      launched = {
+        granted: false,
+        message: 'srun is not installed or not on PATH',
+        exited: Promise.resolve(null),
+      };
     }
     if (launched.batchId === undefined) {
       if (this.warmLaunch === 'srun')
@@ -464,7 +495,8 @@ export class SlurmBatchSystem implements BatchSystem {
       this.warmLaunch = 'sbatch';
       return this.submitAs(job, warmClass);
     }
-    this.track(launched.batchId, job, names, { warmClass, launcherExited: launched.exited });
+    const { granted, exited } = launched;
+    this.track(launched.batchId, job, names, { warmClass, launcher: { granted, exited } });
     return launched.batchId;
   }
 
@@ -692,7 +724,7 @@ export class SlurmBatchSystem implements BatchSystem {
     const known = [...this.jobs.keys()];
     const queue = await this.squeue();
     if (queue === undefined) return;
-    const gone: string[] = [];
+    let gone: string[] = [];
     for (const id of known) {
       const tracked = this.jobs.get(id);
       if (tracked === undefined) continue;
@@ -701,6 +733,12 @@ export class SlurmBatchSystem implements BatchSystem {
         delete tracked.missingSince;
         tracked.queueState = state;
       } else gone.push(id);
+    }
+    // A worker that succeeded created its marker before it exited, so before its job left the
+    // queue: its success is read from there, without asking sacct or scontrol.
+    if (gone.some((id) => this.jobs.get(id)?.marker !== undefined)) {
+      await this.collectMarkers();
+      gone = gone.filter((id) => this.jobs.has(id));
     }
     if (gone.length === 0) return;
     const states = await this.finalStates(gone);
@@ -790,12 +828,15 @@ export class SlurmBatchSystem implements BatchSystem {
   }
 
   /**
-   * Empties every warm class's inbox, writes `stop` into its directory and waits (at most {@link WARM_STOP_MS})
-   * until the workers Slurm runs that hold no claimed attempt left the queue; those are no
-   * longer tracked, and their Slurm output files are deleted unless one of their attempts
-   * failed (as a one-shot job's are when it succeeded). Workers not yet started or running an
-   * attempt stay for {@link kill} (a cancelled worker loses the stats of its jobs of the last
-   * second, not yet stored).
+   * Empties every warm class's inbox, writes `stop` into its directory and waits (at most
+   * {@link WARM_STOP_MS}) until the workers that hold no claimed attempt have ended; those are
+   * no longer tracked, and their Slurm output files are deleted unless one of their attempts
+   * failed (as a one-shot job's are when it succeeded). A worker srun started, with its
+   * allocation granted, has ended when its srun exits 0 (srun tells slurmctld that the
+   * allocation ended, and waits for the answer, before it exits): no look at the queue for it.
+   * The others (sbatch, queued, srun ended otherwise) are followed in the queue until they left
+   * it. Workers not yet started or running an attempt stay for {@link kill} (a cancelled worker
+   * loses the stats of its jobs of the last second, not yet stored).
    */
   private async stopWarmWorkers(): Promise<void> {
     const workers = this.warmWorkers();
@@ -811,47 +852,78 @@ export class SlurmBatchSystem implements BatchSystem {
         busy.add(parseWarmClaimName(name)?.worker ?? '');
       writeFileSync(join(dir, 'stop'), '');
     }
-    // Slurm's own view after they were told (the last poll may be older than their start): a
-    // worker Slurm started (running, already completing or even gone because it saw `stop`)
-    // ends by itself; one still pending (or suspended) is cancelled with the busy ones.
+    const deadline = Date.now() + WARM_STOP_MS;
+    const idle = workers.filter((w) => !busy.has(w.batchId));
+    // A job started with srun is never requeued: once granted (or seen running) it runs.
+    const started = idle.filter(
+      (w) => w.launcher && (w.launcher.granted || ENDING_BY_ITSELF.has(w.queueState ?? '')),
+    );
+    const [ended] = await Promise.all([
+      this.awaitSruns(started, deadline),
+      this.awaitLeaving(
+        idle.filter((w) => !started.includes(w)),
+        deadline,
+      ),
+    ]);
+    for (const worker of ended) await this.dropStoppedWorker(worker);
+    // An srun that ended otherwise (a signal, a worker's failure) or not in time: the queue says.
+    await this.awaitLeaving(
+      started.filter((w) => !ended.includes(w)),
+      deadline,
+    );
+  }
+
+  /** The workers among `workers` whose srun exited 0 before `deadline`. */
+  private async awaitSruns(workers: TrackedJob[], deadline: number): Promise<TrackedJob[]> {
+    if (workers.length === 0) return [];
+    const codes = new Map<TrackedJob, number | null>();
+    await waitUntil(
+      Promise.all(workers.map((w) => w.launcher!.exited.then((code) => void codes.set(w, code)))),
+      deadline,
+    );
+    return workers.filter((w) => codes.get(w) === 0);
+  }
+
+  /** A told worker ended: no longer tracked; its output files go unless an attempt failed. */
+  private async dropStoppedWorker(worker: TrackedJob): Promise<void> {
+    this.jobs.delete(worker.batchId);
+    if (!this.warmFailures.has(worker.batchId))
+      await Promise.all([
+        rm(worker.outputFile, { force: true }),
+        rm(worker.errorFile, { force: true }),
+      ]);
+  }
+
+  /**
+   * Follows told workers in the queue until they left it or `deadline`: a worker Slurm started
+   * (running, already completing or even gone because it saw `stop`) ends by itself; one still
+   * pending (or suspended) stays tracked, for {@link kill}.
+   */
+  private async awaitLeaving(workers: TrackedJob[], deadline: number): Promise<void> {
+    if (workers.length === 0) return;
+    // Slurm's own view after they were told (the last poll may be older than their start).
     const states = await this.squeue();
     const idle =
       states === undefined
         ? []
-        : workers
-            .filter((w) => {
-              const state = states.get(w.batchId);
-              return !busy.has(w.batchId) && (state === undefined || ENDING_BY_ITSELF.has(state));
-            })
-            .map((w) => w.batchId);
-    const deadline = Date.now() + WARM_STOP_MS;
+        : workers.filter((w) => {
+            const state = states.get(w.batchId);
+            return state === undefined || ENDING_BY_ITSELF.has(state);
+          });
     // Workers started with srun: srun ends once its job has, a surer sign than the next look.
-    const launchers = idle.map((id) => this.jobs.get(id)?.launcherExited);
+    const launchers = idle.map((w) => w.launcher?.exited);
     let launchersAwaited = !launchers.every(Boolean);
     for (let queue = states; idle.length > 0 && Date.now() < deadline;) {
       if (queue !== undefined) {
-        for (const id of idle.filter((i) => !queue!.has(i))) {
-          const worker = this.jobs.get(id);
-          this.jobs.delete(id);
-          idle.splice(idle.indexOf(id), 1);
-          if (worker && !this.warmFailures.has(id))
-            await Promise.all([
-              rm(worker.outputFile, { force: true }),
-              rm(worker.errorFile, { force: true }),
-            ]);
+        for (const worker of idle.filter((w) => !queue!.has(w.batchId))) {
+          idle.splice(idle.indexOf(worker), 1);
+          await this.dropStoppedWorker(worker);
         }
         if (idle.length === 0) break;
       }
       if (!launchersAwaited) {
         launchersAwaited = true;
-        const timer = new AbortController();
-        await Promise.race([
-          Promise.all(launchers),
-          sleep(Math.max(0, deadline - Date.now()), undefined, { signal: timer.signal }).catch(
-            () => undefined,
-          ),
-        ]);
-        timer.abort();
+        await waitUntil(Promise.all(launchers), deadline);
       } else {
         // A told worker ends within milliseconds and Slurm then lists it for its epilog only:
         // look more often than while jobs run, for this short wait only.
@@ -1109,10 +1181,21 @@ export class SlurmBatchSystem implements BatchSystem {
 
   /**
    * The cluster's nodes from one `sinfo` (cores, memory, allocated cores, free memory); memory
-   * unlimited with --slurmNoMem.
+   * unlimited with --slurmNoMem. A view read (or being read) less than {@link NODE_VIEW_REUSE_MS}
+   * ago is answered again: the dispatcher's first check and the node display's first read
+   * come together at the start.
    */
   private async nodes(): Promise<NodeView[]> {
-    const nodes = await readSlurmNodes();
+    const now = Date.now();
+    if (this.nodeView === undefined || now - this.nodeView.at >= NODE_VIEW_REUSE_MS) {
+      const view = readSlurmNodes();
+      this.nodeView = { view, at: now };
+      // A failed read is not answered again.
+      view.catch(() => {
+        if (this.nodeView?.view === view) this.nodeView = undefined;
+      });
+    }
+    const nodes = await this.nodeView.view;
     // With --slurmNoMem Slurm is not asked for memory, so no node's memory limits a job.
     if (!this.settings.noMem) return nodes;
     return nodes.map((node) => ({
@@ -1394,6 +1477,18 @@ function numberOption(
         : `${key} must be a positive number of seconds, not '${String(raw)}'.`,
     );
   return value;
+}
+
+/** Waits for `promise` (which never rejects) until `deadline` (epoch milliseconds) at most. */
+async function waitUntil(promise: Promise<unknown>, deadline: number): Promise<void> {
+  const timer = new AbortController();
+  await Promise.race([
+    promise,
+    sleep(Math.max(0, deadline - Date.now()), undefined, { signal: timer.signal }).catch(
+      () => undefined,
+    ),
+  ]);
+  timer.abort();
 }
 
 /** The value of a JSON text; undefined for an empty or broken one. */

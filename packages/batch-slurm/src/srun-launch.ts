@@ -21,17 +21,27 @@ export const WARM_LAUNCHES: readonly WarmLaunch[] = ['srun', 'sbatch'];
 export interface SrunLaunch {
   /** The Slurm job id, once srun named it; undefined when srun ended first (refused). */
   batchId?: string;
+  /**
+   * True when Slurm granted the allocation before srun named the job (`jobid N: nodes(1)…`):
+   * the job runs (a job started with srun is never requeued); false while it is queued.
+   */
+  granted: boolean;
   /** srun's own messages (its stderr) when it refused, on one line. */
   message: string;
   /**
-   * Resolves when srun has ended: its job ended (srun tells slurmctld before it exits), or srun
-   * was killed. Never rejects.
+   * Resolves with srun's exit status when srun has ended, null when a signal ended it (or it
+   * did not start). Never rejects. srun tells slurmctld that its allocation ended (one request
+   * it waits for) before it exits, and then exits with its task's status: 0 means the job's
+   * worker exited 0 and Slurm has ended the job (a node's epilog may still run).
    */
-  exited: Promise<void>;
+  exited: Promise<number | null>;
 }
 
 /** Matches srun's line naming the job: `jobid 42: nodes(1)...` or `job 42 queued and waiting`. */
 const SRUN_JOB_LINE = /^srun: job(?:id)? (\d+)(?::| queued| has been allocated)/m;
+
+/** Matches srun's line saying the allocation was granted (not `queued and waiting`). */
+const SRUN_GRANTED_LINE = /^srun: job(?:id \d+:| \d+ has been allocated)/m;
 
 /**
  * The job id in srun's messages (`--verbose`): `srun: jobid 42: nodes(1)...` once granted,
@@ -39,6 +49,14 @@ const SRUN_JOB_LINE = /^srun: job(?:id)? (\d+)(?::| queued| has been allocated)/
  */
 export function srunJobId(messages: string): string | undefined {
   return SRUN_JOB_LINE.exec(messages)?.[1];
+}
+
+/**
+ * True when srun's messages say Slurm granted the allocation (`srun: jobid 42: nodes(1)…`, or
+ * `srun: job 42 has been allocated resources` after waiting), false while it is queued.
+ */
+export function srunGranted(messages: string): boolean {
+  return SRUN_GRANTED_LINE.test(messages);
 }
 
 /** Milliseconds between two looks at srun's messages while waiting for its job id. */
@@ -95,8 +113,8 @@ export async function launchWithSrun(
   const fd = openSync(messageFile, 'w');
   let ended: { code: number | null } | undefined;
   let spawnError: NodeJS.ErrnoException | undefined;
-  let markExited: () => void = () => undefined;
-  const exited = new Promise<void>((resolve) => (markExited = resolve));
+  let markExited: (code: number | null) => void = () => undefined;
+  const exited = new Promise<number | null>((resolve) => (markExited = resolve));
   try {
     const child = spawn('srun', [...args, ...argv], {
       detached: true,
@@ -105,11 +123,11 @@ export async function launchWithSrun(
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       spawnError = error;
-      markExited();
+      markExited(null);
     });
     child.on('exit', (code) => {
       ended = { code };
-      markExited();
+      markExited(code);
     });
     child.unref();
     const deadline = Date.now() + timeoutMs;
@@ -118,10 +136,10 @@ export async function launchWithSrun(
         throw spawnError.code === 'ENOENT' ? new CommandNotFoundError('srun') : spawnError;
       const text = readFileSync(messageFile, 'utf8');
       const id = srunJobId(text);
-      if (id !== undefined) return { batchId: id, message: '', exited };
+      if (id !== undefined) return { batchId: id, granted: srunGranted(text), message: '', exited };
       if (ended || Date.now() > deadline) {
         if (!ended) child.kill('SIGKILL');
-        return { message: srunMessage(text, ended?.code), exited };
+        return { granted: false, message: srunMessage(text, ended?.code), exited };
       }
       await sleep(SRUN_LOOK_MS);
     }

@@ -280,11 +280,12 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     }
     const calls = (): string[] => readFileSync(log, 'utf8').split('\n').filter(Boolean);
     await withEnv({ PATH: `${bin}:${process.env.PATH}` }, async () => {
-      // However often the leader polls, the queue is read once per interval.
+      // However often the leader polls, the queue is read once per interval, the first time an
+      // interval after the first job (a job just submitted has nothing to show there yet).
       const slow = await createBatchSystem(slurmContext({ slurmPollInterval: 3600 }));
       await Promise.all(Array.from({ length: 5 }, () => slow.submit(commandJob(['sleep', '300']))));
       for (let i = 0; i < 50; i++) await slow.poll(0);
-      expect(calls()).toEqual(['squeue']);
+      expect(calls()).toEqual([]);
       await slow.shutdown();
 
       // Ten jobs that ended since the last look cost one squeue, one sacct and one scontrol.

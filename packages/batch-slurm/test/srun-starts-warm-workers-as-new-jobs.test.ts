@@ -1,4 +1,4 @@
-import { srunArgs, srunEnvironment, srunJobId } from '@toil/batch-slurm';
+import { srunArgs, srunEnvironment, srunGranted, srunJobId } from '@toil/batch-slurm';
 
 const requirements = { cores: 2, memory: 256 * 2 ** 20, disk: 0, preemptible: false };
 const names = {
@@ -53,14 +53,17 @@ describe('srun for warm workers', () => {
     });
   });
 
-  it('reads the job id from srun 22.05 messages, granted or queued', () => {
-    expect(
-      srunJobId(
-        "srun: defined options\nsrun: job-name            : toil_wf_warm\nsrun: end of defined options\nsrun: jobid 18496: nodes(1):`vm', cpu counts: 1(x1)\n",
-      ),
-    ).toBe('18496');
-    expect(srunJobId('srun: job 18497 queued and waiting for resources\n')).toBe('18497');
+  it('reads the job id from srun 22.05 messages, granted or queued, and whether it was granted', () => {
+    const granted =
+      "srun: defined options\nsrun: job-name            : toil_wf_warm\nsrun: end of defined options\nsrun: jobid 18496: nodes(1):`vm', cpu counts: 1(x1)\n";
+    expect(srunJobId(granted)).toBe('18496');
+    expect(srunGranted(granted)).toBe(true);
+    const queued = 'srun: job 18497 queued and waiting for resources\n';
+    expect(srunJobId(queued)).toBe('18497');
+    expect(srunGranted(queued)).toBe(false);
     expect(srunJobId('srun: job 18497 has been allocated resources\n')).toBe('18497');
+    expect(srunGranted(`${queued}srun: job 18497 has been allocated resources\n`)).toBe(true);
+    expect(srunGranted('srun: job-name            : job 5 has been allocated\n')).toBe(false);
     expect(srunJobId("srun: unrecognized option '--no-requeue'\n")).toBeUndefined();
     expect(srunJobId('srun: job-name            : job 5 queued\n')).toBeUndefined();
   });

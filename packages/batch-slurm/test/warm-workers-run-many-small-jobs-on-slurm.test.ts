@@ -88,6 +88,9 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     for (const job of jobs) expect(job).toMatch(/ JobName=\S+_warm /);
     // Interactive allocations (srun), granted without waiting for the scheduler's next pass.
     for (const job of jobs) expect(job).toMatch(/ BatchFlag=0 /);
+    // Told to stop, they ended by themselves (not cancelled) before the leader exited: the
+    // leader took srun's exit as their end, without a look at the queue.
+    for (const job of jobs) expect(job).toMatch(/ JobState=COMPLETED /);
     expect(readdirSync(dir).filter((f) => /\.(out|err|log)$/.test(f))).toEqual([]);
     expect(queued(comment, 'warm')).toEqual([]);
     // Nor the workers' directories: the workflow's own goes with the last of them.
