@@ -270,7 +270,7 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
     const bin = mkdtempSync(join(SLURM_OUTPUT_DIR, 'bin-'));
     const log = join(bin, 'calls.log');
     writeFileSync(log, '');
-    for (const command of ['squeue', 'sacct', 'scontrol']) {
+    for (const command of ['squeue', 'sacct', 'scontrol', 'sinfo']) {
       const real = slurmCommand(['sh', '-c', `command -v ${command}`]).trim();
       writeFileSync(
         join(bin, command),
@@ -283,9 +283,12 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
       // However often the leader polls, the queue is read once per interval, the first time an
       // interval after the first job (a job just submitted has nothing to show there yet).
       const slow = await createBatchSystem(slurmContext({ slurmPollInterval: 3600 }));
+      // start()'s one sinfo (partitions and nodes) is also the first node view.
+      const views = await Promise.all([slow.scaling.nodes(), slow.scaling.nodes()]);
+      expect(views[0]!.length).toBeGreaterThan(0);
       await Promise.all(Array.from({ length: 5 }, () => slow.submit(commandJob(['sleep', '300']))));
       for (let i = 0; i < 50; i++) await slow.poll(0);
-      expect(calls()).toEqual([]);
+      expect(calls()).toEqual(['sinfo']);
       await slow.shutdown();
 
       // Ten jobs that ended since the last look cost one squeue, one sacct and one scontrol.
@@ -304,6 +307,38 @@ describeWithSlurm('the Slurm batch system on a real single-node cluster', () => 
       expect(finished.every((f) => f.exitCode === 0)).toBe(true);
       expect(calls().sort()).toEqual(['sacct', 'scontrol', 'squeue']);
       await batch.shutdown();
+
+      // Workers that created their success marker before they exited: the look that finds them
+      // gone reads their markers, and asks neither sacct nor scontrol.
+      const marked = await createBatchSystem({
+        ...slurmContext({ slurmPollInterval: 0.001 }),
+        workerCommand: ['sh', '-c', 'M="$TOIL_WORKER_SUCCESS_MARKER"; echo {} > "$M"', 'worker'],
+      });
+      const markedIds = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          marked.issue({
+            jobId: `marked-${i}`,
+            name: 'Marked',
+            requirements: commandJob([]).requirements,
+            invocation: {
+              jobStore: 'file:/nonexistent',
+              jobId: `marked-${i}`,
+              workflow: { source: '/x.mjs' },
+            },
+            env: {},
+          }),
+        ),
+      );
+      while (queuedSlurmJobs().some((id) => markedIds.includes(id))) {
+        if (Date.now() > deadline + 60_000) throw new Error('jobs did not leave the queue');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      writeFileSync(log, '');
+      const reported = await marked.poll(0);
+      expect(reported.map((f) => f.batchId).sort()).toEqual([...markedIds].sort());
+      expect(reported.every((f) => f.exitCode === 0)).toBe(true);
+      expect(calls()).toEqual(['squeue']);
+      await marked.shutdown();
     });
   });
 });
