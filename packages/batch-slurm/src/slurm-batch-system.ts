@@ -132,6 +132,45 @@ interface WarmAttempt {
   warmClass: string;
 }
 
+/** The attempts handed to warm workers and not yet reported, counted per class as they change. */
+class WarmAttemptMap extends Map<string, WarmAttempt> {
+  private readonly perClass = new Map<string, number>();
+
+  override set(attempt: string, value: WarmAttempt): this {
+    const old = this.get(attempt);
+    if (old) this.count(old.warmClass, -1);
+    this.count(value.warmClass, 1);
+    return super.set(attempt, value);
+  }
+
+  override delete(attempt: string): boolean {
+    const old = this.get(attempt);
+    if (old) this.count(old.warmClass, -1);
+    return super.delete(attempt);
+  }
+
+  override clear(): void {
+    this.perClass.clear();
+    super.clear();
+  }
+
+  /** How many attempts of `warmClass` wait or run. */
+  countOf(warmClass: string): number {
+    return this.perClass.get(warmClass) ?? 0;
+  }
+
+  /** The classes with attempts. */
+  classes(): string[] {
+    return [...this.perClass.keys()];
+  }
+
+  private count(warmClass: string, by: number): void {
+    const n = (this.perClass.get(warmClass) ?? 0) + by;
+    if (n > 0) this.perClass.set(warmClass, n);
+    else this.perClass.delete(warmClass);
+  }
+}
+
 const SOURCE = 'toil.batch.slurm';
 
 /** Seconds of controller outage `poll` rides out (warning each time) before giving up. */
@@ -197,7 +236,7 @@ export class SlurmBatchSystem implements BatchSystem {
   private warmLaunch: WarmLaunch;
   /** `<logDir>/warm-<workflow>`: one directory per class of warm workers, and `workers`. */
   private readonly warmRoot: string;
-  private readonly warmAttempts = new Map<string, WarmAttempt>();
+  private readonly warmAttempts = new WarmAttemptMap();
   /** Makes this instance's warm attempt ids differ from a previous leader's. */
   private readonly warmEpoch = Date.now().toString(36);
   private warmSeq = 0;
@@ -937,7 +976,7 @@ export class SlurmBatchSystem implements BatchSystem {
     const starting = [...this.warmStarting.values()].filter((c) => c === warmClass).length;
     const workers = this.warmWorkers().length + this.warmStarting.size;
     const mine = this.warmWorkers().filter((t) => t.warmClass === warmClass).length + starting;
-    const queued = [...this.warmAttempts.values()].filter((a) => a.warmClass === warmClass).length;
+    const queued = this.warmAttempts.countOf(warmClass);
     if (mine === 0 || queued >= mine) {
       if (workers < this.warmMax) {
         // The first class gets every worker at once: a workflow on warm workers has many
@@ -1049,7 +1088,7 @@ export class SlurmBatchSystem implements BatchSystem {
   /** Reports the attempts warm workers finished (`done/`), and restarts workers for waiting work. */
   private async collectWarm(): Promise<void> {
     this.touchHeartbeat();
-    const classes = new Set([...this.warmAttempts.values()].map((a) => a.warmClass));
+    const classes = this.warmAttempts.classes();
     for (const warmClass of classes) {
       const done = join(this.warmRoot, warmClass, WARM_DIRS.done);
       for (const name of await readdir(done).catch(() => [] as string[])) {

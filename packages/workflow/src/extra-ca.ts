@@ -150,7 +150,10 @@ function readMemo(path: string): Memo | undefined {
   }
 }
 
-const computed = new Map<string, Record<string, string>>();
+const computed = new Map<string, { additions: Record<string, string>; checked: number }>();
+
+/** Milliseconds a computed store is trusted to still exist before it is looked at again. */
+const RECHECK_MS = 1000;
 
 /** The variables a worker with the hashed directory is given, and gives back to its jobs. */
 const CA_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
@@ -177,9 +180,15 @@ export function workerCaEnvironment(
   if (!original || env[ORIGINAL_CA_ENV] !== undefined) return {};
   const cacheDir = join(workflowCacheDir(env), 'node-extra-ca');
   const key = JSON.stringify([CA_VARIABLES.map((name) => env[name] ?? null), nodeArgs, cacheDir]);
-  let additions = computed.get(key);
-  // A directory removed meanwhile (the cache cleaned) is made again, not left for workers to miss.
-  if (additions?.SSL_CERT_FILE && !existsSync(additions.SSL_CERT_FILE)) additions = undefined;
+  const known = computed.get(key);
+  let additions = known?.additions;
+  // A directory removed meanwhile (the cache cleaned) is made again, not left for workers to
+  // miss; looked at once a second at most (this runs for every job a batch system issues).
+  const now = Date.now();
+  if (known && additions?.SSL_CERT_FILE && now - known.checked >= RECHECK_MS) {
+    if (existsSync(additions.SSL_CERT_FILE)) known.checked = now;
+    else additions = undefined;
+  }
   if (!additions) {
     additions = {};
     try {
@@ -209,7 +218,7 @@ export function workerCaEnvironment(
     } catch {
       // Not provably equivalent: workers keep the user's setting.
     }
-    computed.set(key, additions);
+    computed.set(key, { additions, checked: now });
   }
   return additions;
 }

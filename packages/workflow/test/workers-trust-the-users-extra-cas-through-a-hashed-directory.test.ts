@@ -168,9 +168,16 @@ describe('the CA store a worker gets', () => {
       workerCaEnvironment([], envWith(mixed, { NODE_OPTIONS: '--max-old-space-size=300' }))
         .NODE_OPTIONS,
     ).toBe('--max-old-space-size=300 --use-openssl-ca');
-    // Removed from the cache meanwhile: made again.
+    // Removed from the cache meanwhile: made again once it is looked at (at most once a second).
     rmSync(store, { recursive: true });
-    expect(workerCaEnvironment([], envWith(mixed))).toEqual(additions);
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      clock.mockReturnValue(now + 1000);
+      expect(workerCaEnvironment([], envWith(mixed))).toEqual(additions);
+    } finally {
+      clock.mockRestore();
+    }
     expect(readdirSync(store).sort()).toEqual([...files, EMPTY_CA_FILE].sort());
   });
 
