@@ -57,7 +57,10 @@ export function restoreUserCaCerts(
   const storeDir = 'SSL_CERT_DIR' in original ? env.SSL_CERT_DIR : undefined;
   const equivalent =
     env[CA_RUNTIME_ENV] === caRuntime() &&
-    !selectsOtherCaStore([...execArgv, original.NODE_OPTIONS ?? '']) &&
+    !selectsOtherCaStore([
+      ...execArgv,
+      ('NODE_OPTIONS' in original ? original.NODE_OPTIONS : env.NODE_OPTIONS) ?? '',
+    ]) &&
     (!storeDir || (readable(env.SSL_CERT_FILE) && readable(storeDir)));
   if (equivalent && storeDir) process.getBuiltinModule('node:tls').createSecureContext();
   for (const [name, value] of Object.entries(original)) {

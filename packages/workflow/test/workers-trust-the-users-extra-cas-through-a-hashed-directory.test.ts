@@ -337,5 +337,14 @@ Job.Runner.main(import.meta.url, async () => {
     expect(restoreUserCaCerts(flagged, ['--use-bundled-ca'])).toBe(false);
     expect(caVariables(flagged)).toEqual(caVariables(user));
     expect(restoreUserCaCerts(envWith(mixed), ['--use-openssl-ca'])).toBe(true);
+    // Without the store (Node bundles every certificate), NODE_OPTIONS is the worker's own: a
+    // wrapper that chose OpenSSL's store there makes the worker run again too.
+    const wrapped: NodeJS.ProcessEnv = {
+      ...envWith(bundledOnly),
+      ...workerCaEnvironment([], envWith(bundledOnly)),
+      NODE_OPTIONS: '--use-openssl-ca',
+    };
+    expect(restoreUserCaCerts(wrapped, [])).toBe(false);
+    expect(wrapped.NODE_EXTRA_CA_CERTS).toBe(bundledOnly);
   });
 });
