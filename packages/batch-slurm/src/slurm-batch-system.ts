@@ -296,16 +296,14 @@ export class SlurmBatchSystem implements BatchSystem {
         numberOption(context.options, 'slurmPollInterval', 'TOIL_SLURM_POLL_INTERVAL') ??
         1);
     this.lostAfterMs = 1000 * (options.lostAfter ?? 60);
-    const source =
-      options.stateSource ??
-      optionString(context.options, 'slurmStateSource') ??
-      process.env.TOIL_SLURM_STATE_SOURCE ??
-      'auto';
-    if (!STATE_SOURCES.includes(source as SlurmStateSource))
-      throw new ToilError('INVALID_ARGUMENT', `Unknown Slurm state source '${source}'.`, {
-        hint: `Use one of: ${STATE_SOURCES.join(', ')}.`,
-      });
-    this.stateSource = source as SlurmStateSource;
+    this.stateSource = choiceOption(context.options, {
+      given: options.stateSource,
+      key: 'slurmStateSource',
+      envName: 'TOIL_SLURM_STATE_SOURCE',
+      choices: STATE_SOURCES,
+      fallback: 'auto',
+      what: 'Slurm state source',
+    });
     this.submitLimit = limitConcurrency(options.submitConcurrency ?? 8);
     this.warmMax = Math.floor(
       options.warmWorkers ??
@@ -313,15 +311,14 @@ export class SlurmBatchSystem implements BatchSystem {
         0,
     );
     this.warmIdle = options.warmIdle ?? numberOption(context.options, 'slurmWarmIdle', '') ?? 30;
-    const launch =
-      options.warmLaunch ??
-      optionString(context.options, 'slurmWarmLaunch') ??
-      (process.env.TOIL_SLURM_WARM_LAUNCH || 'srun');
-    if (!WARM_LAUNCHES.includes(launch as WarmLaunch))
-      throw new ToilError('INVALID_ARGUMENT', `Unknown way to start warm workers '${launch}'.`, {
-        hint: `Use one of: ${WARM_LAUNCHES.join(', ')} (--slurmWarmLaunch or $TOIL_SLURM_WARM_LAUNCH).`,
-      });
-    this.warmLaunch = launch as WarmLaunch;
+    this.warmLaunch = choiceOption(context.options, {
+      given: options.warmLaunch,
+      key: 'slurmWarmLaunch',
+      envName: 'TOIL_SLURM_WARM_LAUNCH',
+      choices: WARM_LAUNCHES,
+      fallback: 'srun',
+      what: 'way to start warm workers',
+    });
     this.warmRoot = join(this.logDir, `warm-${this.workflowTag}`);
     this.run = `${context.jobStoreLocator}\n${workflowId}`;
     this.markerDir = join(this.logDir, `done-${this.workflowTag}-${this.warmEpoch}`);
@@ -1482,6 +1479,33 @@ function nodeKind(
 function optionString(options: Record<string, unknown>, key: string): string | undefined {
   const value = options[key];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * One of `choices`: the program's own value (`given`), else `options[key]`, else `$envName`
+ * (empty counts as unset), else `fallback`.
+ *
+ * @throws ToilError `INVALID_ARGUMENT` naming the value, the option, the variable and the choices.
+ */
+function choiceOption<T extends string>(
+  options: Record<string, unknown>,
+  spec: {
+    given: T | undefined;
+    key: string;
+    envName: string;
+    choices: readonly T[];
+    fallback: T;
+    /** What the value chooses, for the message. */
+    what: string;
+  },
+): T {
+  const { given, key, envName, choices, fallback, what } = spec;
+  const value = given ?? optionString(options, key) ?? (process.env[envName] || fallback);
+  if (!choices.includes(value as T))
+    throw new ToilError('INVALID_ARGUMENT', `Unknown ${what} '${value}'.`, {
+      hint: `Use one of: ${choices.join(', ')} (--${key} or $${envName}).`,
+    });
+  return value as T;
 }
 
 /**
