@@ -346,24 +346,14 @@ export class SlurmBatchSystem implements BatchSystem {
         },
       );
     const at = Date.now();
-    let partitions = [
-      ...new Set(
-        output.stdout
-          .split('\n')
-          .map((line) => line.slice(line.lastIndexOf('|') + 1).trim())
-          .filter(Boolean),
-      ),
-    ];
+    let partitions = partitionsOf(output.stdout);
     this.nodeView = { view: Promise.resolve(parseSinfoNodes(output.stdout)), at };
     const partition = this.settings.partition;
     // A partition without nodes is listed only without -N.
     if (partition !== undefined && !partitions.includes(partition))
-      partitions = (
-        await this.slurm(['sinfo', '-h', '-o', '%R'], 'Checking the Slurm cluster')
-      ).stdout
-        .split('\n')
-        .map((p) => p.trim())
-        .filter(Boolean);
+      partitions = partitionsOf(
+        (await this.slurm(['sinfo', '-h', '-o', '%R'], 'Checking the Slurm cluster')).stdout,
+      );
     if (partition !== undefined && !partitions.includes(partition))
       throw new ToilError('INVALID_ARGUMENT', `Slurm has no partition '${partition}'.`, {
         hint: `Use one of: ${partitions.join(', ') || '(none)'}.`,
@@ -1552,6 +1542,15 @@ async function waitUntil(promise: Promise<unknown>, deadline: number): Promise<v
     ),
   ]);
   timer.abort();
+}
+
+/**
+ * The partitions (`%R`) in `sinfo`'s lines, each line's last `|`-separated field (or the whole
+ * line), once each.
+ */
+function partitionsOf(stdout: string): string[] {
+  const names = stdout.split('\n').map((line) => line.slice(line.lastIndexOf('|') + 1).trim());
+  return [...new Set(names.filter(Boolean))];
 }
 
 /** The value of a JSON text; undefined for an empty or broken one. */

@@ -1,28 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BatchSystemContext } from '@toil/batch-system';
-import { RecordingHost } from '@toil/core';
 import { SlurmBatchSystem } from '../src/index.js';
+import { slurmContext } from './slurm-context.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'toil-slurm-choices-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 /** A batch system made with `options` (making one asks Slurm nothing). */
 function made(options: Record<string, unknown>): SlurmBatchSystem {
-  const context: BatchSystemContext = {
-    host: new RecordingHost(),
-    jobStoreLocator: 'file:/nonexistent/test-store',
-    workflowId: '',
-    workflow: { source: '/nonexistent/workflow.js' },
-    workerCommand: ['/nonexistent/worker'],
-    maxCores: null,
-    maxMemory: null,
-    maxDisk: null,
-    workDir,
-    options,
-  };
-  return new SlurmBatchSystem(context);
+  return new SlurmBatchSystem(slurmContext(options, workDir));
 }
 
 /** Runs `body` with the environment variable `name` set to `value` (unset when undefined). */

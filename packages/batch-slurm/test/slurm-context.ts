@@ -5,9 +5,13 @@ import type { BatchSystem, BatchSystemContext, FinishedJob } from '@toil/batch-s
 import type { SlurmSubmission } from '@toil/batch-slurm';
 import { SLURM_OUTPUT_DIR } from '../../../tooling/test-env/slurm.js';
 
-/** A batch-system context for tests: a recording host and a work directory on the node. */
+/**
+ * A batch-system context for tests: a recording host and a work directory on the node (by
+ * default one under the test Slurm's output directory).
+ */
 export function slurmContext(
   options: Record<string, unknown> = {},
+  workDir: string = mkdtempSync(join(SLURM_OUTPUT_DIR, 'work-')),
 ): BatchSystemContext & { host: RecordingHost } {
   return {
     host: new RecordingHost(),
@@ -18,7 +22,7 @@ export function slurmContext(
     maxCores: null,
     maxMemory: null,
     maxDisk: null,
-    workDir: mkdtempSync(join(SLURM_OUTPUT_DIR, 'work-')),
+    workDir,
     options,
   };
 }

@@ -101,11 +101,6 @@ function canonicalText(utf8: Buffer): Buffer {
   return Buffer.from(out);
 }
 
-/** DER's order of a SET OF's elements: by their encodings, bytewise. */
-function derOrder(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
-}
-
 /**
  * OpenSSL's subject name hash of the DER certificate `der` (`openssl x509 -subject_hash`, the
  * name `openssl rehash` gives its file in a CA directory), as 8 lower-case hex digits.
@@ -132,7 +127,8 @@ export function subjectNameHash(der: Uint8Array): string {
         : Buffer.from(der.subarray(value.offset, value.end));
       return encode(0x30, Buffer.concat([der.subarray(type.offset, type.end), canonValue]));
     });
-    canonical.push(encode(0x31, Buffer.concat(entries.sort(derOrder))));
+    // DER orders a SET OF's elements by their encodings, bytewise.
+    canonical.push(encode(0x31, Buffer.concat(entries.sort(Buffer.compare))));
   }
   const digest = createHash('sha1').update(Buffer.concat(canonical)).digest();
   return digest.readUInt32LE(0).toString(16).padStart(8, '0');

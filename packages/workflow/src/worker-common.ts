@@ -24,14 +24,24 @@ export const logHost: IoHost = {
 };
 
 /**
+ * The module this machine loads without compiling or the job store: the leader's compiled
+ * JavaScript when this machine sees it, else a JavaScript source; undefined for a TypeScript
+ * source without a compiled copy here (see {@link workflowModuleHere}). @internal
+ */
+export function moduleWithoutStore(code: WorkflowCode): string | undefined {
+  const module = moduleOf(code);
+  return module !== code.source || !isTypeScript(code.source) ? module : undefined;
+}
+
+/**
  * The module to load on this machine: the leader's compiled JavaScript when this machine sees
  * it, else the source compiled here (same content address; esbuild loads only then), else the
  * compiled copy the leader kept in the job store (a node that sees neither), else the source
  * as it is. @internal
  */
 export async function workflowModuleHere(code: WorkflowCode, store: JobStore): Promise<string> {
-  const module = moduleOf(code);
-  if (module !== code.source || !isTypeScript(code.source)) return module;
+  const module = moduleWithoutStore(code);
+  if (module !== undefined) return module;
   const { compileWorkflow, fetchWorkflowCode } = await import('./compile.js');
   if (!existsSync(code.source) && code.hash) return fetchWorkflowCode(store, code);
   return moduleOf(await compileWorkflow(code.source));

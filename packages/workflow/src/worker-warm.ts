@@ -22,6 +22,7 @@ import { totalCpuSeconds } from './resources.js';
 import {
   describeError,
   logHost,
+  moduleWithoutStore,
   newWorkerDir,
   removeWorkerDir,
   shouldClean,
@@ -29,7 +30,6 @@ import {
   workerRuntime,
   workflowModuleHere,
 } from './worker-common.js';
-import { isTypeScript, moduleOf } from './worker-command.js';
 import { outputFrom } from './worker-one-shot.js';
 import type { LocalResult } from './single-machine.js';
 import {
@@ -65,11 +65,9 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
   // Where this node sees the module, it loads while the leader creates the store and issues
   // the first job, not after.
   const code = options.invocation.workflow;
-  const local = moduleOf(code);
+  const local = moduleWithoutStore(code);
   const preloaded =
-    existsSync(local) && (local !== code.source || !isTypeScript(code.source))
-      ? loadWorkflowModule(local)
-      : undefined;
+    local !== undefined && existsSync(local) ? loadWorkflowModule(local) : undefined;
   // (Its failure is handled where it is awaited, after the store exists.)
   preloaded?.catch(() => undefined);
   const config = await resumeOnceCreated(store, options, watch, started);
