@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -18,6 +18,7 @@ import {
   parseWarmClaimName,
   parseWorkerMeasures,
   WARM_DIRS,
+  warmInboxName,
   WORKER_SUCCESS_MARKER_ENV,
   warmWorkerArguments,
   workerArguments,
@@ -980,9 +981,11 @@ export class SlurmBatchSystem implements BatchSystem {
       } else if (mine === 0) return undefined;
     }
     const attempt = `w${this.warmEpoch}-${String(++this.warmSeq).padStart(7, '0')}`;
-    const inbox = join(this.warmRoot, warmClass, WARM_DIRS.inbox, attempt);
-    writeFileSync(`${inbox}.tmp`, JSON.stringify({ jobId: job.jobId }));
-    await rename(`${inbox}.tmp`, inbox);
+    // One empty file, named by the attempt and job: a worker claims it without reading it.
+    writeFileSync(
+      join(this.warmRoot, warmClass, WARM_DIRS.inbox, warmInboxName(attempt, job.jobId)),
+      '',
+    );
     this.warmAttempts.set(attempt, { jobId: job.jobId, warmClass });
     report(
       this.host,
@@ -1174,7 +1177,7 @@ export class SlurmBatchSystem implements BatchSystem {
     for (const id of ids) {
       const attempt = this.warmAttempts.get(id)!;
       const dir = join(this.warmRoot, attempt.warmClass);
-      const withdrawn = await rm(join(dir, WARM_DIRS.inbox, id)).then(
+      const withdrawn = await rm(join(dir, WARM_DIRS.inbox, warmInboxName(id, attempt.jobId))).then(
         () => true,
         () => false,
       );

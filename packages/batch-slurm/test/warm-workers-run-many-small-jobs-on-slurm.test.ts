@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { openJobStore } from '@toil/jobstore';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
 import {
@@ -79,6 +80,12 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
       jobs: { count: number };
     };
     expect(raw.jobs.count).toBe(21);
+    // The workers left the deletion of the jobs without successors to the leader: it did it.
+    const kept = await openJobStore(store);
+    const left: string[] = [];
+    for await (const id of kept.listJobIds()) left.push(id);
+    await kept.close();
+    expect(left).toEqual([]);
     // Every Slurm job of the run (Slurm keeps finished ones for MinJobAge): at most two, all
     // warm workers. Every job's stats are in the store although workers store them only when
     // idle: shutdown lets idle workers end by themselves, and then deletes their output files.

@@ -3,23 +3,44 @@ import { parseWorkerArguments, workerArguments } from './invocation.js';
 
 /**
  * The directories of a warm worker class (shared by the leader's batch system and the warm
- * workers it started, on a file system both see): the leader writes one file per attempt into
- * `inbox/` (named by the attempt's batch id, content `{"jobId": …}`), a worker claims it by
- * renaming it into `running/` as {@link warmClaimName}, and reports it as a {@link WarmResult}
- * in `done/` under the attempt's name. A file `stop` in the class directory makes its workers
- * exit.
+ * workers it started, on a file system both see): the leader creates one empty file per
+ * attempt in `inbox/`, named {@link warmInboxName} (the attempt's batch id and its job's id,
+ * so that handing an attempt over is one file creation and claiming it reads nothing); a
+ * worker claims it by renaming it into `running/` as {@link warmClaimName}, and reports it by
+ * writing its {@link WarmResult} into that file and renaming it to `done/<attempt>` (the
+ * leader sees a claim or a result, never half of one). A file `stop` in the class directory
+ * makes its workers exit.
  */
 export const WARM_DIRS = { inbox: 'inbox', running: 'running', done: 'done' } as const;
 
-/** The name of a claimed attempt in `running/`: the attempt and the worker that runs it. */
-export function warmClaimName(attempt: string, worker: string): string {
-  return `${attempt}@${worker}`;
+/** Separates an attempt from its job's id in a file name: in neither (job ids are `[A-Za-z0-9._-]`). */
+const JOB_SEPARATOR = '+';
+
+/** The name of an attempt's file in `inbox/`: the attempt and the job it runs. */
+export function warmInboxName(attempt: string, jobId: string): string {
+  return `${attempt}${JOB_SEPARATOR}${jobId}`;
 }
 
-/** The attempt and worker of a {@link warmClaimName}. */
-export function parseWarmClaimName(name: string): { attempt: string; worker: string } | undefined {
+/** The attempt and job of a {@link warmInboxName}; undefined for any other name. */
+export function parseWarmInboxName(name: string): { attempt: string; jobId: string } | undefined {
+  const plus = name.indexOf(JOB_SEPARATOR);
+  if (plus <= 0 || plus === name.length - 1) return undefined;
+  return { attempt: name.slice(0, plus), jobId: name.slice(plus + 1) };
+}
+
+/** The name of a claimed attempt in `running/`: its {@link warmInboxName} and the worker that runs it. */
+export function warmClaimName(attempt: string, jobId: string, worker: string): string {
+  return `${warmInboxName(attempt, jobId)}@${worker}`;
+}
+
+/** The attempt, job and worker of a {@link warmClaimName}; undefined for any other name. */
+export function parseWarmClaimName(
+  name: string,
+): { attempt: string; jobId: string; worker: string } | undefined {
   const at = name.lastIndexOf('@');
-  return at > 0 ? { attempt: name.slice(0, at), worker: name.slice(at + 1) } : undefined;
+  if (at <= 0 || at === name.length - 1) return undefined;
+  const inbox = parseWarmInboxName(name.slice(0, at));
+  return inbox && { ...inbox, worker: name.slice(at + 1) };
 }
 
 /** How an attempt in a warm worker ended (a file in `done/`). */

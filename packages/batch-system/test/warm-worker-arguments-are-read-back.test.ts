@@ -1,7 +1,9 @@
 import {
   parseWarmClaimName,
+  parseWarmInboxName,
   parseWarmWorkerArguments,
   warmClaimName,
+  warmInboxName,
   warmWorkerArguments,
 } from '@toil/batch-system';
 
@@ -37,11 +39,22 @@ describe('warm worker arguments', () => {
     ).toBeUndefined();
   });
 
-  it('name a claimed attempt by attempt and worker', () => {
-    expect(parseWarmClaimName(warmClaimName('wabc-0000001', '4242'))).toEqual({
+  it('name an attempt in the inbox by attempt and job, and a claimed one by worker too', () => {
+    const jobId = 'align_reads.sample-1-9c570a7083c9';
+    expect(warmInboxName('wabc-0000001', jobId)).toBe(`wabc-0000001+${jobId}`);
+    expect(parseWarmInboxName(warmInboxName('wabc-0000001', jobId))).toEqual({
       attempt: 'wabc-0000001',
+      jobId,
+    });
+    expect(parseWarmClaimName(warmClaimName('wabc-0000001', jobId, '4242'))).toEqual({
+      attempt: 'wabc-0000001',
+      jobId,
       worker: '4242',
     });
-    expect(parseWarmClaimName('no-worker')).toBeUndefined();
+    // A result being written in place of a claim, a stray file, half a name: none is an attempt.
+    for (const name of ['wabc-0000001', 'wabc-0000001+', '+job', 'x.tmp'])
+      expect(parseWarmInboxName(name)).toBeUndefined();
+    for (const name of ['no-worker', `wabc-0000001+${jobId}@`, 'wabc-0000001@4242'])
+      expect(parseWarmClaimName(name)).toBeUndefined();
   });
 });

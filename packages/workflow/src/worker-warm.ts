@@ -2,9 +2,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   renameSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -12,6 +10,7 @@ import { join } from 'node:path';
 import { report } from '@toil/core';
 import {
   DirWatch,
+  parseWarmInboxName,
   WARM_DIRS,
   warmClaimName,
   type WarmResult,
@@ -108,10 +107,9 @@ export async function warmMain(options: WarmWorkerSpec): Promise<number> {
       ? await runClaimed(runtime, claimed.jobId)
       : await failClaimed(store, claimed.jobId, loadError);
     if (result.exitCode !== 0) failures += 1;
-    const done = join(dir, WARM_DIRS.done, claimed.attempt);
-    writeFileSync(`${done}.tmp`, JSON.stringify({ ...result, worker: name } satisfies WarmResult));
-    renameSync(`${done}.tmp`, done);
-    rmSync(claimed.path, { force: true });
+    // The claim becomes the result: the leader sees one or the other, never neither.
+    writeFileSync(claimed.path, JSON.stringify({ ...result, worker: name } satisfies WarmResult));
+    renameSync(claimed.path, join(dir, WARM_DIRS.done, claimed.attempt));
     lastWork = Date.now();
   }
   watch.close();
@@ -151,7 +149,7 @@ async function resumeOnceCreated(
   for (;;) {
     let waiting: boolean;
     try {
-      waiting = readdirSync(join(dir, WARM_DIRS.inbox)).some((e) => !e.endsWith('.tmp'));
+      waiting = readdirSync(join(dir, WARM_DIRS.inbox)).some((e) => parseWarmInboxName(e));
     } catch {
       return undefined; // the leader removed the directory: the run is over
     }
@@ -198,24 +196,26 @@ class InboxClaimer {
         if (listedNow) return undefined;
         listedNow = true;
         try {
-          this.listed = readdirSync(join(this.dir, WARM_DIRS.inbox))
-            .filter((e) => !e.endsWith('.tmp'))
-            .sort()
-            .reverse();
+          this.listed = readdirSync(join(this.dir, WARM_DIRS.inbox)).sort().reverse();
         } catch {
           return undefined;
         }
       }
       while (this.listed.length > 0) {
-        const attempt = this.listed.pop()!;
-        const path = join(this.dir, WARM_DIRS.running, warmClaimName(attempt, this.worker));
+        const name = this.listed.pop()!;
+        const attempt = parseWarmInboxName(name);
+        if (!attempt) continue;
+        const path = join(
+          this.dir,
+          WARM_DIRS.running,
+          warmClaimName(attempt.attempt, attempt.jobId, this.worker),
+        );
         try {
-          renameSync(join(this.dir, WARM_DIRS.inbox, attempt), path);
+          renameSync(join(this.dir, WARM_DIRS.inbox, name), path);
         } catch {
           continue; // another worker took it, or the leader withdrew it
         }
-        const { jobId } = JSON.parse(readFileSync(path, 'utf8')) as { jobId: string };
-        return { attempt, jobId, path };
+        return { ...attempt, path };
       }
     }
   }
@@ -230,8 +230,10 @@ async function runClaimed(runtime: WorkerRuntime, jobId: string): Promise<WarmRe
   let reason: string | undefined;
   let local: LocalResult | undefined;
   try {
-    // The leader takes the result from the report instead of reading it back from the store.
-    local = { result: await runAttempt(runtime, await runtime.store.loadJob(jobId), false) };
+    // The leader takes the result from the report instead of reading it back from the store,
+    // and deletes a finished job without successors in its own next commit, as it does for
+    // the single machine's workers: no commit (and fsync) here for most jobs of a fan-out.
+    local = { result: await runAttempt(runtime, await runtime.store.loadJob(jobId), true) };
   } catch (error) {
     exitCode = 1;
     reason = summaryOf(error);
