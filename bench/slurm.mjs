@@ -7,6 +7,8 @@
 //   TOIL_WORKER_PROFILE lines): Node's start to the entry, the worker's imports, store open, the
 //   workflow module, reading the job, the job, the commits, stats + close, each as wall and as
 //   the worker's own CPU time (which other processes do not inflate); CPU and peak RSS;
+// - for comparison, the fan-out's floor with `sleep` jobs as long as a one-shot worker's life
+//   (Slurm's start cadence depends on how long jobs last, see packages/batch-slurm/README.md);
 // - the batch-system layer alone: 100 trivial jobs through @toil/batch-slurm vs the floor, and
 //   as one job array (BENCH_SLURM_LAYER_SIZES=100,1000 for more sizes).
 // The machine's load average is printed with the figures: wall times wait for cores.
@@ -51,11 +53,12 @@ async function drain(ids) {
   }
 }
 
-async function floor(n) {
+/** `n` jobs of `command` (default `true`) submitted by an sbatch loop, until the queue drained. */
+async function floor(n, command = 'true') {
   const started = process.hrtime.bigint();
   const ids = [];
   for (let i = 0; i < n; i++) {
-    const result = await timeCommand(['sbatch', '--parsable', '-o', '/dev/null', '--wrap', 'true']);
+    const result = await timeCommand(['sbatch', '--parsable', '-o', '/dev/null', '--wrap', command]);
     if (result.code !== 0) throw new Error(`sbatch failed: ${result.stderr}`);
     ids.push(result.stdout.trim());
   }
@@ -278,6 +281,30 @@ export default async function run({ log }) {
         .filter(Boolean)
         .map((line) => JSON.parse(line));
       rmSync(profile, { force: true });
+      // Slurm starts pending batch jobs only in its scheduling passes (sbatch never starts one
+      // at submission); whether a batch of short jobs ends in time for the next pass depends on
+      // how long the jobs last, not on what they do. So: the same floor with jobs that last as
+      // long as a one-shot worker did (its median life, sharing the cores with the others).
+      const life = median(samples.map((s) => PHASES.reduce((t, [key]) => t + (s[key] ?? 0), 0)));
+      const sleep = (life / 1000).toFixed(2);
+      const fanOut = rows.find((r) => r.name === 'fan-out 100, --stats: toil-ts, one Slurm job per job');
+      const equal = [];
+      for (let i = 0; i < repeats; i++) equal.push((await floor(100, `sleep ${sleep}`)).total);
+      log(`floor 100 x sleep ${sleep}: ${list(equal)} s`);
+      rows.push(
+        {
+          name: `fan-out 100: Slurm's floor with jobs as long as a one-shot worker (sleep ${sleep})`,
+          value: median(equal),
+          unit: 's',
+          note: `median of ${repeats}: ${list(equal)} s; for comparison`,
+        },
+        {
+          name: 'fan-out 100: toil-ts one job per Slurm job / that floor',
+          value: fanOut.value / median(equal),
+          unit: 'x',
+          note: 'for comparison',
+        },
+      );
       for (const [key, what] of PHASES)
         rows.push({
           name: `one-shot worker: ${what}, median`,

@@ -188,6 +188,13 @@ const WARM_COLLECT_MS = 100;
 const NODE_VIEW_REUSE_MS = 2000;
 /** Milliseconds an idle warm worker gets to end by itself at shutdown before it is cancelled. */
 const WARM_STOP_MS = 10_000;
+
+/**
+ * Warm workers of a class that may fail in a row before they took any job before the class's
+ * jobs go one-shot (see `warmWorkerFailedBeforeWork`): more than the workers started at once,
+ * so that one bad node does not give up the class.
+ */
+const WARM_START_FAILURES = 3;
 /** Milliseconds between two looks at the queue while waiting for jobs to leave it. */
 const QUEUE_WAIT_MS = 100;
 /** Milliseconds between two looks at the queue while told warm workers leave it at shutdown. */
@@ -214,8 +221,9 @@ export class SlurmBatchSystem implements BatchSystem {
   readonly name = 'slurm';
   /** The queue's demand and the nodes (`sinfo`); grows only when `--slurmCanGrow` says so. */
   readonly scaling: ScalingCapability;
+  /** The command workers start with: `--slurmWorkerCommand`, else the engine's. */
+  readonly workerCommand: readonly string[];
   private readonly host: IoHost;
-  private readonly workerCommand: readonly string[];
   private readonly settings: SlurmSettings;
   private readonly workflowTag: string;
   private readonly logDir: string;
@@ -256,6 +264,12 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly results = new DirWatch();
   /** Warm workers (Slurm ids) that reported a failed attempt: their output files are kept. */
   private readonly warmFailures = new Set<string>();
+  /** Warm workers (Slurm ids) that reported at least one attempt. */
+  private readonly warmWorkersThatWorked = new Set<string>();
+  /** Per class: warm workers in a row that failed before they reported any attempt. */
+  private readonly warmStartFailures = new Map<string, number>();
+  /** Classes whose workers keep failing before they take a job: their jobs go one-shot. */
+  private readonly brokenWarmClasses = new Set<string>();
   /** The run this instance was made for (a prestarted instance is adopted only by it). */
   readonly run: string;
   /** The last node view (`sinfo`) and when it was read. */
@@ -960,6 +974,7 @@ export class SlurmBatchSystem implements BatchSystem {
    */
   private async issueWarm(job: IssuedJob): Promise<string | undefined> {
     const warmClass = warmClassOf(job.requirements);
+    if (this.brokenWarmClasses.has(warmClass)) return undefined;
     // Workers being submitted count: issues may run concurrently.
     const starting = [...this.warmStarting.values()].filter((c) => c === warmClass).length;
     const workers = this.warmWorkers().length + this.warmStarting.size;
@@ -1089,6 +1104,8 @@ export class SlurmBatchSystem implements BatchSystem {
           const result = JSON.parse(await readFile(path, 'utf8')) as WarmResult;
           this.warmAttempts.delete(name);
           if (result.exitCode !== 0 && result.worker) this.warmFailures.add(result.worker);
+          if (result.worker) this.warmWorkersThatWorked.add(result.worker);
+          this.warmStartFailures.delete(warmClass);
           this.finished.push({
             batchId: name,
             jobId: attempt.jobId,
@@ -1164,8 +1181,68 @@ export class SlurmBatchSystem implements BatchSystem {
       { batchId: worker.batchId, state: state.state },
       SOURCE,
     );
+    if (
+      lost === 0 &&
+      state.state !== 'COMPLETED' &&
+      !this.warmWorkersThatWorked.has(worker.batchId)
+    )
+      await this.warmWorkerFailedBeforeWork(worker, state);
     if (lost === 0 && state.state === 'COMPLETED')
       await Promise.all([removeFile(worker.outputFile), removeFile(worker.errorFile)]);
+  }
+
+  /**
+   * A warm worker failed before it reported any attempt (a worker command or Node that does not
+   * start on the node, a node that failed): after {@link WARM_START_FAILURES} in a row in its
+   * class, the class's workers are given up. Its waiting attempts fail with the last worker's
+   * end and output (so their jobs' retries follow), and its later attempts get one Slurm job
+   * each, which report their own failures, rather than warm workers started again and again.
+   */
+  private async warmWorkerFailedBeforeWork(
+    worker: TrackedJob,
+    state: SlurmJobState,
+  ): Promise<void> {
+    const warmClass = worker.warmClass!;
+    const failures = (this.warmStartFailures.get(warmClass) ?? 0) + 1;
+    this.warmStartFailures.set(warmClass, failures);
+    if (failures < WARM_START_FAILURES) return;
+    this.brokenWarmClasses.add(warmClass);
+    const outcome = outcomeOf(state);
+    const errorTail = await readTail(worker.errorFile, 20);
+    const reason =
+      `${WARM_START_FAILURES} warm workers in a row ended before they took a job, the last ` +
+      `(Slurm job ${worker.batchId}) ${outcome.reason ?? state.state}. Slurm output: ` +
+      `${worker.outputFile}, ${worker.errorFile}` +
+      (errorTail ? `\n${errorTail}` : '');
+    report(
+      this.host,
+      'warning',
+      'SLURM_WARM_WORKERS_FAILING',
+      `${reason}\nJobs of this size run as one Slurm job each from now on.`,
+      { batchId: worker.batchId, state: state.state },
+      SOURCE,
+    );
+    const inbox = join(this.warmRoot, warmClass, WARM_DIRS.inbox);
+    for (const [attempt, { jobId }] of [...this.warmAttempts].filter(
+      ([, a]) => a.warmClass === warmClass,
+    )) {
+      // Only attempts no worker claimed: a claimed one is reported by its worker's end.
+      if (
+        !(await rm(join(inbox, warmInboxName(attempt, jobId))).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
+      this.warmAttempts.delete(attempt);
+      this.finished.push({
+        batchId: attempt,
+        jobId,
+        exitCode: outcome.exitCode || 1,
+        failure: outcome.exitCode === 0 ? 'lost-node' : failureKindOf(state),
+        reason,
+      });
+    }
   }
 
   /**
@@ -1643,7 +1720,8 @@ export function prestartSlurm(
       maxDisk: null,
     });
     const { jobStoreLocator: jobStore, workflow } = context;
-    return batch.prestartWarm(context.requirements, { jobStore, workflow }, context.workerEnv)
+    const env = context.workerEnvFor?.(batch.workerCommand) ?? context.workerEnv;
+    return batch.prestartWarm(context.requirements, { jobStore, workflow }, env)
       ? new SlurmPrestart(batch)
       : undefined;
   } catch {

@@ -2,7 +2,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { openJobStore } from '@toil/jobstore';
 import { runToil } from '../../../tooling/test-env/cli.js';
-import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
+import {
+  acquireSlurm,
+  describeWithSlurm,
+  releaseSlurm,
+  SLURM_OUTPUT_DIR,
+} from '../../../tooling/test-env/slurm.js';
 import {
   FIXTURE,
   jobsWithComment as knownJobs,
@@ -96,8 +101,13 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     // Interactive allocations (srun), granted without waiting for the scheduler's next pass.
     for (const job of jobs) expect(job).toMatch(/ BatchFlag=0 /);
     // Told to stop, they ended by themselves (not cancelled) before the leader exited: the
-    // leader took srun's exit as their end, without a look at the queue.
-    for (const job of jobs) expect(job).toMatch(/ JobState=COMPLETED /);
+    // leader took srun's exit as their end, without a look at the queue. Only a worker Slurm
+    // never started (the cluster full with another test file's jobs) is cancelled at the end.
+    const started = jobs.filter((job) => !/ NodeList= /.test(job));
+    expect(started.length).toBeGreaterThanOrEqual(1);
+    for (const job of started) expect(job).toMatch(/ JobState=COMPLETED /);
+    for (const job of jobs.filter((j) => !started.includes(j)))
+      expect(job).toMatch(/ JobState=CANCELLED .* RunTime=00:00:00 /);
     expect(readdirSync(dir).filter((f) => /\.(out|err|log)$/.test(f))).toEqual([]);
     expect(queued(comment, 'warm')).toEqual([]);
     // Nor the workers' directories: the workflow's own goes with the last of them.
@@ -175,6 +185,38 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     expect(queued(comment, 'warm')).toEqual([]);
     expect(readdirSync(dir).filter((f) => f.startsWith('toil-'))).toEqual([]);
   }, 120_000);
+
+  it('are given up after three in a row fail before taking a job; the job then fails as one Slurm job, with Node’s error', async () => {
+    // A worker command that cannot start on the node: before, the leader started warm workers
+    // again and again, one a second, and the run never ended.
+    const { store, args, comment } = scratch();
+    const missing = join(SLURM_OUTPUT_DIR, 'no-such-dir', 'worker.js');
+    const run = await runToil(
+      [
+        'run',
+        FIXTURE,
+        store,
+        '--retryCount',
+        '1',
+        ...args,
+        `--slurmWorkerCommand=${process.execPath} ${missing}`,
+      ],
+      { env: { ...process.env, TOIL_TEST_CASE: 'fanout', TOIL_TEST_COUNT: '2' } },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /3 warm workers in a row ended before they took a job, the last \(Slurm job \d+\) FAILED/,
+    );
+    expect(run.stderr).toMatch(/Jobs of this size run as one Slurm job each from now on/);
+    // The retry ran as a one-shot job, which failed with Node's own message.
+    expect(run.stderr).toMatch(/^toil: error: .*contains 1 failed job: 'fanout'/m);
+    expect(run.stderr).toContain(`Cannot find module '${missing}'`);
+    const warm = knownJobs(comment).filter((job) => / JobName=\S+_warm /.test(job));
+    // Three (four when the root job came after the two started first had ended: it starts two).
+    expect(warm.length).toBeGreaterThanOrEqual(3);
+    expect(warm.length).toBeLessThanOrEqual(4);
+    expect(queued(comment, 'warm')).toEqual([]);
+  }, 60_000);
 
   it('are submitted with sbatch, after a warning, when srun refuses an option of --slurmArgs', async () => {
     // srun has no --no-requeue (sbatch has): the first srun fails and the run goes on with sbatch.

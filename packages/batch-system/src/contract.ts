@@ -233,6 +233,14 @@ export interface BatchSystem {
   shutdown(): Promise<void>;
   /** Makes a pending {@link BatchSystem.poll} return at once (signals, kill flag). */
   interrupt?(): void;
+  /**
+   * The command this batch system starts the engine's workers with (before the worker
+   * arguments), when it is not its context's `workerCommand` (a user's replacement, e.g.
+   * Slurm's `--slurmWorkerCommand`). The engine fits what it adds to a worker's environment
+   * ({@link IssuedJob.env}) to the Node arguments among its words: its workers' faster CA store
+   * needs `--use-openssl-ca`, which Node refuses next to `--use-bundled-ca`.
+   */
+  readonly workerCommand?: readonly string[];
   /** Present when attempts run on the leader's own machine. */
   readonly local?: LocalCapability;
   /** Present when the batch system can tell an autoscaler its demand and nodes. */
@@ -284,10 +292,17 @@ export interface PrestartContext<O = Record<string, unknown>> {
   options: O;
   workerCommand: readonly string[];
   /**
-   * Environment additions for the workers started early (what the engine gives every worker
-   * in {@link IssuedJob.env}). Absent: none.
+   * Environment additions for the workers started early with `workerCommand` (what the engine
+   * gives every worker in {@link IssuedJob.env}). Absent: none.
    */
   workerEnv?: Record<string, string>;
+  /**
+   * The environment additions for workers started early with another command than
+   * `workerCommand` (a plugin's own option, such as Slurm's `--slurmWorkerCommand`): the
+   * engine fits them to the Node arguments in it (see {@link BatchSystem.workerCommand}).
+   * Absent: `workerEnv`.
+   */
+  workerEnvFor?(workerCommand: readonly string[]): Record<string, string>;
   /** The requirements of the workflow's first job. */
   requirements: JobRequirements;
 }

@@ -107,7 +107,10 @@ async function checkRunOptions(config: WorkflowConfig): Promise<void> {
  */
 function prestartContext(
   options: ToilOptions,
-  context: Omit<PrestartContext, 'workDir' | 'options' | 'workerCommand' | 'workerEnv'>,
+  context: Omit<
+    PrestartContext,
+    'workDir' | 'options' | 'workerCommand' | 'workerEnv' | 'workerEnvFor'
+  >,
 ): PrestartContext {
   return {
     ...context,
@@ -115,6 +118,7 @@ function prestartContext(
     options: options.batchSystemOptions ?? {},
     workerCommand: workerCommand(),
     workerEnv: workerCaEnvironment(),
+    workerEnvFor: (command) => workerCaEnvironment(command),
   };
 }
 

@@ -203,7 +203,7 @@ export class Dispatcher {
         requirements: r,
         invocation: this.c.invocation(job.id),
         // The engine's own pool workers get it when they start (and keep the user's for jobs).
-        env: batchSystem.local ? {} : workerCaEnvironment(),
+        env: batchSystem.local ? {} : workerCaEnvironment(batchSystem.workerCommand),
         ...(batchSystem.local
           ? { local: { recordJson: record && JSON.stringify(record) } satisfies LocalIssue }
           : {}),
