@@ -58,7 +58,14 @@ async function floor(n, command = 'true') {
   const started = process.hrtime.bigint();
   const ids = [];
   for (let i = 0; i < n; i++) {
-    const result = await timeCommand(['sbatch', '--parsable', '-o', '/dev/null', '--wrap', command]);
+    const result = await timeCommand([
+      'sbatch',
+      '--parsable',
+      '-o',
+      '/dev/null',
+      '--wrap',
+      command,
+    ]);
     if (result.code !== 0) throw new Error(`sbatch failed: ${result.stderr}`);
     ids.push(result.stdout.trim());
   }
@@ -287,7 +294,9 @@ export default async function run({ log }) {
       // long as a one-shot worker did (its median life, sharing the cores with the others).
       const life = median(samples.map((s) => PHASES.reduce((t, [key]) => t + (s[key] ?? 0), 0)));
       const sleep = (life / 1000).toFixed(2);
-      const fanOut = rows.find((r) => r.name === 'fan-out 100, --stats: toil-ts, one Slurm job per job');
+      const fanOut = rows.find(
+        (r) => r.name === 'fan-out 100, --stats: toil-ts, one Slurm job per job',
+      );
       const equal = [];
       for (let i = 0; i < repeats; i++) equal.push((await floor(100, `sleep ${sleep}`)).total);
       log(`floor 100 x sleep ${sleep}: ${list(equal)} s`);
