@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { selfSignedCertificate } from '../../../tooling/test-env/certificates.js';
 import { REPO_ROOT, runToil } from '../../../tooling/test-env/cli.js';
 import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
 import { FIXTURE, notes, scratch } from './slurm-workflows.js';
@@ -23,23 +23,11 @@ describeWithSlurm('a --slurmWorkerCommand that picks Node’s own CA store', () 
       const { dir, store, out, slurm } = scratch('ca-', extra);
       // A certificate Node does not bundle: the engine would otherwise give workers its own store.
       const certificate = join(dir, 'extra-ca.pem');
-      execFileSync('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'extra-ca.key'),
-        '-out',
+      selfSignedCertificate(
         certificate,
-        '-days',
-        '2',
-        '-subj',
+        join(dir, 'extra-ca.key'),
         '/CN=toil-ts test CA for a custom worker command',
-      ]);
+      );
       const worker = join(REPO_ROOT, 'packages', 'workflow', 'dist', 'worker.js');
       const command = `${process.execPath} --use-bundled-ca ${worker}`;
       const run = await runToil(

@@ -12,6 +12,7 @@ import {
   ORIGINAL_CA_ENV,
   restoreUserCaCerts,
 } from '../src/worker-ca.js';
+import { selfSignedCertificate } from '../../../tooling/test-env/certificates.js';
 import { expectOk, REPO_ROOT, runCommand, runToil } from '../../../tooling/test-env/cli.js';
 import { scratch } from './helpers.js';
 
@@ -27,41 +28,12 @@ const BUILT_WORKER = join(REPO_ROOT, 'packages', 'workflow', 'dist', 'worker.js'
 let server: Server;
 let port: number;
 
-/** Makes a self-signed certificate `out` (key `key`) for `subject` with `openssl req`. */
-function selfSigned(
-  out: string,
-  key: string,
-  subject: string,
-  more: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      out,
-      '-days',
-      '2',
-      '-subj',
-      subject,
-      ...more,
-    ],
-    { stdio: 'ignore', env },
-  );
-}
-
 beforeAll(async () => {
   const key = join(dir, 'key.pem');
-  selfSigned(ours, key, '/CN=toil-ts test CA', ['-addext', 'subjectAltName=IP:127.0.0.1']);
+  selfSignedCertificate(ours, key, '/CN=toil-ts test CA', [
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   writeFileSync(bundledOnly, rootCertificates.slice(0, 3).join('\n'));
   const crlf = (pem: string): string => pem.replace(/\n/g, '\r\n');
   writeFileSync(
@@ -117,7 +89,7 @@ describe('the CA store a worker gets', () => {
     for (const [index, [subject, flags]] of subjects.entries()) {
       for (const mask of ['default', 'pkix', 'utf8only']) {
         const out = join(dir, `subject-${index}-${mask}.pem`);
-        selfSigned(out, join(dir, 'subject-key.pem'), subject, flags, {
+        selfSignedCertificate(out, join(dir, 'subject-key.pem'), subject, flags, {
           ...process.env,
           OPENSSL_CONF: stringMaskConfig(mask),
         });
