@@ -1150,9 +1150,11 @@ export class SlurmBatchSystem implements BatchSystem {
     const dir = join(this.warmRoot, worker.warmClass!);
     const outcome = outcomeOf(state);
     let lost = 0;
+    let claimed = 0;
     for (const name of await readdir(join(dir, WARM_DIRS.running)).catch(() => [] as string[])) {
       const claim = parseWarmClaimName(name);
       if (!claim || claim.worker !== worker.batchId) continue;
+      claimed += 1;
       const attempt = this.warmAttempts.get(claim.attempt);
       await removeFile(join(dir, WARM_DIRS.running, name));
       if (!attempt) continue;
@@ -1181,8 +1183,10 @@ export class SlurmBatchSystem implements BatchSystem {
       { batchId: worker.batchId, state: state.state },
       SOURCE,
     );
+    // (Workers this leader cancels at its end are not failures.)
     if (
-      lost === 0 &&
+      claimed === 0 &&
+      !this.closed &&
       state.state !== 'COMPLETED' &&
       !this.warmWorkersThatWorked.has(worker.batchId)
     )

@@ -142,7 +142,9 @@ async function resumeOnceCreated(
   for (;;) {
     let waiting: boolean;
     try {
-      waiting = readdirSync(join(dir, WARM_DIRS.inbox)).some((e) => parseWarmInboxName(e));
+      waiting = readdirSync(join(dir, WARM_DIRS.inbox)).some(
+        (e) => parseWarmInboxName(e) !== undefined,
+      );
     } catch {
       return undefined; // the leader removed the directory: the run is over
     }
