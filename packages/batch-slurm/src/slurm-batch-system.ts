@@ -68,7 +68,9 @@ import {
   launchWithSrun,
   srunArgs,
   srunEnvironment,
+  ONE_SHOT_LAUNCHES,
   WARM_LAUNCHES,
+  type OneShotLaunch,
   type SrunLaunch,
   type WarmLaunch,
 } from './srun-launch.js';
@@ -108,6 +110,8 @@ export interface SlurmBatchSystemOptions {
   warmIdle?: number;
   /** How warm workers are started (`--slurmWarmLaunch`). Default `srun`. */
   warmLaunch?: WarmLaunch;
+  /** How one-shot jobs are started (`--slurmLaunch`). Default `auto`. */
+  launch?: OneShotLaunch;
 }
 
 interface TrackedJob {
@@ -243,6 +247,11 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly warmIdle: number;
   /** `sbatch` once srun refused a warm worker (e.g. an sbatch-only option in --slurmArgs). */
   private warmLaunch: WarmLaunch;
+  private launch: OneShotLaunch;
+  /** srun did not start a job once: everything goes through sbatch from then on. */
+  private srunRefused = false;
+  /** One-shot jobs being started with srun (see {@link OneShotLaunch}). */
+  private srunStarting = 0;
   /** `<logDir>/warm-<workflow>`: one directory per class of warm workers, and `workers`. */
   private readonly warmRoot: string;
   private readonly warmAttempts = new WarmAttemptMap();
@@ -334,6 +343,14 @@ export class SlurmBatchSystem implements BatchSystem {
       fallback: 'srun',
       what: 'way to start warm workers',
     });
+    this.launch = choiceOption(context.options, {
+      given: options.launch,
+      key: 'slurmLaunch',
+      envName: 'TOIL_SLURM_LAUNCH',
+      choices: ONE_SHOT_LAUNCHES,
+      fallback: 'auto',
+      what: 'way to start one-shot jobs',
+    });
     this.warmRoot = join(this.logDir, `warm-${this.workflowTag}`);
     this.run = `${context.jobStoreLocator}\n${workflowId}`;
     this.markerDir = join(this.logDir, `done-${this.workflowTag}-${this.warmEpoch}`);
@@ -403,17 +420,30 @@ export class SlurmBatchSystem implements BatchSystem {
     }
     // The worker says when it succeeded: known at once, not at the next look at the queue.
     const marker = `${++this.markerSeq}`;
-    return this.submitAs(
-      {
-        jobId: job.jobId,
-        name: job.name,
-        requirements: job.requirements,
-        argv: [...this.workerCommand, ...workerArguments(job.invocation)],
-        env: { ...job.env, [WORKER_SUCCESS_MARKER_ENV]: join(this.markerDir, marker) },
-      },
-      undefined,
-      marker,
-    );
+    const submission: SlurmSubmission = {
+      jobId: job.jobId,
+      name: job.name,
+      requirements: job.requirements,
+      argv: [...this.workerCommand, ...workerArguments(job.invocation)],
+      env: { ...job.env, [WORKER_SUCCESS_MARKER_ENV]: join(this.markerDir, marker) },
+    };
+    if (this.launch === 'auto' && this.srunStarting === 0 && this.oneShotJobs() === 0) {
+      this.srunStarting += 1;
+      try {
+        const id = await this.startWithSrun(submission, { marker });
+        if (id !== undefined) return id;
+      } finally {
+        this.srunStarting -= 1;
+      }
+    }
+    return this.submitAs(submission, undefined, marker);
+  }
+
+  /** How many one-shot jobs (not warm workers) are followed in Slurm now. */
+  private oneShotJobs(): number {
+    let count = 0;
+    for (const tracked of this.jobs.values()) if (tracked.warmClass === undefined) count += 1;
+    return count;
   }
 
   /**
@@ -497,12 +527,25 @@ export class SlurmBatchSystem implements BatchSystem {
   }
 
   /**
-   * Starts a warm worker with srun (see {@link WarmLaunch}) and resolves to its Slurm job id.
-   * When srun refuses (an option srun does not know, interactive jobs not allowed), warns once
-   * and submits this and every later warm worker with sbatch.
+   * Starts a warm worker with srun (see {@link WarmLaunch}) and resolves to its Slurm job id;
+   * with sbatch once srun refused (see {@link SlurmBatchSystem.startWithSrun}).
    */
   private async launchWarm(job: SlurmSubmission, warmClass: string): Promise<string> {
+    return (await this.startWithSrun(job, { warmClass })) ?? this.submitAs(job, warmClass);
+  }
+
+  /**
+   * Starts `job` with srun and follows it; resolves to its Slurm job id, or undefined when srun
+   * refused (an option srun does not know, interactive jobs not allowed, no srun), after a
+   * warning the first time: from then on warm workers and one-shot jobs are submitted with
+   * sbatch only.
+   */
+  private async startWithSrun(
+    job: SlurmSubmission,
+    extra: Pick<TrackedJob, 'warmClass' | 'marker'>,
+  ): Promise<string | undefined> {
     if (this.closed) throw new ToilError('INTERNAL', 'The Slurm batch system has been shut down.');
+    if (this.srunRefused) return undefined;
     const names = this.namesOf(job);
     const args = srunArgs(job, this.settings, names);
     let launched;
@@ -524,20 +567,20 @@ export class SlurmBatchSystem implements BatchSystem {
       };
     }
     if (launched.batchId === undefined) {
-      if (this.warmLaunch === 'srun')
+      if (!this.srunRefused)
         report(
           this.host,
           'warning',
           'SLURM_SRUN_REFUSED',
-          `srun did not start a warm worker (${launched.message}); warm workers are submitted with sbatch instead.`,
+          `srun did not start ${extra.warmClass === undefined ? `job ${job.name} (${job.jobId})` : 'a warm worker'} (${launched.message}); warm workers and jobs are submitted with sbatch instead (--slurmLaunch sbatch and --slurmWarmLaunch sbatch do so without trying srun).`,
           { srun: args },
           SOURCE,
         );
-      this.warmLaunch = 'sbatch';
-      return this.submitAs(job, warmClass);
+      this.srunRefused = true;
+      return undefined;
     }
     const { granted, exited } = launched;
-    this.track(launched.batchId, job, names, { warmClass, launcher: { granted, exited } });
+    this.track(launched.batchId, job, names, { ...extra, launcher: { granted, exited } });
     return launched.batchId;
   }
 
@@ -1072,7 +1115,7 @@ export class SlurmBatchSystem implements BatchSystem {
       env: job.env,
     };
     const id =
-      this.warmLaunch === 'srun'
+      this.warmLaunch === 'srun' && !this.srunRefused
         ? await this.launchWarm(submission, warmClass)
         : await this.submitAs(submission, warmClass);
     appendFileSync(join(this.warmRoot, 'workers'), `${id}\n`);
@@ -1786,6 +1829,12 @@ export const SLURM_OPTIONS = {
     choices: WARM_LAUNCHES,
     describe:
       "How warm workers start: srun (default: an interactive allocation, granted as soon as the resources are free) or sbatch (a batch job, started at the scheduler's next pass). Also $TOIL_SLURM_WARM_LAUNCH.",
+  },
+  slurmLaunch: {
+    type: 'string',
+    choices: ONE_SHOT_LAUNCHES,
+    describe:
+      "How one-shot jobs start: auto (default: a job the workflow waits on alone, such as its first job, with srun, which Slurm starts at once when the resources are free; the others with sbatch) or sbatch (every one a batch job, started at the scheduler's next pass). Also $TOIL_SLURM_LAUNCH.",
   },
   slurmCanGrow: {
     type: 'boolean',

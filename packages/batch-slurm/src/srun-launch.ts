@@ -17,6 +17,19 @@ export type WarmLaunch = 'srun' | 'sbatch';
 /** Every {@link WarmLaunch}, for validation and the option's choices. */
 export const WARM_LAUNCHES: readonly WarmLaunch[] = ['srun', 'sbatch'];
 
+/**
+ * How one-shot jobs (one Slurm job per workflow job) are started:
+ * - `auto` (default): a job the workflow waits on alone (no other of its one-shot jobs is in
+ *   Slurm: its first job, a step of a serial pipeline that cannot be chained) with srun, which
+ *   Slurm starts at once when the resources are free; the others with sbatch, started at the
+ *   controller's next scheduling pass (which starts many pending jobs at once).
+ * - `sbatch`: every one with sbatch.
+ */
+export type OneShotLaunch = 'auto' | 'sbatch';
+
+/** Every {@link OneShotLaunch}, for validation and the option's choices. */
+export const ONE_SHOT_LAUNCHES: readonly OneShotLaunch[] = ['auto', 'sbatch'];
+
 /** What {@link launchWithSrun} found out. */
 export interface SrunLaunch {
   /** The Slurm job id, once srun named it; undefined when srun ended first (refused). */

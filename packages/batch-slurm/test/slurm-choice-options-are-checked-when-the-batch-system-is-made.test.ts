@@ -25,7 +25,7 @@ function withEnv<T>(name: string, value: string | undefined, body: () => T): T {
   }
 }
 
-describe('--slurmStateSource and --slurmWarmLaunch', () => {
+describe('--slurmStateSource, --slurmWarmLaunch and --slurmLaunch', () => {
   test.each([
     [
       { slurmStateSource: 'accounting' },
@@ -37,6 +37,11 @@ describe('--slurmStateSource and --slurmWarmLaunch', () => {
       "Unknown way to start warm workers 'salloc'.",
       'Use one of: srun, sbatch (--slurmWarmLaunch or $TOIL_SLURM_WARM_LAUNCH).',
     ],
+    [
+      { slurmLaunch: 'srun' },
+      "Unknown way to start one-shot jobs 'srun'.",
+      'Use one of: auto, sbatch (--slurmLaunch or $TOIL_SLURM_LAUNCH).',
+    ],
   ])('refuse an unknown value %j with the choices', (options, message, hint) => {
     expect(() => made(options)).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message, hint }),
@@ -46,6 +51,9 @@ describe('--slurmStateSource and --slurmWarmLaunch', () => {
   test('take their environment variables, an empty one counting as unset', () => {
     expect(() => withEnv('TOIL_SLURM_WARM_LAUNCH', 'bogus', () => made({}))).toThrow(
       expect.objectContaining({ message: "Unknown way to start warm workers 'bogus'." }),
+    );
+    expect(() => withEnv('TOIL_SLURM_LAUNCH', 'bogus', () => made({}))).toThrow(
+      expect.objectContaining({ message: "Unknown way to start one-shot jobs 'bogus'." }),
     );
     expect(() => withEnv('TOIL_SLURM_STATE_SOURCE', 'bogus', () => made({}))).toThrow(
       expect.objectContaining({ message: "Unknown Slurm state source 'bogus'." }),

@@ -226,7 +226,7 @@ describeWithSlurm('warm workers on Slurm (--slurmWarmWorkers)', () => {
     });
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(
-      /srun did not start a warm worker \(.*unrecognized option '--no-requeue'.*\); warm workers are submitted with sbatch instead/,
+      /srun did not start a warm worker \(.*unrecognized option '--no-requeue'.*\); warm workers and jobs are submitted with sbatch instead/,
     );
     expect(new Set(notes(out)).size).toBe(4);
     const jobs = knownJobs(comment);
