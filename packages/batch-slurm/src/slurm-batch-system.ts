@@ -427,7 +427,13 @@ export class SlurmBatchSystem implements BatchSystem {
       argv: [...this.workerCommand, ...workerArguments(job.invocation)],
       env: { ...job.env, [WORKER_SUCCESS_MARKER_ENV]: join(this.markerDir, marker) },
     };
-    if (this.launch === 'auto' && this.srunStarting === 0 && this.oneShotJobs() === 0) {
+    if (
+      this.launch === 'auto' &&
+      this.srunStarting === 0 &&
+      this.oneShotJobs() === 0 &&
+      // srun passes the job's environment as its own: an --export of the user's would drop it.
+      !this.settings.extraArgs.some((arg) => /^--export(=|$)/.test(arg))
+    ) {
       this.srunStarting += 1;
       try {
         const id = await this.startWithSrun(submission, { marker });
