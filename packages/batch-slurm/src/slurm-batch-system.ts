@@ -193,6 +193,9 @@ const NODE_VIEW_REUSE_MS = 2000;
 /** Milliseconds an idle warm worker gets to end by itself at shutdown before it is cancelled. */
 const WARM_STOP_MS = 10_000;
 
+/** Most milliseconds a finished job started with srun is given to have its output written. */
+const SRUN_OUTPUT_WAIT_MS = 5000;
+
 /**
  * Warm workers of a class that may fail in a row before they took any job before the class's
  * jobs go one-shot (see `warmWorkerFailedBeforeWork`): more than the workers started at once,
@@ -874,10 +877,16 @@ export class SlurmBatchSystem implements BatchSystem {
     const outcome = outcomeOf(state);
     // Without accounting storage Slurm has no CPU or memory figures: the worker's own are
     // the last line of its output.
-    const measured =
+    let measured =
       state.cpuTime === undefined
         ? parseWorkerMeasures(await readEnd(tracked.outputFile))
         : undefined;
+    // A job srun started writes its output through slurmstepd, which may still be on its way
+    // when the worker's success marker is there: srun exits once the step's output is written.
+    if (state.cpuTime === undefined && measured === undefined && tracked.launcher) {
+      await waitUntil(tracked.launcher.exited, Date.now() + SRUN_OUTPUT_WAIT_MS);
+      measured = parseWorkerMeasures(await readEnd(tracked.outputFile));
+    }
     const cpuTime = state.cpuTime ?? measured?.cpuTime;
     const peakMemory = state.peakMemory ?? measured?.peakMemory;
     if (outcome.exitCode === 0) {
