@@ -250,7 +250,11 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly warmIdle: number;
   /** `sbatch` once srun refused a warm worker (e.g. an sbatch-only option in --slurmArgs). */
   private warmLaunch: WarmLaunch;
-  private launch: OneShotLaunch;
+  /**
+   * `--slurmLaunch auto`, unless `--slurmArgs` has `--export`: srun passes a job's environment
+   * as its own, which that option would drop.
+   */
+  private readonly soleJobsWithSrun: boolean;
   /** srun did not start a job once: everything goes through sbatch from then on. */
   private srunRefused = false;
   /** One-shot jobs being started with srun (see {@link OneShotLaunch}). */
@@ -346,7 +350,7 @@ export class SlurmBatchSystem implements BatchSystem {
       fallback: 'srun',
       what: 'way to start warm workers',
     });
-    this.launch = choiceOption(context.options, {
+    const launch: OneShotLaunch = choiceOption(context.options, {
       given: options.launch,
       key: 'slurmLaunch',
       envName: 'TOIL_SLURM_LAUNCH',
@@ -354,6 +358,8 @@ export class SlurmBatchSystem implements BatchSystem {
       fallback: 'auto',
       what: 'way to start one-shot jobs',
     });
+    this.soleJobsWithSrun =
+      launch === 'auto' && !this.settings.extraArgs.some((arg) => /^--export(=|$)/.test(arg));
     this.warmRoot = join(this.logDir, `warm-${this.workflowTag}`);
     this.run = `${context.jobStoreLocator}\n${workflowId}`;
     this.markerDir = join(this.logDir, `done-${this.workflowTag}-${this.warmEpoch}`);
@@ -430,13 +436,7 @@ export class SlurmBatchSystem implements BatchSystem {
       argv: [...this.workerCommand, ...workerArguments(job.invocation)],
       env: { ...job.env, [WORKER_SUCCESS_MARKER_ENV]: join(this.markerDir, marker) },
     };
-    if (
-      this.launch === 'auto' &&
-      this.srunStarting === 0 &&
-      this.oneShotJobs() === 0 &&
-      // srun passes the job's environment as its own: an --export of the user's would drop it.
-      !this.settings.extraArgs.some((arg) => /^--export(=|$)/.test(arg))
-    ) {
+    if (this.soleJobsWithSrun && this.srunStarting === 0 && !this.hasOneShotJob()) {
       this.srunStarting += 1;
       try {
         const id = await this.startWithSrun(submission, { marker });
@@ -448,11 +448,10 @@ export class SlurmBatchSystem implements BatchSystem {
     return this.submitAs(submission, undefined, marker);
   }
 
-  /** How many one-shot jobs (not warm workers) are followed in Slurm now. */
-  private oneShotJobs(): number {
-    let count = 0;
-    for (const tracked of this.jobs.values()) if (tracked.warmClass === undefined) count += 1;
-    return count;
+  /** Whether a one-shot job (not a warm worker) is followed in Slurm now. */
+  private hasOneShotJob(): boolean {
+    for (const tracked of this.jobs.values()) if (tracked.warmClass === undefined) return true;
+    return false;
   }
 
   /**
@@ -895,8 +894,7 @@ export class SlurmBatchSystem implements BatchSystem {
     const reason =
       outcome.reason === undefined
         ? undefined
-        : `${outcome.reason}. Slurm output: ${tracked.outputFile}, ${tracked.errorFile}` +
-          (errorTail ? `\n${errorTail}` : '');
+        : `${outcome.reason}. ${slurmOutputNote(tracked, errorTail)}`;
     report(
       this.host,
       // The leader reports failures itself, with the reason.
@@ -1155,7 +1153,6 @@ export class SlurmBatchSystem implements BatchSystem {
     for (const warmClass of classes) {
       const done = join(this.warmRoot, warmClass, WARM_DIRS.done);
       for (const name of await readdir(done).catch(() => [] as string[])) {
-        if (name.endsWith('.tmp')) continue;
         const attempt = this.warmAttempts.get(name);
         const path = join(done, name);
         if (attempt) {
@@ -1229,8 +1226,7 @@ export class SlurmBatchSystem implements BatchSystem {
         failure: outcome.exitCode === 0 ? 'lost-node' : failureKindOf(state),
         reason:
           `${outcome.reason ?? `Slurm job ${worker.batchId} ended`} (warm worker running it). ` +
-          `Slurm output: ${worker.outputFile}, ${worker.errorFile}` +
-          (errorTail ? `\n${errorTail}` : ''),
+          slurmOutputNote(worker, errorTail),
       });
     }
     report(
@@ -1273,9 +1269,8 @@ export class SlurmBatchSystem implements BatchSystem {
     const errorTail = await readTail(worker.errorFile, 20);
     const reason =
       `${WARM_START_FAILURES} warm workers in a row ended before they took a job, the last ` +
-      `(Slurm job ${worker.batchId}) ${outcome.reason ?? state.state}. Slurm output: ` +
-      `${worker.outputFile}, ${worker.errorFile}` +
-      (errorTail ? `\n${errorTail}` : '');
+      `(Slurm job ${worker.batchId}) ${outcome.reason ?? state.state}. ` +
+      slurmOutputNote(worker, errorTail);
     report(
       this.host,
       'warning',
@@ -1284,27 +1279,34 @@ export class SlurmBatchSystem implements BatchSystem {
       { batchId: worker.batchId, state: state.state },
       SOURCE,
     );
-    const inbox = join(this.warmRoot, warmClass, WARM_DIRS.inbox);
-    for (const [attempt, { jobId }] of [...this.warmAttempts].filter(
+    for (const [id, attempt] of [...this.warmAttempts].filter(
       ([, a]) => a.warmClass === warmClass,
     )) {
       // Only attempts no worker claimed: a claimed one is reported by its worker's end.
-      if (
-        !(await rm(join(inbox, warmInboxName(attempt, jobId))).then(
-          () => true,
-          () => false,
-        ))
-      )
-        continue;
-      this.warmAttempts.delete(attempt);
+      if (!(await this.takeFromInbox(id, attempt))) continue;
+      this.warmAttempts.delete(id);
       this.finished.push({
-        batchId: attempt,
-        jobId,
+        batchId: id,
+        jobId: attempt.jobId,
         exitCode: outcome.exitCode || 1,
         failure: outcome.exitCode === 0 ? 'lost-node' : failureKindOf(state),
         reason,
       });
     }
+  }
+
+  /** Takes attempt `id` out of its class's inbox; false when a worker claimed it first. */
+  private async takeFromInbox(id: string, attempt: WarmAttempt): Promise<boolean> {
+    const file = join(
+      this.warmRoot,
+      attempt.warmClass,
+      WARM_DIRS.inbox,
+      warmInboxName(id, attempt.jobId),
+    );
+    return rm(file).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
@@ -1316,11 +1318,7 @@ export class SlurmBatchSystem implements BatchSystem {
     for (const id of ids) {
       const attempt = this.warmAttempts.get(id)!;
       const dir = join(this.warmRoot, attempt.warmClass);
-      const withdrawn = await rm(join(dir, WARM_DIRS.inbox, warmInboxName(id, attempt.jobId))).then(
-        () => true,
-        () => false,
-      );
-      if (withdrawn) continue;
+      if (await this.takeFromInbox(id, attempt)) continue;
       for (const name of await readdir(join(dir, WARM_DIRS.running)).catch(() => [] as string[])) {
         const claim = parseWarmClaimName(name);
         if (claim?.attempt === id) workers.add(claim.worker);
@@ -1719,6 +1717,14 @@ async function readEnd(path: string, bytes = 512): Promise<string> {
   } finally {
     await handle?.close();
   }
+}
+
+/** "Slurm output: OUT, ERR" of a job, then the last lines of its error file when there are any. */
+function slurmOutputNote(tracked: TrackedJob, errorTail: string): string {
+  return (
+    `Slurm output: ${tracked.outputFile}, ${tracked.errorFile}` +
+    (errorTail ? `\n${errorTail}` : '')
+  );
 }
 
 async function readTail(path: string, lines: number): Promise<string> {
