@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { runToil } from '../../../tooling/test-env/cli.js';
 import { acquireSlurm, describeWithSlurm, releaseSlurm } from '../../../tooling/test-env/slurm.js';
-import { FIXTURE, jobsWithComment, notes, scratch } from './slurm-workflows.js';
+import { FIXTURE, jobsWithComment, notes, scratch, waitUntil } from './slurm-workflows.js';
 
 /**
  * Slurm starts a batch job (sbatch) only at its next scheduling pass, an interactive one
@@ -24,6 +24,10 @@ describeWithSlurm('one Slurm job per job (--slurmLaunch)', () => {
     );
     expect(run.code).toBe(0);
     expect(new Set(notes(out)).size).toBe(6);
+    // A success is reported from the worker's marker, before Slurm has tidied the job up.
+    await waitUntil('its jobs are no longer completing', () =>
+      jobsWithComment(comment).every((job) => !/ JobState=COMPLETING /.test(job)),
+    );
     const jobs = jobsWithComment(comment);
     expect(jobs).toHaveLength(7);
     for (const job of jobs) expect(job).toMatch(/ JobState=COMPLETED /);
