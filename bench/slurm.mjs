@@ -7,7 +7,8 @@
 //   TOIL_WORKER_PROFILE lines): Node's start to the entry, the worker's imports, store open, the
 //   workflow module, reading the job, the job, the commits, stats + close, each as wall and as
 //   the worker's own CPU time (which other processes do not inflate); CPU and peak RSS;
-// - for comparison, the fan-out's floor with `sleep` jobs as long as a one-shot worker's life
+// - for comparison, the fan-out 100's floor with jobs that start Node and do nothing else
+//   (measured in each repeat), and with `sleep` jobs as long as a one-shot worker's life
 //   (Slurm's start cadence depends on how long jobs last, see packages/batch-slurm/README.md);
 // - the batch-system layer alone: 100 trivial jobs through @toil/batch-slurm vs the floor, and
 //   as one job array (BENCH_SLURM_LAYER_SIZES=100,1000 for more sizes).
@@ -22,6 +23,8 @@ import { CLI, ROOT, median, nodeStartRows, timeCommand } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SLURM_LAYER_SIZES ?? '100').split(',').map(Number);
 const SHAPES = join(ROOT, 'bench/fixtures/workflow-shapes.mjs');
+/** A Slurm job that starts Node (as a worker starts it) and does nothing else. */
+const NODE_JOB = `env -u NODE_EXTRA_CA_CERTS ${process.execPath} -e 0`;
 /** The profile's phases, in the order a one-shot worker goes through them. */
 const PHASES = [
   ['entry', "Node's start to the worker's entry"],
@@ -216,21 +219,34 @@ export default async function run({ log }) {
     // and every run's figures are printed with the median ratio.
     const repeats = Number(process.env.BENCH_SLURM_REPEATS ?? 3);
     const shapes = [
-      { label: 'fan-out 100, --stats', shape: 'fanout', n: 100, target: 2, profile, repeats },
+      {
+        label: 'fan-out 100, --stats',
+        shape: 'fanout',
+        n: 100,
+        target: 2,
+        profile,
+        repeats,
+        nodeFloor: true,
+      },
       { label: 'fan-out 20, --stats', shape: 'fanout', n: 20, repeats: 1 },
       { label: 'chain 20, --stats', shape: 'chain', n: 20, target: 1.2, repeats: 1 },
     ];
     const list = (values, digits = 1) => values.map((v) => v.toFixed(digits)).join(', ');
-    for (const { label, shape, n, target, profile: file, repeats: times } of shapes) {
+    for (const { label, shape, n, target, profile: file, repeats: times, nodeFloor } of shapes) {
       const runs = [];
       for (let i = 0; i < times; i++) {
         const floorSeconds = shape === 'chain' ? await floorChain(n) : (await floor(n)).total;
         const ours = await workflow(shape, n, i === 0 ? file : undefined);
+        // Any worker written for Node pays a Node process per Slurm job: the same floor with
+        // jobs that start Node and do nothing else (as the workers start it: without the
+        // NODE_EXTRA_CA_CERTS parse that toil run spares them).
+        const nodeSeconds = nodeFloor ? (await floor(n, NODE_JOB)).total : undefined;
         const warm = await workflow(shape, n, undefined, 'warm');
         const single = await workflow(shape, n, undefined, 'single');
-        runs.push({ floorSeconds, ours, warm, single });
+        runs.push({ floorSeconds, ours, nodeSeconds, warm, single });
         log(
           `${label} (${i + 1}/${times}): floor ${floorSeconds.toFixed(1)} s, toil-ts ${ours.seconds.toFixed(1)} s, ` +
+            (nodeSeconds === undefined ? '' : `bare-Node floor ${nodeSeconds.toFixed(1)} s, `) +
             `warm ${warm.seconds.toFixed(2)} s, single machine ${single.seconds.toFixed(2)} s (load ${load()})`,
         );
       }
@@ -281,6 +297,25 @@ export default async function run({ log }) {
           ...(shape === 'fanout' && n === 100 ? { target: 1.5 } : {}),
         },
       );
+      if (nodeFloor) {
+        const nodes = runs.map((r) => r.nodeSeconds);
+        const nodeRatios = runs.map((r) => r.ours.seconds / r.nodeSeconds);
+        const bareRatios = runs.map((r) => r.nodeSeconds / r.floorSeconds);
+        rows.push(
+          {
+            name: `${label}: Slurm's floor with a bare Node process per job (node -e 0)`,
+            value: median(nodes),
+            unit: 's',
+            note: `runs ${list(nodes)} s; ${list(bareRatios, 2)}x the true floor; for comparison`,
+          },
+          {
+            name: `${label}: toil-ts one job per Slurm job / bare-Node floor, median of the runs`,
+            value: median(nodeRatios),
+            unit: 'x',
+            note: `runs: ${list(nodeRatios, 2)}; for comparison`,
+          },
+        );
+      }
     }
     if (existsSync(profile)) {
       const samples = readFileSync(profile, 'utf8')

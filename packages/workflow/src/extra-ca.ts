@@ -1,4 +1,3 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -13,6 +12,11 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { workflowCacheDir, writeAtomically } from './cache-dir.js';
 import { subjectNameHash } from './subject-hash.js';
 import { CA_RUNTIME_ENV, caRuntime, ORIGINAL_CA_ENV, selectsOtherCaStore } from './worker-ca.js';
+
+/** node:crypto, loaded on first use: the index loads this module, and a worker seldom needs it. */
+function crypto(): typeof import('node:crypto') {
+  return process.getBuiltinModule('node:crypto');
+}
 
 // Node parses its bundled roots and the whole NODE_EXTRA_CA_CERTS file at every start when the
 // variable is set (~70 ms of CPU for a 144-certificate system bundle), and then trusts their
@@ -32,7 +36,7 @@ function certificatesOf(text: string): string[] | undefined {
     // Other objects, PEM headers (encrypted or "TRUSTED CERTIFICATE" blocks): not ours to judge.
     if (label !== 'CERTIFICATE' || !BASE64.test(base64)) return undefined;
     const der = Buffer.from(base64, 'base64');
-    new X509Certificate(der);
+    new (crypto().X509Certificate)(der);
     certificates.push(der.toString('base64'));
   }
   const begins = text.split('-----BEGIN ').length - 1;
@@ -95,7 +99,7 @@ interface Memo {
 }
 
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return crypto().createHash('sha256').update(text).digest('hex');
 }
 
 /** SSL_CERT_DIR may list several directories, separated by ':'; OpenSSL's store takes a URI. */

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 // OpenSSL finds a certificate in a hashed directory (SSL_CERT_DIR, `openssl rehash`) by the
 // file name `<hash of its subject>.<n>`: X509_NAME_hash of OpenSSL >= 1.0, the first four bytes
 // (little-endian) of the SHA-1 of the name's canonical encoding (x509_name_canon): each RDN's
@@ -130,6 +128,10 @@ export function subjectNameHash(der: Uint8Array): string {
     // DER orders a SET OF's elements by their encodings, bytewise.
     canonical.push(encode(0x31, Buffer.concat(entries.sort(Buffer.compare))));
   }
-  const digest = createHash('sha1').update(Buffer.concat(canonical)).digest();
+  const digest = process
+    .getBuiltinModule('node:crypto')
+    .createHash('sha1')
+    .update(Buffer.concat(canonical))
+    .digest();
   return digest.readUInt32LE(0).toString(16).padStart(8, '0');
 }
