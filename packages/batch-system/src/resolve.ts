@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ToilError, registerUsageErrorCodes } from '@toil/core';
@@ -49,15 +49,48 @@ const PACKAGE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 function load(specifier: string, from: readonly string[]): Record<string, unknown> | undefined {
   for (const base of from) {
+    const require = createRequire(base);
     let path: string;
     try {
-      path = createRequire(base).resolve(specifier);
+      path = require.resolve(specifier);
     } catch {
       continue;
     }
-    return createRequire(base)(path) as Record<string, unknown>;
+    const esm = moduleEntry(require, specifier);
+    if (esm !== undefined) {
+      try {
+        return require(esm) as Record<string, unknown>;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error;
+      }
+    }
+    return require(path) as Record<string, unknown>;
   }
   return undefined;
+}
+
+/**
+ * The ES module entry (`exports["."].import`) of the package `specifier`, when its manifest
+ * can be read: `require` loads it synchronously (Node >= 20.19), so that the plugin shares
+ * this process's ES copies of `@toil/core` and `@toil/batch-system` instead of loading their
+ * CommonJS builds a second time. Undefined otherwise (the CommonJS entry is used).
+ */
+function moduleEntry(require: NodeJS.Require, specifier: string): string | undefined {
+  try {
+    const manifestPath = require.resolve(`${specifier}/package.json`);
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      exports?: Record<string, unknown>;
+    };
+    const root = (manifest.exports?.['.'] ?? manifest.exports) as
+      { import?: string | { default?: unknown } } | undefined;
+    const target = typeof root?.import === 'string' ? root.import : root?.import?.default;
+    return typeof target === 'string' && target.startsWith('./')
+      ? join(dirname(manifestPath), target)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
