@@ -47,6 +47,13 @@ export function registeredBatchSystems(): BatchSystemPlugin[] {
 
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
+/** Codes of `require` refusing an ES module (not of the module failing as it runs). */
+const REQUIRE_REFUSED = new Set([
+  'ERR_REQUIRE_ESM',
+  'ERR_REQUIRE_ASYNC_MODULE',
+  'ERR_REQUIRE_CYCLE_MODULE',
+]);
+
 function load(specifier: string, from: readonly string[]): Record<string, unknown> | undefined {
   for (const base of from) {
     const require = createRequire(base);
@@ -61,8 +68,9 @@ function load(specifier: string, from: readonly string[]): Record<string, unknow
       try {
         return require(esm) as Record<string, unknown>;
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error;
+        // This Node cannot require it (before 20.19, top-level await, an import cycle): the
+        // CommonJS entry then, as before.
+        if (!REQUIRE_REFUSED.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
       }
     }
     return require(path) as Record<string, unknown>;
