@@ -248,8 +248,8 @@ export class SlurmBatchSystem implements BatchSystem {
   private interrupted = false;
   private readonly warmMax: number;
   private readonly warmIdle: number;
-  /** `sbatch` once srun refused a warm worker (e.g. an sbatch-only option in --slurmArgs). */
-  private warmLaunch: WarmLaunch;
+  /** How warm workers start (`--slurmWarmLaunch`); sbatch anyway once srun refused a job. */
+  private readonly warmLaunch: WarmLaunch;
   /**
    * `--slurmLaunch auto`, unless `--slurmArgs` has `--export`: srun passes a job's environment
    * as its own, which that option would drop.
@@ -1128,7 +1128,7 @@ export class SlurmBatchSystem implements BatchSystem {
       env: job.env,
     };
     const id =
-      this.warmLaunch === 'srun' && !this.srunRefused
+      this.warmLaunch === 'srun'
         ? await this.launchWarm(submission, warmClass)
         : await this.submitAs(submission, warmClass);
     appendFileSync(join(this.warmRoot, 'workers'), `${id}\n`);
